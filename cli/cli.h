@@ -1,0 +1,24 @@
+/*
+ * The `newsmill` command: one binary, one function per subcommand.
+ *
+ * Each subcommand lives in cli/cmd_<name>.c as
+ *     int nm_cmd_<name>(int argc, char **argv);
+ * where argv[0] is the subcommand name, and returns one of the exit codes
+ * below. Subcommands parse their own options with nm_opts (so each has
+ * --help) and keep the protocol work in common/.
+ */
+#ifndef NM_CLI_H
+#define NM_CLI_H
+
+/* Exit codes: documented in `newsmill --help` and README. */
+enum {
+    NM_EXIT_OK = 0,          /* did what was asked */
+    NM_EXIT_FAILURE = 1,     /* failed; the message says why */
+    NM_EXIT_USAGE = 2,       /* bad command line */
+    NM_EXIT_UNAVAILABLE = 3, /* a server did not answer in time */
+    NM_EXIT_PARTIAL = 4,     /* done, but some items were rejected */
+};
+
+int nm_cmd_version(int argc, char **argv);
+
+#endif

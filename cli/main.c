@@ -1,0 +1,48 @@
+/* newsmill: the operator's command. Dispatches to cli/cmd_*.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "nm_log.h"
+
+typedef struct subcommand {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} subcommand;
+
+static const subcommand subcommands[] = {
+    {"version", nm_cmd_version, "print the version"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: newsmill COMMAND [OPTIONS] [ARGS]\n\n"
+                 "The newsmill operator's command. `newsmill COMMAND --help` for each.\n\n"
+                 "commands:\n");
+    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
+        fprintf(out, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
+    fprintf(out, "\nexit codes: 0 ok, 1 failure, 2 bad command line, 3 server unavailable,\n"
+                 "            4 done but some items rejected\n");
+}
+
+int main(int argc, char **argv)
+{
+    nm_log_init("newsmill");
+    if (argc < 2) {
+        usage(stderr);
+        return NM_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return NM_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version"))
+        return nm_cmd_version(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++) {
+        if (!strcmp(argv[1], subcommands[i].name))
+            return subcommands[i].run(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "newsmill: unknown command '%s' (see newsmill --help)\n", argv[1]);
+    return NM_EXIT_USAGE;
+}

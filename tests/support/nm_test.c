@@ -1,0 +1,227 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "nm_test.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char tmpdir[512];
+
+static void remove_tmpdir(void)
+{
+    const char *keep = getenv("NM_TEST_KEEP");
+    if (tmpdir[0] && !(keep && *keep == '1')) {
+        char cmd[600];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", tmpdir);
+    }
+}
+
+const char *nm_test_tmpdir(void)
+{
+    if (!tmpdir[0]) {
+        const char *base = getenv("TMPDIR");
+        snprintf(tmpdir, sizeof tmpdir, "%s/newsmill-test-XXXXXX", base && *base ? base : "/tmp");
+        if (!mkdtemp(tmpdir)) {
+            fprintf(stderr, "mkdtemp %s: %s\n", tmpdir, strerror(errno));
+            exit(1);
+        }
+        atexit(remove_tmpdir);
+    }
+    return tmpdir;
+}
+
+static char *rotating_buffer(void)
+{
+    static char bufs[8][1024];
+    static unsigned next;
+    return bufs[next++ % 8];
+}
+
+const char *nm_test_path(const char *name)
+{
+    char *b = rotating_buffer();
+    snprintf(b, 1024, "%s/%s", nm_test_tmpdir(), name);
+    return b;
+}
+
+const char *nm_test_bin(const char *program)
+{
+    const char *dir = getenv("NM_BIN_DIR");
+    char *b = rotating_buffer();
+    snprintf(b, 1024, "%s/%s", dir && *dir ? dir : "./bin", program);
+    return b;
+}
+
+const char *nm_test_source_dir(void)
+{
+    const char *dir = getenv("NM_SOURCE_DIR");
+    return dir && *dir ? dir : ".";
+}
+
+const char *nm_test_shared_dir(void)
+{
+    static char path[1024];
+    const char *dir = getenv("NM_SHARED_DIR");
+    if (!dir || !*dir) {
+        snprintf(path, sizeof path, "%s/../shared", nm_test_source_dir());
+        dir = path;
+    }
+    struct stat st;
+    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? dir : NULL;
+}
+
+const char *nm_test_require_shared(const char *why)
+{
+    const char *dir = nm_test_shared_dir();
+    if (!dir) {
+        printf("SKIP: ../shared is not beside the repository; %s\n", why);
+        exit(NM_TEST_SKIP);
+    }
+    return dir;
+}
+
+int nm_test_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+        fail_msg("no free port: %s", strerror(errno));
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+const char *nm_test_endpoint(void)
+{
+    char *b = rotating_buffer();
+    snprintf(b, 1024, "tcp://127.0.0.1:%d", nm_test_free_port());
+    return b;
+}
+
+void nm_proc_start(nm_proc *proc, const char *name, char *const argv[])
+{
+    memset(proc, 0, sizeof *proc);
+    snprintf(proc->name, sizeof proc->name, "%s", name);
+    snprintf(proc->log_path, sizeof proc->log_path, "%s/%s.log", nm_test_tmpdir(), name);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        fail_msg("fork: %s", strerror(errno));
+    if (pid == 0) {
+        int fd = open(proc->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        execv(argv[0], argv);
+        fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    proc->pid = pid;
+}
+
+void nm_proc_signal(nm_proc *proc, int sig)
+{
+    if (proc->pid > 0)
+        kill(proc->pid, sig);
+}
+
+bool nm_proc_wait(nm_proc *proc, int timeout_ms, int *status)
+{
+    if (proc->pid <= 0)
+        return true;
+    for (int waited = 0;; waited += 10) {
+        int st;
+        pid_t r = waitpid(proc->pid, &st, WNOHANG);
+        if (r == proc->pid) {
+            proc->pid = 0;
+            if (status)
+                *status = st;
+            return true;
+        }
+        if (waited >= timeout_ms)
+            return false;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+void nm_proc_kill(nm_proc *proc)
+{
+    if (proc->pid > 0) {
+        kill(proc->pid, SIGKILL);
+        waitpid(proc->pid, NULL, 0);
+        proc->pid = 0;
+    }
+}
+
+void nm_proc_dump_log(const nm_proc *proc)
+{
+    char cmd[700];
+    fprintf(stderr, "---- last lines of %s ----\n", proc->log_path);
+    snprintf(cmd, sizeof cmd, "tail -n 30 '%s' >&2", proc->log_path);
+    if (system(cmd) != 0)
+        fprintf(stderr, "(no log)\n");
+}
+
+bool nm_test_wait_until(bool (*cond)(void *arg), void *arg, int timeout_ms)
+{
+    for (int waited = 0;; waited += 20) {
+        if (cond(arg))
+            return true;
+        if (waited >= timeout_ms)
+            return false;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+char *nm_test_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap + 1);
+    size_t r;
+    while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += r;
+        if (n == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap + 1);
+        }
+    }
+    fclose(f);
+    if (buf)
+        buf[n] = '\0';
+    if (len)
+        *len = n;
+    return buf;
+}
+
+void nm_test_write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0)
+        fail_msg("writing %s: %s", path, strerror(errno));
+}

@@ -1,0 +1,79 @@
+/*
+ * nm_test: what tests share — a private temporary directory, the paths of the
+ * build and of ../shared, free TCP ports, and real child processes.
+ *
+ * Include after cmocka's prerequisites:
+ *   #include <stdarg.h> <stddef.h> <stdint.h> <setjmp.h> <cmocka.h>
+ *
+ * Integration tests start the real programs (NM_BIN_DIR/newsmill-queue ...)
+ * and talk to them over real sockets; nothing of ours is mocked.
+ */
+#ifndef NM_TEST_H
+#define NM_TEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define NM_TEST_SKIP 77
+
+/* A fresh directory under $TMPDIR (or /tmp), created on first call, removed
+ * at exit unless NM_TEST_KEEP=1. Same path for the whole test program. */
+const char *nm_test_tmpdir(void);
+
+/* Joins the tmpdir and a relative name into a static rotating buffer. */
+const char *nm_test_path(const char *name);
+
+/* $NM_BIN_DIR/<program> (the built programs). */
+const char *nm_test_bin(const char *program);
+
+/* $NM_SOURCE_DIR (the repository). */
+const char *nm_test_source_dir(void);
+
+/* ../shared beside the repository, or NULL when absent. */
+const char *nm_test_shared_dir(void);
+
+/* Returns the shared dir; if absent prints "SKIP: <why>" and exits 77. */
+const char *nm_test_require_shared(const char *why);
+
+/* A TCP port on 127.0.0.1 that was free a moment ago. */
+int nm_test_free_port(void);
+
+/* "tcp://127.0.0.1:<free port>" in a static rotating buffer. */
+const char *nm_test_endpoint(void);
+
+/* A running child process. */
+typedef struct nm_proc {
+    pid_t pid;
+    char name[64];
+    char log_path[512];
+} nm_proc;
+
+/* Starts argv (NULL-terminated; argv[0] a path) with stdout and stderr
+ * appended to tmpdir/<name>.log. Fails the test if fork/exec fails. */
+void nm_proc_start(nm_proc *proc, const char *name, char *const argv[]);
+
+/* Sends sig (no-op if not running). */
+void nm_proc_signal(nm_proc *proc, int sig);
+
+/* Waits up to timeout_ms for exit. Returns true with *status (as from
+ * waitpid) if it exited, false on timeout. */
+bool nm_proc_wait(nm_proc *proc, int timeout_ms, int *status);
+
+/* SIGKILL and reap; no-op if not running. */
+void nm_proc_kill(nm_proc *proc);
+
+/* Prints the last lines of the process log to stderr (for failures). */
+void nm_proc_dump_log(const nm_proc *proc);
+
+/* Polls cond(arg) every 20 ms until true or timeout_ms passes. */
+bool nm_test_wait_until(bool (*cond)(void *arg), void *arg, int timeout_ms);
+
+/* Reads a whole file (NUL-terminated; caller frees). NULL if unreadable. */
+char *nm_test_read_file(const char *path, size_t *len);
+
+/* Writes len bytes to path; fails the test on error. */
+void nm_test_write_file(const char *path, const void *data, size_t len);
+
+#endif
