@@ -1,0 +1,355 @@
+#include "nm_producer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "nm_alloc.h"
+#include "nm_frame.h"
+#include "nm_time.h"
+
+struct nm_producer {
+    void *ctx;
+    void *sock;
+    char endpoint[256];
+    int64_t timeout_ms;
+    int retries;
+    uint64_t next_request_id;
+};
+
+static void *open_socket(void *ctx, const char *endpoint, nm_error *err)
+{
+    void *sock = zmq_socket(ctx, ZMQ_DEALER);
+    if (!sock) {
+        nm_error_set(err, NM_ERR_ZMQ, "producer socket: %s", zmq_strerror(zmq_errno()));
+        return NULL;
+    }
+    int linger = 0, immediate = 1, hwm = 10000;
+    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(sock, ZMQ_IMMEDIATE, &immediate, sizeof immediate);
+    zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    if (zmq_connect(sock, endpoint) != 0) {
+        nm_error_set(err, NM_ERR_INVALID, "queue endpoint '%s': %s", endpoint,
+                     zmq_strerror(zmq_errno()));
+        zmq_close(sock);
+        return NULL;
+    }
+    return sock;
+}
+
+nm_producer *nm_producer_new(void *zmq_ctx, const char *endpoint, nm_error *err)
+{
+    if (!endpoint || !*endpoint)
+        endpoint = NM_PRODUCER_ENDPOINT_DEFAULT;
+    void *sock = open_socket(zmq_ctx, endpoint, err);
+    if (!sock)
+        return NULL;
+    nm_producer *p = nm_xcalloc(1, sizeof *p);
+    p->ctx = zmq_ctx;
+    p->sock = sock;
+    snprintf(p->endpoint, sizeof p->endpoint, "%s", endpoint);
+    p->timeout_ms = NM_PRODUCER_TIMEOUT_MS_DEFAULT;
+    p->retries = NM_PRODUCER_RETRIES_DEFAULT;
+    p->next_request_id = 1;
+    return p;
+}
+
+void nm_producer_destroy(nm_producer **producer)
+{
+    if (!producer || !*producer)
+        return;
+    zmq_close((*producer)->sock);
+    free(*producer);
+    *producer = NULL;
+}
+
+void nm_producer_set_timeout(nm_producer *producer, int64_t timeout_ms, int retries)
+{
+    producer->timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
+    producer->retries = retries > 0 ? retries : 0;
+}
+
+void *nm_producer_socket(nm_producer *producer)
+{
+    return producer->sock;
+}
+
+nm_errcode nm_producer_errcode(Newsmill__ErrorCode code)
+{
+    switch (code) {
+    case NEWSMILL__ERROR_CODE__ERROR_MALFORMED: return NM_ERR_MALFORMED;
+    case NEWSMILL__ERROR_CODE__ERROR_BAD_VERSION: return NM_ERR_VERSION;
+    case NEWSMILL__ERROR_CODE__ERROR_UNKNOWN_TYPE: return NM_ERR_UNKNOWN_TYPE;
+    case NEWSMILL__ERROR_CODE__ERROR_TOO_LARGE: return NM_ERR_TOO_LARGE;
+    case NEWSMILL__ERROR_CODE__ERROR_BAD_REQUEST: return NM_ERR_INVALID;
+    case NEWSMILL__ERROR_CODE__ERROR_UNKNOWN_LEASE: return NM_ERR_NOT_FOUND;
+    case NEWSMILL__ERROR_CODE__ERROR_QUEUE_FULL: return NM_ERR_FULL;
+    case NEWSMILL__ERROR_CODE__ERROR_STORAGE: return NM_ERR_IO;
+    case NEWSMILL__ERROR_CODE__ERROR_UNAUTHORIZED: return NM_ERR_UNAUTHORIZED;
+    default: return NM_ERR_INTERNAL;
+    }
+}
+
+/* Waits until the socket can send (a connection exists) and sends. */
+static int send_envelope(nm_producer *p, Newsmill__Envelope *env, int64_t timeout_ms,
+                         nm_error *err)
+{
+    zmq_pollitem_t item = {p->sock, 0, ZMQ_POLLOUT, 0};
+    int64_t deadline_ns = nm_time_mono_ns() + timeout_ms * NM_NS_PER_MS;
+    for (;;) {
+        nm_error e;
+        if (nm_frame_send(p->sock, NULL, env, ZMQ_DONTWAIT, &e) == 0)
+            return 0;
+        if (e.code != NM_ERR_BUSY) {
+            if (err)
+                *err = e;
+            return -1;
+        }
+        int64_t left_ms = (deadline_ns - nm_time_mono_ns()) / NM_NS_PER_MS;
+        if (left_ms <= 0)
+            return nm_error_set(err, NM_ERR_TIMEOUT, "queue at %s is not reachable (waited %lld ms)",
+                                p->endpoint, (long long)timeout_ms);
+        if (zmq_poll(&item, 1, (long)left_ms) < 0 && zmq_errno() != EINTR)
+            return nm_error_set(err, NM_ERR_ZMQ, "polling producer socket: %s",
+                                zmq_strerror(zmq_errno()));
+    }
+}
+
+/* Receives the next envelope within timeout_ms. */
+static int recv_envelope(nm_producer *p, int64_t timeout_ms, Newsmill__Envelope **env,
+                         nm_error *err)
+{
+    zmq_pollitem_t item = {p->sock, 0, ZMQ_POLLIN, 0};
+    int64_t deadline_ns = nm_time_mono_ns() + timeout_ms * NM_NS_PER_MS;
+    for (;;) {
+        nm_error e;
+        int rc = nm_frame_recv(p->sock, NULL, NM_FRAME_MAX_DEFAULT, env, ZMQ_DONTWAIT, &e);
+        if (rc == 0)
+            return 0;
+        if (e.code != NM_ERR_BUSY) {
+            if (e.code == NM_ERR_ZMQ) {
+                if (err)
+                    *err = e;
+                return -1;
+            }
+            continue; /* an undecodable reply: skip it, wait for a good one */
+        }
+        int64_t left_ms = (deadline_ns - nm_time_mono_ns() + NM_NS_PER_MS - 1) / NM_NS_PER_MS;
+        if (left_ms <= 0)
+            return nm_error_set(err, NM_ERR_TIMEOUT, "no answer from the queue at %s within %lld ms",
+                                p->endpoint, (long long)timeout_ms);
+        if (zmq_poll(&item, 1, (long)left_ms) < 0 && zmq_errno() != EINTR)
+            return nm_error_set(err, NM_ERR_ZMQ, "polling producer socket: %s",
+                                zmq_strerror(zmq_errno()));
+    }
+}
+
+/* Replaces the socket: drops whatever is queued for a dead connection. */
+static int reconnect(nm_producer *p, nm_error *err)
+{
+    void *sock = open_socket(p->ctx, p->endpoint, err);
+    if (!sock)
+        return -1;
+    zmq_close(p->sock);
+    p->sock = sock;
+    return 0;
+}
+
+/* Sends env and waits for the reply with the same request id, resending on
+ * timeout. On success *reply is the caller's and its body is `expect` or an
+ * ErrorReply turned into -1. */
+static int request(nm_producer *p, Newsmill__Envelope *env, Newsmill__Envelope__BodyCase expect,
+                   Newsmill__Envelope **reply, nm_error *err)
+{
+    *reply = NULL;
+    env->request_id = p->next_request_id++;
+    nm_error e;
+    nm_error_clear(&e);
+    for (int attempt = 0; attempt <= p->retries; attempt++) {
+        if (attempt > 0 && reconnect(p, err) != 0)
+            return -1;
+        int64_t deadline_ns = nm_time_mono_ns() + p->timeout_ms * NM_NS_PER_MS;
+        if (send_envelope(p, env, p->timeout_ms, &e) != 0) {
+            if (e.code == NM_ERR_TIMEOUT)
+                continue;
+            break;
+        }
+        for (;;) {
+            int64_t left_ms = (deadline_ns - nm_time_mono_ns()) / NM_NS_PER_MS;
+            Newsmill__Envelope *r;
+            if (left_ms <= 0 || recv_envelope(p, left_ms, &r, &e) != 0)
+                break;
+            if (r->request_id != env->request_id) {
+                nm_frame_free(&r); /* a late answer to something given up on */
+                continue;
+            }
+            if (r->body_case == NEWSMILL__ENVELOPE__BODY_ERROR) {
+                nm_error_set(err, nm_producer_errcode(r->error->code), "queue refused: %s",
+                             r->error->message);
+                nm_frame_free(&r);
+                return -1;
+            }
+            if (r->body_case != expect) {
+                nm_error_set(err, NM_ERR_MALFORMED, "queue answered %s, expected %s",
+                             nm_frame_body_name(r->body_case), nm_frame_body_name(expect));
+                nm_frame_free(&r);
+                return -1;
+            }
+            *reply = r;
+            return 0;
+        }
+        if (e.code != NM_ERR_TIMEOUT && e.code != NM_OK)
+            break;
+    }
+    if (e.code == NM_ERR_TIMEOUT || e.code == NM_OK)
+        return nm_error_set(err, NM_ERR_TIMEOUT,
+                            "no answer from the queue at %s after %d attempt(s) of %lld ms",
+                            p->endpoint, p->retries + 1, (long long)p->timeout_ms);
+    if (err)
+        *err = e;
+    return -1;
+}
+
+static void submit_envelope(Newsmill__Envelope *env, Newsmill__SubmitBatch *batch,
+                            Newsmill__Article *const *articles, size_t n)
+{
+    batch->articles = (Newsmill__Article **)articles;
+    batch->n_articles = n;
+    env->body_case = NEWSMILL__ENVELOPE__BODY_SUBMIT;
+    env->submit = batch;
+}
+
+/* Takes the SubmitAck out of a reply envelope and frees the rest. */
+static Newsmill__SubmitAck *detach_ack(Newsmill__Envelope **reply)
+{
+    Newsmill__SubmitAck *ack = (*reply)->submit_ack;
+    (*reply)->submit_ack = NULL;
+    (*reply)->body_case = NEWSMILL__ENVELOPE__BODY__NOT_SET;
+    nm_frame_free(reply);
+    return ack;
+}
+
+int nm_producer_submit(nm_producer *producer, Newsmill__Article *const *articles, size_t n,
+                       Newsmill__SubmitAck **ack, nm_error *err)
+{
+    *ack = NULL;
+    Newsmill__SubmitBatch batch = NEWSMILL__SUBMIT_BATCH__INIT;
+    Newsmill__Envelope env = NEWSMILL__ENVELOPE__INIT;
+    submit_envelope(&env, &batch, articles, n);
+    Newsmill__Envelope *reply;
+    if (request(producer, &env, NEWSMILL__ENVELOPE__BODY_SUBMIT_ACK, &reply, err) != 0)
+        return -1;
+    if (reply->submit_ack->n_acks != n) {
+        nm_error_set(err, NM_ERR_MALFORMED, "queue acked %zu articles of a batch of %zu",
+                     reply->submit_ack->n_acks, n);
+        nm_frame_free(&reply);
+        return -1;
+    }
+    *ack = detach_ack(&reply);
+    return 0;
+}
+
+void nm_producer_ack_free(Newsmill__SubmitAck **ack)
+{
+    if (ack && *ack) {
+        newsmill__submit_ack__free_unpacked(*ack, NULL);
+        *ack = NULL;
+    }
+}
+
+int nm_producer_send(nm_producer *producer, Newsmill__Article *const *articles, size_t n,
+                     uint64_t *request_id, nm_error *err)
+{
+    Newsmill__SubmitBatch batch = NEWSMILL__SUBMIT_BATCH__INIT;
+    Newsmill__Envelope env = NEWSMILL__ENVELOPE__INIT;
+    submit_envelope(&env, &batch, articles, n);
+    env.request_id = producer->next_request_id++;
+    if (send_envelope(producer, &env, producer->timeout_ms, err) != 0)
+        return -1;
+    *request_id = env.request_id;
+    return 0;
+}
+
+int nm_producer_recv(nm_producer *producer, int64_t timeout_ms, uint64_t *request_id,
+                     Newsmill__SubmitAck **ack, nm_error *err)
+{
+    *request_id = 0;
+    *ack = NULL;
+    Newsmill__Envelope *r;
+    if (recv_envelope(producer, timeout_ms, &r, err) != 0)
+        return -1;
+    *request_id = r->request_id;
+    if (r->body_case == NEWSMILL__ENVELOPE__BODY_SUBMIT_ACK) {
+        *ack = detach_ack(&r);
+        return 0;
+    }
+    if (r->body_case == NEWSMILL__ENVELOPE__BODY_ERROR)
+        nm_error_set(err, nm_producer_errcode(r->error->code), "queue refused: %s",
+                     r->error->message);
+    else
+        nm_error_set(err, NM_ERR_MALFORMED, "queue answered %s to a submit",
+                     nm_frame_body_name(r->body_case));
+    if (*request_id == 0)
+        *request_id = UINT64_MAX; /* an error not tied to a request: still an answer */
+    nm_frame_free(&r);
+    return -1;
+}
+
+int nm_producer_dead_list(nm_producer *producer, uint32_t limit, const char *id,
+                          Newsmill__DeadList **list, nm_error *err)
+{
+    *list = NULL;
+    Newsmill__DeadListRequest req = NEWSMILL__DEAD_LIST_REQUEST__INIT;
+    req.limit = limit;
+    req.id = (char *)(id ? id : "");
+    Newsmill__Envelope env = NEWSMILL__ENVELOPE__INIT;
+    env.body_case = NEWSMILL__ENVELOPE__BODY_DEAD_LIST_REQUEST;
+    env.dead_list_request = &req;
+    Newsmill__Envelope *reply;
+    if (request(producer, &env, NEWSMILL__ENVELOPE__BODY_DEAD_LIST, &reply, err) != 0)
+        return -1;
+    *list = reply->dead_list;
+    reply->dead_list = NULL;
+    reply->body_case = NEWSMILL__ENVELOPE__BODY__NOT_SET;
+    nm_frame_free(&reply);
+    return 0;
+}
+
+void nm_producer_dead_list_free(Newsmill__DeadList **list)
+{
+    if (list && *list) {
+        newsmill__dead_list__free_unpacked(*list, NULL);
+        *list = NULL;
+    }
+}
+
+int nm_producer_requeue(nm_producer *producer, const char *const *ids, size_t n, bool all,
+                        Newsmill__RequeueReply **reply, nm_error *err)
+{
+    *reply = NULL;
+    Newsmill__RequeueRequest req = NEWSMILL__REQUEUE_REQUEST__INIT;
+    req.ids = (char **)ids;
+    req.n_ids = n;
+    req.all = all;
+    Newsmill__Envelope env = NEWSMILL__ENVELOPE__INIT;
+    env.body_case = NEWSMILL__ENVELOPE__BODY_REQUEUE;
+    env.requeue = &req;
+    Newsmill__Envelope *r;
+    if (request(producer, &env, NEWSMILL__ENVELOPE__BODY_REQUEUE_REPLY, &r, err) != 0)
+        return -1;
+    *reply = r->requeue_reply;
+    r->requeue_reply = NULL;
+    r->body_case = NEWSMILL__ENVELOPE__BODY__NOT_SET;
+    nm_frame_free(&r);
+    return 0;
+}
+
+void nm_producer_requeue_free(Newsmill__RequeueReply **reply)
+{
+    if (reply && *reply) {
+        newsmill__requeue_reply__free_unpacked(*reply, NULL);
+        *reply = NULL;
+    }
+}
