@@ -1,0 +1,67 @@
+-- newsmill results database: forward migrations (see results_schema.sql for
+-- the rule). Each section "-- @version N" takes a database at version N-1 to
+-- version N; nm_store runs the sections a database lacks, in order, inside
+-- one transaction, then sets PRAGMA user_version = N itself. Append only:
+-- never edit a released section.
+
+-- @version 2
+-- Adds: near-duplicate bands and minhash, modification time, the summary and
+-- warnings on articles; summary ranks on sentences; the sentence of each
+-- mention; outline, acronyms and keyphrases.
+ALTER TABLE articles ADD COLUMN modified_unix_ms INTEGER;
+ALTER TABLE articles ADD COLUMN sh0 INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE articles ADD COLUMN sh1 INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE articles ADD COLUMN sh2 INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE articles ADD COLUMN sh3 INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE articles ADD COLUMN minhash BLOB;
+ALTER TABLE articles ADD COLUMN summary TEXT NOT NULL DEFAULT '';
+ALTER TABLE articles ADD COLUMN warnings TEXT;
+UPDATE articles SET sh0 = simhash & 65535, sh1 = (simhash >> 16) & 65535,
+                    sh2 = (simhash >> 32) & 65535, sh3 = (simhash >> 48) & 65535;
+CREATE INDEX articles_sh0 ON articles (sh0);
+CREATE INDEX articles_sh1 ON articles (sh1);
+CREATE INDEX articles_sh2 ON articles (sh2);
+CREATE INDEX articles_sh3 ON articles (sh3);
+
+ALTER TABLE sentences ADD COLUMN summary_rank INTEGER;
+ALTER TABLE sections ADD COLUMN outline_idx INTEGER;
+
+ALTER TABLE mentions ADD COLUMN sentence INTEGER;
+UPDATE mentions SET sentence = (
+    SELECT s.idx FROM sentences s
+    WHERE s.article = mentions.article
+      AND s.start_byte <= mentions.start_byte AND mentions.start_byte < s.end_byte);
+
+CREATE TABLE outline (
+    article INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    start_byte INTEGER NOT NULL,
+    end_byte INTEGER NOT NULL,
+    section_idx INTEGER,
+    PRIMARY KEY (article, idx)
+) WITHOUT ROWID;
+
+CREATE TABLE acronyms (
+    article INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    short_form TEXT NOT NULL,
+    long_form TEXT NOT NULL,
+    short_start_byte INTEGER NOT NULL,
+    short_end_byte INTEGER NOT NULL,
+    long_start_byte INTEGER NOT NULL,
+    long_end_byte INTEGER NOT NULL,
+    n_uses INTEGER NOT NULL,
+    PRIMARY KEY (article, idx)
+) WITHOUT ROWID;
+CREATE INDEX acronyms_short ON acronyms (short_form);
+
+CREATE TABLE keyphrases (
+    article INTEGER NOT NULL,
+    rank INTEGER NOT NULL,
+    phrase TEXT NOT NULL,
+    stem TEXT NOT NULL,
+    score REAL NOT NULL,
+    n_occurrences INTEGER NOT NULL,
+    PRIMARY KEY (article, rank)
+) WITHOUT ROWID;

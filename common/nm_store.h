@@ -1,0 +1,113 @@
+/*
+ * nm_store: the results database (SQLite), where workers persist what
+ * extraction found and where `newsmill query` reads it.
+ *
+ * One file per host, shared by every worker of the host: WAL journal (readers
+ * never block the writer), a busy timeout so that writers queue for the lock,
+ * and one transaction per batch of articles. The schema is
+ * common/embed/results_schema.sql (documented there, with the rule for
+ * changing it); opening a database creates it when new and migrates it
+ * forward (results_migrations.sql) when older, in one transaction, so several
+ * processes may open the same file at once.
+ *
+ * Guarantees:
+ *   - Idempotent: putting an article id that is already stored replaces the
+ *     article and every one of its child rows (sentences, mentions, ...) in
+ *     the same transaction. An id is never stored twice.
+ *   - All or nothing per batch: nm_store_commit() either makes every article
+ *     put since nm_store_begin() durable (synchronous=FULL by default) or none.
+ *   - Statements are prepared once, at open, and reused.
+ *   - Errors come back classified so that callers can decide: NM_ERR_BUSY
+ *     (another writer held the lock past the busy timeout: retry),
+ *     NM_ERR_DISK_FULL (no space, or the configured size limit: retry later,
+ *     the batch is not lost), NM_ERR_IO (the disk failed: retry later),
+ *     NM_ERR_VERSION (schema newer than this build), NM_ERR_DB (anything else).
+ *     After a failed put or commit the transaction is rolled back; call
+ *     nm_store_begin() and put the batch again.
+ *
+ * SQL functions registered on every connection nm_store opens (and by
+ * nm_store_register_functions() on any other):
+ *   hamming(a, b)              number of differing bits of two 64-bit integers
+ *   minhash_similarity(a, b)   estimated Jaccard similarity of two minhash blobs
+ * The sqlite3 shell lacks them; the near-duplicate query needs nm_store.
+ *
+ * Not thread-safe: one nm_store per thread.
+ */
+#ifndef NM_STORE_H
+#define NM_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "nm_error.h"
+#include "nm_extract.h"
+
+/* The schema version this build creates and reads (PRAGMA user_version). */
+#define NM_STORE_SCHEMA_VERSION 2
+
+typedef struct nm_store nm_store;
+
+typedef struct nm_store_options {
+    bool read_only;          /* queries only; the database must exist at the current version */
+    int busy_timeout_ms;     /* wait this long for another writer's lock; 0 = 5000 */
+    bool sync_normal;        /* synchronous=NORMAL (survives a process crash, not a power
+                              * cut); default FULL (every commit fsynced) */
+    int64_t max_bytes;       /* 0 = unlimited; else growing the file past it fails like a
+                              * full disk (NM_ERR_DISK_FULL): a quota, and a test hook */
+} nm_store_options;
+
+/* Opens (creating or migrating when writable) the database at path. opts may
+ * be NULL for defaults. Returns NULL with err on failure: NM_ERR_NOT_FOUND
+ * (read-only and no such file), NM_ERR_VERSION (newer schema, or read-only on
+ * an older one), NM_ERR_BUSY, NM_ERR_DISK_FULL, NM_ERR_DB. Caller owns. */
+nm_store *nm_store_open(const char *path, const nm_store_options *opts, nm_error *err);
+
+/* Rolls back an open transaction, finalizes statements, closes; accepts
+ * NULL; clears *store. */
+void nm_store_close(nm_store **store);
+
+/* The connection, for queries (functions above are registered). Owned by the
+ * store: do not close it, do not leave a transaction open on it. */
+sqlite3 *nm_store_db(nm_store *store);
+
+/* The schema version of the open database. */
+int nm_store_schema_version(nm_store *store);
+
+/* Starts a write transaction (BEGIN IMMEDIATE: takes the write lock now, so
+ * the batch cannot fail half-way for lack of it). Returns 0 or -1 with err
+ * (NM_ERR_BUSY when the lock stayed taken for the busy timeout). */
+int nm_store_begin(nm_store *store, nm_error *err);
+
+/* Adds one extracted article to the open transaction, replacing any stored
+ * article with the same id (and all its child rows). ingested_unix_ms is
+ * stored as the ingestion time. The result is only read. Returns 0, or -1
+ * with err; on -1 the transaction has been rolled back. */
+int nm_store_put(nm_store *store, const nm_extract_result *result, int64_t ingested_unix_ms,
+                 nm_error *err);
+
+/* Commits the open transaction. Returns 0, or -1 with err; on -1 the
+ * transaction has been rolled back and nothing of it is stored. */
+int nm_store_commit(nm_store *store, nm_error *err);
+
+/* Abandons the open transaction (no-op when none). */
+void nm_store_rollback(nm_store *store);
+
+/* begin + put each + commit. Returns 0, or -1 with err and nothing stored. */
+int nm_store_put_batch(nm_store *store, const nm_extract_result *const *results, size_t n,
+                       int64_t ingested_unix_ms, nm_error *err);
+
+/* Number of articles stored (SELECT count(*) FROM articles). -1 with err on
+ * failure. */
+int64_t nm_store_count_articles(nm_store *store, nm_error *err);
+
+/* Registers hamming() and minhash_similarity() on a connection opened
+ * elsewhere. Returns 0 or -1 with err. */
+int nm_store_register_functions(sqlite3 *db, nm_error *err);
+
+/* Maps an SQLite result code to newsmill's error class (see above). */
+nm_errcode nm_store_errcode(int sqlite_rc);
+
+#endif
