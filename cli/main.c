@@ -13,6 +13,7 @@ typedef struct subcommand {
 
 static const subcommand subcommands[] = {
     {"version", nm_cmd_version, "print the version"},
+    {"keygen", nm_cmd_keygen, "write a CURVE key pair (PATH and PATH.pub)"},
 };
 
 static void usage(FILE *out)
