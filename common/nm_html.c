@@ -1,0 +1,67 @@
+/*
+ * nm_html: HTML bytes -> nm_doc (see nm_doc.h for the contract and
+ * nm_html_internal.h for how the work is split).
+ *
+ * Steps: legacy charset -> UTF-8 (iconv) when declared and needed; invalid
+ * UTF-8 repaired to U+FFFD; NUL bytes become spaces; nesting deeper than
+ * NM_HTML_MAX_NESTING defused (gumbo is quadratic in depth); gumbo parse
+ * (error list off); metadata; main content. Time and memory are linear in
+ * the input: gumbo's tree is a constant factor of the input, and every walk
+ * over it is a loop.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "nm_alloc.h"
+#include "nm_html_internal.h"
+#include "nm_utf8.h"
+
+int nm_html_parse(nm_arena *arena, const char *html, size_t len, nm_doc *doc, nm_error *err)
+{
+    memset(doc, 0, sizeof *doc);
+    nm_error_clear(err);
+    if (!html || len == 0)
+        return nm_error_set(err, NM_ERR_EMPTY, "html: empty input");
+
+    /* Own a clean, NUL-free, valid UTF-8 copy: gumbo wants NUL-terminated
+     * UTF-8 and would stop at an embedded NUL. */
+    size_t clen = 0;
+    char *conv = nm_html_prep_charset(html, len, &clen);
+    char *clean;
+    if (conv) {
+        clean = conv;
+    } else if (nm_utf8_valid(html, len, NULL)) {
+        clean = nm_xmalloc(len + 1);
+        memcpy(clean, html, len);
+        clean[len] = '\0';
+        clen = len;
+    } else {
+        clean = nm_utf8_repair(html, len, &clen, NULL);
+    }
+    for (char *p = memchr(clean, '\0', clen); p; p = memchr(p, '\0', clen - (size_t)(p - clean)))
+        *p = ' ';
+    size_t dlen = 0;
+    char *defused = nm_html_prep_nesting(clean, clen, &dlen);
+    if (defused) {
+        free(clean);
+        clean = defused;
+        clen = dlen;
+    }
+
+    GumboOptions opts = kGumboDefaultOptions;
+    opts.max_errors = 0;
+    GumboOutput *out = gumbo_parse_with_options(&opts, clean, clen);
+    if (!out || !out->root) {
+        if (out)
+            gumbo_destroy_output(&opts, out);
+        free(clean);
+        return nm_error_set(err, NM_ERR_MALFORMED, "html: parser produced no document");
+    }
+    nm_html_meta(arena, out, doc);
+    nm_html_content(arena, out, doc);
+    gumbo_destroy_output(&opts, out);
+    free(clean);
+    if (doc->n_blocks == 0)
+        return nm_error_set(err, NM_ERR_EMPTY, "html: no readable content found");
+    return 0;
+}

@@ -1,0 +1,678 @@
+/*
+ * nm_html_content: finding the article in a page and cutting it into blocks.
+ *
+ * 1. Node table. The gumbo tree is flattened, iteratively, into an array in
+ *    document (pre-)order; each entry knows its parent and the end of its
+ *    subtree, so walks are loops and subtrees are index ranges. Junk is
+ *    flagged while flattening: opaque tags (script, style, svg, ...), hidden
+ *    elements, boilerplate tags (nav, aside, footer, form controls,
+ *    figures) and elements whose class/id say boilerplate (nav, comment,
+ *    share, related, promo, ad, sidebar, cookie, newsletter, ...) unless
+ *    they also say content (article, story, body, ...).
+ * 2. Statistics. One backward pass sums, per element, the visible text
+ *    (characters, whitespace runs counted once), the text inside links,
+ *    commas, paragraphs, list items, images and inputs of its subtree,
+ *    leaving junk out.
+ * 3. Scoring (the Readability idea). Every paragraph-like element (p, pre,
+ *    td, or a div with no block inside) with some text gives its ancestors
+ *    points for its commas and length: all to the parent, half to the
+ *    grandparent, less further up. Ancestors start from a tag and class/id
+ *    weight; the final score is discounted by link density. The best
+ *    container wins; siblings that score well or hold good paragraphs join.
+ * 4. Blocks. The chosen containers are walked in order; block-level elements
+ *    end a block, headings/list items/quotes/pre give it its kind. Inner
+ *    sub-trees that look like boilerplate (link lists, forms, low text with
+ *    many images) are dropped, and so are link-dominated blocks.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "nm_alloc.h"
+#include "nm_html_internal.h"
+
+#define TAG_TEXT 0xFFFF
+#define NONE UINT32_MAX
+
+enum {
+    FL_OPAQUE = 1 << 0, /* never text (script, style, ...) */
+    FL_JUNK = 1 << 1,   /* boilerplate by tag, class/id or hidden */
+    FL_POS = 1 << 2,    /* class/id says content */
+    FL_NEG = 1 << 3,    /* class/id says boilerplate */
+    FL_LINK = 1 << 4,   /* text node inside <a> */
+    FL_BLOCK = 1 << 5,  /* subtree contains a block-level element */
+    FL_CAND = 1 << 6,   /* scored as a container */
+};
+
+typedef struct hnode {
+    const GumboNode *g;
+    uint32_t parent, end;
+    uint32_t text, link, commas;
+    uint32_t paras, items, imgs, inputs;
+    float score;
+    uint16_t tag;
+    uint8_t flags;
+} hnode;
+
+typedef struct table {
+    hnode *n;
+    uint32_t len, cap;
+} table;
+
+/* ------------------------------------------------------------- class words */
+
+static bool word_match(const char *s, const char *const *words, size_t nwords)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < nwords; i++)
+        if (nm_html_icontains(s, n, words[i]))
+            return true;
+    return false;
+}
+
+/* Boilerplate words matched as substrings of class/id. */
+static const char *const k_neg[] = {
+    "comment", "share", "sharing", "social", "related", "promo", "sponsor", "sidebar",
+    "cookie", "consent", "newsletter", "subscribe", "footer", "breadcrumb", "popup", "modal",
+    "masthead", "widget", "recommend", "outbrain", "taboola", "signup", "sign-up", "paywall",
+    "toolbar", "pagination", "pager", "tags", "author-bio", "disqus", "navbar", "menu",
+    "skip", "hidden", "caption", "credit", "teaser", "trending", "most-read", "mostread",
+    "most-popular", "read-more", "readmore", "more-from", "banner", "advert", "inline-ad",
+    "ad-slot", "ad-container", "adslot", "ad-wrapper", "gpt-ad", "dfp", "print-only",
+    "byline", "dateline", "timestamp", "meta-data", "newsletter", "follow", "rating",
+};
+/* Content words. */
+static const char *const k_pos[] = {
+    "article", "content", "story", "body", "main", "post", "entry", "text", "blog", "prose",
+};
+
+/* Whole-token class names that mean an ad or navigation ("ad", "nav"). */
+static bool has_token(const char *s, const char *const *toks, size_t ntoks)
+{
+    const char *p = s;
+    while (*p) {
+        while (*p && !((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+            p++;
+        const char *q = p;
+        while (*q && ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9')))
+            q++;
+        for (size_t i = 0; i < ntoks && q > p; i++)
+            if (strlen(toks[i]) == (size_t)(q - p) && strncasecmp(p, toks[i], (size_t)(q - p)) == 0)
+                return true;
+        p = q;
+    }
+    return false;
+}
+
+static const char *const k_neg_tokens[] = {"ad", "ads", "nav", "share", "related", "aside", "hide",
+                                           "social", "promo", "print", "sponsored"};
+
+static uint8_t class_flags(const GumboNode *g)
+{
+    uint8_t fl = 0;
+    const char *attrs[] = {nm_html_attr(g, "class"), nm_html_attr(g, "id")};
+    for (int k = 0; k < 2; k++) {
+        const char *s = attrs[k];
+        if (!s || !*s)
+            continue;
+        if (word_match(s, k_neg, sizeof k_neg / sizeof k_neg[0]) ||
+            has_token(s, k_neg_tokens, sizeof k_neg_tokens / sizeof k_neg_tokens[0]))
+            fl |= FL_NEG;
+        if (word_match(s, k_pos, sizeof k_pos / sizeof k_pos[0]))
+            fl |= FL_POS;
+    }
+    const char *role = nm_html_attr(g, "role");
+    if (role && (strcasecmp(role, "navigation") == 0 || strcasecmp(role, "complementary") == 0 ||
+                 strcasecmp(role, "contentinfo") == 0 || strcasecmp(role, "banner") == 0 ||
+                 strcasecmp(role, "dialog") == 0 || strcasecmp(role, "menu") == 0))
+        fl |= FL_NEG;
+    const char *itemprop = nm_html_attr(g, "itemprop");
+    if (itemprop && strcasecmp(itemprop, "articleBody") == 0)
+        fl |= FL_POS;
+    return fl;
+}
+
+static bool hidden(const GumboNode *g)
+{
+    if (nm_html_attr(g, "hidden"))
+        return true;
+    const char *aria = nm_html_attr(g, "aria-hidden");
+    if (aria && strcasecmp(aria, "true") == 0)
+        return true;
+    const char *style = nm_html_attr(g, "style");
+    if (style) {
+        size_t n = strlen(style);
+        if (nm_html_icontains(style, n, "display:none") || nm_html_icontains(style, n, "display: none") ||
+            nm_html_icontains(style, n, "visibility:hidden") ||
+            nm_html_icontains(style, n, "visibility: hidden"))
+            return true;
+    }
+    return false;
+}
+
+static bool junk_tag(GumboTag t)
+{
+    switch (t) {
+    case GUMBO_TAG_NAV:
+    case GUMBO_TAG_ASIDE:
+    case GUMBO_TAG_FOOTER:
+    case GUMBO_TAG_FIGURE:
+    case GUMBO_TAG_FIGCAPTION:
+    case GUMBO_TAG_INPUT:
+    case GUMBO_TAG_LABEL:
+    case GUMBO_TAG_MENU:
+    case GUMBO_TAG_IMG:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool block_tag(GumboTag t)
+{
+    switch (t) {
+    case GUMBO_TAG_P:
+    case GUMBO_TAG_DIV:
+    case GUMBO_TAG_SECTION:
+    case GUMBO_TAG_ARTICLE:
+    case GUMBO_TAG_MAIN:
+    case GUMBO_TAG_HEADER:
+    case GUMBO_TAG_FOOTER:
+    case GUMBO_TAG_ASIDE:
+    case GUMBO_TAG_NAV:
+    case GUMBO_TAG_H1:
+    case GUMBO_TAG_H2:
+    case GUMBO_TAG_H3:
+    case GUMBO_TAG_H4:
+    case GUMBO_TAG_H5:
+    case GUMBO_TAG_H6:
+    case GUMBO_TAG_UL:
+    case GUMBO_TAG_OL:
+    case GUMBO_TAG_LI:
+    case GUMBO_TAG_DL:
+    case GUMBO_TAG_DT:
+    case GUMBO_TAG_DD:
+    case GUMBO_TAG_BLOCKQUOTE:
+    case GUMBO_TAG_PRE:
+    case GUMBO_TAG_TABLE:
+    case GUMBO_TAG_TBODY:
+    case GUMBO_TAG_THEAD:
+    case GUMBO_TAG_TFOOT:
+    case GUMBO_TAG_TR:
+    case GUMBO_TAG_TD:
+    case GUMBO_TAG_TH:
+    case GUMBO_TAG_CAPTION:
+    case GUMBO_TAG_FIGURE:
+    case GUMBO_TAG_FIGCAPTION:
+    case GUMBO_TAG_ADDRESS:
+    case GUMBO_TAG_HR:
+    case GUMBO_TAG_CENTER:
+    case GUMBO_TAG_FORM:
+    case GUMBO_TAG_FIELDSET:
+    case GUMBO_TAG_DETAILS:
+    case GUMBO_TAG_SUMMARY:
+    case GUMBO_TAG_BODY:
+    case GUMBO_TAG_HTML:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* --------------------------------------------------------------- the table */
+
+static uint32_t push_node(table *t, const GumboNode *g, uint32_t parent, uint16_t tag, uint8_t flags)
+{
+    if (t->len == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 1024;
+        t->n = nm_xrealloc(t->n, t->cap * sizeof *t->n);
+    }
+    hnode *h = &t->n[t->len];
+    memset(h, 0, sizeof *h);
+    h->g = g;
+    h->parent = parent;
+    h->tag = tag;
+    h->flags = flags;
+    return t->len++;
+}
+
+/* Visible characters of a text (whitespace runs count once, UTF-8
+ * continuation bytes not at all) and its commas. */
+static void measure(const char *s, uint32_t *chars, uint32_t *commas)
+{
+    uint32_t c = 0, k = 0;
+    bool space = true;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r' || *p == '\f') {
+            if (!space)
+                c++;
+            space = true;
+            continue;
+        }
+        space = false;
+        if ((*p & 0xC0) != 0x80)
+            c++;
+        if (*p == ',')
+            k++;
+    }
+    *chars = c;
+    *commas = k;
+}
+
+typedef struct frame {
+    const GumboNode *g;
+    uint32_t parent;
+    uint8_t inherited; /* FL_LINK | FL_JUNK from ancestors */
+} frame;
+
+static void build_table(table *t, const GumboNode *root)
+{
+    size_t cap = 256, n = 0;
+    frame *stack = nm_xmalloc(cap * sizeof *stack);
+    stack[n++] = (frame){root, NONE, 0};
+    while (n > 0) {
+        frame f = stack[--n];
+        const GumboNode *g = f.g;
+        if (g->type == GUMBO_NODE_TEXT || g->type == GUMBO_NODE_CDATA || g->type == GUMBO_NODE_WHITESPACE) {
+            uint32_t i = push_node(t, g, f.parent, TAG_TEXT, f.inherited & (FL_LINK | FL_JUNK));
+            measure(g->v.text.text, &t->n[i].text, &t->n[i].commas);
+            continue;
+        }
+        if (g->type != GUMBO_NODE_ELEMENT && g->type != GUMBO_NODE_TEMPLATE)
+            continue;
+        GumboTag tag = g->v.element.tag;
+        uint8_t fl = class_flags(g);
+        if (nm_html_tag_is_opaque(tag))
+            fl |= FL_OPAQUE;
+        bool neg_wins = (fl & FL_NEG) && !(fl & FL_POS);
+        if (junk_tag(tag) || hidden(g) ||
+            (neg_wins && tag != GUMBO_TAG_BODY && tag != GUMBO_TAG_HTML && tag != GUMBO_TAG_ARTICLE &&
+             tag != GUMBO_TAG_MAIN))
+            fl |= FL_JUNK;
+        fl |= f.inherited & FL_JUNK;
+        uint32_t i = push_node(t, g, f.parent, (uint16_t)tag, fl);
+        if (fl & FL_OPAQUE)
+            continue;
+        uint8_t inherit = (uint8_t)(f.inherited | (fl & FL_JUNK));
+        if (tag == GUMBO_TAG_A)
+            inherit |= FL_LINK;
+        const GumboVector *kids = &g->v.element.children;
+        if (n + kids->length > cap) {
+            while (n + kids->length > cap)
+                cap *= 2;
+            stack = nm_xrealloc(stack, cap * sizeof *stack);
+        }
+        for (unsigned k = kids->length; k > 0; k--)
+            stack[n++] = (frame){kids->data[k - 1], i, inherit};
+    }
+    free(stack);
+    /* Backward pass: subtree ends and sums (children follow their parent). */
+    for (uint32_t i = 0; i < t->len; i++)
+        t->n[i].end = i + 1;
+    for (uint32_t i = t->len; i-- > 0;) {
+        hnode *h = &t->n[i];
+        if (h->tag == TAG_TEXT && (h->flags & FL_LINK))
+            h->link = h->text;
+        if (h->tag == GUMBO_TAG_P && h->text >= 20)
+            h->paras++;
+        if (h->tag == GUMBO_TAG_LI)
+            h->items++;
+        if (h->tag == GUMBO_TAG_IMG)
+            h->imgs++;
+        if (h->tag == GUMBO_TAG_INPUT || h->tag == GUMBO_TAG_SELECT || h->tag == GUMBO_TAG_TEXTAREA)
+            h->inputs++;
+        if (h->parent == NONE)
+            continue;
+        hnode *p = &t->n[h->parent];
+        if (h->end > p->end)
+            p->end = h->end;
+        if (h->tag != TAG_TEXT && block_tag((GumboTag)h->tag))
+            p->flags |= FL_BLOCK;
+        p->flags |= h->flags & FL_BLOCK;
+        p->imgs += h->imgs;
+        p->inputs += h->inputs;
+        if (h->flags & (FL_JUNK | FL_OPAQUE))
+            continue;
+        p->text += h->text;
+        p->link += h->link;
+        p->commas += h->commas;
+        p->paras += h->paras;
+        p->items += h->items;
+    }
+}
+
+static float link_density(const hnode *h)
+{
+    return h->text ? (float)h->link / (float)h->text : 0.0f;
+}
+
+/* ---------------------------------------------------------------- scoring */
+
+static float tag_weight(uint16_t tag)
+{
+    switch (tag) {
+    case GUMBO_TAG_DIV:
+    case GUMBO_TAG_ARTICLE:
+    case GUMBO_TAG_SECTION:
+    case GUMBO_TAG_MAIN:
+        return 5;
+    case GUMBO_TAG_PRE:
+    case GUMBO_TAG_TD:
+    case GUMBO_TAG_BLOCKQUOTE:
+        return 3;
+    case GUMBO_TAG_ADDRESS:
+    case GUMBO_TAG_OL:
+    case GUMBO_TAG_UL:
+    case GUMBO_TAG_DL:
+    case GUMBO_TAG_DD:
+    case GUMBO_TAG_DT:
+    case GUMBO_TAG_LI:
+    case GUMBO_TAG_FORM:
+        return -3;
+    case GUMBO_TAG_H1:
+    case GUMBO_TAG_H2:
+    case GUMBO_TAG_H3:
+    case GUMBO_TAG_H4:
+    case GUMBO_TAG_H5:
+    case GUMBO_TAG_H6:
+    case GUMBO_TAG_TH:
+        return -5;
+    default:
+        return 0;
+    }
+}
+
+static float class_weight(const hnode *h)
+{
+    float w = 0;
+    if (h->flags & FL_NEG)
+        w -= 25;
+    if (h->flags & FL_POS)
+        w += 25;
+    return w;
+}
+
+static bool paragraph_like(const hnode *h)
+{
+    switch (h->tag) {
+    case GUMBO_TAG_P:
+    case GUMBO_TAG_PRE:
+    case GUMBO_TAG_TD:
+        return true;
+    case GUMBO_TAG_DIV:
+    case GUMBO_TAG_SECTION:
+    case GUMBO_TAG_ARTICLE:
+        return !(h->flags & FL_BLOCK);
+    default:
+        return false;
+    }
+}
+
+/* Returns the best container, or NONE. */
+static uint32_t score_candidates(table *t)
+{
+    for (uint32_t i = 0; i < t->len; i++) {
+        hnode *h = &t->n[i];
+        if (h->tag == TAG_TEXT || (h->flags & (FL_JUNK | FL_OPAQUE)) || !paragraph_like(h) || h->text < 25)
+            continue;
+        float s = 1.0f + (float)h->commas + fminf((float)h->text / 100.0f, 3.0f);
+        uint32_t a = h->parent;
+        for (int level = 0; level < 5 && a != NONE; level++, a = t->n[a].parent) {
+            hnode *anc = &t->n[a];
+            if (anc->tag == GUMBO_TAG_HTML)
+                break;
+            if (!(anc->flags & FL_CAND)) {
+                anc->flags |= FL_CAND;
+                anc->score = tag_weight(anc->tag) + class_weight(anc);
+            }
+            anc->score += level == 0 ? s : level == 1 ? s / 2 : s / (float)(level * 3);
+        }
+    }
+    uint32_t best = NONE;
+    float best_score = 0;
+    for (uint32_t i = 0; i < t->len; i++) {
+        hnode *h = &t->n[i];
+        if (!(h->flags & FL_CAND) || (h->flags & FL_JUNK))
+            continue;
+        h->score *= 1.0f - link_density(h);
+        if (best == NONE || h->score > best_score)
+            best = i, best_score = h->score;
+    }
+    return best;
+}
+
+/* ----------------------------------------------------------------- blocks */
+
+typedef struct ctx {
+    nm_block_kind kind;
+    int level, list_id, list_depth;
+    bool ordered;
+} ctx;
+
+typedef struct emitter {
+    nm_arena *arena;
+    const table *t;
+    const char *title;
+    nm_hbuf buf;
+    uint32_t buf_link, buf_chars;
+    nm_block *blocks;
+    size_t n_blocks, cap_blocks;
+    int next_list;
+} emitter;
+
+static void flush(emitter *e, const ctx *c)
+{
+    nm_hbuf_trim_end(&e->buf);
+    if (e->buf.len == 0)
+        goto reset;
+    /* Link-dominated blocks are navigation, "read more", tag lists. */
+    if (e->buf_chars > 0 && (float)e->buf_link / (float)e->buf_chars > 0.5f)
+        goto reset;
+    if (c->kind == NM_BLOCK_HEADING && c->level == 1 && e->title &&
+        strcasecmp(e->buf.p, e->title) == 0)
+        goto reset;
+    if (e->n_blocks == e->cap_blocks) {
+        size_t cap = e->cap_blocks ? e->cap_blocks * 2 : 32;
+        e->blocks = nm_arena_grow(e->arena, e->blocks, e->cap_blocks * sizeof *e->blocks,
+                                  cap * sizeof *e->blocks);
+        e->cap_blocks = cap;
+    }
+    nm_block *b = &e->blocks[e->n_blocks++];
+    b->kind = c->kind;
+    b->level = c->kind == NM_BLOCK_HEADING ? c->level : c->kind == NM_BLOCK_LIST_ITEM ? c->list_depth : 0;
+    b->list_id = c->kind == NM_BLOCK_LIST_ITEM ? c->list_id : 0;
+    b->ordered = c->kind == NM_BLOCK_LIST_ITEM && c->ordered;
+    b->text = nm_arena_strndup(e->arena, e->buf.p, e->buf.len);
+    b->len = e->buf.len;
+reset:
+    e->buf.len = 0;
+    if (e->buf.p)
+        e->buf.p[0] = '\0';
+    e->buf_link = e->buf_chars = 0;
+}
+
+/* Readability's "clean conditionally": an inner element that looks like
+ * boilerplate (link lists, forms, image strips) is dropped whole. */
+static bool drop_inner(const hnode *h)
+{
+    switch (h->tag) {
+    case GUMBO_TAG_DIV:
+    case GUMBO_TAG_SECTION:
+    case GUMBO_TAG_UL:
+    case GUMBO_TAG_OL:
+    case GUMBO_TAG_TABLE:
+    case GUMBO_TAG_FORM:
+    case GUMBO_TAG_HEADER:
+        break;
+    default:
+        return false;
+    }
+    float weight = class_weight(h);
+    if (weight < 0)
+        return true;
+    if (h->commas >= 10)
+        return false;
+    float ld = link_density(h);
+    bool list = h->tag == GUMBO_TAG_UL || h->tag == GUMBO_TAG_OL;
+    if (h->inputs > h->paras / 3 + 0)
+        return h->inputs > 0;
+    if (!list && h->items > h->paras + 3 && ld > 0.2f)
+        return true;
+    if (h->imgs > 1 && (float)h->paras / (float)h->imgs < 0.5f && h->text < 200)
+        return true;
+    if (weight < 25 && ld > 0.33f)
+        return true;
+    if (weight >= 25 && ld > 0.5f)
+        return true;
+    return false;
+}
+
+static void enter_ctx(emitter *e, const hnode *h, ctx *c)
+{
+    switch (h->tag) {
+    case GUMBO_TAG_H1:
+    case GUMBO_TAG_H2:
+    case GUMBO_TAG_H3:
+    case GUMBO_TAG_H4:
+    case GUMBO_TAG_H5:
+    case GUMBO_TAG_H6:
+        c->kind = NM_BLOCK_HEADING;
+        c->level = 1 + (h->tag - GUMBO_TAG_H1);
+        break;
+    case GUMBO_TAG_UL:
+    case GUMBO_TAG_OL:
+        c->list_id = ++e->next_list;
+        c->list_depth++;
+        c->ordered = h->tag == GUMBO_TAG_OL;
+        break;
+    case GUMBO_TAG_LI:
+        if (c->list_depth == 0) {
+            c->list_id = ++e->next_list;
+            c->list_depth = 1;
+        }
+        c->kind = NM_BLOCK_LIST_ITEM;
+        break;
+    case GUMBO_TAG_BLOCKQUOTE:
+        c->kind = NM_BLOCK_QUOTE;
+        break;
+    case GUMBO_TAG_PRE:
+        c->kind = NM_BLOCK_PRE;
+        break;
+    default:
+        break;
+    }
+}
+
+/* Emits the blocks of the subtree at root (root itself included). */
+static void emit_subtree(emitter *e, uint32_t root)
+{
+    const table *t = e->t;
+    size_t cap = 64, depth = 0;
+    uint32_t *open = nm_xmalloc(cap * sizeof *open);
+    ctx *ctxs = nm_xmalloc(cap * sizeof *ctxs);
+    ctx cur = {NM_BLOCK_PARAGRAPH, 0, 0, 0, false};
+    uint32_t end = t->n[root].end;
+    int brs = 0;
+    for (uint32_t i = root; i < end;) {
+        while (depth > 0 && t->n[open[depth - 1]].end <= i) {
+            flush(e, &cur);
+            cur = ctxs[--depth];
+        }
+        const hnode *h = &t->n[i];
+        if (h->tag == TAG_TEXT) {
+            if (!(h->flags & FL_JUNK) && h->text > 0) {
+                const char *s = h->g->v.text.text;
+                nm_hbuf_put_collapsed(&e->buf, s, strlen(s));
+                e->buf_chars += h->text;
+                if (h->flags & FL_LINK)
+                    e->buf_link += h->text;
+                brs = 0;
+            }
+            i++;
+            continue;
+        }
+        if ((h->flags & (FL_JUNK | FL_OPAQUE)) || (i != root && drop_inner(h))) {
+            i = h->end;
+            continue;
+        }
+        if (h->tag == GUMBO_TAG_BR) {
+            if (++brs >= 2)
+                flush(e, &cur);
+            else if (e->buf.len)
+                nm_hbuf_put_collapsed(&e->buf, " ", 1);
+            i++;
+            continue;
+        }
+        if (block_tag((GumboTag)h->tag)) {
+            brs = 0;
+            flush(e, &cur);
+            if (depth == cap) {
+                cap *= 2;
+                open = nm_xrealloc(open, cap * sizeof *open);
+                ctxs = nm_xrealloc(ctxs, cap * sizeof *ctxs);
+            }
+            open[depth] = i;
+            ctxs[depth++] = cur;
+            enter_ctx(e, h, &cur);
+        }
+        i++;
+    }
+    flush(e, &cur);
+    free(open);
+    free(ctxs);
+}
+
+/* Siblings of the best container that belong to the article too. */
+static bool sibling_joins(const table *t, uint32_t best, uint32_t s)
+{
+    const hnode *b = &t->n[best], *h = &t->n[s];
+    if (h->flags & (FL_JUNK | FL_OPAQUE))
+        return false;
+    float threshold = fmaxf(10.0f, b->score * 0.2f);
+    float bonus = 0;
+    const char *bc = nm_html_attr(b->g, "class"), *sc = nm_html_attr(h->g, "class");
+    if (bc && sc && *bc && strcmp(bc, sc) == 0)
+        bonus = b->score * 0.2f;
+    if ((h->flags & FL_CAND) && h->score + bonus >= threshold)
+        return true;
+    if (h->tag == GUMBO_TAG_P) {
+        float ld = link_density(h);
+        if (h->text > 80 && ld < 0.25f)
+            return true;
+        if (h->text > 30 && ld == 0.0f)
+            return true;
+    }
+    return false;
+}
+
+void nm_html_content(nm_arena *arena, const GumboOutput *out, nm_doc *doc)
+{
+    table t = {0};
+    build_table(&t, out->root);
+    uint32_t best = score_candidates(&t);
+    emitter e = {.arena = arena, .t = &t, .title = doc->title};
+    if (best == NONE) {
+        /* No scored paragraph: take the body as it is. */
+        for (uint32_t i = 0; i < t.len; i++)
+            if (t.n[i].tag == GUMBO_TAG_BODY) {
+                best = i;
+                break;
+            }
+    }
+    if (best != NONE) {
+        uint32_t parent = t.n[best].parent;
+        if (parent == NONE) {
+            emit_subtree(&e, best);
+        } else {
+            for (uint32_t s = parent + 1; s < t.n[parent].end; s = t.n[s].end) {
+                if (s == best || sibling_joins(&t, best, s))
+                    emit_subtree(&e, s);
+            }
+        }
+    }
+    nm_hbuf_free(&e.buf);
+    free(t.n);
+    doc->blocks = e.blocks;
+    doc->n_blocks = e.n_blocks;
+}

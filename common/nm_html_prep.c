@@ -1,0 +1,232 @@
+/*
+ * nm_html_prep: what happens to the bytes before gumbo sees them.
+ *
+ * 1. Legacy charsets. A page that declares windows-1252 / iso-8859-1 (which
+ *    browsers read as windows-1252) / iso-8859-15 and is not valid UTF-8 is
+ *    converted with iconv; bytes the charset leaves undefined become U+FFFD.
+ *    Every other case is left to nm_utf8_repair.
+ *
+ * 2. The nesting guard. Gumbo looks through the stack of open elements for
+ *    most start tags ("is there a <p> in button scope?"), so N nested tags
+ *    cost O(N^2): 20,000 nested <div>s take ~10 s, 100,000 would take minutes.
+ *    A linear pre-scan counts nesting the way a sloppy page can grow it (start
+ *    tags minus end tags, ignoring void elements, self-closing tags and the
+ *    elements HTML closes implicitly such as <p> and <li>) and blanks out, with
+ *    spaces, the start and end tags past NM_HTML_MAX_NESTING. The text they
+ *    held stays. The scan is not a parser: it only has to find tag boundaries
+ *    well enough to count, and errs on the side of counting too deep.
+ */
+#define _GNU_SOURCE /* memmem */
+#include <errno.h>
+#include <iconv.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "nm_alloc.h"
+#include "nm_html_internal.h"
+#include "nm_utf8.h"
+
+/* ---------------------------------------------------------------- charset */
+
+/* Finds charset=NAME in the first bytes; copies NAME lower-cased. */
+static bool declared_charset(const char *html, size_t len, char *name, size_t cap)
+{
+    size_t lim = len < 4096 ? len : 4096;
+    for (size_t i = 0; i + 8 <= lim; i++) {
+        if (strncasecmp(html + i, "charset=", 8) != 0)
+            continue;
+        size_t j = i + 8;
+        while (j < lim && (html[j] == '"' || html[j] == '\'' || html[j] == ' '))
+            j++;
+        size_t k = 0;
+        while (j < lim && k + 1 < cap) {
+            char c = html[j];
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_'))
+                break;
+            name[k++] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+            j++;
+        }
+        name[k] = '\0';
+        return k > 0;
+    }
+    return false;
+}
+
+static const char *legacy_iconv_name(const char *cs)
+{
+    static const struct {
+        const char *label, *iconv;
+    } map[] = {
+        {"windows-1252", "WINDOWS-1252"}, {"cp1252", "WINDOWS-1252"},
+        {"iso-8859-1", "WINDOWS-1252"},   {"iso8859-1", "WINDOWS-1252"},
+        {"latin1", "WINDOWS-1252"},       {"latin-1", "WINDOWS-1252"},
+        {"us-ascii", "WINDOWS-1252"},     {"ascii", "WINDOWS-1252"},
+        {"iso-8859-15", "ISO-8859-15"},   {"iso8859-15", "ISO-8859-15"},
+        {"latin9", "ISO-8859-15"},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(cs, map[i].label) == 0)
+            return map[i].iconv;
+    return NULL;
+}
+
+char *nm_html_prep_charset(const char *html, size_t len, size_t *out_len)
+{
+    char cs[40];
+    if (!declared_charset(html, len, cs, sizeof cs))
+        return NULL;
+    const char *from = legacy_iconv_name(cs);
+    if (!from || nm_utf8_valid(html, len, NULL))
+        return NULL;
+    iconv_t cd = iconv_open("UTF-8", from);
+    if (cd == (iconv_t)-1)
+        return NULL;
+    size_t cap = len * 3 + 4; /* one byte never becomes more than 3 */
+    char *out = nm_xmalloc(cap);
+    char *in = (char *)html, *o = out;
+    size_t in_left = len, out_left = cap - 1;
+    while (in_left > 0) {
+        if (iconv(cd, &in, &in_left, &o, &out_left) != (size_t)-1)
+            break;
+        if (errno == EILSEQ || errno == EINVAL) { /* undefined byte: U+FFFD */
+            memcpy(o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            out_left -= 3;
+            in++;
+            in_left--;
+            continue;
+        }
+        break; /* E2BIG cannot happen with 3x room */
+    }
+    iconv_close(cd);
+    *o = '\0';
+    *out_len = (size_t)(o - out);
+    return out;
+}
+
+/* ---------------------------------------------------------------- nesting */
+
+static bool is_name_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == ':' || c == '_';
+}
+
+/* Elements that never add nesting depth in a way a page can accumulate. */
+static bool uncounted(const char *name, size_t n)
+{
+    static const char *const names[] = {
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+        "source", "track", "wbr", "keygen", "p", "li", "dt", "dd", "option", "optgroup", "tr",
+        "td", "th", "thead", "tbody", "tfoot", "rb", "rt", "rp", "rtc", "colgroup", "caption",
+        "html", "head", "body", "frame", "basefont", "bgsound", "image", "menuitem",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i]) == n && strncasecmp(names[i], name, n) == 0)
+            return true;
+    return false;
+}
+
+/* Elements whose content is raw text up to their end tag. */
+static bool raw_text(const char *name, size_t n)
+{
+    static const char *const names[] = {"script", "style", "textarea", "title", "xmp",
+                                        "noembed", "noframes", "iframe", "plaintext"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i]) == n && strncasecmp(names[i], name, n) == 0)
+            return true;
+    return false;
+}
+
+/* Position after the '>' closing a tag that starts at i, quote-aware. */
+static size_t tag_end(const char *s, size_t len, size_t i, bool *self_closing)
+{
+    *self_closing = false;
+    while (i < len && s[i] != '>') {
+        if (s[i] == '"' || s[i] == '\'') {
+            const char *q = memchr(s + i + 1, s[i], len - i - 1);
+            if (!q)
+                return len;
+            i = (size_t)(q - s) + 1;
+            continue;
+        }
+        i++;
+    }
+    if (i >= len)
+        return len;
+    *self_closing = i > 0 && s[i - 1] == '/';
+    return i + 1;
+}
+
+/* First occurrence of "</name" (case-insensitive) at or after i, or len. */
+static size_t find_end_tag(const char *s, size_t len, size_t i, const char *name, size_t n)
+{
+    while (i < len) {
+        const char *lt = memchr(s + i, '<', len - i);
+        if (!lt)
+            return len;
+        i = (size_t)(lt - s);
+        if (i + 2 + n <= len && s[i + 1] == '/' && strncasecmp(s + i + 2, name, n) == 0)
+            return i;
+        i++;
+    }
+    return len;
+}
+
+char *nm_html_prep_nesting(const char *html, size_t len, size_t *out_len)
+{
+    char *out = NULL; /* copy made on the first blanked tag */
+    size_t depth = 0, over = 0, i = 0;
+    while (i < len) {
+        const char *lt = memchr(html + i, '<', len - i);
+        if (!lt)
+            break;
+        i = (size_t)(lt - html);
+        size_t start = i;
+        if (i + 4 <= len && memcmp(html + i, "<!--", 4) == 0) {
+            const char *e = memmem(html + i + 4, len - i - 4, "-->", 3);
+            i = e ? (size_t)(e - html) + 3 : len;
+            continue;
+        }
+        bool end_tag = i + 1 < len && html[i + 1] == '/';
+        size_t nb = i + 1 + (end_tag ? 1 : 0), ne = nb;
+        if (ne >= len || !((html[ne] >= 'a' && html[ne] <= 'z') || (html[ne] >= 'A' && html[ne] <= 'Z'))) {
+            i++; /* "<!doctype", "<?xml", "< 3": not a tag we count */
+            continue;
+        }
+        while (ne < len && is_name_char((unsigned char)html[ne]))
+            ne++;
+        bool self_closing;
+        i = tag_end(html, len, ne, &self_closing);
+        if (!end_tag && raw_text(html + nb, ne - nb)) {
+            i = find_end_tag(html, len, i, html + nb, ne - nb);
+            continue;
+        }
+        if (uncounted(html + nb, ne - nb) || (!end_tag && self_closing))
+            continue;
+        bool blank = false;
+        if (!end_tag) {
+            if (depth >= NM_HTML_MAX_NESTING)
+                blank = true, over++;
+            else
+                depth++;
+        } else if (over > 0) {
+            blank = true, over--;
+        } else if (depth > 0) {
+            depth--;
+        }
+        if (blank) {
+            if (!out) {
+                out = nm_xmalloc(len + 1);
+                memcpy(out, html, len);
+                out[len] = '\0';
+            }
+            memset(out + start, ' ', i - start);
+        }
+    }
+    if (out)
+        *out_len = len;
+    return out;
+}
