@@ -1,0 +1,190 @@
+/* nm_conll: CoNLL corpus reader and conlleval scoring. See nm_conll.h. */
+#include "nm_conll.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nm_alloc.h"
+
+typedef struct vec {
+    void *p;
+    size_t n, cap, size;
+} vec;
+
+static void *vec_push(vec *v)
+{
+    if (v->n == v->cap) {
+        v->cap = v->cap ? v->cap * 2 : 1024;
+        v->p = nm_xrealloc(v->p, v->cap * v->size);
+    }
+    return (char *)v->p + v->n++ * v->size;
+}
+
+static char *read_all(const char *path, size_t *len, nm_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        nm_error_set(err, NM_ERR_IO, "corpus %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0, got;
+    char *buf = nm_xmalloc(cap + 1);
+    while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            cap *= 2;
+            buf = nm_xrealloc(buf, cap + 1);
+        }
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        nm_error_set(err, NM_ERR_IO, "corpus %s: read error", path);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+int nm_conll_load(const char *path, nm_conll_corpus **out, nm_error *err)
+{
+    *out = NULL;
+    size_t len;
+    char *text = read_all(path, &len, err);
+    if (!text)
+        return -1;
+    vec toks = {.size = sizeof(nm_ner_token)}, labs = {.size = 1};
+    vec sents = {.size = sizeof(size_t)}, docs = {.size = sizeof(size_t)};
+    size_t sent_open = 0; /* tokens in the current sentence */
+    size_t line_no = 0;
+    char *line = text;
+    int rc = 0;
+    *(size_t *)vec_push(&docs) = 0;
+    while (line < text + len) {
+        line_no++;
+        char *nl = memchr(line, '\n', (size_t)(text + len - line));
+        char *eol = nl ? nl : text + len;
+        char *next = nl ? nl + 1 : text + len;
+        while (eol > line && (eol[-1] == '\r' || eol[-1] == ' ' || eol[-1] == '\t'))
+            eol--;
+        *eol = '\0';
+        if (eol == line || strncmp(line, "-DOCSTART-", 10) == 0) {
+            if (sent_open) {
+                *(size_t *)vec_push(&sents) = toks.n - sent_open;
+                sent_open = 0;
+            }
+            if (eol != line && sents.n > ((size_t *)docs.p)[docs.n - 1])
+                *(size_t *)vec_push(&docs) = sents.n;
+            line = next;
+            continue;
+        }
+        char *word_end = line;
+        while (*word_end && *word_end != ' ' && *word_end != '\t')
+            word_end++;
+        char *tag = eol;
+        while (tag > line && tag[-1] != ' ' && tag[-1] != '\t')
+            tag--;
+        uint8_t label;
+        if (word_end == eol || nm_ner_label_parse(tag, (size_t)(eol - tag), &label) != 0) {
+            rc = nm_error_set(err, NM_ERR_MALFORMED,
+                              "corpus %s line %zu: expected 'WORD ... TAG' with an IOB2 tag "
+                              "over PER/ORG/LOC/MISC, got '%.60s'",
+                              path, line_no, line);
+            break;
+        }
+        nm_ner_token *t = vec_push(&toks);
+        t->text = line;
+        t->len = (size_t)(word_end - line);
+        *(uint8_t *)vec_push(&labs) = label;
+        sent_open++;
+        line = next;
+    }
+    if (rc == 0 && sent_open)
+        *(size_t *)vec_push(&sents) = toks.n - sent_open;
+    if (rc != 0 || toks.n == 0) {
+        if (rc == 0)
+            rc = nm_error_set(err, NM_ERR_MALFORMED, "corpus %s: no tokens", path);
+        free(toks.p);
+        free(labs.p);
+        free(sents.p);
+        free(docs.p);
+        free(text);
+        return rc;
+    }
+    *(size_t *)vec_push(&sents) = toks.n;
+    if (((size_t *)docs.p)[docs.n - 1] < sents.n - 1)
+        *(size_t *)vec_push(&docs) = sents.n - 1;
+    else
+        ((size_t *)docs.p)[docs.n - 1] = sents.n - 1;
+    nm_conll_corpus *c = nm_xcalloc(1, sizeof *c);
+    c->n_tokens = toks.n;
+    c->tokens = toks.p;
+    c->labels = labs.p;
+    c->n_sentences = sents.n - 1;
+    c->sent_start = sents.p;
+    c->n_docs = docs.n - 1;
+    c->doc_start = docs.p;
+    c->text = text;
+    *out = c;
+    return 0;
+}
+
+void nm_conll_free(nm_conll_corpus **cp)
+{
+    if (!cp || !*cp)
+        return;
+    nm_conll_corpus *c = *cp;
+    free(c->tokens);
+    free(c->labels);
+    free(c->sent_start);
+    free(c->doc_start);
+    free(c->text);
+    free(c);
+    *cp = NULL;
+}
+
+void nm_conll_score_add(nm_conll_score *s, const uint8_t *gold, const uint8_t *pred, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        s->tokens++;
+        s->tokens_correct += gold[i] == pred[i];
+    }
+    size_t gp = 0, pp = 0, gs = 0, ge = 0, ps = 0, pe = 0;
+    nm_ner_type gt = NM_NER_PER, pt = NM_NER_PER;
+    bool gok = nm_ner_next_span(gold, n, &gp, &gs, &ge, &gt);
+    bool pok = nm_ner_next_span(pred, n, &pp, &ps, &pe, &pt);
+    while (gok || pok) {
+        if (gok && pok && gs == ps) {
+            s->gold[gt]++;
+            s->pred[pt]++;
+            if (ge == pe && gt == pt)
+                s->correct[gt]++;
+            gok = nm_ner_next_span(gold, n, &gp, &gs, &ge, &gt);
+            pok = nm_ner_next_span(pred, n, &pp, &ps, &pe, &pt);
+        } else if (gok && (!pok || gs < ps)) {
+            s->gold[gt]++;
+            gok = nm_ner_next_span(gold, n, &gp, &gs, &ge, &gt);
+        } else {
+            s->pred[pt]++;
+            pok = nm_ner_next_span(pred, n, &pp, &ps, &pe, &pt);
+        }
+    }
+    s->gold[NM_NER_TYPES] = s->pred[NM_NER_TYPES] = s->correct[NM_NER_TYPES] = 0;
+    for (int t = 0; t < NM_NER_TYPES; t++) {
+        s->gold[NM_NER_TYPES] += s->gold[t];
+        s->pred[NM_NER_TYPES] += s->pred[t];
+        s->correct[NM_NER_TYPES] += s->correct[t];
+    }
+}
+
+void nm_conll_score_prf(const nm_conll_score *s, int type, double *p, double *r, double *f1)
+{
+    double c = (double)s->correct[type];
+    *p = s->pred[type] ? c / (double)s->pred[type] : 0.0;
+    *r = s->gold[type] ? c / (double)s->gold[type] : 0.0;
+    *f1 = (*p + *r) > 0 ? 2 * *p * *r / (*p + *r) : 0.0;
+}

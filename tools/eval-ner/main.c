@@ -1,0 +1,147 @@
+/* eval-ner: scores newsmill's NER model on a CoNLL-format corpus with the
+ * conlleval rules (exact span and type), per type and overall, and with
+ * --bench times tagging alone (tokens per second on one core). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+
+#include "nm_alloc.h"
+#include "nm_conll.h"
+#include "nm_log.h"
+#include "nm_ner.h"
+#include "nm_ner_train.h"
+#include "nm_opts.h"
+#include "nm_time.h"
+
+/* Tags the whole corpus `passes` times (document context included, scoring
+ * excluded) and returns the elapsed ns. */
+static int64_t time_tagging(const nm_ner_model *m, const nm_conll_corpus *c, int passes)
+{
+    size_t max_len = 0;
+    for (size_t s = 0; s < c->n_sentences; s++)
+        if (c->sent_start[s + 1] - c->sent_start[s] > max_len)
+            max_len = c->sent_start[s + 1] - c->sent_start[s];
+    size_t scratch_size = nm_ner_scratch_size(max_len);
+    uint64_t *scratch = nm_xmalloc(scratch_size);
+    uint8_t *labels = nm_xmalloc(c->n_tokens);
+    nm_ner_doc *doc = nm_xmalloc(sizeof *doc);
+    int64_t t0 = nm_time_mono_ns();
+    for (int p = 0; p < passes; p++) {
+        for (size_t d = 0; d < c->n_docs; d++) {
+            size_t s0 = c->doc_start[d], s1 = c->doc_start[d + 1];
+            nm_ner_doc_reset(doc);
+            for (size_t s = s0; s < s1; s++)
+                nm_ner_doc_add(doc, c->tokens + c->sent_start[s],
+                               c->sent_start[s + 1] - c->sent_start[s]);
+            for (size_t s = s0; s < s1; s++) {
+                size_t a = c->sent_start[s];
+                nm_ner_tag(m, doc, c->tokens + a, c->sent_start[s + 1] - a, labels + a,
+                           scratch, scratch_size);
+            }
+        }
+    }
+    int64_t ns = nm_time_mono_ns() - t0;
+    free(doc);
+    free(labels);
+    free(scratch);
+    return ns;
+}
+
+static int write_predictions(const char *path, const nm_conll_corpus *c, const uint8_t *pred,
+                             nm_error *err)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return nm_error_set(err, NM_ERR_IO, "writing %s: %s", path, strerror(errno));
+    for (size_t s = 0; s < c->n_sentences; s++) {
+        for (size_t i = c->sent_start[s]; i < c->sent_start[s + 1]; i++)
+            fprintf(f, "%.*s %s %s\n", (int)c->tokens[i].len, c->tokens[i].text,
+                    nm_ner_label_name(c->labels[i]), nm_ner_label_name(pred[i]));
+        fputc('\n', f);
+    }
+    if (fclose(f) != 0)
+        return nm_error_set(err, NM_ERR_IO, "writing %s: %s", path, strerror(errno));
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    nm_log_init("eval-ner");
+    const char *model_path = NM_DATA_DIR "/ner-model.bin";
+    bool bench = false;
+    int64_t passes = 5;
+    const char *predictions = "";
+    const nm_opt opts[] = {
+        {"model", 'm', NM_OPT_STRING, &model_path, "FILE", "NER model file", 0, 0},
+        {"bench", 0, NM_OPT_FLAG, &bench, NULL, "also time tagging alone (tokens/s, one core)", 0, 0},
+        {"passes", 0, NM_OPT_INT, &passes, "N", "passes over the corpus when timing", 1, 1000},
+        {"predictions", 0, NM_OPT_STRING, &predictions, "FILE",
+         "write 'WORD GOLD PREDICTED' lines (conlleval input) to FILE", 0, 0},
+    };
+    size_t n_opts = sizeof opts / sizeof opts[0];
+    int first;
+    nm_error err;
+    int rc = nm_opts_parse(opts, n_opts, argc, argv, &first, &err);
+    if (rc == NM_OPTS_HELP) {
+        nm_opts_usage(stdout, "eval-ner", "[OPTIONS] [FILE]",
+                      "Scores the NER model on a CoNLL-2003 format corpus (default\n"
+                      "../shared/eval/conll2003/dev.txt): per-type and overall\n"
+                      "precision, recall and F1 by the conlleval rules.",
+                      opts, n_opts);
+        return 0;
+    }
+    if (rc == 0 && argc - first > 1)
+        rc = nm_error_set(&err, NM_ERR_INVALID, "at most one corpus file");
+    if (rc != 0) {
+        fprintf(stderr, "eval-ner: %s (see --help)\n", err.msg);
+        return 2;
+    }
+    const char *corpus_path = first < argc ? argv[first] : "../shared/eval/conll2003/dev.txt";
+    nm_ner_model *m;
+    nm_conll_corpus *c;
+    if (nm_ner_model_load(model_path, &m, &err) != 0) {
+        fprintf(stderr, "eval-ner: %s\n", err.msg);
+        return 1;
+    }
+    if (nm_conll_load(corpus_path, &c, &err) != 0) {
+        fprintf(stderr, "eval-ner: %s\n", err.msg);
+        nm_ner_model_free(&m);
+        return 1;
+    }
+    printf("model: %s\ncorpus: %s (%zu tokens, %zu sentences, %zu documents)\n",
+           nm_ner_model_info(m), corpus_path, c->n_tokens, c->n_sentences, c->n_docs);
+    if (bench) {
+        int64_t ns = time_tagging(m, c, (int)passes);
+        double tokens = (double)c->n_tokens * (double)passes;
+        printf("tagging: %.0f tokens in %.3f s = %.0f tokens/s (one core, document context "
+               "included)\n",
+               tokens, (double)ns / 1e9, tokens / ((double)ns / 1e9));
+    }
+    nm_conll_score sc = {0};
+    uint8_t *pred = nm_xmalloc(c->n_tokens);
+    nm_ner_evaluate(m, c, &sc, pred);
+    if (*predictions && write_predictions(predictions, c, pred, &err) != 0) {
+        fprintf(stderr, "eval-ner: %s\n", err.msg);
+        free(pred);
+        nm_conll_free(&c);
+        nm_ner_model_free(&m);
+        return 1;
+    }
+    free(pred);
+    printf("token accuracy %.4f\n", (double)sc.tokens_correct / (double)sc.tokens);
+    printf("%-8s %9s %9s %9s %7s %7s\n", "type", "precision", "recall", "f1", "gold", "found");
+    double p, r, f;
+    for (int t = 0; t <= NM_NER_TYPES; t++) {
+        nm_conll_score_prf(&sc, t, &p, &r, &f);
+        printf("%-8s %9.4f %9.4f %9.4f %7llu %7llu\n",
+               t < NM_NER_TYPES ? nm_ner_type_name((nm_ner_type)t) : "overall", p, r, f,
+               (unsigned long long)sc.gold[t], (unsigned long long)sc.pred[t]);
+    }
+    nm_conll_score_prf(&sc, NM_NER_TYPES, &p, &r, &f);
+    printf("f1=%.4f precision=%.4f recall=%.4f entities=%llu\n", f, p, r,
+           (unsigned long long)sc.gold[NM_NER_TYPES]);
+    nm_conll_free(&c);
+    nm_ner_model_free(&m);
+    return 0;
+}
