@@ -21,5 +21,6 @@ enum {
 
 int nm_cmd_version(int argc, char **argv);
 int nm_cmd_keygen(int argc, char **argv);
+int nm_cmd_extract(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@ typedef struct subcommand {
 static const subcommand subcommands[] = {
     {"version", nm_cmd_version, "print the version"},
     {"keygen", nm_cmd_keygen, "write a CURVE key pair (PATH and PATH.pub)"},
+    {"extract", nm_cmd_extract, "extract one article (file or stdin) and print JSON"},
 };
 
 static void usage(FILE *out)

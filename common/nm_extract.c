@@ -1,0 +1,393 @@
+/*
+ * nm_extract: the pipeline (see nm_extract.h). This file only orchestrates:
+ * every stage lives in its own module (nm_text, nm_html, nm_token,
+ * nm_sentence, nm_structure, nm_readability, nm_fingerprint, ...).
+ *
+ * Scratch memory that is not part of the result (tokens, sentence ends) lives
+ * in a workspace taken from a small pool inside the extractor and returned
+ * after the call, so steady-state extraction allocates only the result's
+ * arena. The pool is the extractor's only mutable state, behind a mutex.
+ */
+#include "nm_extract.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nm_alloc.h"
+#include "nm_doc.h"
+#include "nm_fingerprint.h"
+#include "nm_readability.h"
+#include "nm_sentence.h"
+#include "nm_structure.h"
+#include "nm_token.h"
+#include "nm_utf8.h"
+
+#define DEFAULT_MAX_INPUT ((size_t)64 << 20)
+#define HARD_MAX_INPUT ((size_t)1 << 30) /* offsets are 32-bit */
+
+typedef struct workspace {
+    struct workspace *next;
+    nm_token_vec toks;
+    uint32_t *ends; /* sentence ends of one paragraph */
+    size_t ends_cap;
+} workspace;
+
+struct nm_extractor {
+    nm_extractor_config cfg;
+    char *data_dir;
+    pthread_mutex_t pool_lock;
+    workspace *pool;
+};
+
+nm_extractor *nm_extractor_new(const nm_extractor_config *cfg, nm_error *err)
+{
+    nm_extractor *ex = nm_xcalloc(1, sizeof *ex);
+    if (cfg)
+        ex->cfg = *cfg;
+    if (!ex->cfg.max_input_bytes)
+        ex->cfg.max_input_bytes = DEFAULT_MAX_INPUT;
+    if (ex->cfg.max_input_bytes > HARD_MAX_INPUT)
+        ex->cfg.max_input_bytes = HARD_MAX_INPUT;
+    if (!ex->cfg.summary_sentences)
+        ex->cfg.summary_sentences = 3;
+    if (!ex->cfg.max_keyphrases)
+        ex->cfg.max_keyphrases = 10;
+    const char *dir = ex->cfg.data_dir;
+    if (!dir)
+        dir = getenv("NEWSMILL_DATA");
+    if (!dir || !*dir)
+        dir = NM_DATA_DIR;
+    ex->data_dir = nm_xstrdup(dir);
+    ex->cfg.data_dir = ex->data_dir;
+    pthread_mutex_init(&ex->pool_lock, NULL);
+    (void)err;
+    return ex;
+}
+
+static void workspace_free(workspace *w)
+{
+    nm_token_vec_free(&w->toks);
+    free(w->ends);
+    free(w);
+}
+
+void nm_extractor_destroy(nm_extractor **exp)
+{
+    if (!exp || !*exp)
+        return;
+    nm_extractor *ex = *exp;
+    while (ex->pool) {
+        workspace *w = ex->pool;
+        ex->pool = w->next;
+        workspace_free(w);
+    }
+    pthread_mutex_destroy(&ex->pool_lock);
+    free(ex->data_dir);
+    free(ex);
+    *exp = NULL;
+}
+
+static workspace *workspace_get(const nm_extractor *cex)
+{
+    nm_extractor *ex = (nm_extractor *)cex; /* only the pool is mutable */
+    pthread_mutex_lock(&ex->pool_lock);
+    workspace *w = ex->pool;
+    if (w)
+        ex->pool = w->next;
+    pthread_mutex_unlock(&ex->pool_lock);
+    if (!w)
+        w = nm_xcalloc(1, sizeof *w);
+    w->toks.n = 0;
+    return w;
+}
+
+static void workspace_put(const nm_extractor *cex, workspace *w)
+{
+    nm_extractor *ex = (nm_extractor *)cex;
+    if (w->toks.cap > (1u << 20)) { /* do not keep a huge article's scratch */
+        workspace_free(w);
+        return;
+    }
+    pthread_mutex_lock(&ex->pool_lock);
+    w->next = ex->pool;
+    ex->pool = w;
+    pthread_mutex_unlock(&ex->pool_lock);
+}
+
+const char *nm_entity_type_name(nm_entity_type type)
+{
+    static const char *const names[] = {"person", "organisation", "place", "nationality", "other"};
+    return (unsigned)type < NM_ENTITY_TYPE_COUNT ? names[type] : "other";
+}
+
+void nm_extract_result_free(nm_extract_result **r)
+{
+    if (!r || !*r)
+        return;
+    nm_arena *a = (*r)->arena;
+    nm_arena_destroy(&a);
+    *r = NULL;
+}
+
+/* ---- content type ---------------------------------------------------- */
+
+static int ci_find(const char *s, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = 0; i + n <= len; i++) {
+        size_t k = 0;
+        while (k < n && (s[i + k] | 0x20) == needle[k])
+            k++;
+        if (k == n)
+            return 1;
+    }
+    return 0;
+}
+
+/* HTML when the first visible byte is '<' and a tag follows, or when the
+ * first 4 KiB hold several block tags. */
+static int looks_like_html(const char *s, size_t len)
+{
+    size_t i = 0;
+    if (len >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3))
+        i = 3;
+    while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+        i++;
+    size_t win = len - i < 4096 ? len - i : 4096;
+    const char *p = s + i;
+    if (win > 1 && p[0] == '<' && (p[1] == '!' || p[1] == '?' || ((p[1] | 0x20) >= 'a' && (p[1] | 0x20) <= 'z'))) {
+        if (ci_find(p, win, "<html") || ci_find(p, win, "<!doctype") || ci_find(p, win, "<head") ||
+            ci_find(p, win, "<body") || ci_find(p, win, "</"))
+            return 1;
+    }
+    int tags = 0;
+    static const char *const block_tags[] = {"<p>", "</p>", "<div", "<br", "<h1", "<h2", "<li>", "<a href"};
+    for (size_t k = 0; k < sizeof block_tags / sizeof block_tags[0]; k++)
+        tags += ci_find(p, win, block_tags[k]);
+    return tags >= 3;
+}
+
+static int only_space(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!(c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' || c == 0))
+            return 0;
+    }
+    return 1;
+}
+
+/* ---- result assembly -------------------------------------------------- */
+
+static void add_warning(nm_extract_result *r, const char *msg)
+{
+    r->warnings = nm_arena_grow(r->arena, r->warnings, r->n_warnings * sizeof *r->warnings,
+                                (r->n_warnings + 1) * sizeof *r->warnings);
+    r->warnings[r->n_warnings++] = nm_arena_strndup(r->arena, msg, strlen(msg));
+}
+
+static const char *meta_value(const nm_extract_input *in, const char *key)
+{
+    for (size_t i = 0; i < in->n_metadata; i++) {
+        if (in->metadata[i].key && in->metadata[i].value && !strcmp(in->metadata[i].key, key))
+            return in->metadata[i].value;
+    }
+    return NULL;
+}
+
+static const char *dup_or_null(nm_arena *a, const char *s)
+{
+    return s ? nm_arena_strndup(a, s, strlen(s)) : NULL;
+}
+
+/* Joins the blocks with blank lines into r->text; one paragraph per block. */
+static void build_text(nm_extract_result *r, const nm_doc *doc)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < doc->n_blocks; i++)
+        total += doc->blocks[i].len + 2;
+    char *t = nm_arena_alloc(r->arena, total + 1);
+    r->paragraphs = nm_arena_calloc(r->arena, doc->n_blocks ? doc->n_blocks : 1, sizeof *r->paragraphs);
+    size_t o = 0;
+    for (size_t i = 0; i < doc->n_blocks; i++) {
+        if (i) {
+            t[o++] = '\n';
+            t[o++] = '\n';
+        }
+        nm_paragraph *p = &r->paragraphs[i];
+        p->span.start = (uint32_t)o;
+        memcpy(t + o, doc->blocks[i].text, doc->blocks[i].len);
+        o += doc->blocks[i].len;
+        p->span.end = (uint32_t)o;
+        p->kind = (uint8_t)doc->blocks[i].kind;
+        p->section = NM_NO_INDEX;
+    }
+    t[o] = '\0';
+    r->text = t;
+    r->text_len = o;
+    r->n_paragraphs = doc->n_blocks;
+}
+
+/* Tokens, sentences and counts. Fills para_tok[i] = first token of paragraph i
+ * (para_tok[n] = end). */
+static void split_sentences(nm_extract_result *r, workspace *w, uint32_t *para_tok)
+{
+    nm_token_vec *tv = &w->toks;
+    for (size_t i = 0; i < r->n_paragraphs; i++) {
+        para_tok[i] = (uint32_t)tv->n;
+        nm_tokenize(r->text, r->paragraphs[i].span.start, r->paragraphs[i].span.end, tv);
+    }
+    para_tok[r->n_paragraphs] = (uint32_t)tv->n;
+    /* sentences: at most one per token, at least one per paragraph */
+    size_t cap = tv->n + r->n_paragraphs + 1;
+    if (w->ends_cap < cap) {
+        w->ends = nm_xrealloc(w->ends, cap * sizeof *w->ends);
+        w->ends_cap = cap;
+    }
+    size_t n_sent = 0;
+    uint32_t *ends = w->ends;
+    for (size_t i = 0; i < r->n_paragraphs; i++)
+        n_sent += nm_sentence_split(r->text, tv->v, para_tok[i], para_tok[i + 1], ends + n_sent);
+    r->sentences = nm_arena_calloc(r->arena, n_sent ? n_sent : 1, sizeof *r->sentences);
+    r->n_sentences = n_sent;
+    size_t s = 0;
+    nm_counts *c = &r->counts;
+    for (size_t i = 0; i < r->n_paragraphs; i++) {
+        nm_paragraph *p = &r->paragraphs[i];
+        p->first_sentence = (uint32_t)s;
+        uint32_t k = para_tok[i];
+        while (k < para_tok[i + 1]) {
+            nm_sentence *sen = &r->sentences[s];
+            uint32_t e = ends[s];
+            sen->span.start = tv->v[k].start;
+            sen->span.end = tv->v[e - 1].end;
+            sen->paragraph = (uint32_t)i;
+            uint32_t words = 0, syl = 0;
+            for (uint32_t q = k; q < e; q++) {
+                const nm_token *t = &tv->v[q];
+                if (!nm_token_is_word(t))
+                    continue;
+                words++;
+                char buf[64];
+                size_t n = t->end - t->start < sizeof buf ? nm_token_lower(r->text, t, buf, sizeof buf) : 0;
+                syl += n ? nm_syllables(buf, n) : 3;
+            }
+            sen->n_words = words;
+            c->words += words;
+            if (p->kind != NM_BLOCK_HEADING) { /* readability is about prose */
+                c->syllables += syl;
+            }
+            s++;
+            k = e;
+        }
+        p->n_sentences = (uint32_t)(s - p->first_sentence);
+    }
+}
+
+static void count_text(nm_extract_result *r)
+{
+    nm_counts *c = &r->counts;
+    c->bytes = (uint32_t)r->text_len;
+    uint32_t chars = 0;
+    for (size_t i = 0; i < r->text_len; i++)
+        chars += ((unsigned char)r->text[i] & 0xC0) != 0x80;
+    c->chars = chars;
+    c->sentences = (uint32_t)r->n_sentences;
+    c->paragraphs = (uint32_t)r->n_paragraphs;
+    /* readability over prose sentences only */
+    nm_counts prose = *c;
+    prose.words = 0;
+    prose.sentences = 0;
+    for (size_t i = 0; i < r->n_sentences; i++) {
+        if (r->paragraphs[r->sentences[i].paragraph].kind == NM_BLOCK_HEADING)
+            continue;
+        prose.words += r->sentences[i].n_words;
+        prose.sentences++;
+    }
+    nm_readability_scores(&prose);
+    c->avg_sentence_words = prose.avg_sentence_words;
+    c->flesch_reading_ease = prose.flesch_reading_ease;
+    c->flesch_kincaid_grade = prose.flesch_kincaid_grade;
+}
+
+static int parse_input(const nm_extractor *ex, const nm_extract_input *in, nm_extract_result *r,
+                       nm_doc *doc, nm_error *err)
+{
+    nm_content_type ct = in->content_type;
+    if (ct == NM_CONTENT_GUESS)
+        ct = looks_like_html(in->body, in->len) ? NM_CONTENT_HTML : NM_CONTENT_TEXT;
+    if (ct == NM_CONTENT_HTML) {
+        r->content_type = "html";
+        if (nm_html_parse(r->arena, in->body, in->len, doc, err) < 0)
+            return nm_error_prefix(err, "html");
+        return 0;
+    }
+    r->content_type = "text";
+    size_t bad;
+    if (!nm_utf8_valid(in->body, in->len, &bad))
+        return nm_error_set(err, NM_ERR_UTF8, "text is not valid UTF-8 at byte %zu", bad);
+    if (memchr(in->body, '\0', in->len))
+        add_warning(r, "NUL bytes replaced by spaces");
+    if (in->content_type == NM_CONTENT_TEXT && looks_like_html(in->body, in->len))
+        add_warning(r, "text looks like HTML; treated as text as asked");
+    (void)ex;
+    return nm_text_parse(r->arena, in->body, in->len, doc, err);
+}
+
+int nm_extract(const nm_extractor *ex, const nm_extract_input *in, nm_extract_result **out,
+               nm_error *err)
+{
+    *out = NULL;
+    if (!in || (!in->body && in->len))
+        return nm_error_set(err, NM_ERR_INVALID, "no input body");
+    if (in->len > ex->cfg.max_input_bytes)
+        return nm_error_set(err, NM_ERR_TOO_LARGE, "article is %zu bytes, limit %zu", in->len,
+                            ex->cfg.max_input_bytes);
+    if (in->len == 0 || only_space(in->body, in->len))
+        return nm_error_set(err, NM_ERR_EMPTY, "article is empty");
+
+    nm_arena *arena = nm_arena_new(in->len * 4 + 16384 < (1u << 16) ? 1u << 16 : in->len * 4 + 16384);
+    nm_extract_result *r = nm_arena_calloc(arena, 1, sizeof *r);
+    r->arena = arena;
+    nm_doc doc;
+    if (parse_input(ex, in, r, &doc, err) < 0) {
+        nm_arena_destroy(&arena);
+        return -1;
+    }
+    if (doc.n_blocks == 0 && doc.title && doc.title[0]) {
+        /* a one-line article: its line is both title and body */
+        nm_block *b = nm_arena_calloc(arena, 1, sizeof *b);
+        b->kind = NM_BLOCK_PARAGRAPH;
+        b->text = doc.title;
+        b->len = strlen(doc.title);
+        doc.blocks = b;
+        doc.n_blocks = 1;
+    }
+    if (doc.n_blocks == 0) {
+        nm_arena_destroy(&arena);
+        return nm_error_set(err, NM_ERR_EMPTY, "no readable text");
+    }
+    r->id = dup_or_null(arena, in->id);
+    r->source = dup_or_null(arena, in->source);
+    r->url = dup_or_null(arena, in->url ? in->url : doc.canonical_url);
+    const char *title = meta_value(in, "title");
+    r->title = dup_or_null(arena, title ? title : doc.title ? doc.title : "");
+    const char *byline = meta_value(in, "byline");
+    r->byline = dup_or_null(arena, byline ? byline : doc.byline);
+    r->published_unix_ms = in->published_unix_ms ? in->published_unix_ms : doc.published_unix_ms;
+    r->modified_unix_ms = doc.modified_unix_ms;
+    r->language = "und";
+
+    build_text(r, &doc);
+    workspace *w = workspace_get(ex);
+    uint32_t *para_tok = nm_xmalloc((r->n_paragraphs + 1) * sizeof *para_tok);
+    split_sentences(r, w, para_tok);
+    nm_structure_build(r, &doc);
+    count_text(r);
+    nm_fingerprints_compute(w->toks.v, w->toks.n, &r->fingerprints);
+    free(para_tok);
+    workspace_put(ex, w);
+    *out = r;
+    return 0;
+}

@@ -1,0 +1,108 @@
+#include "nm_fingerprint.h"
+
+#include <string.h>
+
+#include "nm_hash.h"
+
+typedef struct sketch {
+    uint64_t planes[40]; /* bit-sliced per-bit counters for SimHash */
+    uint64_t n_shingles;
+    uint32_t slots[NM_MINHASH_SIZE];
+    uint8_t filled[NM_MINHASH_SIZE];
+} sketch;
+
+static void add_shingle(sketch *s, uint64_t h)
+{
+    /* SimHash: add 1 to the counter of every set bit (ripple carry over the
+     * bit planes; amortised O(1) per shingle). */
+    uint64_t carry = h;
+    for (int p = 0; carry && p < 40; p++) {
+        uint64_t t = s->planes[p] & carry;
+        s->planes[p] ^= carry;
+        carry = t;
+    }
+    s->n_shingles++;
+    /* One-permutation MinHash: the top bits pick the slot. */
+    uint64_t m = nm_hash_mix(h ^ 0x5851f42d4c957f2dULL);
+    unsigned slot = (unsigned)(m >> 58);
+    uint32_t v = (uint32_t)m;
+    if (!s->filled[slot] || v < s->slots[slot]) {
+        s->slots[slot] = v;
+        s->filled[slot] = 1;
+    }
+}
+
+static void finish(sketch *s, nm_fingerprints *fp)
+{
+    uint64_t sim = 0;
+    for (int b = 0; b < 64; b++) {
+        uint64_t count = 0;
+        for (int p = 0; p < 40; p++)
+            count |= ((s->planes[p] >> b) & 1u) << p;
+        if (count * 2 > s->n_shingles)
+            sim |= 1ULL << b;
+    }
+    fp->simhash = sim;
+    int any = 0;
+    for (int i = 0; i < NM_MINHASH_SIZE; i++)
+        any |= s->filled[i];
+    for (int i = 0; i < NM_MINHASH_SIZE; i++) {
+        if (s->filled[i] || !any) {
+            fp->minhash[i] = s->filled[i] ? s->slots[i] : UINT32_MAX;
+            continue;
+        }
+        /* optimal densification: probe other slots by a fixed sequence */
+        for (uint64_t attempt = 1;; attempt++) {
+            unsigned j = (unsigned)(nm_hash_mix(((uint64_t)i << 32) | attempt) % NM_MINHASH_SIZE);
+            if (s->filled[j]) {
+                fp->minhash[i] = s->slots[j];
+                break;
+            }
+        }
+    }
+}
+
+void nm_fingerprints_compute(const nm_token *toks, size_t n, nm_fingerprints *fp)
+{
+    sketch s;
+    memset(&s, 0, sizeof s);
+    uint64_t exact = 0xcbf29ce484222325ULL;
+    uint64_t w1 = 0, w2 = 0;
+    size_t words = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (toks[i].kind > NM_TOK_NUMBER)
+            continue;
+        uint64_t w = toks[i].lhash;
+        exact = nm_hash_combine(exact, w);
+        words++;
+        if (words >= 3)
+            add_shingle(&s, nm_hash_combine(nm_hash_combine(w2, w1), w));
+        w2 = w1;
+        w1 = w;
+    }
+    if (words > 0 && words < 3) {
+        for (size_t i = 0; i < n; i++) {
+            if (toks[i].kind <= NM_TOK_NUMBER)
+                add_shingle(&s, toks[i].lhash);
+        }
+    }
+    fp->exact = nm_hash_mix(exact ^ words);
+    finish(&s, fp);
+}
+
+double nm_fingerprints_similarity(const nm_fingerprints *a, const nm_fingerprints *b)
+{
+    unsigned same = 0;
+    for (int i = 0; i < NM_MINHASH_SIZE; i++)
+        same += a->minhash[i] == b->minhash[i];
+    return (double)same / NM_MINHASH_SIZE;
+}
+
+bool nm_fingerprints_near_duplicate(const nm_fingerprints *a, const nm_fingerprints *b)
+{
+    if (a->exact == b->exact)
+        return true;
+    if (__builtin_popcountll(a->simhash ^ b->simhash) <= 3)
+        return true;
+    return nm_fingerprints_similarity(a, b) >= 0.8;
+}
