@@ -1,0 +1,107 @@
+#include "nm_sbuf.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nm_alloc.h"
+#include "nm_utf8.h"
+
+static void reserve(nm_sbuf *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    b->data = nm_xrealloc(b->data, cap);
+    b->cap = cap;
+}
+
+void nm_sbuf_append(nm_sbuf *b, const char *s, size_t n)
+{
+    reserve(b, n);
+    if (n)
+        memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void nm_sbuf_puts(nm_sbuf *b, const char *s) { nm_sbuf_append(b, s, strlen(s)); }
+
+void nm_sbuf_printf(nm_sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char small[256];
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof small) {
+        nm_sbuf_append(b, small, (size_t)n);
+        return;
+    }
+    reserve(b, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void nm_sbuf_json_str(nm_sbuf *b, const char *s)
+{
+    nm_sbuf_append(b, "\"", 1);
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    size_t n = strlen((const char *)p);
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            nm_sbuf_append(b, esc, 2);
+            i++;
+        } else if (c < 0x20 || c == 0x7f) {
+            nm_sbuf_printf(b, "\\u%04x", c);
+            i++;
+        } else if (c < 0x80) {
+            nm_sbuf_append(b, (const char *)p + i, 1);
+            i++;
+        } else {
+            char out[4];
+            uint32_t cp = nm_utf8_next((const char *)p, n, &i);
+            nm_sbuf_append(b, out, nm_utf8_encode(cp, out));
+        }
+    }
+    nm_sbuf_append(b, "\"", 1);
+}
+
+void nm_sbuf_json_num(nm_sbuf *b, double v)
+{
+    if (!isfinite(v))
+        v = 0;
+    if (v == (double)(long long)v && fabs(v) < 1e15)
+        nm_sbuf_printf(b, "%lld", (long long)v);
+    else
+        nm_sbuf_printf(b, "%.6g", v);
+}
+
+const char *nm_sbuf_str(const nm_sbuf *b) { return b->data ? b->data : ""; }
+
+char *nm_sbuf_take(nm_sbuf *b)
+{
+    char *s = b->data ? b->data : nm_xstrdup("");
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return s;
+}
+
+void nm_sbuf_free(nm_sbuf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}

@@ -1,0 +1,47 @@
+/*
+ * nm_sbuf: a growable, always NUL-terminated text buffer.
+ *
+ * For building documents piece by piece (Prometheus text, JSON, terminal
+ * screens). A value type: put it on the stack with NM_SBUF_INIT, append, then
+ * either take the text (caller owns it) or free it. Growth follows nm_alloc's
+ * policy (abort on out-of-memory), so appending never fails.
+ */
+#ifndef NM_SBUF_H
+#define NM_SBUF_H
+
+#include <stddef.h>
+
+typedef struct nm_sbuf {
+    char *data; /* NUL-terminated once anything was appended; NULL before */
+    size_t len; /* bytes without the NUL */
+    size_t cap;
+} nm_sbuf;
+
+#define NM_SBUF_INIT {NULL, 0, 0}
+
+/* Appends n bytes of s. */
+void nm_sbuf_append(nm_sbuf *b, const char *s, size_t n);
+
+/* Appends a C string. */
+void nm_sbuf_puts(nm_sbuf *b, const char *s);
+
+/* Appends printf-style text. */
+void nm_sbuf_printf(nm_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Appends s as a JSON string literal, quotes included; invalid UTF-8 bytes
+ * become U+FFFD so the output is always valid JSON. s NULL is "". */
+void nm_sbuf_json_str(nm_sbuf *b, const char *s);
+
+/* Appends a finite double as a JSON number (NaN and infinities as 0). */
+void nm_sbuf_json_num(nm_sbuf *b, double v);
+
+/* The text so far ("" when empty); owned by the buffer. */
+const char *nm_sbuf_str(const nm_sbuf *b);
+
+/* Hands the text to the caller (free() it; never NULL) and empties b. */
+char *nm_sbuf_take(nm_sbuf *b);
+
+/* Frees the text; b is empty and reusable afterwards. */
+void nm_sbuf_free(nm_sbuf *b);
+
+#endif
