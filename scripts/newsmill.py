@@ -1,0 +1,308 @@
+#!/usr/bin/python3
+"""newsmill client for Python: submit articles, read fleet stats, manage dead letters.
+
+Uses Debian's python3-zmq and python3-protobuf. The message classes are
+generated from proto/newsmill.proto at build time (build/python/newsmill_pb2.py);
+this module finds them through $NEWSMILL_PYTHON_DIR, else in build*/python of
+the repository it lives in. Run it with /usr/bin/python3.
+
+    import newsmill
+    with newsmill.Client("tcp://127.0.0.1:5555") as c:
+        acks = c.submit(newsmill.articles_from_dir("samples"))
+        print(sum(a.accepted for a in acks), "accepted")
+        print(c.stats().rate_1m)
+
+Guarantees: submit() returns one ArticleAck per article, in order, and only
+what the queue acknowledged as durable is `accepted`; a batch whose reply does
+not come in `timeout` seconds is sent again (the queue keys articles by id, so
+a resend does not duplicate), up to `retries` times, then NewsmillTimeout is
+raised. A protocol error reply raises NewsmillError.
+"""
+
+import glob
+import itertools
+import os
+import sys
+import time
+from datetime import datetime, timezone
+
+
+def _load_pb2():
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(here)
+    candidates = []
+    if os.environ.get("NEWSMILL_PYTHON_DIR"):
+        candidates.append(os.environ["NEWSMILL_PYTHON_DIR"])
+    candidates.append(os.path.join(root, "build", "python"))
+    others = sorted(glob.glob(os.path.join(root, "build*", "python")),
+                    key=lambda p: -os.path.getmtime(p))
+    candidates.extend(others)
+    for path in candidates:
+        if os.path.exists(os.path.join(path, "newsmill_pb2.py")):
+            if path not in sys.path:
+                sys.path.insert(0, path)
+            import newsmill_pb2  # noqa: E402 (generated at build time)
+            return newsmill_pb2
+    raise ImportError("newsmill_pb2 not found: build first (cmake --build build) "
+                      "or set NEWSMILL_PYTHON_DIR to the directory holding newsmill_pb2.py")
+
+
+pb = _load_pb2()
+import zmq  # noqa: E402
+
+PROTOCOL_VERSION = 1
+DEFAULT_QUEUE = "tcp://127.0.0.1:5555"
+DEFAULT_COLLECTOR = "tcp://127.0.0.1:5558"
+
+_CONTENT_TYPES = {
+    None: pb.CONTENT_TYPE_UNSPECIFIED, "": pb.CONTENT_TYPE_UNSPECIFIED,
+    "text": pb.CONTENT_TYPE_TEXT, "text/plain": pb.CONTENT_TYPE_TEXT,
+    "html": pb.CONTENT_TYPE_HTML, "text/html": pb.CONTENT_TYPE_HTML,
+}
+_EXTENSIONS = {".txt": "text", ".html": "html", ".htm": "html"}
+
+
+class NewsmillError(Exception):
+    """The server answered with an ErrorReply (code and message)."""
+
+    def __init__(self, code, message):
+        super().__init__("%s: %s" % (pb.ErrorCode.Name(code), message))
+        self.code = code
+
+
+class NewsmillTimeout(NewsmillError):
+    """No answer in time, after every retry."""
+
+    def __init__(self, message):
+        Exception.__init__(self, message)
+        self.code = None
+
+
+def _published_ms(value):
+    if value is None or value == "":
+        return 0
+    if isinstance(value, (int, float)):
+        return int(round(value * 1000))
+    if isinstance(value, datetime):
+        dt = value
+    else:
+        text = str(value).strip()
+        if text.lstrip("-").isdigit():
+            return int(text) * 1000
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return int(dt.timestamp() * 1000)
+
+
+def make_article(d):
+    """A newsmill Article from a dict with the JSON-lines fields (id, url,
+    source, published, content_type, body, language, metadata, priority), or
+    an Article passed through."""
+    if isinstance(d, pb.Article):
+        return d
+    body = d["body"]
+    a = pb.Article(
+        id=str(d.get("id") or ""),
+        url=d.get("url") or "",
+        source=d.get("source") or "",
+        language=d.get("language") or "",
+        priority=int(d.get("priority") or 0),
+        content_type=_CONTENT_TYPES[d.get("content_type")],
+        published_unix_ms=_published_ms(d.get("published")),
+        body=body.encode("utf-8") if isinstance(body, str) else bytes(body),
+    )
+    for k, v in (d.get("metadata") or {}).items():
+        a.metadata.add(key=str(k), value=str(v))
+    return a
+
+
+def article_from_file(path, source="files"):
+    """An article dict for a .txt or .html/.htm file (id = the path)."""
+    ext = os.path.splitext(path)[1].lower()
+    with open(path, "rb") as f:
+        body = f.read()
+    return {"id": os.path.abspath(path), "source": source,
+            "content_type": _EXTENSIONS.get(ext, ""), "body": body}
+
+
+def articles_from_dir(directory, source="files"):
+    """Every .txt/.html/.htm file under directory (recursively, sorted)."""
+    for root, dirs, files in os.walk(directory):
+        dirs.sort()
+        for name in sorted(files):
+            if os.path.splitext(name)[1].lower() in _EXTENSIONS:
+                yield article_from_file(os.path.join(root, name), source)
+
+
+class Client:
+    """A connection to a newsmill queue (submit, dead letters) and collector (stats).
+
+    timeout: seconds to wait for each reply; retries: resends of a batch after
+    a timeout; window: batches in flight at once.
+    """
+
+    def __init__(self, endpoint=DEFAULT_QUEUE, collector=DEFAULT_COLLECTOR,
+                 timeout=10.0, retries=3, window=4):
+        self.endpoint = endpoint
+        self.collector = collector
+        self.timeout = timeout
+        self.retries = retries
+        self.window = max(1, window)
+        self._ctx = zmq.Context.instance()
+        self._sockets = {}
+        self._ids = itertools.count(int(time.time() * 1000) % 1000000 * 1000 + 1)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        for s in self._sockets.values():
+            s.close(linger=0)
+        self._sockets.clear()
+
+    def _socket(self, endpoint, fresh=False):
+        s = self._sockets.get(endpoint)
+        if s is not None and fresh:
+            s.close(linger=0)
+            s = None
+        if s is None:
+            s = self._ctx.socket(zmq.DEALER)
+            s.setsockopt(zmq.LINGER, 0)
+            s.connect(endpoint)
+            self._sockets[endpoint] = s
+        return s
+
+    def _send(self, sock, request_id, field, message):
+        env = pb.Envelope(version=PROTOCOL_VERSION, request_id=request_id)
+        getattr(env, field).CopyFrom(message)
+        sock.send(env.SerializeToString())
+
+    def _recv(self, sock, timeout_s):
+        if not sock.poll(int(timeout_s * 1000)):
+            return None
+        frames = sock.recv_multipart()
+        env = pb.Envelope()
+        env.ParseFromString(frames[-1])
+        return env
+
+    def _request(self, endpoint, field, message, reply_field):
+        """One request, one reply, with timeout and retries (fresh socket each try)."""
+        for attempt in range(self.retries + 1):
+            sock = self._socket(endpoint, fresh=attempt > 0)
+            request_id = next(self._ids)
+            self._send(sock, request_id, field, message)
+            deadline = time.monotonic() + self.timeout
+            while True:
+                env = self._recv(sock, max(0.0, deadline - time.monotonic()))
+                if env is None:
+                    break
+                if env.request_id != request_id:
+                    continue  # a late answer to an earlier try
+                kind = env.WhichOneof("body")
+                if kind == "error":
+                    raise NewsmillError(env.error.code, env.error.message)
+                if kind != reply_field:
+                    raise NewsmillError(pb.ERROR_UNKNOWN_TYPE, "unexpected reply " + str(kind))
+                return getattr(env, reply_field)
+        raise NewsmillTimeout("%s did not answer in %.1f s (%d tries)"
+                              % (endpoint, self.timeout, self.retries + 1))
+
+    def submit(self, articles, batch=100):
+        """Submits articles (dicts or Articles, any iterable) in batches of
+        `batch`, `window` batches in flight; returns the ArticleAcks in input
+        order (ack.index is the position in the whole input). Waits for the
+        queue's durable acknowledgement of every batch."""
+        arts = [make_article(a) for a in articles]
+        batches = [arts[i:i + batch] for i in range(0, len(arts), batch)]
+        results = [None] * len(batches)
+        pending = {}  # request_id -> (batch number, tries, deadline)
+        next_batch = 0
+        sock = self._socket(self.endpoint)
+
+        def send(n, tries):
+            request_id = next(self._ids)
+            self._send(sock, request_id, "submit", pb.SubmitBatch(articles=batches[n]))
+            pending[request_id] = (n, tries, time.monotonic() + self.timeout)
+
+        while next_batch < len(batches) or pending:
+            while next_batch < len(batches) and len(pending) < self.window:
+                send(next_batch, 0)
+                next_batch += 1
+            wait = min(d for _, _, d in pending.values()) - time.monotonic()
+            env = self._recv(sock, max(0.0, wait))
+            if env is not None:
+                entry = pending.pop(env.request_id, None)
+                if entry is None:
+                    continue  # a late answer to a resent batch
+                n, tries, _ = entry
+                kind = env.WhichOneof("body")
+                if kind == "error":
+                    if env.error.code in (pb.ERROR_QUEUE_FULL, pb.ERROR_STORAGE) and tries < self.retries:
+                        time.sleep(0.2 * (tries + 1))
+                        send(n, tries + 1)
+                        continue
+                    raise NewsmillError(env.error.code, env.error.message)
+                if kind != "submit_ack":
+                    raise NewsmillError(pb.ERROR_UNKNOWN_TYPE, "unexpected reply " + str(kind))
+                results[n] = env.submit_ack
+                continue
+            now = time.monotonic()
+            for request_id, (n, tries, deadline) in list(pending.items()):
+                if deadline <= now:
+                    del pending[request_id]
+                    if tries >= self.retries:
+                        raise NewsmillTimeout("queue %s did not acknowledge a batch in %.1f s (%d tries)"
+                                              % (self.endpoint, self.timeout, tries + 1))
+                    send(n, tries + 1)
+        acks = []
+        for n, reply in enumerate(results):
+            for ack in reply.acks:
+                ack.index += n * batch
+                acks.append(ack)
+        return acks
+
+    def stats(self):
+        """The collector's StatsSnapshot (protobuf message) of the whole fleet."""
+        return self._request(self.collector, "stats_request", pb.StatsRequest(), "snapshot")
+
+    def dead(self, limit=100, article_id=""):
+        """Dead letters (newest first) with their failure histories: a DeadList."""
+        return self._request(self.endpoint, "dead_list_request",
+                             pb.DeadListRequest(limit=limit, id=article_id), "dead_list")
+
+    def requeue(self, ids=(), all=False):
+        """Puts dead letters back in the queue; returns the RequeueReply."""
+        return self._request(self.endpoint, "requeue",
+                             pb.RequeueRequest(ids=list(ids), all=all), "requeue_reply")
+
+
+def _main(argv):
+    import argparse
+    p = argparse.ArgumentParser(description="Submit .txt/.html files to a newsmill queue.")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--queue", default=DEFAULT_QUEUE)
+    p.add_argument("--timeout", type=float, default=10.0)
+    args = p.parse_args(argv)
+    arts = []
+    for path in args.paths:
+        arts.extend(articles_from_dir(path) if os.path.isdir(path) else [article_from_file(path)])
+    with Client(args.queue, timeout=args.timeout) as c:
+        try:
+            acks = c.submit(arts)
+        except NewsmillError as e:
+            print("newsmill.py:", e, file=sys.stderr)
+            return 3
+    accepted = sum(a.accepted for a in acks)
+    for a in acks:
+        if not a.accepted:
+            print("rejected %s: %s" % (a.id, a.reason), file=sys.stderr)
+    print("accepted %d, rejected %d" % (accepted, len(acks) - accepted))
+    return 0 if accepted == len(acks) else 4
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
