@@ -22,5 +22,7 @@ enum {
 int nm_cmd_version(int argc, char **argv);
 int nm_cmd_keygen(int argc, char **argv);
 int nm_cmd_extract(int argc, char **argv);
+int nm_cmd_submit(int argc, char **argv);
+int nm_cmd_dead(int argc, char **argv);
 
 #endif

@@ -15,6 +15,8 @@ static const subcommand subcommands[] = {
     {"version", nm_cmd_version, "print the version"},
     {"keygen", nm_cmd_keygen, "write a CURVE key pair (PATH and PATH.pub)"},
     {"extract", nm_cmd_extract, "extract one article (file or stdin) and print JSON"},
+    {"submit", nm_cmd_submit, "submit files, directories or JSON lines to the queue"},
+    {"dead", nm_cmd_dead, "list dead letters with their failures; --requeue ID|--all"},
 };
 
 static void usage(FILE *out)
