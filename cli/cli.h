@@ -24,5 +24,6 @@ int nm_cmd_keygen(int argc, char **argv);
 int nm_cmd_extract(int argc, char **argv);
 int nm_cmd_submit(int argc, char **argv);
 int nm_cmd_dead(int argc, char **argv);
+int nm_cmd_query(int argc, char **argv);
 
 #endif

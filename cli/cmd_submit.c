@@ -103,9 +103,18 @@ static void show_progress(submit_run *r, bool force)
     r->progress_shown = true;
 }
 
+/* A JSON number printed with 3 decimals (json-c would print 17 digits). */
+static json_object *json_num3(double v)
+{
+    char text[64];
+    snprintf(text, sizeof text, "%.3f", v);
+    return json_object_new_double_s(v, text);
+}
+
 static void emit_json(json_object *obj)
 {
-    puts(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
+    puts(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
     fflush(stdout);
     json_object_put(obj);
 }
@@ -272,9 +281,8 @@ static void batch_json(const submit_run *r, const batch *b, const Newsmill__Subm
     json_object_object_add(o, "accepted", json_object_new_int64((int64_t)acc));
     json_object_object_add(o, "rejected", json_object_new_int64((int64_t)(b->n - acc)));
     json_object_object_add(o, "attempts", json_object_new_int(b->attempts));
-    json_object_object_add(
-        o, "ms",
-        json_object_new_double((double)(nm_time_mono_ns() - b->first_sent_ns) / 1e6));
+    json_object_object_add(o, "ms",
+                           json_num3((double)(nm_time_mono_ns() - b->first_sent_ns) / 1e6));
     if (refused)
         json_object_object_add(o, "refused", json_object_new_string(refused));
     json_object_object_add(o, "rejects", rejects);
@@ -449,8 +457,8 @@ static int summary(submit_run *r)
         json_object_object_add(o, "skipped_files",
                                json_object_new_int64((int64_t)nm_input_skipped(r->input)));
         json_object_object_add(o, "batches", json_object_new_int64((int64_t)r->batches));
-        json_object_object_add(o, "seconds", json_object_new_double(secs));
-        json_object_object_add(o, "articles_per_s", json_object_new_double(rate));
+        json_object_object_add(o, "seconds", json_num3(secs));
+        json_object_object_add(o, "articles_per_s", json_num3(rate));
         json_object *reasons = json_object_new_object();
         for (size_t i = 0; i < r->n_reasons; i++)
             json_object_object_add(reasons, r->reasons[i].reason,

@@ -16,6 +16,7 @@ static const subcommand subcommands[] = {
     {"keygen", nm_cmd_keygen, "write a CURVE key pair (PATH and PATH.pub)"},
     {"extract", nm_cmd_extract, "extract one article (file or stdin) and print JSON"},
     {"submit", nm_cmd_submit, "submit files, directories or JSON lines to the queue"},
+    {"query", nm_cmd_query, "questions over the results: search, entity, top, dups, article"},
     {"dead", nm_cmd_dead, "list dead letters with their failures; --requeue ID|--all"},
 };
 
