@@ -36,102 +36,34 @@
 #define NONE UINT32_MAX
 
 enum {
-    FL_OPAQUE = 1 << 0, /* never text (script, style, ...) */
-    FL_JUNK = 1 << 1,   /* boilerplate by tag, class/id or hidden */
-    FL_POS = 1 << 2,    /* class/id says content */
-    FL_NEG = 1 << 3,    /* class/id says boilerplate */
-    FL_LINK = 1 << 4,   /* text node inside <a> */
-    FL_BLOCK = 1 << 5,  /* subtree contains a block-level element */
-    FL_CAND = 1 << 6,   /* scored as a container */
+    FL_OPAQUE = 1 << 0,  /* never text (script, style, ...) */
+    FL_HARD = 1 << 1,    /* boilerplate by tag or hidden, inherited */
+    FL_POS = 1 << 2,     /* class/id says content */
+    FL_STRONG = 1 << 3,  /* class/id says boilerplate */
+    FL_WEAK = 1 << 4,    /* class/id says boilerplate, weakly */
+    FL_LINK = 1 << 5,    /* text node inside <a> */
+    FL_BLOCK = 1 << 6,   /* subtree contains a block-level element */
+    FL_CAND = 1 << 7,    /* scored as a container */
+    FL_CJUNK = 1 << 8,   /* boilerplate by class/id (this pass), inherited */
+    FL_BODYPROP = 1 << 9, /* itemprop=articleBody */
 };
+#define FL_JUNK (FL_OPAQUE | FL_HARD | FL_CJUNK)
 
 typedef struct hnode {
     const GumboNode *g;
     uint32_t parent, end;
-    uint32_t text, link, commas;
+    uint32_t text, link, commas; /* subtree, junk excluded (text nodes: their own) */
+    uint32_t own, own_commas;    /* inline text directly inside (not in a block child) */
     uint32_t paras, items, imgs, inputs;
     float score;
     uint16_t tag;
-    uint8_t flags;
+    uint16_t flags;
 } hnode;
 
 typedef struct table {
     hnode *n;
     uint32_t len, cap;
 } table;
-
-/* ------------------------------------------------------------- class words */
-
-static bool word_match(const char *s, const char *const *words, size_t nwords)
-{
-    size_t n = strlen(s);
-    for (size_t i = 0; i < nwords; i++)
-        if (nm_html_icontains(s, n, words[i]))
-            return true;
-    return false;
-}
-
-/* Boilerplate words matched as substrings of class/id. */
-static const char *const k_neg[] = {
-    "comment", "share", "sharing", "social", "related", "promo", "sponsor", "sidebar",
-    "cookie", "consent", "newsletter", "subscribe", "footer", "breadcrumb", "popup", "modal",
-    "masthead", "widget", "recommend", "outbrain", "taboola", "signup", "sign-up", "paywall",
-    "toolbar", "pagination", "pager", "tags", "author-bio", "disqus", "navbar", "menu",
-    "skip", "hidden", "caption", "credit", "teaser", "trending", "most-read", "mostread",
-    "most-popular", "read-more", "readmore", "more-from", "banner", "advert", "inline-ad",
-    "ad-slot", "ad-container", "adslot", "ad-wrapper", "gpt-ad", "dfp", "print-only",
-    "byline", "dateline", "timestamp", "meta-data", "newsletter", "follow", "rating",
-};
-/* Content words. */
-static const char *const k_pos[] = {
-    "article", "content", "story", "body", "main", "post", "entry", "text", "blog", "prose",
-};
-
-/* Whole-token class names that mean an ad or navigation ("ad", "nav"). */
-static bool has_token(const char *s, const char *const *toks, size_t ntoks)
-{
-    const char *p = s;
-    while (*p) {
-        while (*p && !((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
-            p++;
-        const char *q = p;
-        while (*q && ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9')))
-            q++;
-        for (size_t i = 0; i < ntoks && q > p; i++)
-            if (strlen(toks[i]) == (size_t)(q - p) && strncasecmp(p, toks[i], (size_t)(q - p)) == 0)
-                return true;
-        p = q;
-    }
-    return false;
-}
-
-static const char *const k_neg_tokens[] = {"ad", "ads", "nav", "share", "related", "aside", "hide",
-                                           "social", "promo", "print", "sponsored"};
-
-static uint8_t class_flags(const GumboNode *g)
-{
-    uint8_t fl = 0;
-    const char *attrs[] = {nm_html_attr(g, "class"), nm_html_attr(g, "id")};
-    for (int k = 0; k < 2; k++) {
-        const char *s = attrs[k];
-        if (!s || !*s)
-            continue;
-        if (word_match(s, k_neg, sizeof k_neg / sizeof k_neg[0]) ||
-            has_token(s, k_neg_tokens, sizeof k_neg_tokens / sizeof k_neg_tokens[0]))
-            fl |= FL_NEG;
-        if (word_match(s, k_pos, sizeof k_pos / sizeof k_pos[0]))
-            fl |= FL_POS;
-    }
-    const char *role = nm_html_attr(g, "role");
-    if (role && (strcasecmp(role, "navigation") == 0 || strcasecmp(role, "complementary") == 0 ||
-                 strcasecmp(role, "contentinfo") == 0 || strcasecmp(role, "banner") == 0 ||
-                 strcasecmp(role, "dialog") == 0 || strcasecmp(role, "menu") == 0))
-        fl |= FL_NEG;
-    const char *itemprop = nm_html_attr(g, "itemprop");
-    if (itemprop && strcasecmp(itemprop, "articleBody") == 0)
-        fl |= FL_POS;
-    return fl;
-}
 
 static bool hidden(const GumboNode *g)
 {
@@ -222,7 +154,7 @@ static bool block_tag(GumboTag t)
 
 /* --------------------------------------------------------------- the table */
 
-static uint32_t push_node(table *t, const GumboNode *g, uint32_t parent, uint16_t tag, uint8_t flags)
+static uint32_t push_node(table *t, const GumboNode *g, uint32_t parent, uint16_t tag, uint16_t flags)
 {
     if (t->len == t->cap) {
         t->cap = t->cap ? t->cap * 2 : 1024;
@@ -263,8 +195,28 @@ static void measure(const char *s, uint32_t *chars, uint32_t *commas)
 typedef struct frame {
     const GumboNode *g;
     uint32_t parent;
-    uint8_t inherited; /* FL_LINK | FL_JUNK from ancestors */
+    uint16_t inherited; /* FL_LINK | FL_HARD from ancestors */
 } frame;
+
+static uint16_t element_flags(const GumboNode *g)
+{
+    unsigned c = nm_html_class_flags(g);
+    uint16_t fl = 0;
+    if (c & NM_HCLASS_POS)
+        fl |= FL_POS;
+    if (c & NM_HCLASS_STRONG)
+        fl |= FL_STRONG;
+    if (c & NM_HCLASS_WEAK)
+        fl |= FL_WEAK;
+    if (c & NM_HCLASS_BODY)
+        fl |= FL_BODYPROP;
+    GumboTag tag = g->v.element.tag;
+    if (nm_html_tag_is_opaque(tag))
+        fl |= FL_OPAQUE;
+    if (junk_tag(tag) || hidden(g))
+        fl |= FL_HARD;
+    return fl;
+}
 
 static void build_table(table *t, const GumboNode *root)
 {
@@ -275,27 +227,17 @@ static void build_table(table *t, const GumboNode *root)
         frame f = stack[--n];
         const GumboNode *g = f.g;
         if (g->type == GUMBO_NODE_TEXT || g->type == GUMBO_NODE_CDATA || g->type == GUMBO_NODE_WHITESPACE) {
-            uint32_t i = push_node(t, g, f.parent, TAG_TEXT, f.inherited & (FL_LINK | FL_JUNK));
-            measure(g->v.text.text, &t->n[i].text, &t->n[i].commas);
+            push_node(t, g, f.parent, TAG_TEXT, f.inherited & (FL_LINK | FL_HARD));
             continue;
         }
         if (g->type != GUMBO_NODE_ELEMENT && g->type != GUMBO_NODE_TEMPLATE)
             continue;
-        GumboTag tag = g->v.element.tag;
-        uint8_t fl = class_flags(g);
-        if (nm_html_tag_is_opaque(tag))
-            fl |= FL_OPAQUE;
-        bool neg_wins = (fl & FL_NEG) && !(fl & FL_POS);
-        if (junk_tag(tag) || hidden(g) ||
-            (neg_wins && tag != GUMBO_TAG_BODY && tag != GUMBO_TAG_HTML && tag != GUMBO_TAG_ARTICLE &&
-             tag != GUMBO_TAG_MAIN))
-            fl |= FL_JUNK;
-        fl |= f.inherited & FL_JUNK;
-        uint32_t i = push_node(t, g, f.parent, (uint16_t)tag, fl);
+        uint16_t fl = element_flags(g) | (f.inherited & FL_HARD);
+        uint32_t i = push_node(t, g, f.parent, (uint16_t)g->v.element.tag, fl);
         if (fl & FL_OPAQUE)
             continue;
-        uint8_t inherit = (uint8_t)(f.inherited | (fl & FL_JUNK));
-        if (tag == GUMBO_TAG_A)
+        uint16_t inherit = (uint16_t)(f.inherited | (fl & FL_HARD));
+        if (g->v.element.tag == GUMBO_TAG_A)
             inherit |= FL_LINK;
         const GumboVector *kids = &g->v.element.children;
         if (n + kids->length > cap) {
@@ -307,13 +249,43 @@ static void build_table(table *t, const GumboNode *root)
             stack[n++] = (frame){kids->data[k - 1], i, inherit};
     }
     free(stack);
-    /* Backward pass: subtree ends and sums (children follow their parent). */
+    /* Subtree ends and structure (children follow their parent). */
     for (uint32_t i = 0; i < t->len; i++)
         t->n[i].end = i + 1;
     for (uint32_t i = t->len; i-- > 0;) {
         hnode *h = &t->n[i];
-        if (h->tag == TAG_TEXT && (h->flags & FL_LINK))
-            h->link = h->text;
+        if (h->tag == TAG_TEXT)
+            measure(h->g->v.text.text, &h->text, &h->commas);
+        if (h->parent == NONE)
+            continue;
+        hnode *p = &t->n[h->parent];
+        if (h->end > p->end)
+            p->end = h->end;
+        if ((h->tag != TAG_TEXT && block_tag((GumboTag)h->tag)) || (h->flags & FL_BLOCK))
+            p->flags |= FL_BLOCK;
+    }
+}
+
+static bool inline_child(const hnode *h)
+{
+    return h->tag == TAG_TEXT || (!block_tag((GumboTag)h->tag) && !(h->flags & FL_BLOCK));
+}
+
+/* Sums of the subtrees, leaving out what is junk now. */
+static void compute_stats(table *t)
+{
+    for (uint32_t i = 0; i < t->len; i++) {
+        hnode *h = &t->n[i];
+        if (h->tag == TAG_TEXT)
+            h->link = (h->flags & FL_LINK) ? h->text : 0;
+        else
+            h->text = h->link = h->commas = 0;
+        h->own = h->own_commas = h->paras = h->items = h->imgs = h->inputs = 0;
+        h->score = 0;
+        h->flags &= (uint16_t)~FL_CAND;
+    }
+    for (uint32_t i = t->len; i-- > 0;) {
+        hnode *h = &t->n[i];
         if (h->tag == GUMBO_TAG_P && h->text >= 20)
             h->paras++;
         if (h->tag == GUMBO_TAG_LI)
@@ -325,20 +297,47 @@ static void build_table(table *t, const GumboNode *root)
         if (h->parent == NONE)
             continue;
         hnode *p = &t->n[h->parent];
-        if (h->end > p->end)
-            p->end = h->end;
-        if (h->tag != TAG_TEXT && block_tag((GumboTag)h->tag))
-            p->flags |= FL_BLOCK;
-        p->flags |= h->flags & FL_BLOCK;
         p->imgs += h->imgs;
         p->inputs += h->inputs;
-        if (h->flags & (FL_JUNK | FL_OPAQUE))
+        if (h->flags & FL_JUNK)
             continue;
         p->text += h->text;
         p->link += h->link;
         p->commas += h->commas;
         p->paras += h->paras;
         p->items += h->items;
+        if (inline_child(h)) {
+            p->own += h->text;
+            p->own_commas += h->commas;
+        }
+    }
+}
+
+/* Class/id boilerplate for this pass: strong words always, weak words
+ * unless the element also says content; never an element that holds most
+ * of the page's non-link text (themes wrap articles in "sidebar" layouts). */
+static void mark_class_junk(table *t, bool use_classes)
+{
+    for (uint32_t i = 0; i < t->len; i++)
+        t->n[i].flags &= (uint16_t)~FL_CJUNK;
+    if (!use_classes)
+        return;
+    compute_stats(t);
+    uint32_t total = t->len ? t->n[0].text - t->n[0].link : 0;
+    for (uint32_t i = 0; i < t->len; i++) {
+        hnode *h = &t->n[i];
+        if (h->parent != NONE && (t->n[h->parent].flags & FL_CJUNK)) {
+            h->flags |= FL_CJUNK;
+            continue;
+        }
+        if (h->tag == TAG_TEXT || h->tag == GUMBO_TAG_BODY || h->tag == GUMBO_TAG_HTML ||
+            !(h->flags & (FL_STRONG | FL_WEAK)) || (h->flags & FL_BODYPROP))
+            continue;
+        bool dominant = (float)(h->text - h->link) > 0.5f * (float)total;
+        if (dominant)
+            continue;
+        if ((h->flags & FL_STRONG) || !(h->flags & FL_POS))
+            h->flags |= FL_CJUNK;
     }
 }
 
@@ -386,13 +385,18 @@ static float tag_weight(uint16_t tag)
 static float class_weight(const hnode *h)
 {
     float w = 0;
-    if (h->flags & FL_NEG)
+    if (h->flags & FL_STRONG)
         w -= 25;
+    else if (h->flags & FL_WEAK)
+        w -= 10;
     if (h->flags & FL_POS)
+        w += 25;
+    if (h->flags & FL_BODYPROP)
         w += 25;
     return w;
 }
 
+/* Elements that are a paragraph as a whole. */
 static bool paragraph_like(const hnode *h)
 {
     switch (h->tag) {
@@ -409,25 +413,49 @@ static bool paragraph_like(const hnode *h)
     }
 }
 
+/* Containers whose loose inline text (between block children) reads as
+ * paragraphs of their own, as if wrapped in <p>. */
+static bool holds_loose_text(const hnode *h)
+{
+    switch (h->tag) {
+    case GUMBO_TAG_DIV:
+    case GUMBO_TAG_SECTION:
+    case GUMBO_TAG_ARTICLE:
+    case GUMBO_TAG_MAIN:
+    case GUMBO_TAG_CENTER:
+    case GUMBO_TAG_SPAN:
+    case GUMBO_TAG_FONT:
+        return h->flags & FL_BLOCK;
+    default:
+        return false;
+    }
+}
+
+static void add_points(table *t, uint32_t a, float s)
+{
+    for (int level = 0; level < 5 && a != NONE; level++, a = t->n[a].parent) {
+        hnode *anc = &t->n[a];
+        if (anc->tag == GUMBO_TAG_HTML)
+            break;
+        if (!(anc->flags & FL_CAND)) {
+            anc->flags |= FL_CAND;
+            anc->score = tag_weight(anc->tag) + class_weight(anc);
+        }
+        anc->score += level == 0 ? s : level == 1 ? s / 2 : s / (float)(level * 3);
+    }
+}
+
 /* Returns the best container, or NONE. */
 static uint32_t score_candidates(table *t)
 {
     for (uint32_t i = 0; i < t->len; i++) {
         hnode *h = &t->n[i];
-        if (h->tag == TAG_TEXT || (h->flags & (FL_JUNK | FL_OPAQUE)) || !paragraph_like(h) || h->text < 25)
+        if (h->tag == TAG_TEXT || (h->flags & FL_JUNK))
             continue;
-        float s = 1.0f + (float)h->commas + fminf((float)h->text / 100.0f, 3.0f);
-        uint32_t a = h->parent;
-        for (int level = 0; level < 5 && a != NONE; level++, a = t->n[a].parent) {
-            hnode *anc = &t->n[a];
-            if (anc->tag == GUMBO_TAG_HTML)
-                break;
-            if (!(anc->flags & FL_CAND)) {
-                anc->flags |= FL_CAND;
-                anc->score = tag_weight(anc->tag) + class_weight(anc);
-            }
-            anc->score += level == 0 ? s : level == 1 ? s / 2 : s / (float)(level * 3);
-        }
+        if (paragraph_like(h) && h->text >= 25)
+            add_points(t, h->parent, 1.0f + (float)h->commas + fminf((float)h->text / 100.0f, 3.0f));
+        else if (holds_loose_text(h) && h->own >= 25)
+            add_points(t, i, 1.0f + (float)h->own_commas + fminf((float)h->own / 100.0f, 3.0f));
     }
     uint32_t best = NONE;
     float best_score = 0;
@@ -592,7 +620,7 @@ static void emit_subtree(emitter *e, uint32_t root)
             i++;
             continue;
         }
-        if ((h->flags & (FL_JUNK | FL_OPAQUE)) || (i != root && drop_inner(h))) {
+        if ((h->flags & FL_JUNK) || (i != root && drop_inner(h))) {
             i = h->end;
             continue;
         }
@@ -627,7 +655,7 @@ static void emit_subtree(emitter *e, uint32_t root)
 static bool sibling_joins(const table *t, uint32_t best, uint32_t s)
 {
     const hnode *b = &t->n[best], *h = &t->n[s];
-    if (h->flags & (FL_JUNK | FL_OPAQUE))
+    if (h->flags & FL_JUNK)
         return false;
     float threshold = fmaxf(10.0f, b->score * 0.2f);
     float bonus = 0;
@@ -646,29 +674,49 @@ static bool sibling_joins(const table *t, uint32_t best, uint32_t s)
     return false;
 }
 
+/* One extraction pass; returns the characters emitted. */
+static size_t extract(table *t, emitter *e, bool use_classes)
+{
+    mark_class_junk(t, use_classes);
+    compute_stats(t);
+    uint32_t best = score_candidates(t);
+    if (best == NONE) {
+        /* No scored paragraph: take the body as it is. */
+        for (uint32_t i = 0; i < t->len && best == NONE; i++)
+            if (t->n[i].tag == GUMBO_TAG_BODY)
+                best = i;
+    }
+    if (best != NONE) {
+        uint32_t parent = t->n[best].parent;
+        if (parent == NONE) {
+            emit_subtree(e, best);
+        } else {
+            for (uint32_t s = parent + 1; s < t->n[parent].end; s = t->n[s].end)
+                if (s == best || sibling_joins(t, best, s))
+                    emit_subtree(e, s);
+        }
+    }
+    size_t chars = 0;
+    for (size_t i = 0; i < e->n_blocks; i++)
+        chars += e->blocks[i].len;
+    return chars;
+}
+
 void nm_html_content(nm_arena *arena, const GumboOutput *out, nm_doc *doc)
 {
     table t = {0};
     build_table(&t, out->root);
-    uint32_t best = score_candidates(&t);
     emitter e = {.arena = arena, .t = &t, .title = doc->title};
-    if (best == NONE) {
-        /* No scored paragraph: take the body as it is. */
-        for (uint32_t i = 0; i < t.len; i++)
-            if (t.n[i].tag == GUMBO_TAG_BODY) {
-                best = i;
-                break;
-            }
-    }
-    if (best != NONE) {
-        uint32_t parent = t.n[best].parent;
-        if (parent == NONE) {
-            emit_subtree(&e, best);
+    size_t chars = extract(&t, &e, true);
+    if (chars < 500) {
+        /* Too little: class names may have hidden the article (Readability's
+         * retry). Keep whichever pass found more. */
+        emitter e2 = {.arena = arena, .t = &t, .title = doc->title};
+        if (extract(&t, &e2, false) > chars) {
+            nm_hbuf_free(&e.buf);
+            e = e2;
         } else {
-            for (uint32_t s = parent + 1; s < t.n[parent].end; s = t.n[s].end) {
-                if (s == best || sibling_joins(&t, best, s))
-                    emit_subtree(&e, s);
-            }
+            nm_hbuf_free(&e2.buf);
         }
     }
     nm_hbuf_free(&e.buf);

@@ -8,6 +8,7 @@
  *   nm_html_util.c     scratch buffer, whitespace-collapsing text, attributes
  *   nm_html_meta.c     title, byline, site name, dates, language, canonical url
  *                      (meta tags, JSON-LD, <time>, visible text)
+ *   nm_html_class.c    what class/id/role names say (boilerplate or content)
  *   nm_html_content.c  main-content detection and readable blocks
  *
  * Nothing here recurses over the document tree: every walk uses an explicit
@@ -87,6 +88,16 @@ int64_t nm_html_parse_date(const char *s);
 /* Removes a site suffix or prefix (" - BBC News", " | Site", "Site: ") from a
  * title; site may be NULL. Returns a new arena string. */
 char *nm_html_clean_title(nm_arena *arena, const char *title, const char *site);
+
+/* ---- class/id/role words (nm_html_class.c) ---- */
+
+#define NM_HCLASS_POS 1u    /* says content: article, story, body, ... */
+#define NM_HCLASS_STRONG 2u /* says boilerplate wherever it is: comment, share, ad, ... */
+#define NM_HCLASS_WEAK 4u   /* says boilerplate, but themes also wrap articles in it */
+#define NM_HCLASS_BODY 8u   /* itemprop=articleBody: the publisher marks the body */
+
+/* Bits NM_HCLASS_* for an element. */
+unsigned nm_html_class_flags(const GumboNode *node);
 
 /* ---- content (nm_html_content.c) ---- */
 

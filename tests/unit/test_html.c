@@ -334,7 +334,7 @@ static void benchmark_floor(void **state)
     nm_shingle_score_result(&total, &prec, &rec, &f1, NULL);
     printf("benchmark: f1=%.4f precision=%.4f recall=%.4f pages=%zu\n", f1, prec, rec, total.pages);
     assert_true(total.pages >= 80);
-    assert_true(f1 >= 0.90);
+    assert_true(f1 >= 0.95);
 }
 
 int main(void)
