@@ -33,8 +33,8 @@ static int send_env(nm_consumer *c, Newsmill__Envelope *env, nm_error *err)
     return nm_frame_send(c->sock, NULL, env, ZMQ_DONTWAIT, err);
 }
 
-/* Announces `credit` more slots. */
-static int send_credit(nm_consumer *c, uint32_t credit, nm_error *err)
+/* Announces `credit` more slots, or (reset) exactly `credit` slots. */
+static int send_credit(nm_consumer *c, uint32_t credit, bool reset, nm_error *err)
 {
     Newsmill__Credit cr = NEWSMILL__CREDIT__INIT;
     cr.credit = credit;
@@ -44,9 +44,11 @@ static int send_credit(nm_consumer *c, uint32_t credit, nm_error *err)
     Newsmill__Envelope env = NEWSMILL__ENVELOPE__INIT;
     env.body_case = NEWSMILL__ENVELOPE__BODY_CREDIT;
     env.credit = &cr;
+    if (reset)
+        env.request_id = NM_CONSUMER_CREDIT_RESET_BIT | c->next_request_id++;
     if (send_env(c, &env, err) != 0)
         return -1;
-    c->promised += credit;
+    c->promised = reset ? credit : c->promised + credit;
     return 0;
 }
 
@@ -55,7 +57,7 @@ static int top_up(nm_consumer *c, nm_error *err)
 {
     if (c->draining || c->held + c->promised >= c->capacity)
         return 0;
-    return send_credit(c, c->capacity - c->held - c->promised, err);
+    return send_credit(c, c->capacity - c->held - c->promised, false, err);
 }
 
 static int send_heartbeat(nm_consumer *c, nm_error *err)
@@ -104,7 +106,7 @@ nm_consumer *nm_consumer_new(void *zmq_ctx, const nm_consumer_config *cfg, nm_er
                       NM_NS_PER_MS;
     c->next_request_id = 1;
     /* The hello: queued by the DEALER until the connection is up. */
-    top_up(c, NULL);
+    send_credit(c, c->capacity, true, NULL);
     c->next_heartbeat_ns = nm_time_mono_ns() + c->heartbeat_ns;
     return c;
 }
@@ -127,11 +129,11 @@ void *nm_consumer_socket(nm_consumer *consumer)
 static void reannounce(nm_consumer *c)
 {
     c->reannounces++;
-    c->promised = 0;
     nm_log_info("queue asked for credit again worker=%s held=%u", c->worker, c->held);
-    top_up(c, NULL);
     if (c->draining)
         send_heartbeat(c, NULL);
+    else
+        send_credit(c, c->held < c->capacity ? c->capacity - c->held : 0, true, NULL);
 }
 
 int nm_consumer_recv(nm_consumer *consumer, Newsmill__Delivery **delivery, nm_error *err)

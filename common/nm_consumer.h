@@ -9,14 +9,21 @@
  * consumer is draining.
  *
  * Liveness and queue restarts: nm_consumer_tick() sends a Heartbeat every
- * heartbeat interval (in_flight, draining). A queue that does not know this
- * worker (it restarted, or dropped the worker after --worker-timeout of
- * silence) answers a heartbeat with ErrorReply ERROR_BAD_REQUEST whose
- * request_id has bit 63 set (heartbeats carry such ids); the consumer then
- * re-announces its credit as capacity - held. Leases held from before a queue
- * restart are void (the queue redelivers those articles); settling them is
- * still fine: the queue answers with LeaseReply.unknown_lease_ids, counted in
- * nm_consumer_unknown_leases().
+ * heartbeat interval (in_flight, draining). Credit is additive, except a
+ * "reset" Credit (request_id with bit 62 set) that says "my credit is now
+ * exactly this". A queue that does not know this worker (it restarted, the
+ * connection was re-made, or it dropped the worker after --worker-timeout of
+ * silence) answers its heartbeat or additive credit with ErrorReply
+ * ERROR_BAD_REQUEST whose request_id has bit 63 set, and remembers how many
+ * deliveries it had sent this worker at that moment; the consumer answers
+ * with a reset Credit of capacity - held, and the queue sets the credit to
+ * that minus the deliveries it sent after its ErrorReply (which the consumer
+ * had not yet counted). So the credit is exact again after any restart,
+ * whatever additive credits were in flight. The first Credit a consumer sends
+ * (its hello) is a reset Credit of its capacity. Leases held from before a
+ * queue restart are void (the queue redelivers those articles); settling them
+ * is still fine: the queue answers with LeaseReply.unknown_lease_ids, counted
+ * in nm_consumer_unknown_leases().
  *
  * Usage (in the worker's loop):
  *   nm_consumer_config cfg = {.endpoint = "tcp://127.0.0.1:5556", .capacity = 64};
@@ -53,6 +60,8 @@
 #define NM_CONSUMER_HEARTBEAT_MS_DEFAULT 1000
 /* Bit set in the request_id of heartbeats (see the header comment). */
 #define NM_CONSUMER_HEARTBEAT_ID_BIT (UINT64_C(1) << 63)
+/* Bit set in the request_id of a reset Credit (see the header comment). */
+#define NM_CONSUMER_CREDIT_RESET_BIT (UINT64_C(1) << 62)
 
 typedef struct nm_consumer_config {
     const char *endpoint; /* queue back endpoint; NULL: the default */

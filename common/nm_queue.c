@@ -1,0 +1,301 @@
+#include "nm_queue.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "nm_alloc.h"
+#include "nm_log.h"
+#include "nm_queue_int.h"
+#include "nm_time.h"
+
+char nm_queue_window_marker;
+
+void nm_queue_config_defaults(nm_queue_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->front_endpoint = "tcp://127.0.0.1:5555";
+    cfg->back_endpoint = "tcp://127.0.0.1:5556";
+    cfg->stats_endpoint = "tcp://127.0.0.1:5557";
+    cfg->spool_path = "./var/queue.db";
+    cfg->durability = NM_SPOOL_FULL;
+    cfg->max_article_bytes = 16 << 20;
+    cfg->max_batch = 10000;
+    cfg->max_frame_bytes = (int64_t)NM_FRAME_MAX_DEFAULT;
+    cfg->max_spool_bytes = 0;
+    cfg->max_backlog = 0;
+    cfg->lease_ms = 30000;
+    cfg->worker_timeout_ms = 10000;
+    cfg->max_attempts = 5;
+    cfg->retry_base_ms = 1000;
+    cfg->retry_max_ms = 60000;
+    cfg->stats_interval_ms = 1000;
+}
+
+static void *bind_router(void *ctx, const char *endpoint, const char *what, nm_error *err)
+{
+    void *sock = zmq_socket(ctx, ZMQ_ROUTER);
+    if (!sock) {
+        nm_error_set(err, NM_ERR_ZMQ, "%s socket: %s", what, zmq_strerror(zmq_errno()));
+        return NULL;
+    }
+    int linger = 0, mandatory = 1, hwm = 200000;
+    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &mandatory, sizeof mandatory);
+    zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    if (zmq_bind(sock, endpoint) != 0) {
+        nm_error_set(err, NM_ERR_ZMQ, "binding %s socket to %s: %s", what, endpoint,
+                     zmq_strerror(zmq_errno()));
+        zmq_close(sock);
+        return NULL;
+    }
+    return sock;
+}
+
+static void make_metrics(nm_queue *q)
+{
+    nm_stats *s = q->stats;
+    q->m.submitted = nm_stats_counter(s, "queue_articles_submitted_total",
+                                      "Articles received in submit batches", NULL, NULL);
+    q->m.accepted = nm_stats_counter(s, "queue_articles_accepted_total",
+                                     "Articles committed to the spool and acked", NULL, NULL);
+    q->m.delivered = nm_stats_counter(s, "queue_articles_delivered_total",
+                                      "Deliveries to workers (redeliveries included)", NULL, NULL);
+    q->m.done = nm_stats_counter(s, "queue_articles_done_total",
+                                 "Articles settled by workers and removed from the spool", NULL, NULL);
+    q->m.failed = nm_stats_counter(s, "queue_articles_failed_total",
+                                   "Fail reports from workers", NULL, NULL);
+    q->m.redelivered = nm_stats_counter(s, "queue_articles_redelivered_total",
+                                        "Articles put back after a lease expired or a worker left",
+                                        NULL, NULL);
+    q->m.dead = nm_stats_counter(s, "queue_articles_dead_total",
+                                 "Articles moved to the dead letters", NULL, NULL);
+    q->m.backlog = nm_stats_gauge(s, "queue_backlog_articles",
+                                  "Articles waiting for delivery", NULL, NULL);
+    q->m.in_flight = nm_stats_gauge(s, "queue_in_flight_articles",
+                                    "Articles under lease", NULL, NULL);
+    q->m.oldest_age = nm_stats_gauge(s, "queue_oldest_backlog_age_seconds",
+                                     "Age of the oldest waiting article", NULL, NULL);
+    q->m.spool_bytes = nm_stats_gauge(s, "queue_spool_bytes", "Bytes used by the spool",
+                                      NULL, NULL);
+    q->m.dead_letters = nm_stats_gauge(s, "queue_dead_letters", "Dead letters kept", NULL, NULL);
+    q->m.workers = nm_stats_gauge(s, "queue_workers", "Workers connected", NULL, NULL);
+    q->m.submit_ack_seconds = nm_stats_histogram(s, "queue_submit_ack_seconds",
+                                                 "Time from receiving a batch to acking it",
+                                                 NM_HIST_SECONDS);
+}
+
+nm_queue *nm_queue_new(void *zmq_ctx, const nm_queue_config *cfg, nm_error *err)
+{
+    if (sodium_init() < 0) {
+        nm_error_set(err, NM_ERR_INTERNAL, "libsodium failed to initialise");
+        return NULL;
+    }
+    nm_queue *q = nm_xcalloc(1, sizeof *q);
+    q->cfg = *cfg;
+    q->front_endpoint = nm_xstrdup(cfg->front_endpoint);
+    q->back_endpoint = nm_xstrdup(cfg->back_endpoint);
+    q->stats_endpoint = nm_xstrdup(cfg->stats_endpoint);
+    q->spool_path = nm_xstrdup(cfg->spool_path);
+    q->cfg.front_endpoint = q->front_endpoint;
+    q->cfg.back_endpoint = q->back_endpoint;
+    q->cfg.stats_endpoint = q->stats_endpoint;
+    q->cfg.spool_path = q->spool_path;
+    q->cfg.instance = NULL;
+    q->ctx = zmq_ctx;
+    q->stats = nm_stats_new("queue", cfg->instance);
+    make_metrics(q);
+    q->leases = nm_lease_table_new();
+    q->window = nm_xmalloc(NM_QUEUE_WINDOW * sizeof *q->window);
+    q->win_dirty = true;
+
+    q->spool = nm_spool_open(cfg->spool_path, cfg->durability, err);
+    if (!q->spool || nm_spool_count_articles(q->spool, &q->n_articles, err) != 0 ||
+        nm_spool_count_dead(q->spool, &q->n_dead, err) != 0 ||
+        nm_spool_bytes(q->spool, &q->spool_bytes, err) != 0)
+        goto fail;
+    Newsmill__DeadLetter **letters;
+    size_t n_letters;
+    if (nm_spool_dead_list(q->spool, NM_QUEUE_RECENT_DEAD, NULL, &letters, &n_letters, err) != 0)
+        goto fail;
+    for (size_t i = n_letters; i-- > 0;)
+        nm_queue_remember_dead(q, letters[i]);
+    free(letters);
+
+    q->front = bind_router(zmq_ctx, cfg->front_endpoint, "front", err);
+    if (!q->front)
+        goto fail;
+    q->back = bind_router(zmq_ctx, cfg->back_endpoint, "back", err);
+    if (!q->back)
+        goto fail;
+    q->pub = nm_stats_pub_new(zmq_ctx, cfg->stats_endpoint, err);
+    if (!q->pub)
+        goto fail;
+    nm_log_info("queue started front=%s back=%s stats=%s spool=%s durability=%s backlog=%lld dead=%lld",
+                cfg->front_endpoint, cfg->back_endpoint, cfg->stats_endpoint, cfg->spool_path,
+                cfg->durability == NM_SPOOL_FULL ? "full" : "normal", (long long)q->n_articles,
+                (long long)q->n_dead);
+    return q;
+fail:
+    nm_queue_destroy(&q);
+    return NULL;
+}
+
+void nm_queue_destroy(nm_queue **queue)
+{
+    if (!queue || !*queue)
+        return;
+    nm_queue *q = *queue;
+    nm_queue_workers_free(q);
+    for (size_t i = 0; i < q->n_ops; i++)
+        free(q->ops[i].reason);
+    free(q->ops);
+    if (q->front)
+        zmq_close(q->front);
+    if (q->back)
+        zmq_close(q->back);
+    nm_stats_pub_destroy(&q->pub);
+    nm_spool_close(&q->spool);
+    nm_lease_table_destroy(&q->leases);
+    nm_u64map_clear(&q->present);
+    nm_spool_row_clear(&q->row);
+    for (size_t i = 0; i < q->n_recent_dead; i++)
+        newsmill__dead_letter__free_unpacked(q->recent_dead[i], NULL);
+    nm_stats_destroy(&q->stats);
+    free(q->window);
+    free(q->frame);
+    free(q->front_endpoint);
+    free(q->back_endpoint);
+    free(q->stats_endpoint);
+    free(q->spool_path);
+    free(q);
+    *queue = NULL;
+}
+
+void nm_queue_count_refusal(nm_queue *q, const char *reason)
+{
+    nm_metric_add(nm_stats_counter(q->stats, "queue_requests_rejected_total",
+                                   "Requests refused (bad frames, wrong socket, full, storage, "
+                                   "unknown leases)",
+                                   "reason", reason),
+                  1);
+}
+
+void nm_queue_count_rejected(nm_queue *q, const char *reason, double n)
+{
+    nm_metric_add(nm_stats_counter(q->stats, "queue_articles_rejected_total",
+                                   "Articles refused, by reason", "reason", reason),
+                  n);
+}
+
+void nm_queue_remember_dead(nm_queue *q, Newsmill__DeadLetter *letter)
+{
+    if (q->n_recent_dead == NM_QUEUE_RECENT_DEAD)
+        newsmill__dead_letter__free_unpacked(q->recent_dead[--q->n_recent_dead], NULL);
+    memmove(q->recent_dead + 1, q->recent_dead, q->n_recent_dead * sizeof *q->recent_dead);
+    q->recent_dead[0] = letter;
+    q->n_recent_dead++;
+}
+
+void nm_queue_storage_result(nm_queue *q, int rc, const nm_error *err)
+{
+    if (rc == 0) {
+        if (q->storage_error)
+            nm_log_info("spool writable again path=%s", q->spool_path);
+        q->storage_error = false;
+        return;
+    }
+    q->storage_error = true;
+    nm_log_error("spool write failed path=%s: %s", q->spool_path, err->msg);
+}
+
+/* Finds the oldest row not under lease. */
+static bool oldest_waiting(void *arg, int64_t seq, int64_t enqueued_unix_ms)
+{
+    nm_queue *q = arg;
+    void *v = nm_u64map_get(&q->present, (uint64_t)seq);
+    if (v && v != &nm_queue_window_marker)
+        return false; /* leased: not backlog */
+    double age = (double)(nm_time_unix_ms() - enqueued_unix_ms) / 1000.0;
+    nm_metric_set(q->m.oldest_age, age > 0 ? age : 0);
+    return true;
+}
+
+static void send_stats(nm_queue *q)
+{
+    nm_error err;
+    if (nm_spool_bytes(q->spool, &q->spool_bytes, &err) != 0)
+        nm_log_warn("reading spool size: %s", err.msg);
+    size_t in_flight = nm_lease_count(q->leases);
+    nm_metric_set(q->m.backlog, (double)(q->n_articles - (int64_t)in_flight));
+    nm_metric_set(q->m.in_flight, (double)in_flight);
+    nm_metric_set(q->m.spool_bytes, (double)q->spool_bytes);
+    nm_metric_set(q->m.dead_letters, (double)q->n_dead);
+    nm_metric_set(q->m.workers, (double)q->n_workers);
+    nm_metric_set(q->m.oldest_age, 0);
+    if (nm_spool_scan_oldest(q->spool, in_flight + 1, oldest_waiting, q, &err) != 0)
+        nm_log_warn("reading oldest article: %s", err.msg);
+    for (nm_worker *w = q->workers; w; w = w->next)
+        nm_metric_set(w->in_flight_gauge, w->in_flight);
+    /* full: at a limit now, or a submit was refused as full in the last 5 s */
+    bool full = (q->cfg.max_backlog > 0 && q->n_articles >= q->cfg.max_backlog) ||
+                (q->cfg.max_spool_bytes > 0 && q->spool_bytes >= q->cfg.max_spool_bytes) ||
+                (q->last_full_ns && nm_time_mono_ns() - q->last_full_ns < 5 * NM_NS_PER_S);
+    nm_stats_set_state(q->stats, q->storage_error ? "storage-error" : full ? "full" : "running");
+    Newsmill__StatsReport *r = nm_stats_report_new(q->stats);
+    r->recent_dead = q->recent_dead;
+    r->n_recent_dead = q->n_recent_dead;
+    if (nm_stats_pub_send_report(q->pub, r, &err) < 0)
+        nm_log_warn("sending stats: %s", err.msg);
+    r->recent_dead = NULL;
+    r->n_recent_dead = 0;
+    nm_stats_report_free(&r);
+}
+
+int nm_queue_run(nm_queue *q, volatile sig_atomic_t *stop, nm_error *err)
+{
+    int64_t now = nm_time_mono_ns();
+    q->next_stats_ns = now;
+    q->next_dirty_ns = now;
+    while (!*stop) {
+        now = nm_time_mono_ns();
+        int64_t wake = q->next_stats_ns;
+        int64_t deadline = nm_queue_next_deadline_ns(q);
+        if (deadline < wake)
+            wake = deadline;
+        if (q->win_n == 0 && q->next_dirty_ns < wake)
+            wake = q->next_dirty_ns;
+        int64_t housekeeping = now + q->cfg.worker_timeout_ms * NM_NS_PER_MS / 4;
+        if (q->n_workers && housekeeping < wake)
+            wake = housekeeping;
+        long timeout_ms = wake <= now ? 0 : (long)((wake - now + NM_NS_PER_MS - 1) / NM_NS_PER_MS);
+        zmq_pollitem_t items[] = {{q->front, 0, ZMQ_POLLIN, 0}, {q->back, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, 2, timeout_ms) < 0) {
+            if (zmq_errno() == EINTR)
+                continue;
+            return nm_error_set(err, NM_ERR_ZMQ, "polling: %s", zmq_strerror(zmq_errno()));
+        }
+        if (items[0].revents & ZMQ_POLLIN)
+            nm_queue_front_drain(q);
+        if (items[1].revents & ZMQ_POLLIN)
+            nm_queue_back_drain(q);
+        now = nm_time_mono_ns();
+        nm_queue_expire(q, now);
+        nm_queue_settle(q);
+        if (now >= q->next_dirty_ns) {
+            q->win_dirty = true; /* retry back-offs may have run out */
+            q->next_dirty_ns = now + 200 * NM_NS_PER_MS;
+        }
+        nm_queue_dispatch(q);
+        if (now >= q->next_stats_ns) {
+            send_stats(q);
+            q->next_stats_ns = now + q->cfg.stats_interval_ms * NM_NS_PER_MS;
+        }
+    }
+    nm_log_info("queue stopping backlog=%lld in_flight=%zu", (long long)q->n_articles,
+                nm_lease_count(q->leases));
+    return 0;
+}

@@ -1,0 +1,77 @@
+/*
+ * nm_queue: the durable queue server (newsmill-queue) as an object.
+ *
+ * DESIGN
+ * One reactor (zmq_poll) over two ROUTER sockets: the front for producers
+ * (SubmitBatch, DeadListRequest, RequeueRequest) and the back for workers
+ * (Credit, Heartbeat, Done, Fail, ExtendLease). Articles live in the spool
+ * (nm_spool, SQLite WAL); memory holds only leases (nm_lease: table + deadline
+ * heap), the workers, and a bounded window of ready row numbers read from the
+ * spool in delivery order. Bodies are read from the spool when delivered, so
+ * memory does not grow with the backlog.
+ *
+ * Each loop turn: drain every submit waiting on the front socket, validate,
+ * insert them all in ONE durable transaction, commit, then send the acks
+ * (group commit: one fsync for many batches); drain the back socket and
+ * settle done/fail/expired leases in one non-durable transaction (a lost
+ * delete only redelivers); then hand out articles to workers with credit,
+ * and sleep until the next lease deadline, stats report or housekeeping.
+ *
+ * Guarantees: an ArticleAck with accepted = true is sent only after the
+ * article is committed (durable per --durability). Delivery is at least
+ * once: an article leaves the spool only on Done for its current lease. A
+ * lease that expires, a worker silent for worker_timeout (or unreachable),
+ * and a queue restart all put the article back. Bad input of any kind is
+ * answered with an ErrorReply or a LeaseReply (or dropped and logged when no
+ * answer is possible), counted in queue_requests_rejected_total{reason}, and
+ * never stops the loop. A spool write failure fails only the requests of
+ * that transaction (ERROR_STORAGE) and the loop keeps serving.
+ */
+#ifndef NM_QUEUE_H
+#define NM_QUEUE_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "nm_error.h"
+#include "nm_spool.h"
+
+typedef struct nm_queue_config {
+    const char *front_endpoint;   /* producers: ROUTER bind */
+    const char *back_endpoint;    /* workers: ROUTER bind */
+    const char *stats_endpoint;   /* collector: PUSH connect */
+    const char *spool_path;       /* SQLite file; directory created */
+    const char *instance;         /* stats instance name; NULL: HOST:PID */
+    nm_spool_durability durability;
+    int64_t max_article_bytes;    /* per article body */
+    int64_t max_batch;            /* articles per SubmitBatch */
+    int64_t max_frame_bytes;      /* any received message */
+    int64_t max_spool_bytes;      /* refuse submits at this spool size; 0: no limit */
+    int64_t max_backlog;          /* refuse submits at this many articles; 0: no limit */
+    int64_t lease_ms;             /* lease length (and the ExtendLease default) */
+    int64_t worker_timeout_ms;    /* a worker silent this long loses its leases */
+    int64_t max_attempts;         /* deliveries before dead-lettering */
+    int64_t retry_base_ms;        /* back-off after the first failure; doubles */
+    int64_t retry_max_ms;         /* back-off ceiling */
+    int64_t stats_interval_ms;    /* StatsReport period */
+} nm_queue_config;
+
+typedef struct nm_queue nm_queue;
+
+/* Fills cfg with the defaults (the ones --help shows). */
+void nm_queue_config_defaults(nm_queue_config *cfg);
+
+/* Opens the spool, binds the sockets, connects stats. Returns NULL with err
+ * on failure (address in use, unusable spool). The strings of cfg are
+ * copied. Caller owns the result; zmq_ctx must outlive it. */
+nm_queue *nm_queue_new(void *zmq_ctx, const nm_queue_config *cfg, nm_error *err);
+
+/* Runs the reactor until *stop becomes non-zero (set it from a signal
+ * handler). Returns 0 on a clean stop, -1 with err if the sockets failed. */
+int nm_queue_run(nm_queue *queue, volatile sig_atomic_t *stop, nm_error *err);
+
+/* Closes sockets and spool; accepts NULL; clears *queue. Outstanding leases
+ * are simply forgotten: their articles are still in the spool. */
+void nm_queue_destroy(nm_queue **queue);
+
+#endif

@@ -1,0 +1,124 @@
+/* newsmill-queue: options, build the queue, run until SIGTERM/SIGINT, tear
+ * down. Everything else lives in common/nm_queue*.c. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "nm_log.h"
+#include "nm_opts.h"
+#include "nm_queue.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+int main(int argc, char **argv)
+{
+    nm_log_init("newsmill-queue");
+    nm_queue_config cfg;
+    nm_queue_config_defaults(&cfg);
+    const char *durability = "full", *log_level = "info";
+    const nm_opt opts[] = {
+        {"front", 0, NM_OPT_STRING, &cfg.front_endpoint, "ENDPOINT",
+         "producers' endpoint (ROUTER, bound)", 0, 0},
+        {"back", 0, NM_OPT_STRING, &cfg.back_endpoint, "ENDPOINT",
+         "workers' endpoint (ROUTER, bound)", 0, 0},
+        {"stats", 0, NM_OPT_STRING, &cfg.stats_endpoint, "ENDPOINT",
+         "collector's stats endpoint (PUSH, connected)", 0, 0},
+        {"spool", 0, NM_OPT_STRING, &cfg.spool_path, "FILE",
+         "spool database (SQLite); its directory is created", 0, 0},
+        {"durability", 0, NM_OPT_STRING, &durability, "MODE",
+         "full: an ack survives power loss (fsync per group commit); normal: an ack survives "
+         "a crash of the queue, the last commits may be lost on power loss",
+         0, 0},
+        {"max-article-bytes", 0, NM_OPT_BYTES, &cfg.max_article_bytes, "SIZE",
+         "largest article body accepted", 1, 1e12},
+        {"max-batch", 0, NM_OPT_INT, &cfg.max_batch, "N", "most articles in one submit batch", 1,
+         1e7},
+        {"max-frame-bytes", 0, NM_OPT_BYTES, &cfg.max_frame_bytes, "SIZE",
+         "largest message accepted (larger: ERROR_TOO_LARGE)", 1024, 4e9},
+        {"max-spool-bytes", 0, NM_OPT_BYTES, &cfg.max_spool_bytes, "SIZE",
+         "refuse submits (ERROR_QUEUE_FULL) once the spool is this big; 0 = no limit", 0, 1e15},
+        {"max-backlog", 0, NM_OPT_INT, &cfg.max_backlog, "N",
+         "refuse submits (ERROR_QUEUE_FULL) beyond this many articles; 0 = no limit", 0, 1e12},
+        {"lease", 0, NM_OPT_DURATION, &cfg.lease_ms, "DURATION",
+         "lease length; an article not settled by then is delivered again", 10, 864e5},
+        {"worker-timeout", 0, NM_OPT_DURATION, &cfg.worker_timeout_ms, "DURATION",
+         "a worker silent this long loses its leases and credit", 10, 864e5},
+        {"max-attempts", 0, NM_OPT_INT, &cfg.max_attempts, "N",
+         "deliveries before an article goes to the dead letters", 1, 1000},
+        {"retry-base", 0, NM_OPT_DURATION, &cfg.retry_base_ms, "DURATION",
+         "back-off after a retryable failure; doubles per attempt", 0, 864e5},
+        {"retry-max", 0, NM_OPT_DURATION, &cfg.retry_max_ms, "DURATION", "back-off ceiling", 0,
+         864e5},
+        {"stats-interval", 0, NM_OPT_DURATION, &cfg.stats_interval_ms, "DURATION",
+         "how often stats are sent", 10, 36e5},
+        {"instance", 0, NM_OPT_STRING, &cfg.instance, "NAME",
+         "instance name in stats (default HOST:PID)", 0, 0},
+        {"log-level", 0, NM_OPT_STRING, &log_level, "LEVEL", "error, warn, info or debug", 0, 0},
+    };
+    size_t n_opts = sizeof opts / sizeof opts[0];
+    int first;
+    nm_error err;
+    int rc = nm_opts_parse(opts, n_opts, argc, argv, &first, &err);
+    if (rc == NM_OPTS_HELP) {
+        nm_opts_usage(stdout, "newsmill-queue", "[OPTIONS]",
+                      "The durable queue: accepts article batches from producers, acks them once "
+                      "they are committed\nto the spool, and delivers them to workers by credit "
+                      "under leases (at-least-once).",
+                      opts, n_opts);
+        return 0;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "newsmill-queue: %s\n", err.msg);
+        return 2;
+    }
+    if (first < argc) {
+        fprintf(stderr, "newsmill-queue: unexpected argument '%s' (see --help)\n", argv[first]);
+        return 2;
+    }
+    if (!strcmp(durability, "full"))
+        cfg.durability = NM_SPOOL_FULL;
+    else if (!strcmp(durability, "normal"))
+        cfg.durability = NM_SPOOL_NORMAL;
+    else {
+        fprintf(stderr, "newsmill-queue: --durability must be full or normal, not '%s'\n",
+                durability);
+        return 2;
+    }
+    nm_log_level level;
+    if (nm_log_level_parse(log_level, &level) != 0) {
+        fprintf(stderr, "newsmill-queue: unknown --log-level '%s'\n", log_level);
+        return 2;
+    }
+    nm_log_set_level(level);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    /* A file-size limit must fail the write (SQLite reports it), not kill us. */
+    signal(SIGXFSZ, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+
+    void *ctx = zmq_ctx_new();
+    nm_queue *q = nm_queue_new(ctx, &cfg, &err);
+    if (!q) {
+        nm_log_error("cannot start: %s", err.msg);
+        zmq_ctx_term(ctx);
+        return 1;
+    }
+    rc = nm_queue_run(q, &stop_requested, &err);
+    if (rc != 0)
+        nm_log_error("queue loop failed: %s", err.msg);
+    nm_queue_destroy(&q);
+    zmq_ctx_term(ctx);
+    nm_log_info("queue stopped");
+    return rc == 0 ? 0 : 1;
+}
