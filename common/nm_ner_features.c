@@ -41,10 +41,15 @@ static inline uint64_t mix64(uint64_t z)
 }
 
 /* Simple case mapping for the scripts news is mostly written in: Latin
- * (ASCII, Latin-1, Latin Extended-A), Greek and Cyrillic. Other code points
- * map to themselves. */
+ * (ASCII, Latin-1, Latin Extended-A), Greek and Cyrillic; typographic quotes
+ * fold to ASCII ("Israel’s" reads like the training data's "Israel 's").
+ * Other code points map to themselves. */
 static uint32_t lower_cp(uint32_t c)
 {
+    if (c == 0x2018 || c == 0x2019)
+        return '\'';
+    if (c == 0x201C || c == 0x201D)
+        return '"';
     if (c < 0x80)
         return (c >= 'A' && c <= 'Z') ? c + 32 : c;
     if (c >= 0xC0 && c <= 0xDE && c != 0xD7)

@@ -143,6 +143,16 @@ static void more_sentences(void **state)
             dump(t, labels, n);
         assert_true(has_entity(labels, n, cases[c].start, cases[c].end, cases[c].type));
     }
+    /* Typographic quotes read like ASCII ones. */
+    nm_ner_token curly[8], ascii[8];
+    uint8_t lc[8], la[8];
+    size_t n1 = split("Hamas ’ constructive approach and Israel ’s reluctance", curly, 8);
+    size_t n2 = split("Hamas ' constructive approach and Israel 's reluctance", ascii, 8);
+    assert_int_equal(n1, n2);
+    nm_ner_tag(shipped, NULL, curly, n1, lc, NULL, 0);
+    nm_ner_tag(shipped, NULL, ascii, n2, la, NULL, 0);
+    assert_memory_equal(lc, la, n1);
+    assert_true(has_entity(lc, n1, 5, 6, NM_NER_LOC) || has_entity(lc, n1, 5, 6, NM_NER_ORG));
     nm_ner_token pal[1] = {{"Palestinians", 12}};
     assert_true(nm_ner_misc_is_group(shipped, pal, 1));
     nm_ner_token cup[2] = {{"World", 5}, {"Cup", 3}};
