@@ -485,7 +485,7 @@ int nm_spool_count_dead(nm_spool *s, int64_t *n, nm_error *err)
 
 int nm_spool_bytes(nm_spool *s, int64_t *bytes, nm_error *err)
 {
-    int64_t pages, free_pages, page_size;
+    int64_t pages = 0, free_pages = 0, page_size = 0;
     if (run_int(s, ST_PAGE_COUNT, &pages, err) != 0 || run_int(s, ST_FREELIST, &free_pages, err) != 0 ||
         run_int(s, ST_PAGE_SIZE, &page_size, err) != 0)
         return -1;

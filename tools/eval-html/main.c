@@ -241,7 +241,7 @@ static int run(const eval_cfg *cfg)
     for (size_t i = 0; i < n_ids; i++) {
         if (cfg->show && strcmp(cfg->show, ids[i]) != 0)
             continue;
-        size_t hlen, glen = 0;
+        size_t hlen = 0, glen = 0;
         snprintf(path, sizeof path, "%s/%s.html", sub_in, ids[i]);
         char *html = read_file(path, &hlen);
         if (cfg->cleaneval)

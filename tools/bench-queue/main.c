@@ -1,0 +1,370 @@
+/* bench-queue: throughput and submit-to-ack latency of newsmill-queue alone.
+ *
+ * Starts a newsmill-queue (the one beside this binary) on a fresh spool in a
+ * temporary directory, runs producer threads that keep several batches in
+ * flight (nm_producer_send/recv) and consumer threads that ack every
+ * delivery at once (nm_consumer), and prints JSON lines: one per second of
+ * progress, then a summary with "mode":"queue". */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "nm_alloc.h"
+#include "nm_consumer.h"
+#include "nm_log.h"
+#include "nm_opts.h"
+#include "nm_producer.h"
+#include "nm_spool.h"
+#include "nm_time.h"
+
+typedef struct bench {
+    int64_t articles, batch, producers, consumers, in_flight, body_bytes, capacity;
+    const char *durability;
+    char front[64], back[64];
+    void *ctx;
+    atomic_llong acked, consumed;
+    atomic_int failed;
+    int64_t t0_ns;
+    atomic_llong last_ack_ns, last_consumed_ns;
+    double *latency_s; /* one per batch */
+    atomic_llong n_latency;
+} bench;
+
+typedef struct producer_arg {
+    bench *b;
+    int index;
+} producer_arg;
+
+static int free_port(void)
+{
+    /* Bind port 0 through ZeroMQ and read back the port it chose. */
+    void *ctx = zmq_ctx_new();
+    void *s = zmq_socket(ctx, ZMQ_ROUTER);
+    char ep[64] = "";
+    size_t len = sizeof ep;
+    int port = 0;
+    if (zmq_bind(s, "tcp://127.0.0.1:*") == 0 && zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, ep, &len) == 0)
+        port = atoi(strrchr(ep, ':') + 1);
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    return port;
+}
+
+static void *producer_main(void *arg)
+{
+    producer_arg *pa = arg;
+    bench *b = pa->b;
+    nm_error err;
+    nm_producer *p = nm_producer_new(b->ctx, b->front, &err);
+    if (!p) {
+        fprintf(stderr, "producer: %s\n", err.msg);
+        atomic_fetch_add(&b->failed, 1);
+        return NULL;
+    }
+    nm_producer_set_timeout(p, 30000, 0);
+    int64_t share = b->articles / b->producers + (pa->index < b->articles % b->producers);
+    int64_t n_batches = (share + b->batch - 1) / b->batch;
+    char *body = nm_xmalloc((size_t)b->body_bytes + 1);
+    memset(body, 'a', (size_t)b->body_bytes);
+    memcpy(body, "Bench title\n\n", b->body_bytes > 13 ? 13 : (size_t)b->body_bytes);
+    for (int64_t i = 20; i < b->body_bytes; i += 20)
+        body[i] = ' ';
+    body[b->body_bytes] = '\0';
+    Newsmill__Article *arts = nm_xcalloc((size_t)b->batch, sizeof *arts);
+    Newsmill__Article **ptrs = nm_xcalloc((size_t)b->batch, sizeof *ptrs);
+    char (*ids)[48] = nm_xcalloc((size_t)b->batch, sizeof *ids);
+    uint64_t *rid = nm_xcalloc((size_t)n_batches, sizeof *rid);
+    int64_t *sent_ns = nm_xcalloc((size_t)n_batches, sizeof *sent_ns);
+    int64_t next = 0, done = 0, outstanding = 0;
+    while (done < n_batches) {
+        while (outstanding < b->in_flight && next < n_batches) {
+            int64_t k = share - next * b->batch < b->batch ? share - next * b->batch : b->batch;
+            for (int64_t i = 0; i < k; i++) {
+                newsmill__article__init(&arts[i]);
+                snprintf(ids[i], sizeof ids[i], "bench-%d-%lld", pa->index,
+                         (long long)(next * b->batch + i));
+                arts[i].id = ids[i];
+                arts[i].content_type = NEWSMILL__CONTENT_TYPE__CONTENT_TYPE_TEXT;
+                arts[i].source = "bench";
+                arts[i].body.data = (uint8_t *)body;
+                arts[i].body.len = (size_t)b->body_bytes;
+                ptrs[i] = &arts[i];
+            }
+            sent_ns[next] = nm_time_mono_ns();
+            if (nm_producer_send(p, ptrs, (size_t)k, &rid[next], &err) != 0) {
+                fprintf(stderr, "producer send: %s\n", err.msg);
+                atomic_fetch_add(&b->failed, 1);
+                goto out;
+            }
+            next++;
+            outstanding++;
+        }
+        uint64_t r;
+        Newsmill__SubmitAck *ack;
+        if (nm_producer_recv(p, 30000, &r, &ack, &err) != 0) {
+            fprintf(stderr, "producer recv: %s\n", err.msg);
+            atomic_fetch_add(&b->failed, 1);
+            goto out;
+        }
+        int64_t now = nm_time_mono_ns();
+        /* request ids are sequential from 1 per producer: batch = r - rid[0] */
+        int64_t idx = (int64_t)(r - rid[0]);
+        if (idx >= 0 && idx < next)
+            b->latency_s[atomic_fetch_add(&b->n_latency, 1)] = (double)(now - sent_ns[idx]) / 1e9;
+        atomic_fetch_add(&b->acked, (long long)ack->accepted);
+        atomic_store(&b->last_ack_ns, now);
+        nm_producer_ack_free(&ack);
+        done++;
+        outstanding--;
+    }
+out:
+    free(rid);
+    free(sent_ns);
+    free(ids);
+    free(ptrs);
+    free(arts);
+    free(body);
+    nm_producer_destroy(&p);
+    return NULL;
+}
+
+static void *consumer_main(void *arg)
+{
+    bench *b = arg;
+    nm_error err;
+    nm_consumer_config cfg = {.endpoint = b->back, .capacity = (uint32_t)b->capacity};
+    nm_consumer *c = nm_consumer_new(b->ctx, &cfg, &err);
+    if (!c) {
+        fprintf(stderr, "consumer: %s\n", err.msg);
+        atomic_fetch_add(&b->failed, 1);
+        return NULL;
+    }
+    uint64_t *leases = nm_xmalloc((size_t)b->capacity * sizeof *leases);
+    int64_t deadline = nm_time_mono_ns() + 600 * NM_NS_PER_S;
+    while (atomic_load(&b->consumed) < b->articles && !atomic_load(&b->failed) &&
+           nm_time_mono_ns() < deadline) {
+        zmq_pollitem_t it = {nm_consumer_socket(c), 0, ZMQ_POLLIN, 0};
+        long t = nm_consumer_tick(c);
+        zmq_poll(&it, 1, t < 100 ? t : 100);
+        size_t n = 0;
+        Newsmill__Delivery *d;
+        while (n < (size_t)b->capacity && nm_consumer_recv(c, &d, NULL) == 1) {
+            leases[n++] = d->lease_id;
+            nm_consumer_delivery_free(&d);
+        }
+        if (n) {
+            nm_consumer_done(c, leases, n, NULL);
+            atomic_fetch_add(&b->consumed, (long long)n);
+            atomic_store(&b->last_consumed_ns, nm_time_mono_ns());
+        }
+    }
+    /* let the last done reach the queue before the socket closes */
+    zmq_pollitem_t it = {nm_consumer_socket(c), 0, ZMQ_POLLIN, 0};
+    zmq_poll(&it, 1, 200);
+    free(leases);
+    nm_consumer_destroy(&c);
+    return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double percentile(const double *sorted, size_t n, double q)
+{
+    if (n == 0)
+        return 0;
+    size_t i = (size_t)(q * (double)(n - 1) + 0.5);
+    return sorted[i < n ? i : n - 1];
+}
+
+static int64_t file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
+}
+
+int main(int argc, char **argv)
+{
+    nm_log_init("bench-queue");
+    nm_log_set_level(NM_LOG_WARN);
+    bench b;
+    memset(&b, 0, sizeof b);
+    b.articles = 200000;
+    b.batch = 100;
+    b.producers = 2;
+    b.consumers = 2;
+    b.in_flight = 16;
+    b.body_bytes = 600;
+    b.capacity = 1000;
+    b.durability = "full";
+    const char *dir_opt = "";
+    bool keep = false;
+    const nm_opt opts[] = {
+        {"articles", 'n', NM_OPT_INT, &b.articles, "N", "articles to push through", 1, 1e9},
+        {"batch", 0, NM_OPT_INT, &b.batch, "N", "articles per submit batch", 1, 10000},
+        {"producers", 0, NM_OPT_INT, &b.producers, "N", "producer threads", 1, 64},
+        {"consumers", 0, NM_OPT_INT, &b.consumers, "N", "consumer threads (ack at once)", 1, 64},
+        {"in-flight", 0, NM_OPT_INT, &b.in_flight, "N", "batches in flight per producer", 1, 1000},
+        {"body-bytes", 0, NM_OPT_INT, &b.body_bytes, "N", "bytes of text per article", 1, 1 << 24},
+        {"capacity", 0, NM_OPT_INT, &b.capacity, "N", "credit per consumer", 1, 100000},
+        {"durability", 0, NM_OPT_STRING, &b.durability, "MODE", "queue --durability (full|normal)",
+         0, 0},
+        {"dir", 0, NM_OPT_STRING, &dir_opt, "DIR", "where the spool goes (default: a new temp dir)",
+         0, 0},
+        {"keep", 0, NM_OPT_FLAG, &keep, NULL, "keep the temp dir and the queue log", 0, 0},
+    };
+    size_t n_opts = sizeof opts / sizeof opts[0];
+    int first;
+    nm_error err;
+    int rc = nm_opts_parse(opts, n_opts, argc, argv, &first, &err);
+    if (rc == NM_OPTS_HELP) {
+        nm_opts_usage(stdout, "bench-queue", "[OPTIONS]",
+                      "Queue-only benchmark: producers submit batches, consumers ack at once.\n"
+                      "Prints JSON lines; the last is the summary (\"mode\":\"queue\").",
+                      opts, n_opts);
+        return 0;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "bench-queue: %s\n", err.msg);
+        return 2;
+    }
+
+    char dir[512];
+    if (*dir_opt) {
+        snprintf(dir, sizeof dir, "%s", dir_opt);
+        mkdir(dir, 0755);
+    } else {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(dir, sizeof dir, "%s/bench-queue-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (!mkdtemp(dir)) {
+            fprintf(stderr, "bench-queue: mkdtemp: %s\n", strerror(errno));
+            return 1;
+        }
+    }
+    char exe[PATH_MAX], queue_bin[PATH_MAX + 32], spool[600], log_path[600];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf(queue_bin, sizeof queue_bin, "%s/newsmill-queue", exe);
+    snprintf(spool, sizeof spool, "%s/queue.db", dir);
+    snprintf(log_path, sizeof log_path, "%s/queue.log", dir);
+    snprintf(b.front, sizeof b.front, "tcp://127.0.0.1:%d", free_port());
+    snprintf(b.back, sizeof b.back, "tcp://127.0.0.1:%d", free_port());
+    char stats[64];
+    snprintf(stats, sizeof stats, "tcp://127.0.0.1:%d", free_port());
+
+    pid_t queue = fork();
+    if (queue == 0) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        char dur[64];
+        snprintf(dur, sizeof dur, "--durability=%s", b.durability);
+        execl(queue_bin, queue_bin, "--front", b.front, "--back", b.back, "--stats", stats,
+              "--spool", spool, dur, "--log-level=warn", (char *)NULL);
+        _exit(127);
+    }
+    usleep(300 * 1000);
+
+    b.ctx = zmq_ctx_new();
+    b.latency_s = nm_xcalloc((size_t)(b.articles / b.batch + b.producers + 1), sizeof *b.latency_s);
+    b.t0_ns = nm_time_mono_ns();
+    pthread_t *threads = nm_xcalloc((size_t)(b.producers + b.consumers), sizeof *threads);
+    producer_arg *pargs = nm_xcalloc((size_t)b.producers, sizeof *pargs);
+    for (int i = 0; i < b.consumers; i++)
+        pthread_create(&threads[i], NULL, consumer_main, &b);
+    for (int i = 0; i < b.producers; i++) {
+        pargs[i].b = &b;
+        pargs[i].index = i;
+        pthread_create(&threads[b.consumers + i], NULL, producer_main, &pargs[i]);
+    }
+    long long prev_in = 0, prev_out = 0;
+    for (int sec = 1;; sec++) {
+        int64_t wake = b.t0_ns + sec * NM_NS_PER_S;
+        while (nm_time_mono_ns() < wake && atomic_load(&b.consumed) < b.articles &&
+               !atomic_load(&b.failed))
+            usleep(10 * 1000);
+        long long in = atomic_load(&b.acked), out = atomic_load(&b.consumed);
+        if (nm_time_mono_ns() >= wake)
+            printf("{\"mode\":\"queue-progress\",\"t_s\":%d,\"acked\":%lld,\"consumed\":%lld,"
+                   "\"in_per_s\":%lld,\"out_per_s\":%lld}\n",
+                   sec, in, out, in - prev_in, out - prev_out);
+        fflush(stdout);
+        prev_in = in;
+        prev_out = out;
+        if (out >= b.articles || atomic_load(&b.failed) || sec > 600)
+            break;
+    }
+    for (int i = 0; i < b.producers + b.consumers; i++)
+        pthread_join(threads[i], NULL);
+
+    /* the last done must be committed before the spool is measured */
+    usleep(300 * 1000);
+    kill(queue, SIGTERM);
+    int status = 0;
+    waitpid(queue, &status, 0);
+    int64_t rows = -1;
+    nm_spool *s = nm_spool_open(spool, NM_SPOOL_NORMAL, &err);
+    int64_t live_bytes = 0;
+    if (s) {
+        nm_spool_count_articles(s, &rows, NULL);
+        nm_spool_bytes(s, &live_bytes, NULL);
+        nm_spool_close(&s);
+    }
+    char wal[700];
+    snprintf(wal, sizeof wal, "%s-wal", spool);
+
+    size_t n_lat = (size_t)atomic_load(&b.n_latency);
+    qsort(b.latency_s, n_lat, sizeof *b.latency_s, cmp_double);
+    double in_s = (double)(atomic_load(&b.last_ack_ns) - b.t0_ns) / 1e9;
+    double out_s = (double)(atomic_load(&b.last_consumed_ns) - b.t0_ns) / 1e9;
+    long long acked = atomic_load(&b.acked), consumed = atomic_load(&b.consumed);
+    printf("{\"mode\":\"queue\",\"articles\":%lld,\"batch\":%lld,\"producers\":%lld,"
+           "\"consumers\":%lld,\"in_flight_batches\":%lld,\"body_bytes\":%lld,"
+           "\"durability\":\"%s\",\"acked\":%lld,\"consumed\":%lld,"
+           "\"in_per_s\":%.0f,\"out_per_s\":%.0f,\"submit_ack_p50_ms\":%.2f,"
+           "\"submit_ack_p99_ms\":%.2f,\"submit_ack_max_ms\":%.2f,"
+           "\"spool_rows_after\":%lld,\"spool_file_bytes_after\":%lld,"
+           "\"spool_wal_bytes_after\":%lld,\"spool_live_bytes_after\":%lld,"
+           "\"queue_exit\":%d,\"ok\":%s}\n",
+           (long long)b.articles, (long long)b.batch, (long long)b.producers,
+           (long long)b.consumers, (long long)b.in_flight, (long long)b.body_bytes, b.durability,
+           acked, consumed, in_s > 0 ? (double)acked / in_s : 0,
+           out_s > 0 ? (double)consumed / out_s : 0, percentile(b.latency_s, n_lat, 0.5) * 1e3,
+           percentile(b.latency_s, n_lat, 0.99) * 1e3,
+           n_lat ? b.latency_s[n_lat - 1] * 1e3 : 0.0, (long long)rows,
+           (long long)file_size(spool), (long long)file_size(wal), (long long)live_bytes,
+           WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+           acked == b.articles && consumed >= b.articles && rows == 0 ? "true" : "false");
+    zmq_ctx_term(b.ctx);
+    free(threads);
+    free(pargs);
+    free(b.latency_s);
+    if (!keep && !*dir_opt) {
+        char cmd[700];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "bench-queue: could not remove %s\n", dir);
+    } else {
+        fprintf(stderr, "bench-queue: kept %s\n", dir);
+    }
+    return acked == b.articles && consumed >= b.articles ? 0 : 1;
+}
