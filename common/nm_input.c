@@ -27,7 +27,8 @@ typedef enum entry_kind {
 } entry_kind;
 
 typedef struct entry {
-    char *path; /* as shown and used as id */
+    char *path; /* to open and to show */
+    char *id;   /* article id of a one-article file */
     entry_kind kind;
     int err_no;
 } entry;
@@ -45,13 +46,13 @@ struct nm_input {
     const char *error_class;
 };
 
-static void add_entry(nm_input *in, const char *path, entry_kind kind, int err_no)
+static void add_entry(nm_input *in, const char *path, const char *id, entry_kind kind, int err_no)
 {
     if (in->n == in->cap) {
         in->cap = in->cap ? in->cap * 2 : 16;
         in->entries = nm_xrealloc(in->entries, in->cap * sizeof *in->entries);
     }
-    in->entries[in->n++] = (entry){nm_xstrdup(path), kind, err_no};
+    in->entries[in->n++] = (entry){nm_xstrdup(path), nm_xstrdup(id), kind, err_no};
     if (kind == ENTRY_TEXT || kind == ENTRY_HTML || kind == ENTRY_GUESS)
         in->n_files++;
     if (kind == ENTRY_JSONL || kind == ENTRY_STDIN)
@@ -73,34 +74,40 @@ static entry_kind kind_of(const char *name)
     return ENTRY_ERROR;
 }
 
-static void walk(nm_input *in, const char *dir)
+static char *join(const char *a, const char *b)
+{
+    size_t la = strlen(a), len = la + strlen(b) + 2;
+    char *out = nm_xmalloc(len);
+    snprintf(out, len, "%s%s%s", a, la && a[la - 1] == '/' ? "" : "/", b);
+    return out;
+}
+
+/* Adds the article files below dir; their ids are id_prefix/relative path. */
+static void walk(nm_input *in, const char *dir, const char *id_prefix)
 {
     struct dirent **names;
     int n = scandir(dir, &names, NULL, alphasort);
     if (n < 0) {
-        add_entry(in, dir, ENTRY_ERROR, errno);
+        add_entry(in, dir, dir, ENTRY_ERROR, errno);
         return;
     }
-    size_t dlen = strlen(dir);
-    bool slash = dlen > 0 && dir[dlen - 1] == '/';
     for (int i = 0; i < n; i++) {
         const char *name = names[i]->d_name;
         if (name[0] != '.') {
-            size_t len = dlen + strlen(name) + 2;
-            char *child = nm_xmalloc(len);
-            snprintf(child, len, "%s%s%s", dir, slash ? "" : "/", name);
+            char *child = join(dir, name), *child_id = join(id_prefix, name);
             struct stat st, lst;
             if (lstat(child, &lst) != 0 || stat(child, &st) != 0) {
-                add_entry(in, child, ENTRY_ERROR, errno);
+                add_entry(in, child, child_id, ENTRY_ERROR, errno);
             } else if (S_ISDIR(st.st_mode)) {
                 if (!S_ISLNK(lst.st_mode))
-                    walk(in, child);
+                    walk(in, child, child_id);
             } else if (kind_of(name) == ENTRY_ERROR) {
                 in->skipped++;
             } else {
-                add_entry(in, child, kind_of(name), 0);
+                add_entry(in, child, child_id, kind_of(name), 0);
             }
             free(child);
+            free(child_id);
         }
         free(names[i]);
     }
@@ -119,16 +126,22 @@ nm_input *nm_input_new(const char *const *paths, size_t n, const nm_input_config
         while (path[0] == '.' && path[1] == '/' && path[2])
             path += 2;
         struct stat st;
-        if (!strcmp(path, "-"))
-            add_entry(in, "-", ENTRY_STDIN, 0);
-        else if (stat(path, &st) != 0)
-            add_entry(in, path, ENTRY_ERROR, errno);
-        else if (S_ISDIR(st.st_mode))
-            walk(in, path);
-        else if (kind_of(path) == ENTRY_ERROR)
-            add_entry(in, path, ENTRY_GUESS, 0);
-        else
-            add_entry(in, path, kind_of(path), 0);
+        if (!strcmp(path, "-")) {
+            add_entry(in, "-", "-", ENTRY_STDIN, 0);
+        } else if (stat(path, &st) != 0) {
+            add_entry(in, path, path, ENTRY_ERROR, errno);
+        } else if (S_ISDIR(st.st_mode)) {
+            char resolved[PATH_MAX], *base;
+            if (realpath(path, resolved) && strcmp(resolved, "/")) {
+                base = strrchr(resolved, '/') + 1;
+            } else {
+                base = resolved;
+                snprintf(resolved, sizeof resolved, "%s", "root");
+            }
+            walk(in, path, base);
+        } else {
+            add_entry(in, path, path, kind_of(path) == ENTRY_ERROR ? ENTRY_GUESS : kind_of(path), 0);
+        }
     }
     return in;
 }
@@ -147,8 +160,10 @@ void nm_input_destroy(nm_input **input)
         return;
     nm_input *in = *input;
     close_reader(in);
-    for (size_t i = 0; i < in->n; i++)
+    for (size_t i = 0; i < in->n; i++) {
         free(in->entries[i].path);
+        free(in->entries[i].id);
+    }
     free(in->entries);
     free(in->source);
     free(in);
@@ -253,7 +268,7 @@ static int read_file_article(nm_input *in, const entry *e, Newsmill__Article **o
     }
     Newsmill__Article *a = nm_xmalloc(sizeof *a);
     newsmill__article__init(a);
-    a->id = nm_xstrdup(e->path);
+    a->id = nm_xstrdup(e->id);
     a->url = abs_url(e->path);
     a->source = nm_xstrdup(in->source);
     a->language = nm_xstrdup("");

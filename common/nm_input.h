@@ -13,10 +13,12 @@
  *                        to directories are not followed
  *   any other file named explicitly: one article whose type the worker guesses
  *
- * A file article gets id = the path as given (joined with the path inside a
- * directory, "./" removed), url = "file://" + absolute path, and the
- * configured source; ids are therefore stable when the same tree is
- * submitted again (the results replace the earlier ones).
+ * A file article's id is the path as given ("./" removed) for a file named
+ * explicitly, and the directory's own name joined with the path inside it for
+ * a file found in a directory (`submit ../corpus/bbc` gives "bbc/tech/131.txt",
+ * from wherever it is run); url = "file://" + absolute path; source as
+ * configured. Ids are thus stable when the same tree is submitted again (the
+ * results replace the earlier ones).
  *
  * Guarantees: a bad input (missing or unreadable file, empty or too large
  * file, malformed JSON line) never stops the others; each is reported once by
