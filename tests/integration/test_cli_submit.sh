@@ -10,7 +10,7 @@ nm=$NM_BIN_DIR/newsmill
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nm-submit-XXXXXX")
 qpid=
 cleanup() {
-    [ -n "$qpid" ] && kill -KILL "$qpid" 2>/dev/null
+    [ -n "$qpid" ] && { kill -TERM "$qpid" 2>/dev/null; wait "$qpid" 2>/dev/null; }
     rm -rf "$tmp"
 }
 trap cleanup EXIT
