@@ -2,13 +2,14 @@
  * nm_store: see nm_store.h. The schema lives in common/embed/results_schema.sql,
  * the migrations in common/embed/results_migrations.sql.
  *
- * Writing one article: look its id up; if stored, delete the old row from
- * every child table and then the article (the FTS trigger removes it from the
- * index); insert the article (the trigger indexes title and body), then its
- * child rows. Entity ids come from an in-process cache (name + type -> id),
- * filled from the entities table or by inserting; entity rows are never
- * deleted, so a cached id stays valid, except when the transaction that
- * created it rolls back: then the cache is dropped.
+ * Writing one article: look its id up; if stored, remove it from the
+ * full-text index, delete the old row from every child table and then the
+ * article; insert the article, index its title and body, then its child
+ * rows. (The index is written here, not by triggers: see the schema.)
+ * Entity ids come from an in-process cache (name + type -> id), filled from
+ * the entities table or by inserting; entity rows are never deleted, so a
+ * cached id stays valid, except when the transaction that created it rolls
+ * back: then the cache is dropped.
  */
 #include "nm_store.h"
 
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "nm_alloc.h"
@@ -29,7 +31,8 @@ enum {
     ST_COMMIT,
     ST_ROLLBACK,
     ST_FIND_ARTICLE,
-    ST_DEL_SENTENCES, /* the child deletes, in this order, then the article */
+    ST_DEL_FTS, /* the deletes, in this order: index, children, the article */
+    ST_DEL_SENTENCES,
     ST_DEL_SECTIONS,
     ST_DEL_OUTLINE,
     ST_DEL_ARTICLE_ENTITIES,
@@ -38,6 +41,7 @@ enum {
     ST_DEL_KEYPHRASES,
     ST_DEL_ARTICLE,
     ST_INS_ARTICLE,
+    ST_INS_FTS,
     ST_INS_SENTENCE,
     ST_INS_SECTION,
     ST_INS_OUTLINE,
@@ -55,6 +59,8 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_FIND_ARTICLE] = "SELECT article FROM articles WHERE id = ?1",
+    [ST_DEL_FTS] = "INSERT INTO articles_fts (articles_fts, rowid, title, body)"
+                   " SELECT 'delete', article, title, body FROM articles WHERE article = ?1",
     [ST_DEL_SENTENCES] = "DELETE FROM sentences WHERE article = ?1",
     [ST_DEL_SECTIONS] = "DELETE FROM sections WHERE article = ?1",
     [ST_DEL_OUTLINE] = "DELETE FROM outline WHERE article = ?1",
@@ -71,6 +77,7 @@ static const char *const statement_sql[ST_COUNT] = {
         " fp_exact, simhash, sh0, sh1, sh2, sh3, minhash, summary, warnings, body)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
         " ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
+    [ST_INS_FTS] = "INSERT INTO articles_fts (rowid, title, body) VALUES (?1, ?2, ?3)",
     [ST_INS_SENTENCE] = "INSERT INTO sentences (article, idx, paragraph, start_byte, end_byte,"
                         " n_words, summary_rank) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_INS_SECTION] = "INSERT INTO sections (article, idx, level, heading, start_byte, end_byte,"
@@ -427,6 +434,25 @@ fail:
 
 /* ---- open / close ----------------------------------------------------- */
 
+/* mkdir -p of the directory part of path; errors surface when SQLite opens. */
+static void make_parent_dirs(const char *path)
+{
+    char *dir = nm_xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        for (char *p = dir + 1; *p; p++) {
+            if (*p == '/') {
+                *p = '\0';
+                mkdir(dir, 0755);
+                *p = '/';
+            }
+        }
+        mkdir(dir, 0755);
+    }
+    free(dir);
+}
+
 nm_store *nm_store_open(const char *path, const nm_store_options *opts, nm_error *err)
 {
     nm_store_options defaults = {0};
@@ -436,6 +462,8 @@ nm_store *nm_store_open(const char *path, const nm_store_options *opts, nm_error
         nm_error_set(err, NM_ERR_NOT_FOUND, "results database %s does not exist", path);
         return NULL;
     }
+    if (!opts->read_only)
+        make_parent_dirs(path);
     nm_store *s = nm_xcalloc(1, sizeof *s);
     s->read_only = opts->read_only;
     int flags = opts->read_only ? SQLITE_OPEN_READONLY
@@ -702,7 +730,7 @@ out:
 
 static int delete_article(nm_store *s, int64_t article, nm_error *err)
 {
-    for (int i = ST_DEL_SENTENCES; i <= ST_DEL_ARTICLE; i++) {
+    for (int i = ST_DEL_FTS; i <= ST_DEL_ARTICLE; i++) {
         sqlite3_bind_int64(s->stmt[i], 1, article);
         if (exec_stmt(s, s->stmt[i], err, "deleting previous version") < 0)
             return -1;
@@ -781,7 +809,11 @@ static int insert_article_row(nm_store *s, const nm_extract_result *r, int64_t i
     if (exec_stmt(s, st, err, "inserting article") < 0)
         return -1;
     *article = sqlite3_last_insert_rowid(s->db);
-    return 0;
+    st = s->stmt[ST_INS_FTS];
+    sqlite3_bind_int64(st, 1, *article);
+    sqlite3_bind_text(st, 2, r->title ? r->title : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, r->text ? r->text : "", (int)r->text_len, SQLITE_STATIC);
+    return exec_stmt(s, st, err, "indexing article");
 }
 
 static int insert_sentences(nm_store *s, const nm_extract_result *r, int64_t article,

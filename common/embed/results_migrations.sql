@@ -7,7 +7,11 @@
 -- @version 2
 -- Adds: near-duplicate bands and minhash, modification time, the summary and
 -- warnings on articles; summary ranks on sentences; the sentence of each
--- mention; outline, acronyms and keyphrases.
+-- mention; outline, acronyms and keyphrases. The full-text index is kept by
+-- nm_store itself from now on (no triggers: they made FTS5 flush per row).
+DROP TRIGGER articles_fts_insert;
+DROP TRIGGER articles_fts_delete;
+DROP TRIGGER articles_fts_update;
 ALTER TABLE articles ADD COLUMN modified_unix_ms INTEGER;
 ALTER TABLE articles ADD COLUMN sh0 INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE articles ADD COLUMN sh1 INTEGER NOT NULL DEFAULT 0;

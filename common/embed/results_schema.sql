@@ -92,7 +92,12 @@ CREATE INDEX articles_sh2 ON articles (sh2);
 CREATE INDEX articles_sh3 ON articles (sh3);
 
 -- Full-text index over title and body, reading its text from articles
--- (external content: the body is stored once). Kept in step by triggers.
+-- (external content: the body is stored once). nm_store writes it in the
+-- same transaction as the article, with plain statements and no triggers: a
+-- trigger makes FTS5 flush its in-memory index at every statement, which
+-- made writing 2-3x slower. Whoever changes articles.title/body by hand
+-- must do the same, or rebuild the index afterwards:
+--   INSERT INTO articles_fts (articles_fts) VALUES ('rebuild');
 -- Search: SELECT a.id FROM articles_fts JOIN articles a ON a.article = articles_fts.rowid
 --         WHERE articles_fts MATCH 'ceasefire' ORDER BY rank;
 CREATE VIRTUAL TABLE articles_fts USING fts5 (
@@ -100,18 +105,6 @@ CREATE VIRTUAL TABLE articles_fts USING fts5 (
     content = 'articles', content_rowid = 'article',
     tokenize = 'unicode61 remove_diacritics 2'
 );
-CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
-    INSERT INTO articles_fts (rowid, title, body) VALUES (new.article, new.title, new.body);
-END;
-CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
-    INSERT INTO articles_fts (articles_fts, rowid, title, body)
-    VALUES ('delete', old.article, old.title, old.body);
-END;
-CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, body ON articles BEGIN
-    INSERT INTO articles_fts (articles_fts, rowid, title, body)
-    VALUES ('delete', old.article, old.title, old.body);
-    INSERT INTO articles_fts (rowid, title, body) VALUES (new.article, new.title, new.body);
-END;
 
 -- Sentences in article order; paragraph numbers group them into paragraphs.
 CREATE TABLE sentences (

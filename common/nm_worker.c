@@ -1,0 +1,569 @@
+/*
+ * nm_worker: see nm_worker.h.
+ *
+ * Metrics (names are the collector's contract; do not rename):
+ *   counters   worker_articles_done_total        committed and settled
+ *              worker_articles_failed_total{reason}
+ *              worker_bytes_in_total             article body bytes received
+ *              worker_batches_total              committed transactions
+ *              worker_db_retries_total           batches retried (busy, full, I/O)
+ *   histograms worker_decode_seconds             receive + decode + validate, per article
+ *              worker_extract_seconds            per article
+ *              worker_persist_seconds            per batch, BEGIN .. COMMIT
+ *              worker_batch_articles             articles per committed batch
+ *              worker_submit_to_commit_seconds   COMMIT time - Delivery.enqueued_unix_ms
+ *   gauges     worker_in_flight_articles, worker_rss_bytes, worker_articles_per_second
+ * State: "running", "draining", "disk-full".
+ */
+#include "nm_worker.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "nm_alloc.h"
+#include "nm_consumer.h"
+#include "nm_extract.h"
+#include "nm_log.h"
+#include "nm_stats.h"
+#include "nm_store.h"
+#include "nm_time.h"
+
+#define STATS_INTERVAL_NS NM_NS_PER_S
+#define EXTEND_CHECK_NS (100 * NM_NS_PER_MS)
+#define BUSY_RETRY_NS (2 * NM_NS_PER_MS)
+#define DRAIN_QUIET_NS (200 * NM_NS_PER_MS) /* no delivery for this long: none in transit */
+
+/* An article extracted and waiting for its transaction. */
+typedef struct held {
+    uint64_t lease_id;
+    uint32_t lease_ms;         /* as delivered; extensions ask for the same again */
+    int64_t enqueued_unix_ms;  /* for submit-to-commit latency */
+    int64_t received_ns;       /* for --flush-ms */
+    int64_t lease_start_ns;    /* received or last extended */
+    nm_extract_result *result; /* owned */
+} held;
+
+typedef struct worker_metrics {
+    nm_metric *done, *bytes_in, *batches, *db_retries;
+    nm_metric *decode_s, *extract_s, *persist_s, *batch_articles, *submit_to_commit_s;
+    nm_metric *in_flight, *rss, *rate;
+} worker_metrics;
+
+struct nm_worker {
+    nm_worker_config cfg;
+    void *zmq_ctx;
+    nm_consumer *consumer;
+    nm_extractor *extractor;
+    nm_store *store;
+    nm_stats *stats;
+    nm_stats_pub *pub;
+    worker_metrics m;
+    held *held; /* oldest first */
+    size_t n_held, cap_held;
+    uint64_t *lease_ids; /* scratch, cap_held long */
+    bool draining, disk_full;
+    int64_t retry_at_ns;   /* no flush before this (after a failed one); 0: none */
+    int64_t drain_deadline_ns;
+    int64_t last_delivery_ns;
+    int64_t next_stats_ns, last_stats_ns, next_extend_check_ns;
+    double done_at_last_stats;
+};
+
+/* ---- stats ------------------------------------------------------------- */
+
+static void metrics_init(nm_worker *w)
+{
+    nm_stats *s = w->stats;
+    worker_metrics *m = &w->m;
+    m->done = nm_stats_counter(s, "worker_articles_done_total",
+                               "articles committed to the results database and settled", NULL,
+                               NULL);
+    m->bytes_in = nm_stats_counter(s, "worker_bytes_in_total", "article body bytes received",
+                                   NULL, NULL);
+    m->batches = nm_stats_counter(s, "worker_batches_total", "transactions committed", NULL, NULL);
+    m->db_retries = nm_stats_counter(s, "worker_db_retries_total",
+                                     "batches retried because the database was busy or full",
+                                     NULL, NULL);
+    m->decode_s = nm_stats_histogram(s, "worker_decode_seconds",
+                                     "receiving, decoding and validating one delivery",
+                                     NM_HIST_SECONDS);
+    m->extract_s = nm_stats_histogram(s, "worker_extract_seconds", "extracting one article",
+                                      NM_HIST_SECONDS);
+    m->persist_s = nm_stats_histogram(s, "worker_persist_seconds",
+                                      "writing one batch, BEGIN to COMMIT", NM_HIST_SECONDS);
+    m->batch_articles = nm_stats_histogram(s, "worker_batch_articles",
+                                           "articles per committed batch", NM_HIST_COUNT);
+    m->submit_to_commit_s = nm_stats_histogram(
+        s, "worker_submit_to_commit_seconds",
+        "from the queue accepting an article to its commit in the results database",
+        NM_HIST_SECONDS);
+    m->in_flight = nm_stats_gauge(s, "worker_in_flight_articles",
+                                  "articles held (delivered, not yet committed)", NULL, NULL);
+    m->rss = nm_stats_gauge(s, "worker_rss_bytes", "resident memory of the worker", NULL, NULL);
+    m->rate = nm_stats_gauge(s, "worker_articles_per_second",
+                             "articles committed per second over the last report", NULL, NULL);
+}
+
+static double rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f)
+        return 0;
+    unsigned long size = 0, resident = 0;
+    int n = fscanf(f, "%lu %lu", &size, &resident);
+    fclose(f);
+    return n == 2 ? (double)resident * (double)sysconf(_SC_PAGESIZE) : 0;
+}
+
+static const char *state_name(const nm_worker *w)
+{
+    return w->disk_full ? "disk-full" : w->draining ? "draining" : "running";
+}
+
+static void publish_stats(nm_worker *w, int64_t now_ns)
+{
+    double done = nm_metric_value(w->m.done);
+    double secs = (double)(now_ns - w->last_stats_ns) / 1e9;
+    nm_metric_set(w->m.rate, secs > 0 ? (done - w->done_at_last_stats) / secs : 0);
+    w->done_at_last_stats = done;
+    w->last_stats_ns = now_ns;
+    nm_metric_set(w->m.in_flight, (double)w->n_held);
+    nm_metric_set(w->m.rss, rss_bytes());
+    nm_stats_set_state(w->stats, state_name(w));
+    w->next_stats_ns = now_ns + STATS_INTERVAL_NS;
+    if (!w->pub)
+        return;
+    nm_error err;
+    if (nm_stats_pub_send(w->pub, w->stats, &err) < 0)
+        nm_log_warn("stats not sent: %s", err.msg);
+}
+
+/* ---- settling ---------------------------------------------------------- */
+
+static void fail_lease(nm_worker *w, uint64_t lease_id, const char *id, const char *reason,
+                       const char *message, bool retryable)
+{
+    nm_metric_add(nm_stats_counter(w->stats, "worker_articles_failed_total",
+                                   "articles reported failed, by reason", "reason", reason),
+                  1);
+    nm_log_warn("article failed id=%s reason=%s retryable=%s: %s", id ? id : "", reason,
+                retryable ? "yes" : "no", message);
+    char text[600];
+    snprintf(text, sizeof text, "%s: %s", reason, message);
+    nm_error err;
+    if (nm_consumer_fail(w->consumer, lease_id, text, retryable, &err) < 0)
+        nm_log_warn("fail not sent (the lease will expire) lease=%llu: %s",
+                    (unsigned long long)lease_id, err.msg);
+}
+
+static void drop_held(nm_worker *w, size_t i)
+{
+    nm_extract_result_free(&w->held[i].result);
+    memmove(&w->held[i], &w->held[i + 1], (w->n_held - i - 1) * sizeof *w->held);
+    w->n_held--;
+}
+
+/* Settles held[0..n) after their commit and forgets them. */
+static void settle_committed(nm_worker *w, size_t n, int64_t persist_ns)
+{
+    int64_t commit_ms = nm_time_unix_ms();
+    for (size_t i = 0; i < n; i++) {
+        w->lease_ids[i] = w->held[i].lease_id;
+        if (w->held[i].enqueued_unix_ms > 0)
+            nm_metric_observe(w->m.submit_to_commit_s,
+                              (double)(commit_ms - w->held[i].enqueued_unix_ms) / 1e3);
+        nm_extract_result_free(&w->held[i].result);
+    }
+    nm_error err;
+    if (nm_consumer_done(w->consumer, w->lease_ids, n, &err) < 0)
+        nm_log_warn("done not sent for %zu committed articles (they will redeliver and be"
+                    " replaced idempotently): %s", n, err.msg);
+    nm_metric_add(w->m.done, (double)n);
+    nm_metric_add(w->m.batches, 1);
+    nm_metric_observe(w->m.batch_articles, (double)n);
+    if (persist_ns >= 0)
+        nm_metric_observe(w->m.persist_s, (double)persist_ns / 1e9);
+    memmove(w->held, w->held + n, (w->n_held - n) * sizeof *w->held);
+    w->n_held -= n;
+}
+
+/* ---- persisting -------------------------------------------------------- */
+
+/* Writes held[0..n) in one transaction. An article the store refuses as
+ * unusable (NM_ERR_INVALID) is failed and dropped without spoiling the rest.
+ * Returns 0 (committed and settled) or -1 with err (rolled back, kept). */
+static int persist(nm_worker *w, size_t n, nm_error *err)
+{
+    int64_t t0 = nm_time_mono_ns();
+    int64_t ingested_ms = nm_time_unix_ms();
+    if (nm_store_begin(w->store, err) < 0)
+        return -1;
+    size_t i = 0;
+    while (i < n) {
+        if (nm_store_put(w->store, w->held[i].result, ingested_ms, err) == 0) {
+            i++;
+            continue;
+        }
+        if (err->code != NM_ERR_INVALID)
+            return -1; /* rolled back by the store */
+        fail_lease(w, w->held[i].lease_id, w->held[i].result->id, "invalid-result", err->msg,
+                   false);
+        drop_held(w, i);
+        n--;
+    }
+    if (nm_store_commit(w->store, err) < 0)
+        return -1;
+    settle_committed(w, n, nm_time_mono_ns() - t0);
+    return 0;
+}
+
+/* After any other database error: one transaction per article, so that the
+ * article at fault is failed (retryable: the queue gives up after its
+ * attempts) and the others are committed. Stops at busy / full / I/O. */
+static int persist_one_by_one(nm_worker *w, nm_error *err)
+{
+    while (w->n_held) {
+        if (persist(w, 1, err) == 0)
+            continue;
+        if (err->code == NM_ERR_BUSY || err->code == NM_ERR_DISK_FULL || err->code == NM_ERR_IO)
+            return -1;
+        fail_lease(w, w->held[0].lease_id, w->held[0].result->id, "storage", err->msg, true);
+        drop_held(w, 0);
+    }
+    return 0;
+}
+
+static void flush(nm_worker *w, int64_t now_ns)
+{
+    if (!w->n_held)
+        return;
+    nm_error err;
+    int rc = persist(w, w->n_held, &err);
+    if (rc < 0 && err.code != NM_ERR_BUSY && err.code != NM_ERR_DISK_FULL &&
+        err.code != NM_ERR_IO) {
+        nm_log_error("batch of %zu articles not stored (%s); storing one by one", w->n_held,
+                     err.msg);
+        rc = persist_one_by_one(w, &err);
+    }
+    if (rc == 0) {
+        w->retry_at_ns = 0;
+        if (w->disk_full) {
+            w->disk_full = false;
+            nm_log_info("results database writable again; resumed");
+            nm_stats_set_state(w->stats, state_name(w));
+        }
+        return;
+    }
+    nm_metric_add(w->m.db_retries, 1);
+    if (err.code == NM_ERR_BUSY) {
+        nm_log_debug("results database busy, retrying: %s", err.msg);
+        w->retry_at_ns = now_ns + BUSY_RETRY_NS;
+        return;
+    }
+    /* Full disk, quota or I/O error: keep everything, ask for nothing (no
+     * settle = no new credit), say so once per retry, retry later. */
+    w->disk_full = true;
+    nm_stats_set_state(w->stats, state_name(w));
+    w->retry_at_ns = now_ns + w->cfg.retry_ms * NM_NS_PER_MS;
+    nm_log_error("RESULTS DATABASE NOT WRITABLE: holding %zu articles, taking no new work,"
+                 " retrying in %lld ms: %s",
+                 w->n_held, (long long)w->cfg.retry_ms, err.msg);
+}
+
+/* ---- deliveries -------------------------------------------------------- */
+
+static nm_content_type content_type_of(Newsmill__ContentType t)
+{
+    switch (t) {
+    case NEWSMILL__CONTENT_TYPE__CONTENT_TYPE_TEXT:
+        return NM_CONTENT_TEXT;
+    case NEWSMILL__CONTENT_TYPE__CONTENT_TYPE_HTML:
+        return NM_CONTENT_HTML;
+    default:
+        return NM_CONTENT_GUESS;
+    }
+}
+
+/* Bad input never gets better by retrying; anything else might. */
+static bool retryable_extract_error(nm_errcode code)
+{
+    return !(code == NM_ERR_EMPTY || code == NM_ERR_UTF8 || code == NM_ERR_TOO_LARGE ||
+             code == NM_ERR_MALFORMED || code == NM_ERR_INVALID);
+}
+
+/* Validates and extracts one delivery; holds the result or fails the lease.
+ * decode_ns is the time spent receiving and decoding it. */
+static void take_delivery(nm_worker *w, Newsmill__Delivery *d, int64_t decode_ns)
+{
+    int64_t t0 = nm_time_mono_ns();
+    w->last_delivery_ns = t0;
+    Newsmill__Article *a = d->article;
+    nm_metric_add(w->m.bytes_in, a ? (double)a->body.len : 0);
+    if (!a || !a->id || !*a->id) {
+        nm_metric_observe(w->m.decode_s, (double)decode_ns / 1e9);
+        fail_lease(w, d->lease_id, a ? a->id : NULL, "bad-request", "delivery without article id",
+                   false);
+        return;
+    }
+    nm_kv kv_stack[16];
+    nm_kv *kv = a->n_metadata <= 16 ? kv_stack : nm_xmalloc(a->n_metadata * sizeof *kv);
+    size_t n_kv = 0;
+    for (size_t i = 0; i < a->n_metadata; i++)
+        if (a->metadata[i] && a->metadata[i]->key)
+            kv[n_kv++] = (nm_kv){a->metadata[i]->key, a->metadata[i]->value};
+    nm_extract_input in = {
+        .body = (const char *)a->body.data,
+        .len = a->body.len,
+        .content_type = content_type_of(a->content_type),
+        .id = a->id,
+        .source = a->source && *a->source ? a->source : NULL,
+        .url = a->url && *a->url ? a->url : NULL,
+        .language_hint = a->language && *a->language ? a->language : NULL,
+        .published_unix_ms = a->published_unix_ms,
+        .metadata = kv,
+        .n_metadata = n_kv,
+    };
+    int64_t t1 = nm_time_mono_ns();
+    nm_metric_observe(w->m.decode_s, (double)(decode_ns + (t1 - t0)) / 1e9);
+    nm_extract_result *r = NULL;
+    nm_error err;
+    int rc = a->body.len == 0 ? nm_error_set(&err, NM_ERR_EMPTY, "empty body")
+                              : nm_extract(w->extractor, &in, &r, &err);
+    int64_t t2 = nm_time_mono_ns();
+    if (kv != kv_stack)
+        free(kv);
+    nm_metric_observe(w->m.extract_s, (double)(t2 - t1) / 1e9);
+    if (rc < 0) {
+        fail_lease(w, d->lease_id, a->id, nm_errcode_name(err.code), err.msg,
+                   retryable_extract_error(err.code));
+        return;
+    }
+    if (w->n_held == w->cap_held) { /* only if the queue over-delivers */
+        w->cap_held *= 2;
+        w->held = nm_xrealloc(w->held, w->cap_held * sizeof *w->held);
+        w->lease_ids = nm_xrealloc(w->lease_ids, w->cap_held * sizeof *w->lease_ids);
+    }
+    w->held[w->n_held++] = (held){
+        .lease_id = d->lease_id,
+        .lease_ms = d->lease_ms,
+        .enqueued_unix_ms = d->enqueued_unix_ms,
+        .received_ns = t0,
+        .lease_start_ns = t0,
+        .result = r,
+    };
+}
+
+/* Extends the leases of articles held for more than half their lease. */
+static void extend_leases(nm_worker *w, int64_t now_ns)
+{
+    w->next_extend_check_ns = now_ns + EXTEND_CHECK_NS;
+    size_t n = 0;
+    uint32_t lease_ms = 0;
+    for (size_t i = 0; i < w->n_held; i++) {
+        held *h = &w->held[i];
+        if (h->lease_ms && now_ns - h->lease_start_ns >= (int64_t)h->lease_ms * NM_NS_PER_MS / 2) {
+            w->lease_ids[n++] = h->lease_id;
+            h->lease_start_ns = now_ns;
+            if (h->lease_ms > lease_ms)
+                lease_ms = h->lease_ms;
+        }
+    }
+    if (!n)
+        return;
+    nm_error err;
+    if (nm_consumer_extend(w->consumer, w->lease_ids, n, lease_ms, &err) < 0)
+        nm_log_warn("lease extension not sent for %zu articles: %s", n, err.msg);
+    else
+        nm_log_debug("extended %zu leases by %u ms", n, lease_ms);
+}
+
+/* ---- the reactor ------------------------------------------------------- */
+
+static int64_t min_i64(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+static bool flush_due(const nm_worker *w, int64_t now_ns)
+{
+    if (!w->n_held || (w->retry_at_ns && now_ns < w->retry_at_ns))
+        return false;
+    return w->n_held >= w->cfg.batch || w->draining ||
+           now_ns - w->held[0].received_ns >= w->cfg.flush_ms * NM_NS_PER_MS;
+}
+
+/* Milliseconds zmq_poll may sleep. */
+static long poll_timeout_ms(nm_worker *w, int64_t now_ns)
+{
+    int64_t until_ns = (int64_t)nm_consumer_tick(w->consumer) * NM_NS_PER_MS;
+    until_ns = min_i64(until_ns, w->next_stats_ns - now_ns);
+    if (w->n_held) {
+        int64_t flush_at = w->retry_at_ns ? w->retry_at_ns
+                                          : w->held[0].received_ns + w->cfg.flush_ms * NM_NS_PER_MS;
+        until_ns = min_i64(until_ns, flush_at - now_ns);
+        until_ns = min_i64(until_ns, w->next_extend_check_ns - now_ns);
+    }
+    if (w->draining)
+        until_ns = min_i64(until_ns, 20 * NM_NS_PER_MS);
+    if (until_ns <= 0)
+        return 0;
+    return (long)((until_ns + NM_NS_PER_MS - 1) / NM_NS_PER_MS);
+}
+
+static void start_drain(nm_worker *w, int64_t now_ns)
+{
+    w->draining = true;
+    w->drain_deadline_ns = now_ns + w->cfg.drain_timeout_ms * NM_NS_PER_MS;
+    nm_consumer_drain(w->consumer);
+    nm_log_info("draining: holding %zu articles, taking no more work", w->n_held);
+    nm_stats_set_state(w->stats, state_name(w));
+    publish_stats(w, now_ns);
+}
+
+int nm_worker_run(nm_worker *w, volatile sig_atomic_t *stop_requests, nm_error *err)
+{
+    nm_log_info("worker running queue=%s db=%s credit=%u batch=%u flush_ms=%lld",
+                w->cfg.queue_endpoint, w->cfg.db_path, w->cfg.credit, w->cfg.batch,
+                (long long)w->cfg.flush_ms);
+    int64_t now_ns = nm_time_mono_ns();
+    w->last_stats_ns = now_ns;
+    w->next_stats_ns = now_ns;
+    w->next_extend_check_ns = now_ns + EXTEND_CHECK_NS;
+    for (;;) {
+        if (*stop_requests >= 2) {
+            nm_log_warn("second stop request: exiting now with %zu articles uncommitted (their"
+                        " leases will expire and redeliver)", w->n_held);
+            return NM_WORKER_ABORTED;
+        }
+        now_ns = nm_time_mono_ns();
+        if (*stop_requests >= 1 && !w->draining)
+            start_drain(w, now_ns);
+        zmq_pollitem_t items[] = {{nm_consumer_socket(w->consumer), 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, 1, poll_timeout_ms(w, now_ns)) < 0 && zmq_errno() != EINTR)
+            return nm_error_set(err, NM_ERR_ZMQ, "zmq_poll: %s", zmq_strerror(zmq_errno()));
+        /* Take what is waiting, a batch at a time so timers still run. */
+        for (uint32_t taken = 0; taken < w->cfg.batch && *stop_requests < 2; taken++) {
+            int64_t t0 = nm_time_mono_ns();
+            Newsmill__Delivery *d = NULL;
+            int rc = nm_consumer_recv(w->consumer, &d, err);
+            if (rc < 0 && err->code != NM_ERR_BUSY && zmq_errno() != EINTR)
+                return -1;
+            if (rc != 1)
+                break;
+            take_delivery(w, d, nm_time_mono_ns() - t0);
+            nm_consumer_delivery_free(&d);
+            now_ns = nm_time_mono_ns();
+            if (flush_due(w, now_ns) && w->n_held >= w->cfg.batch)
+                flush(w, now_ns);
+        }
+        now_ns = nm_time_mono_ns();
+        if (flush_due(w, now_ns))
+            flush(w, now_ns);
+        if (w->n_held && now_ns >= w->next_extend_check_ns)
+            extend_leases(w, now_ns);
+        if (now_ns >= w->next_stats_ns)
+            publish_stats(w, now_ns);
+        if (w->draining) {
+            bool idle = w->n_held == 0 && nm_consumer_in_flight(w->consumer) == 0 &&
+                        now_ns - w->last_delivery_ns >= DRAIN_QUIET_NS;
+            if (idle || now_ns >= w->drain_deadline_ns) {
+                publish_stats(w, now_ns);
+                if (w->n_held) {
+                    nm_log_error("drain timed out with %zu articles uncommitted (their leases"
+                                 " will expire and redeliver)", w->n_held);
+                    return NM_WORKER_LEFT_OVER;
+                }
+                nm_log_info("drained: everything held was committed and settled");
+                return NM_WORKER_DRAINED;
+            }
+        }
+    }
+}
+
+/* ---- life cycle -------------------------------------------------------- */
+
+nm_worker *nm_worker_new(const nm_worker_config *cfg, nm_error *err)
+{
+    nm_worker *w = nm_xcalloc(1, sizeof *w);
+    w->cfg = *cfg;
+    if (!w->cfg.credit)
+        w->cfg.credit = 1;
+    if (!w->cfg.batch)
+        w->cfg.batch = 1;
+    if (w->cfg.batch > w->cfg.credit)
+        w->cfg.batch = w->cfg.credit; /* a batch can never fill beyond what is held */
+    if (w->cfg.retry_ms <= 0)
+        w->cfg.retry_ms = 2000;
+    if (w->cfg.drain_timeout_ms <= 0)
+        w->cfg.drain_timeout_ms = 5000;
+    w->cap_held = w->cfg.credit;
+    w->held = nm_xcalloc(w->cap_held, sizeof *w->held);
+    w->lease_ids = nm_xcalloc(w->cap_held, sizeof *w->lease_ids);
+
+    nm_extractor_config ecfg = {.data_dir = cfg->data_dir && *cfg->data_dir ? cfg->data_dir : NULL};
+    w->extractor = nm_extractor_new(&ecfg, err);
+    if (!w->extractor) {
+        nm_error_prefix(err, "loading extraction data");
+        goto fail;
+    }
+    nm_store_options sopts = {
+        .busy_timeout_ms = (int)cfg->busy_timeout_ms,
+        .sync_normal = cfg->sync_normal,
+        .max_bytes = cfg->db_max_bytes,
+    };
+    w->store = nm_store_open(cfg->db_path, &sopts, err);
+    if (!w->store)
+        goto fail;
+    w->stats = nm_stats_new("worker", cfg->name);
+    metrics_init(w);
+    w->zmq_ctx = zmq_ctx_new();
+    if (!w->zmq_ctx) {
+        nm_error_set(err, NM_ERR_ZMQ, "zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    if (cfg->stats_endpoint && *cfg->stats_endpoint) {
+        w->pub = nm_stats_pub_new(w->zmq_ctx, cfg->stats_endpoint, err);
+        if (!w->pub) {
+            nm_error_prefix(err, "stats endpoint %s", cfg->stats_endpoint);
+            goto fail;
+        }
+    }
+    nm_consumer_config ccfg = {
+        .endpoint = cfg->queue_endpoint,
+        .worker = nm_stats_instance(w->stats),
+        .capacity = w->cfg.credit,
+    };
+    w->consumer = nm_consumer_new(w->zmq_ctx, &ccfg, err);
+    if (!w->consumer) {
+        nm_error_prefix(err, "queue endpoint %s", cfg->queue_endpoint);
+        goto fail;
+    }
+    return w;
+fail:
+    nm_worker_destroy(&w);
+    return NULL;
+}
+
+void nm_worker_destroy(nm_worker **worker)
+{
+    if (!worker || !*worker)
+        return;
+    nm_worker *w = *worker;
+    for (size_t i = 0; i < w->n_held; i++)
+        nm_extract_result_free(&w->held[i].result);
+    free(w->held);
+    free(w->lease_ids);
+    nm_consumer_destroy(&w->consumer);
+    nm_stats_pub_destroy(&w->pub);
+    if (w->zmq_ctx)
+        zmq_ctx_term(w->zmq_ctx);
+    nm_stats_destroy(&w->stats);
+    nm_store_close(&w->store);
+    nm_extractor_destroy(&w->extractor);
+    free(w);
+    *worker = NULL;
+}

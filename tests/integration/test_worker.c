@@ -1,0 +1,628 @@
+/* newsmill-worker with a real newsmill-queue, over real sockets: every
+ * article stored exactly once with 3 workers (generated articles, and the BBC
+ * corpus when ../shared is there), kill -9 mid-batch, SIGTERM under load,
+ * garbage input, a full database. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "nm_alloc.h"
+#include "nm_producer.h"
+#include "nm_store.h"
+#include "nm_test.h"
+#include "nm_time.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define NM_SANITIZED 1
+#else
+#define NM_SANITIZED 0
+#endif
+
+/* ---- a fleet: one queue, some workers, one producer --------------------- */
+
+typedef struct fleet {
+    char tag[32];
+    char front[64], back[64], stats[64];
+    char spool[512], db[512];
+    nm_proc queue;
+    nm_proc workers[4];
+    void *ctx;
+    nm_producer *producer;
+} fleet;
+
+static void fleet_start_queue(fleet *f, const char *tag, const char *lease)
+{
+    memset(f, 0, sizeof *f);
+    snprintf(f->tag, sizeof f->tag, "%s", tag);
+    snprintf(f->front, sizeof f->front, "%s", nm_test_endpoint());
+    snprintf(f->back, sizeof f->back, "%s", nm_test_endpoint());
+    snprintf(f->stats, sizeof f->stats, "%s", nm_test_endpoint());
+    char name[64];
+    snprintf(name, sizeof name, "%s-queue.db", tag);
+    snprintf(f->spool, sizeof f->spool, "%s", nm_test_path(name));
+    snprintf(name, sizeof name, "%s-results.db", tag);
+    snprintf(f->db, sizeof f->db, "%s", nm_test_path(name));
+    char *argv[] = {(char *)nm_test_bin("newsmill-queue"), "--front", f->front, "--back", f->back,
+                    "--stats", f->stats, "--spool", f->spool, "--lease", (char *)lease,
+                    "--max-attempts", "3", "--retry-base", "50ms", "--retry-max", "200ms",
+                    "--worker-timeout", "3s", NULL};
+    snprintf(name, sizeof name, "%s-queue", tag);
+    nm_proc_start(&f->queue, name, argv);
+    f->ctx = zmq_ctx_new();
+    nm_error err;
+    f->producer = nm_producer_new(f->ctx, f->front, &err);
+    assert_non_null(f->producer);
+    nm_producer_set_timeout(f->producer, 5000, 2);
+}
+
+/* Starts worker i with the fleet's endpoints plus up to 6 extra arguments. */
+static void fleet_start_worker(fleet *f, int i, const char *const *extra)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s-worker%d", f->tag, i);
+    char *argv[24] = {(char *)nm_test_bin("newsmill-worker"), "--queue", f->back, "--stats",
+                      f->stats, "--db", f->db, "--name", name, "--log-level", "info"};
+    int n = 11;
+    for (int k = 0; extra && extra[k] && n < 22; k++)
+        argv[n++] = (char *)extra[k];
+    argv[n] = NULL;
+    nm_proc_start(&f->workers[i], name, argv);
+}
+
+static void fleet_stop(fleet *f)
+{
+    for (int i = 0; i < 4; i++)
+        if (f->workers[i].pid > 0) {
+            nm_proc_signal(&f->workers[i], SIGTERM);
+            int status;
+            if (!nm_proc_wait(&f->workers[i], 5000, &status))
+                nm_proc_kill(&f->workers[i]);
+        }
+    nm_proc_signal(&f->queue, SIGTERM);
+    int status;
+    if (!nm_proc_wait(&f->queue, 5000, &status))
+        nm_proc_kill(&f->queue);
+    nm_producer_destroy(&f->producer);
+    zmq_ctx_term(f->ctx);
+}
+
+static void fleet_dump_logs(fleet *f)
+{
+    nm_proc_dump_log(&f->queue);
+    for (int i = 0; i < 4; i++)
+        if (f->workers[i].name[0])
+            nm_proc_dump_log(&f->workers[i]);
+}
+
+/* ---- articles ------------------------------------------------------------ */
+
+typedef struct article_set {
+    size_t n;
+    char **ids;
+    char **bodies;
+    size_t *lens;
+} article_set;
+
+static void set_add(article_set *s, const char *id, const char *body, size_t len)
+{
+    s->ids = nm_xrealloc(s->ids, (s->n + 1) * sizeof *s->ids);
+    s->bodies = nm_xrealloc(s->bodies, (s->n + 1) * sizeof *s->bodies);
+    s->lens = nm_xrealloc(s->lens, (s->n + 1) * sizeof *s->lens);
+    s->ids[s->n] = nm_xstrdup(id);
+    s->bodies[s->n] = nm_xmalloc(len + 1);
+    memcpy(s->bodies[s->n], body, len);
+    s->bodies[s->n][len] = '\0';
+    s->lens[s->n] = len;
+    s->n++;
+}
+
+static void set_free(article_set *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->ids[i]);
+        free(s->bodies[i]);
+    }
+    free(s->ids);
+    free(s->bodies);
+    free(s->lens);
+    memset(s, 0, sizeof *s);
+}
+
+/* n articles the test writes itself: even ones are about Kalın, Hamas and
+ * Ankara (and a ceasefire), odd ones about a football club in Paris. */
+static void generated_articles(article_set *s, const char *prefix, size_t n)
+{
+    char id[64], body[2048];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(id, sizeof id, "%s-%zu", prefix, i);
+        if (i % 2 == 0)
+            snprintf(body, sizeof body,
+                     "Kalın meets Hamas leaders in Ankara, round %zu\n\n"
+                     "Turkish intelligence chief Ibrahim Kalın met Hamas leaders in Ankara on"
+                     " Monday to discuss a ceasefire in Gaza. The talks lasted %zu hours.\n\n"
+                     "Officials in Ankara said Hamas had accepted the proposal. Ibrahim Kalın"
+                     " is expected to travel to Doha next week.\n",
+                     i, i % 7 + 2);
+        else
+            snprintf(body, sizeof body,
+                     "Paris Saint-Germain win again, match %zu\n\n"
+                     "Paris Saint-Germain beat Olympique Lyonnais by %zu goals on Saturday."
+                     " Kylian Mbappé scored twice in the second half.\n\n"
+                     "The coach said the team played its best football of the season.\n",
+                     i, i % 4 + 1);
+        set_add(s, id, body, strlen(body));
+    }
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Up to max files of dir/<category>/NNN.txt, ids "bbc/<category>/NNN". */
+static void bbc_articles(article_set *s, const char *bbc, size_t max)
+{
+    const char *cats[] = {"business", "entertainment", "politics", "sport", "tech"};
+    for (size_t c = 0; c < 5 && s->n < max; c++) {
+        char dir[1024];
+        snprintf(dir, sizeof dir, "%s/%s", bbc, cats[c]);
+        DIR *d = opendir(dir);
+        assert_non_null(d);
+        char **names = NULL;
+        size_t n_names = 0;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            size_t len = strlen(e->d_name);
+            if (len > 4 && strcmp(e->d_name + len - 4, ".txt") == 0) {
+                names = nm_xrealloc(names, (n_names + 1) * sizeof *names);
+                names[n_names++] = nm_xstrdup(e->d_name);
+            }
+        }
+        closedir(d);
+        qsort(names, n_names, sizeof *names, cmp_str);
+        for (size_t i = 0; i < n_names; i++) {
+            if (s->n < max) {
+                char path[2048], id[128];
+                snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+                snprintf(id, sizeof id, "bbc/%s/%.*s", cats[c], (int)(strlen(names[i]) - 4),
+                         names[i]);
+                size_t len;
+                char *body = nm_test_read_file(path, &len);
+                assert_non_null(body);
+                set_add(s, id, body, len);
+                free(body);
+            }
+            free(names[i]);
+        }
+        free(names);
+    }
+}
+
+/* Submits articles [from, to) in batches of 100; every one must be accepted. */
+static void submit_range(fleet *f, const article_set *s, size_t from, size_t to,
+                         Newsmill__ContentType type)
+{
+    Newsmill__Article arts[100];
+    Newsmill__Article *ptrs[100];
+    for (size_t i = from; i < to; i += 100) {
+        size_t n = to - i < 100 ? to - i : 100;
+        for (size_t k = 0; k < n; k++) {
+            newsmill__article__init(&arts[k]);
+            arts[k].id = s->ids[i + k];
+            arts[k].content_type = type;
+            arts[k].body.data = (uint8_t *)s->bodies[i + k];
+            arts[k].body.len = s->lens[i + k];
+            arts[k].source = "test";
+            ptrs[k] = &arts[k];
+        }
+        Newsmill__SubmitAck *ack = NULL;
+        nm_error err;
+        if (nm_producer_submit(f->producer, ptrs, n, &ack, &err) != 0) {
+            fleet_dump_logs(f);
+            fail_msg("submit: %s", err.msg);
+        }
+        if (ack->accepted != n) {
+            for (size_t k = 0; k < ack->n_acks; k++)
+                if (!ack->acks[k]->accepted)
+                    fprintf(stderr, "rejected %s: %s\n", ack->acks[k]->id, ack->acks[k]->reason);
+            fail_msg("%u of %zu accepted", ack->accepted, n);
+        }
+        nm_producer_ack_free(&ack);
+    }
+}
+
+/* ---- the results database ------------------------------------------------ */
+
+static int64_t db_count(const char *db, const char *sql)
+{
+    if (access(db, F_OK) != 0)
+        return 0;
+    nm_store_options ro = {.read_only = true};
+    nm_error err;
+    nm_store *s = nm_store_open(db, &ro, &err);
+    if (!s)
+        return 0; /* not created yet */
+    sqlite3_stmt *st;
+    int64_t n = -1;
+    if (sqlite3_prepare_v2(nm_store_db(s), sql, -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            n = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    nm_store_close(&s);
+    return n;
+}
+
+typedef struct count_wait {
+    const char *db;
+    int64_t want;
+} count_wait;
+
+static bool count_reached(void *arg)
+{
+    count_wait *c = arg;
+    return db_count(c->db, "SELECT count(*) FROM articles") >= c->want;
+}
+
+static void wait_for_count(fleet *f, int64_t want, int timeout_ms)
+{
+    count_wait c = {f->db, want};
+    if (!nm_test_wait_until(count_reached, &c, timeout_ms)) {
+        fleet_dump_logs(f);
+        fail_msg("results database has %lld articles, want %lld",
+                 (long long)db_count(f->db, "SELECT count(*) FROM articles"), (long long)want);
+    }
+}
+
+/* Every id of s stored exactly once, and nothing else. */
+static void assert_exactly_once(fleet *f, const article_set *s)
+{
+    assert_int_equal(db_count(f->db, "SELECT count(*) FROM articles"), (int64_t)s->n);
+    assert_int_equal(db_count(f->db, "SELECT count(DISTINCT id) FROM articles"), (int64_t)s->n);
+    nm_store_options ro = {.read_only = true};
+    nm_error err;
+    nm_store *st = nm_store_open(f->db, &ro, &err);
+    assert_non_null(st);
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(nm_store_db(st), "SELECT 1 FROM articles WHERE id = ?1",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    for (size_t i = 0; i < s->n; i++) {
+        sqlite3_bind_text(q, 1, s->ids[i], -1, SQLITE_STATIC);
+        if (sqlite3_step(q) != SQLITE_ROW)
+            fail_msg("article %s missing", s->ids[i]);
+        sqlite3_reset(q);
+    }
+    sqlite3_finalize(q);
+    /* no orphans: every child row belongs to a stored article */
+    assert_int_equal(db_count(f->db, "SELECT count(*) FROM sentences WHERE article NOT IN"
+                                     " (SELECT article FROM articles)"),
+                     0);
+    nm_store_close(&st);
+}
+
+/* Runs sql (one text column) and returns the rows joined by '|' (caller frees). */
+static char *db_rows(const char *db, const char *sql)
+{
+    nm_store_options ro = {.read_only = true};
+    nm_error err;
+    nm_store *s = nm_store_open(db, &ro, &err);
+    assert_non_null(s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(nm_store_db(s), sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(nm_store_db(s)));
+    size_t cap = 1 << 16, len = 0;
+    char *out = nm_xmalloc(cap);
+    out[0] = '\0';
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        size_t tl = strlen(t ? t : "");
+        if (len + tl + 2 > cap)
+            out = nm_xrealloc(out, cap = (len + tl + 2) * 2);
+        if (len)
+            out[len++] = '|';
+        memcpy(out + len, t ? t : "", tl + 1);
+        len += tl;
+    }
+    sqlite3_finalize(st);
+    nm_store_close(&s);
+    return out;
+}
+
+static const char *const ankara_and_hamas =
+    "SELECT a.id FROM articles a JOIN article_entities ae ON ae.article = a.article"
+    " JOIN entities e ON e.entity = ae.entity WHERE e.name IN ('Ankara', 'Hamas')"
+    " GROUP BY a.article HAVING count(DISTINCT e.name) = 2 ORDER BY a.id";
+
+/* ---- tests ----------------------------------------------------------------- */
+
+static void three_workers_generated(void **state)
+{
+    (void)state;
+    fleet f;
+    fleet_start_queue(&f, "gen", "30s");
+    for (int i = 0; i < 3; i++)
+        fleet_start_worker(&f, i, (const char *[]){"--batch", "16", NULL});
+    article_set s = {0};
+    generated_articles(&s, "gen", 200);
+    submit_range(&f, &s, 0, s.n, NEWSMILL__CONTENT_TYPE__CONTENT_TYPE_TEXT);
+    wait_for_count(&f, (int64_t)s.n, 30000);
+    usleep(200 * 1000); /* a duplicate commit would land about now */
+    assert_exactly_once(&f, &s);
+    /* entity query: exactly the even articles */
+    char *rows = db_rows(f.db, ankara_and_hamas);
+    size_t n_rows = 0;
+    for (size_t i = 0; i < s.n; i += 2) {
+        char needle[80];
+        snprintf(needle, sizeof needle, "%s", s.ids[i]);
+        if (!strstr(rows, needle))
+            fail_msg("%s not found by the Ankara and Hamas query", s.ids[i]);
+        n_rows++;
+    }
+    size_t bars = 0;
+    for (char *p = rows; *p; p++)
+        bars += *p == '|';
+    assert_int_equal(bars + 1, n_rows);
+    free(rows);
+    /* FTS: ceasefire appears in the even articles only, Mbappé in the odd ones */
+    assert_int_equal(db_count(f.db, "SELECT count(*) FROM articles_fts WHERE articles_fts"
+                                    " MATCH 'ceasefire'"),
+                     (int64_t)(s.n + 1) / 2);
+    assert_int_equal(db_count(f.db, "SELECT count(*) FROM articles_fts WHERE articles_fts"
+                                    " MATCH 'mbappé AND lyonnais'"),
+                     (int64_t)s.n / 2);
+    fleet_stop(&f);
+    for (int i = 0; i < 3; i++) {
+        int status;
+        assert_true(nm_proc_wait(&f.workers[i], 0, &status) || f.workers[i].pid <= 0);
+    }
+    set_free(&s);
+}
+
+static void three_workers_bbc(void **state)
+{
+    (void)state;
+    const char *shared = nm_test_shared_dir();
+    if (!shared) {
+        printf("SKIP (part): ../shared absent, BBC corpus run skipped\n");
+        skip();
+    }
+    char bbc[1024];
+    snprintf(bbc, sizeof bbc, "%s/corpus/bbc", shared);
+    if (access(bbc, F_OK) != 0) {
+        printf("SKIP (part): %s absent\n", bbc);
+        skip();
+    }
+    size_t want = 2000;
+    const char *env = getenv("NM_TEST_ARTICLES");
+    if (env)
+        want = strtoul(env, NULL, 10);
+    else if (NM_SANITIZED)
+        want = 500; /* ASan+UBSan extraction is ~10x slower: keep the suite in seconds */
+    article_set s = {0};
+    bbc_articles(&s, bbc, want);
+    printf("BBC corpus: %zu articles, 3 workers\n", s.n);
+    fleet f;
+    fleet_start_queue(&f, "bbc", "30s");
+    for (int i = 0; i < 3; i++)
+        fleet_start_worker(&f, i, NULL);
+    int64_t t0 = nm_time_mono_ns();
+    submit_range(&f, &s, 0, s.n, NEWSMILL__CONTENT_TYPE__CONTENT_TYPE_TEXT);
+    wait_for_count(&f, (int64_t)s.n, 120000);
+    printf("BBC corpus: %zu articles stored in %.2f s\n", s.n,
+           (double)(nm_time_mono_ns() - t0) / 1e9);
+    usleep(200 * 1000);
+    assert_exactly_once(&f, &s);
+    /* FTS: exactly the stored articles whose text has the word "Yukos" */
+    size_t n_yukos = 0;
+    for (size_t i = 0; i < s.n; i++)
+        n_yukos += strstr(s.bodies[i], "Yukos") != NULL;
+    assert_true(n_yukos > 0);
+    assert_int_equal(db_count(f.db, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH"
+                                    " 'yukos'"),
+                     (int64_t)n_yukos);
+    /* entities: every article returned for a person really names them */
+    char *rows = db_rows(f.db, "SELECT a.id FROM articles a JOIN article_entities ae ON"
+                               " ae.article = a.article JOIN entities e ON e.entity = ae.entity"
+                               " WHERE e.name = 'Tony Blair' AND e.type = 'person'");
+    assert_true(rows[0] != '\0');
+    size_t found = 0;
+    for (char *id = strtok(rows, "|"); id; id = strtok(NULL, "|")) {
+        for (size_t i = 0; i < s.n; i++)
+            if (strcmp(s.ids[i], id) == 0) {
+                assert_non_null(strstr(s.bodies[i], "Blair"));
+                found++;
+            }
+    }
+    assert_true(found > 0);
+    free(rows);
+    fleet_stop(&f);
+    set_free(&s);
+}
+
+static void kill9_mid_batch(void **state)
+{
+    (void)state;
+    fleet f;
+    fleet_start_queue(&f, "kill", "1s");
+    /* worker 0 holds everything for 30 s before committing: killed mid-batch */
+    fleet_start_worker(&f, 0, (const char *[]){"--batch", "1000", "--credit", "1000",
+                                                "--flush-ms", "30s", NULL});
+    article_set s = {0};
+    generated_articles(&s, "kill", 300);
+    submit_range(&f, &s, 0, s.n, NEWSMILL__CONTENT_TYPE__CONTENT_TYPE_TEXT);
+    usleep(800 * 1000); /* it receives and extracts them all */
+    assert_int_equal(db_count(f.db, "SELECT count(*) FROM articles"), 0);
+    nm_proc_kill(&f.workers[0]);
+    /* the leases expire; another worker gets them again */
+    fleet_start_worker(&f, 1, (const char *[]){"--batch", "32", NULL});
+    wait_for_count(&f, (int64_t)s.n, 30000);
+    usleep(300 * 1000);
+    assert_exactly_once(&f, &s);
+    fleet_stop(&f);
+    set_free(&s);
+}
+
+static void sigterm_under_load(void **state)
+{
+    (void)state;
+    fleet f;
+    fleet_start_queue(&f, "term", "2s");
+    fleet_start_worker(&f, 0, (const char *[]){"--batch", "64", NULL});
+    article_set s = {0};
+    size_t n = NM_SANITIZED ? 1000 : 3000;
+    generated_articles(&s, "term", n);
+    submit_range(&f, &s, 0, s.n, NEWSMILL__CONTENT_TYPE__CONTENT_TYPE_TEXT);
+    wait_for_count(&f, 64, 20000); /* under way */
+    int64_t t0 = nm_time_mono_ns();
+    nm_proc_signal(&f.workers[0], SIGTERM);
+    int status;
+    if (!nm_proc_wait(&f.workers[0], 5000, &status)) {
+        fleet_dump_logs(&f);
+        fail_msg("worker did not exit within 5 s of SIGTERM");
+    }
+    double secs = (double)(nm_time_mono_ns() - t0) / 1e9;
+    printf("SIGTERM: exited in %.3f s with status %d after %lld articles\n", secs,
+           WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+           (long long)db_count(f.db, "SELECT count(*) FROM articles"));
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    /* nothing lost: a new worker finishes the rest, each article once */
+    fleet_start_worker(&f, 1, NULL);
+    wait_for_count(&f, (int64_t)s.n, 60000);
+    usleep(200 * 1000);
+    assert_exactly_once(&f, &s);
+    fleet_stop(&f);
+    set_free(&s);
+}
+
+static void garbage_delivery(void **state)
+{
+    (void)state;
+    fleet f;
+    fleet_start_queue(&f, "junk", "10s");
+    fleet_start_worker(&f, 0, NULL);
+    /* HTML with no readable content: the extractor refuses it (empty) */
+    article_set junk = {0};
+    const char *html = "<html><head><title></title><script>var x = 1;</script></head>"
+                       "<body><nav><a href='/'>Home</a></nav></body></html>";
+    set_add(&junk, "junk-1", html, strlen(html));
+    submit_range(&f, &junk, 0, 1, NEWSMILL__CONTENT_TYPE__CONTENT_TYPE_HTML);
+    /* the worker keeps working */
+    article_set s = {0};
+    generated_articles(&s, "after-junk", 20);
+    submit_range(&f, &s, 0, s.n, NEWSMILL__CONTENT_TYPE__CONTENT_TYPE_TEXT);
+    wait_for_count(&f, (int64_t)s.n, 20000);
+    assert_exactly_once(&f, &s);
+    /* and the junk is a dead letter with the reason */
+    Newsmill__DeadList *dead = NULL;
+    nm_error err;
+    int64_t deadline = nm_time_mono_ns() + 5 * NM_NS_PER_S;
+    for (;;) {
+        assert_int_equal(nm_producer_dead_list(f.producer, 10, "junk-1", &dead, &err), 0);
+        if (dead->n_dead == 1 || nm_time_mono_ns() > deadline)
+            break;
+        nm_producer_dead_list_free(&dead);
+        usleep(50 * 1000);
+    }
+    assert_int_equal(dead->n_dead, 1);
+    assert_true(dead->dead[0]->n_failures >= 1);
+    const char *reason = dead->dead[0]->failures[0]->reason;
+    printf("dead letter junk-1: %s\n", reason);
+    assert_non_null(strstr(reason, "empty"));
+    assert_int_equal(dead->dead[0]->attempts, 1); /* not retried: bad input */
+    nm_producer_dead_list_free(&dead);
+    int status;
+    assert_false(nm_proc_wait(&f.workers[0], 0, &status)); /* still running */
+    fleet_stop(&f);
+    set_free(&junk);
+    set_free(&s);
+}
+
+static bool log_has(const char *path, const char *needle)
+{
+    char *log = nm_test_read_file(path, NULL);
+    bool found = log && strstr(log, needle);
+    free(log);
+    return found;
+}
+
+typedef struct log_wait {
+    const char *path, *needle;
+} log_wait;
+
+static bool log_reached(void *arg)
+{
+    log_wait *l = arg;
+    return log_has(l->path, l->needle);
+}
+
+static void disk_full(void **state)
+{
+    (void)state;
+    fleet f;
+    fleet_start_queue(&f, "full", "2s");
+    /* a 400 KiB quota behaves like a disk that fills up */
+    fleet_start_worker(&f, 0, (const char *[]){"--db-max-size", "400K", "--retry-ms", "300ms",
+                                                "--drain-timeout", "1s", NULL});
+    article_set s = {0};
+    generated_articles(&s, "full", 600);
+    submit_range(&f, &s, 0, s.n, NEWSMILL__CONTENT_TYPE__CONTENT_TYPE_TEXT);
+    log_wait lw = {f.workers[0].log_path, "RESULTS DATABASE NOT WRITABLE"};
+    if (!nm_test_wait_until(log_reached, &lw, 20000)) {
+        fleet_dump_logs(&f);
+        fail_msg("worker never reported the database full");
+    }
+    usleep(1000 * 1000); /* a few retries, with lease extensions, while full */
+    int64_t stored = db_count(f.db, "SELECT count(*) FROM articles");
+    assert_true(stored < (int64_t)s.n);
+    /* nothing failed permanently */
+    Newsmill__DeadList *dead = NULL;
+    nm_error err;
+    assert_int_equal(nm_producer_dead_list(f.producer, 10, NULL, &dead, &err), 0);
+    assert_int_equal(dead->total, 0);
+    nm_producer_dead_list_free(&dead);
+    /* the log says it once per retry, not in a flood */
+    char *log = nm_test_read_file(f.workers[0].log_path, NULL);
+    size_t lines = 0;
+    for (char *p = log; (p = strstr(p, "RESULTS DATABASE NOT WRITABLE")); p++)
+        lines++;
+    free(log);
+    printf("disk full: %lld stored, %zu log lines\n", (long long)stored, lines);
+    assert_true(lines >= 2 && lines <= 12);
+    /* stop it (it cannot commit what it holds), give the disk space back */
+    nm_proc_signal(&f.workers[0], SIGTERM);
+    int status;
+    assert_true(nm_proc_wait(&f.workers[0], 5000, &status));
+    fleet_start_worker(&f, 1, NULL);
+    wait_for_count(&f, (int64_t)s.n, 30000);
+    usleep(200 * 1000);
+    assert_exactly_once(&f, &s);
+    fleet_stop(&f);
+    set_free(&s);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(three_workers_generated),
+        cmocka_unit_test(three_workers_bbc),
+        cmocka_unit_test(kill9_mid_batch),
+        cmocka_unit_test(sigterm_under_load),
+        cmocka_unit_test(garbage_delivery),
+        cmocka_unit_test(disk_full),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

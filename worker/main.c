@@ -1,0 +1,113 @@
+/* newsmill-worker: options, build the worker, run it, tear down. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nm_log.h"
+#include "nm_opts.h"
+#include "nm_worker.h"
+
+static volatile sig_atomic_t stop_requests;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    if (stop_requests < 2)
+        stop_requests++;
+}
+
+int main(int argc, char **argv)
+{
+    const char *queue = "tcp://127.0.0.1:5556";
+    const char *stats = "tcp://127.0.0.1:5557";
+    const char *db = "./var/results.db";
+    const char *name = "";
+    const char *data_dir = "";
+    const char *log_level = "info";
+    int64_t credit = 256, batch = 128, flush_ms = 50, retry_ms = 2000, drain_ms = 5000;
+    int64_t busy_ms = 5000, db_max = 0;
+    bool sync_normal = false;
+    const nm_opt opts[] = {
+        {"queue", 'q', NM_OPT_STRING, &queue, "ENDPOINT", "queue endpoint for workers", 0, 0},
+        {"stats", 0, NM_OPT_STRING, &stats, "ENDPOINT", "collector stats endpoint (\"\": none)",
+         0, 0},
+        {"db", 'd', NM_OPT_STRING, &db, "PATH", "results database (created if missing)", 0, 0},
+        {"credit", 'c', NM_OPT_INT, &credit, "N", "most articles held at once (queue credit)", 1,
+         100000},
+        {"batch", 'b', NM_OPT_INT, &batch, "N", "most articles per transaction", 1, 100000},
+        {"flush-ms", 0, NM_OPT_DURATION, &flush_ms, "DURATION",
+         "longest an article waits for its transaction", 1, 600000},
+        {"name", 'n', NM_OPT_STRING, &name, "NAME", "instance name (\"\": HOST:PID)", 0, 0},
+        {"data-dir", 0, NM_OPT_STRING, &data_dir, "DIR",
+         "extraction data (\"\": the build's data/ or $NEWSMILL_DATA)", 0, 0},
+        {"log-level", 0, NM_OPT_STRING, &log_level, "LEVEL", "error, warn, info or debug", 0, 0},
+        {"retry-ms", 0, NM_OPT_DURATION, &retry_ms, "DURATION",
+         "retry interval while the database is full", 10, 3600000},
+        {"drain-timeout", 0, NM_OPT_DURATION, &drain_ms, "DURATION",
+         "longest a SIGTERM drain may take", 1, 600000},
+        {"busy-timeout", 0, NM_OPT_DURATION, &busy_ms, "DURATION",
+         "wait for another writer's lock before retrying", 1, 600000},
+        {"db-max-size", 0, NM_OPT_BYTES, &db_max, "BYTES",
+         "results database quota, behaves like a full disk when reached (0: none)", 0, 0},
+        {"sync-normal", 0, NM_OPT_FLAG, &sync_normal, NULL,
+         "fsync only at checkpoints (survives a crash, not a power cut)", 0, 0},
+    };
+    size_t n_opts = sizeof opts / sizeof *opts;
+    nm_log_init("newsmill-worker");
+    nm_error err;
+    int first_positional;
+    int rc = nm_opts_parse(opts, n_opts, argc, argv, &first_positional, &err);
+    if (rc == NM_OPTS_HELP) {
+        nm_opts_usage(stdout, "newsmill-worker", "[OPTIONS]",
+                      "Takes articles from the queue, extracts their structure and stores it in"
+                      " the results database, in batched transactions; SIGTERM drains.",
+                      opts, n_opts);
+        return 0;
+    }
+    if (rc < 0 || first_positional < argc) {
+        fprintf(stderr, "newsmill-worker: %s (see --help)\n",
+                rc < 0 ? err.msg : "unexpected argument");
+        return 2;
+    }
+    nm_log_level level;
+    if (nm_log_level_parse(log_level, &level) < 0) {
+        fprintf(stderr, "newsmill-worker: --log-level: unknown level '%s'\n", log_level);
+        return 2;
+    }
+    nm_log_set_level(level);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    nm_worker_config cfg = {
+        .queue_endpoint = queue,
+        .stats_endpoint = stats,
+        .db_path = db,
+        .name = name,
+        .data_dir = data_dir,
+        .credit = (uint32_t)credit,
+        .batch = (uint32_t)batch,
+        .flush_ms = flush_ms,
+        .retry_ms = retry_ms,
+        .drain_timeout_ms = drain_ms,
+        .db_max_bytes = db_max,
+        .busy_timeout_ms = busy_ms,
+        .sync_normal = sync_normal,
+    };
+    nm_worker *w = nm_worker_new(&cfg, &err);
+    if (!w) {
+        nm_log_error("cannot start: %s", err.msg);
+        return 1;
+    }
+    rc = nm_worker_run(w, &stop_requests, &err);
+    if (rc < 0)
+        nm_log_error("worker stopped: %s", err.msg);
+    nm_worker_destroy(&w);
+    return rc == NM_WORKER_DRAINED ? 0 : 1;
+}
