@@ -207,18 +207,18 @@ static void render_derived(const Newsmill__StatsSnapshot *snap, nm_sbuf *out)
                        rates[i].w, nm_prom_format_double(rates[i].v, num));
 
     header(out, "newsmill_fleet_latency_seconds", "gauge",
-           "Latency quantiles from histograms merged over all processes");
+           "Latency percentiles from histograms merged over all processes (window all or 1m)");
     for (size_t i = 0; i < snap->n_latencies; i++) {
         const Newsmill__Latency *l = snap->latencies[i];
         const struct {
             const char *q, *w;
             double v;
-        } qs[] = {{"0.5", "all", l->p50},    {"0.95", "all", l->p95},   {"0.99", "all", l->p99},
-                  {"0.5", "1m", l->p50_1m}, {"0.95", "1m", l->p95_1m}, {"0.99", "1m", l->p99_1m}};
+        } qs[] = {{"50", "all", l->p50},    {"95", "all", l->p95},   {"99", "all", l->p99},
+                  {"50", "1m", l->p50_1m}, {"95", "1m", l->p95_1m}, {"99", "1m", l->p99_1m}};
         for (size_t j = 0; j < 6; j++) {
             nm_sbuf_puts(out, "newsmill_fleet_latency_seconds{metric=\"");
             escape(out, l->metric, true);
-            nm_sbuf_printf(out, "\",quantile=\"%s\",window=\"%s\"} %s\n", qs[j].q, qs[j].w,
+            nm_sbuf_printf(out, "\",percentile=\"%s\",window=\"%s\"} %s\n", qs[j].q, qs[j].w,
                            nm_prom_format_double(qs[j].v, num));
         }
     }

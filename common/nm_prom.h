@@ -11,7 +11,7 @@
  *   newsmill_fleet_<name>{...}                the fleet totals: counters and
  *                                             gauges summed, histograms merged
  *   newsmill_fleet_articles_committed_per_second{window="1s|1m|5m"}
- *   newsmill_fleet_latency_seconds{metric,quantile,window="all|1m"}
+ *   newsmill_fleet_latency_seconds{metric,percentile="50|95|99",window="all|1m"}
  *   newsmill_fleet_processes{role,status}
  *   newsmill_process_status{instance,role,host,status,state}  (always 1)
  *   newsmill_process_last_seen_timestamp_seconds{instance,role,host}
