@@ -1,0 +1,65 @@
+/* newsmill stats: one snapshot of the fleet from the collector. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "cli.h"
+#include "nm_frame.h"
+#include "nm_opts.h"
+#include "nm_sbuf.h"
+#include "nm_statsclient.h"
+#include "nm_statsview.h"
+
+int nm_cmd_stats(int argc, char **argv)
+{
+    const char *collector = NM_COLLECTOR_QUERY_DEFAULT;
+    bool json = false;
+    int64_t timeout_ms = 2000;
+    const nm_opt opts[] = {
+        {"collector", 'c', NM_OPT_STRING, &collector, "ENDPOINT", "the collector's query endpoint", 0, 0},
+        {"json", 0, NM_OPT_FLAG, &json, NULL, "print the snapshot as one JSON document (same as /api/stats)", 0, 0},
+        {"timeout", 't', NM_OPT_DURATION, &timeout_ms, "DURATION", "give up when the collector does not answer", 1, 3600000},
+    };
+    size_t n_opts = sizeof opts / sizeof opts[0];
+    int first;
+    nm_error err;
+    int rc = nm_opts_parse(opts, n_opts, argc, argv, &first, &err);
+    if (rc == NM_OPTS_HELP) {
+        nm_opts_usage(stdout, "newsmill stats", "[OPTIONS]",
+                      "Prints the fleet as the collector sees it: totals (accepted, committed,\n"
+                      "failed, dead, backlog, in flight), committed/s over 1s/1m/5m, latency\n"
+                      "percentiles, every process, errors by reason and recent dead letters.\n"
+                      "Exit 3 when the collector does not answer in time.",
+                      opts, n_opts);
+        return NM_EXIT_OK;
+    }
+    if (rc == 0 && first < argc)
+        rc = nm_error_set(&err, NM_ERR_INVALID, "unexpected argument '%s'", argv[first]);
+    if (rc != 0) {
+        fprintf(stderr, "newsmill stats: %s (see --help)\n", err.msg);
+        return NM_EXIT_USAGE;
+    }
+    void *ctx = zmq_ctx_new();
+    Newsmill__Envelope *env;
+    if (nm_statsclient_fetch(ctx, collector, timeout_ms, &env, &err) != 0) {
+        fprintf(stderr, "newsmill stats: %s%s\n", err.msg,
+                err.code == NM_ERR_TIMEOUT ? " (is newsmill-collector running? scripts/fleet status)" : "");
+        zmq_ctx_term(ctx);
+        return err.code == NM_ERR_TIMEOUT ? NM_EXIT_UNAVAILABLE
+               : err.code == NM_ERR_INVALID ? NM_EXIT_USAGE
+                                            : NM_EXIT_FAILURE;
+    }
+    nm_sbuf out = NM_SBUF_INIT;
+    if (json) {
+        nm_statsview_json(env->snapshot, &out);
+        nm_sbuf_puts(&out, "\n");
+    } else {
+        nm_statsview_text(env->snapshot, isatty(STDOUT_FILENO), &out);
+    }
+    fwrite(out.data, 1, out.len, stdout);
+    nm_sbuf_free(&out);
+    nm_frame_free(&env);
+    zmq_ctx_term(ctx);
+    return fflush(stdout) == 0 ? NM_EXIT_OK : NM_EXIT_FAILURE;
+}

@@ -1,0 +1,26 @@
+/*
+ * nm_statsclient: asking a collector for its fleet snapshot.
+ *
+ * One StatsRequest on a fresh DEALER socket to the collector's query
+ * endpoint, one StatsSnapshot back, or a timeout: a collector that is down
+ * or unreachable makes the call fail after timeout_ms, never hang.
+ */
+#ifndef NM_STATSCLIENT_H
+#define NM_STATSCLIENT_H
+
+#include <stdint.h>
+
+#include "newsmill.pb-c.h"
+#include "nm_error.h"
+
+#define NM_COLLECTOR_QUERY_DEFAULT "tcp://127.0.0.1:5558"
+
+/* Fetches a snapshot. On success returns 0 and *reply is the envelope
+ * (caller frees with nm_frame_free); (*reply)->snapshot is the fleet. Fails
+ * with NM_ERR_TIMEOUT when nothing came back in time, NM_ERR_INVALID on a
+ * bad endpoint, the collector's error (as NM_ERR_INTERNAL with its message)
+ * when it answered with an ErrorReply, or a decode error. */
+int nm_statsclient_fetch(void *zmq_ctx, const char *endpoint, int64_t timeout_ms,
+                         Newsmill__Envelope **reply, nm_error *err);
+
+#endif
