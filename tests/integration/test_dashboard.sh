@@ -102,13 +102,16 @@ for row in procs:
 dead = p.rows["dead-letters"]
 assert [r[0] for r in dead] == [d["id"] for d in s["recent_dead"]], dead
 assert dead[0][2] == s["recent_dead"][0]["reason"], dead
-errs = p.rows["errors"]
+errs = [r for r in p.rows["errors"] if len(r) == 3]  # the "none" row has one cell
+assert s["errors"], "statsgen always reports some failures"
 assert sorted((r[0], float(r[2].replace(",", ""))) for r in errs) == \
        sorted((e["reason"], e["count"]) for e in s["errors"]), (errs, s["errors"])
 lat = p.rows["latency"]
 names = sorted(k for k in s["latency"] if k.endswith("_seconds"))
 assert len(lat) == len(names), (lat, names)
-assert len(p.text.get("chart-line", "").split()) == len(s["throughput"]), "chart points"
+# the history grows by one point a second: the page drew it a moment earlier
+points = len(p.text.get("chart-line", "").split())
+assert points >= 2 and abs(points - len(s["throughput"])) <= 5, ("chart points", points, len(s["throughput"]))
 assert "live" in p.text["conn"], p.text["conn"]
 print("page matches /api/stats: done=%d backlog=%d processes=%d dead=%d latencies=%d chart points=%d"
       % (t["done"], t["backlog"], len(procs), len(dead), len(lat), len(s["throughput"])))

@@ -105,7 +105,7 @@ int main(int argc, char **argv)
     dl.failures = frs;
     dl.n_failures = 1;
     Newsmill__DeadLetter *dls[] = {&dl};
-    while (!stop && (seconds == 0 || nm_time_mono_ns() - start_ns < seconds * NM_NS_PER_S)) {
+    for (uint64_t step_no = 1; !stop && (seconds == 0 || nm_time_mono_ns() - start_ns < seconds * NM_NS_PER_S); step_no++) {
         double step = (double)interval_ms / 1000.0;
         for (int64_t i = 0; i < n_workers; i++) {
             int n = (int)fmin(left, round(jitter((double)rate) * step));
@@ -123,7 +123,7 @@ int main(int argc, char **argv)
             nm_metric_set(w[i].in_flight, left > 0 ? 8 : 0);
             nm_metric_set(w[i].rss, 30e6 + (double)i * 1e6);
             nm_metric_add(qdone, n);
-            if (rand() % 20 == 0 && left > 0)
+            if (step_no % 10 == 1 && left > 0)
                 nm_metric_add(w[i].failed, 1);
         }
         if (dead == 0 && nm_time_unix_ms() - t0_ms > 1500)
