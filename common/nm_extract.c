@@ -11,31 +11,54 @@
 #include "nm_extract.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nm_acronym.h"
 #include "nm_alloc.h"
 #include "nm_doc.h"
+#include "nm_entities.h"
 #include "nm_fingerprint.h"
+#include "nm_keyphrase.h"
+#include "nm_lang.h"
+#include "nm_lexicon.h"
 #include "nm_readability.h"
+#include "nm_recognizer.h"
 #include "nm_sentence.h"
+#include "nm_stem.h"
 #include "nm_structure.h"
+#include "nm_summary.h"
+#include "nm_time.h"
 #include "nm_token.h"
 #include "nm_utf8.h"
 
 #define DEFAULT_MAX_INPUT ((size_t)64 << 20)
 #define HARD_MAX_INPUT ((size_t)1 << 30) /* offsets are 32-bit */
 
+#define MAX_ACRONYMS 256
+
 typedef struct workspace {
     struct workspace *next;
     nm_token_vec toks;
-    uint32_t *ends; /* sentence ends of one paragraph */
+    uint32_t *ends; /* sentence ends (token index one past each sentence) */
     size_t ends_cap;
+    uint8_t *labels;     /* per token: entity label */
+    int32_t *word_ids;   /* per token: content word id or -1 */
+    uint8_t *sent_flags; /* per sentence: 1 = heading */
+    uint8_t *sent_prose; /* per sentence: 1 = prose */
+    size_t tok_cap, sent_cap;
+    nm_scratch scratch;
+    nm_stem *stem;
+    nm_acronym_def acr[MAX_ACRONYMS];
 } workspace;
 
 struct nm_extractor {
     nm_extractor_config cfg;
     char *data_dir;
+    nm_lang *langs;
+    nm_recognizer *rec;
+    nm_lexicon *groups; /* nationality / group words */
     pthread_mutex_t pool_lock;
     workspace *pool;
 };
@@ -58,17 +81,41 @@ nm_extractor *nm_extractor_new(const nm_extractor_config *cfg, nm_error *err)
         dir = getenv("NEWSMILL_DATA");
     if (!dir || !*dir)
         dir = NM_DATA_DIR;
+    if (!ex->cfg.summary_words)
+        ex->cfg.summary_words = 100;
     ex->data_dir = nm_xstrdup(dir);
     ex->cfg.data_dir = ex->data_dir;
     pthread_mutex_init(&ex->pool_lock, NULL);
-    (void)err;
+    ex->langs = nm_lang_new(ex->data_dir, err);
+    if (!ex->langs)
+        goto fail;
+    ex->rec = nm_recognizer_new(ex->cfg.recognizer ? ex->cfg.recognizer : "rules", ex->data_dir, err);
+    if (!ex->rec)
+        goto fail;
+    ex->cfg.recognizer = nm_recognizer_kind(ex->rec);
+    ex->groups = nm_lexicon_new();
+    static const nm_lexicon_class nat[] = {{"nat", 1}};
+    char path[4096];
+    snprintf(path, sizeof path, "%s/ner-gazetteer.txt", ex->data_dir);
+    if (nm_lexicon_load(ex->groups, path, nat, 1, 0, err) < 0)
+        goto fail;
     return ex;
+fail:
+    nm_error_prefix(err, "extractor (data dir %s)", ex->data_dir);
+    nm_extractor_destroy(&ex);
+    return NULL;
 }
 
 static void workspace_free(workspace *w)
 {
     nm_token_vec_free(&w->toks);
     free(w->ends);
+    free(w->labels);
+    free(w->word_ids);
+    free(w->sent_flags);
+    free(w->sent_prose);
+    free(w->scratch.p);
+    nm_stem_destroy(&w->stem);
     free(w);
 }
 
@@ -83,6 +130,9 @@ void nm_extractor_destroy(nm_extractor **exp)
         workspace_free(w);
     }
     pthread_mutex_destroy(&ex->pool_lock);
+    nm_lang_destroy(&ex->langs);
+    nm_recognizer_destroy(&ex->rec);
+    nm_lexicon_destroy(&ex->groups);
     free(ex->data_dir);
     free(ex);
     *exp = NULL;
@@ -96,8 +146,10 @@ static workspace *workspace_get(const nm_extractor *cex)
     if (w)
         ex->pool = w->next;
     pthread_mutex_unlock(&ex->pool_lock);
-    if (!w)
+    if (!w) {
         w = nm_xcalloc(1, sizeof *w);
+        w->stem = nm_stem_new();
+    }
     w->toks.n = 0;
     return w;
 }
@@ -105,7 +157,7 @@ static workspace *workspace_get(const nm_extractor *cex)
 static void workspace_put(const nm_extractor *cex, workspace *w)
 {
     nm_extractor *ex = (nm_extractor *)cex;
-    if (w->toks.cap > (1u << 20)) { /* do not keep a huge article's scratch */
+    if (w->toks.cap > (1u << 20) || w->scratch.cap > (64u << 20)) { /* do not keep a huge article's scratch */
         workspace_free(w);
         return;
     }
@@ -113,6 +165,14 @@ static void workspace_put(const nm_extractor *cex, workspace *w)
     w->next = ex->pool;
     ex->pool = w;
     pthread_mutex_unlock(&ex->pool_lock);
+}
+
+const char *nm_extract_stage_name(nm_extract_stage stage)
+{
+    static const char *const names[] = {"parse", "tokens", "sentences",
+                                        "language", "entities", "keyphrases", "summary",
+                                        "fingerprints"};
+    return (unsigned)stage < NM_STAGE_COUNT ? names[stage] : "unknown";
 }
 
 const char *nm_entity_type_name(nm_entity_type type)
@@ -229,9 +289,20 @@ static void build_text(nm_extract_result *r, const nm_doc *doc)
     r->n_paragraphs = doc->n_blocks;
 }
 
-/* Tokens, sentences and counts. Fills para_tok[i] = first token of paragraph i
+static void *grow(void *p, size_t *cap, size_t want, size_t elem)
+{
+    if (*cap >= want)
+        return p;
+    size_t c = *cap ? *cap : 1024;
+    while (c < want)
+        c *= 2;
+    *cap = c;
+    return nm_xrealloc(p, c * elem);
+}
+
+/* Tokens of every paragraph; para_tok[i] = first token of paragraph i
  * (para_tok[n] = end). */
-static void split_sentences(nm_extract_result *r, workspace *w, uint32_t *para_tok)
+static void tokenize(nm_extract_result *r, workspace *w, uint32_t *para_tok)
 {
     nm_token_vec *tv = &w->toks;
     for (size_t i = 0; i < r->n_paragraphs; i++) {
@@ -239,7 +310,13 @@ static void split_sentences(nm_extract_result *r, workspace *w, uint32_t *para_t
         nm_tokenize(r->text, r->paragraphs[i].span.start, r->paragraphs[i].span.end, tv);
     }
     para_tok[r->n_paragraphs] = (uint32_t)tv->n;
-    /* sentences: at most one per token, at least one per paragraph */
+}
+
+/* Sentences (ends in w->ends, global token indexes) and word counts. */
+static void split_sentences(nm_extract_result *r, workspace *w, const uint32_t *para_tok)
+{
+    nm_token_vec *tv = &w->toks;
+    /* at most one sentence per token, at least one per paragraph */
     size_t cap = tv->n + r->n_paragraphs + 1;
     if (w->ends_cap < cap) {
         w->ends = nm_xrealloc(w->ends, cap * sizeof *w->ends);
@@ -251,6 +328,9 @@ static void split_sentences(nm_extract_result *r, workspace *w, uint32_t *para_t
         n_sent += nm_sentence_split(r->text, tv->v, para_tok[i], para_tok[i + 1], ends + n_sent);
     r->sentences = nm_arena_calloc(r->arena, n_sent ? n_sent : 1, sizeof *r->sentences);
     r->n_sentences = n_sent;
+    size_t old = w->sent_cap;
+    w->sent_flags = grow(w->sent_flags, &old, n_sent + 1, 1);
+    w->sent_prose = grow(w->sent_prose, &w->sent_cap, n_sent + 1, 1);
     size_t s = 0;
     nm_counts *c = &r->counts;
     for (size_t i = 0; i < r->n_paragraphs; i++) {
@@ -269,15 +349,20 @@ static void split_sentences(nm_extract_result *r, workspace *w, uint32_t *para_t
                 if (!nm_token_is_word(t))
                     continue;
                 words++;
+                if (t->kind == NM_TOK_NUMBER) {
+                    syl++;
+                    continue;
+                }
                 char buf[64];
                 size_t n = t->end - t->start < sizeof buf ? nm_token_lower(r->text, t, buf, sizeof buf) : 0;
                 syl += n ? nm_syllables(buf, n) : 3;
             }
             sen->n_words = words;
             c->words += words;
-            if (p->kind != NM_BLOCK_HEADING) { /* readability is about prose */
+            w->sent_flags[s] = p->kind == NM_BLOCK_HEADING;
+            w->sent_prose[s] = p->kind == NM_BLOCK_PARAGRAPH || p->kind == NM_BLOCK_QUOTE;
+            if (p->kind != NM_BLOCK_HEADING) /* readability is about prose */
                 c->syllables += syl;
-            }
             s++;
             k = e;
         }
@@ -335,8 +420,52 @@ static int parse_input(const nm_extractor *ex, const nm_extract_input *in, nm_ex
     return nm_text_parse(r->arena, in->body, in->len, doc, err);
 }
 
+static void find_acronyms(nm_extract_result *r, workspace *w, size_t *n_out)
+{
+    const nm_token *toks = w->toks.v;
+    size_t n = nm_acronyms_find(r->text, toks, w->toks.n, w->ends, r->n_sentences, w->acr, MAX_ACRONYMS);
+    *n_out = n;
+    r->acronyms = nm_arena_calloc(r->arena, n ? n : 1, sizeof *r->acronyms);
+    r->n_acronyms = n;
+    for (size_t i = 0; i < n; i++) {
+        const nm_token *sh = &toks[w->acr[i].short_tok];
+        nm_acronym *a = &r->acronyms[i];
+        a->short_span.start = sh->start;
+        a->short_span.end = sh->end;
+        a->long_span.start = toks[w->acr[i].long_first].start;
+        a->long_span.end = toks[w->acr[i].long_end - 1].end;
+        a->short_form = nm_arena_strndup(r->arena, r->text + sh->start, sh->end - sh->start);
+        a->long_form = nm_arena_strndup(r->arena, r->text + a->long_span.start,
+                                        a->long_span.end - a->long_span.start);
+    }
+    /* uses: tokens with the same bytes */
+    for (size_t k = 0; k < w->toks.n && n; k++) {
+        for (size_t i = 0; i < n; i++) {
+            const nm_token *sh = &toks[w->acr[i].short_tok];
+            if (toks[k].lhash == sh->lhash && toks[k].end - toks[k].start == sh->end - sh->start &&
+                !memcmp(r->text + toks[k].start, r->text + sh->start, sh->end - sh->start))
+                r->acronyms[i].n_uses++;
+        }
+    }
+}
+
+static inline void lap(nm_extract_profile *prof, nm_extract_stage st, int64_t *t)
+{
+    if (!prof)
+        return;
+    int64_t now = nm_time_mono_ns();
+    prof->stage_ns[st] += now - *t;
+    *t = now;
+}
+
 int nm_extract(const nm_extractor *ex, const nm_extract_input *in, nm_extract_result **out,
                nm_error *err)
+{
+    return nm_extract_profiled(ex, in, out, NULL, err);
+}
+
+int nm_extract_profiled(const nm_extractor *ex, const nm_extract_input *in, nm_extract_result **out,
+                        nm_extract_profile *prof, nm_error *err)
 {
     *out = NULL;
     if (!in || (!in->body && in->len))
@@ -346,6 +475,7 @@ int nm_extract(const nm_extractor *ex, const nm_extract_input *in, nm_extract_re
                             ex->cfg.max_input_bytes);
     if (in->len == 0 || only_space(in->body, in->len))
         return nm_error_set(err, NM_ERR_EMPTY, "article is empty");
+    int64_t t = prof ? nm_time_mono_ns() : 0;
 
     nm_arena *arena = nm_arena_new(in->len * 4 + 16384 < (1u << 16) ? 1u << 16 : in->len * 4 + 16384);
     nm_extract_result *r = nm_arena_calloc(arena, 1, sizeof *r);
@@ -378,15 +508,67 @@ int nm_extract(const nm_extractor *ex, const nm_extract_input *in, nm_extract_re
     r->published_unix_ms = in->published_unix_ms ? in->published_unix_ms : doc.published_unix_ms;
     r->modified_unix_ms = doc.modified_unix_ms;
     r->language = "und";
+    lap(prof, NM_STAGE_PARSE, &t);
 
     build_text(r, &doc);
     workspace *w = workspace_get(ex);
     uint32_t *para_tok = nm_xmalloc((r->n_paragraphs + 1) * sizeof *para_tok);
+    tokenize(r, w, para_tok);
+    lap(prof, NM_STAGE_TOKENS, &t);
+
     split_sentences(r, w, para_tok);
+    free(para_tok);
     nm_structure_build(r, &doc);
     count_text(r);
-    nm_fingerprints_compute(w->toks.v, w->toks.n, &r->fingerprints);
-    free(para_tok);
+    lap(prof, NM_STAGE_SENTENCES, &t);
+
+    const nm_token *toks = w->toks.v;
+    size_t n = w->toks.n;
+    int lang;
+    if (in->language_hint && in->language_hint[0]) {
+        lang = nm_lang_index(in->language_hint);
+        size_t hl = strcspn(in->language_hint, "-_");
+        r->language = nm_arena_strndup(arena, in->language_hint, hl < 8 ? hl : 8);
+        for (char *p = (char *)r->language; *p; p++)
+            *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+        r->language_confidence = 1.0;
+    } else {
+        if (doc.language && nm_lang_index(doc.language) >= 0 && n < 30) {
+            lang = nm_lang_index(doc.language); /* too short to detect: the page's word */
+            r->language_confidence = 0.5;
+        } else {
+            lang = nm_lang_detect(ex->langs, r->text, toks, n, &r->language_confidence);
+        }
+        r->language = nm_lang_code(lang);
+    }
+    lap(prof, NM_STAGE_LANGUAGE, &t);
+
+    size_t cap = n + 1;
+    size_t tc = w->tok_cap;
+    w->labels = grow(w->labels, &tc, cap, 1);
+    w->word_ids = grow(w->word_ids, &w->tok_cap, cap, sizeof *w->word_ids);
+    size_t n_acr;
+    find_acronyms(r, w, &n_acr);
+    nm_recognizer_input rin = {.text = r->text, .tokens = toks, .n = n, .sent_ends = w->ends,
+                               .n_sentences = r->n_sentences, .headline = w->sent_flags};
+    nm_recognizer_label(ex->rec, &rin, w->labels, &w->scratch);
+    nm_entities_input ein = {.tokens = toks, .n = n, .labels = w->labels, .sent_ends = w->ends,
+                             .n_sentences = r->n_sentences, .acronyms = w->acr,
+                             .n_acronyms = n_acr, .groups = ex->groups};
+    nm_entities_build(r, &ein);
+    lap(prof, NM_STAGE_ENTITIES, &t);
+
+    nm_text_input tin = {.tokens = toks, .n = n, .sent_ends = w->ends,
+                         .n_sentences = r->n_sentences, .sent_prose = w->sent_prose,
+                         .lang = lang, .langs = ex->langs, .stem = w->stem, .labels = w->labels};
+    size_t n_words = 0;
+    nm_keyphrases_extract(r, &tin, ex->cfg.max_keyphrases, w->word_ids, &n_words);
+    lap(prof, NM_STAGE_KEYPHRASES, &t);
+    nm_summary_build(r, &tin, w->word_ids, n_words, ex->cfg.summary_sentences, ex->cfg.summary_words);
+    lap(prof, NM_STAGE_SUMMARY, &t);
+
+    nm_fingerprints_compute(toks, n, &r->fingerprints);
+    lap(prof, NM_STAGE_FINGERPRINTS, &t);
     workspace_put(ex, w);
     *out = r;
     return 0;

@@ -181,6 +181,8 @@ typedef struct nm_extractor_config {
     size_t max_input_bytes;      /* 0 = 64 MiB */
     size_t summary_sentences;    /* 0 = 3 */
     size_t max_keyphrases;       /* 0 = 10 */
+    const char *recognizer;      /* entity recogniser: "rules" (NULL, default) or "model" */
+    size_t summary_words;        /* summary length budget in words; 0 = 100 */
 } nm_extractor_config;
 
 /* Loads the read-only resources. cfg may be NULL for defaults. Returns NULL
@@ -195,6 +197,31 @@ void nm_extractor_destroy(nm_extractor **ex);
  * (NM_ERR_EMPTY, NM_ERR_TOO_LARGE, NM_ERR_UTF8, NM_ERR_MALFORMED). */
 int nm_extract(const nm_extractor *ex, const nm_extract_input *in, nm_extract_result **out,
                nm_error *err);
+
+/* Stages of nm_extract, for profiling (bench-extract). */
+typedef enum nm_extract_stage {
+    NM_STAGE_PARSE,       /* bytes -> nm_doc (text or HTML) */
+    NM_STAGE_TOKENS,      /* clean text and tokens */
+    NM_STAGE_SENTENCES,   /* sentences, counts, sections, outline */
+    NM_STAGE_LANGUAGE,
+    NM_STAGE_ENTITIES,    /* recogniser, acronyms, mention grouping */
+    NM_STAGE_KEYPHRASES,
+    NM_STAGE_SUMMARY,
+    NM_STAGE_FINGERPRINTS,
+    NM_STAGE_COUNT
+} nm_extract_stage;
+
+typedef struct nm_extract_profile {
+    int64_t stage_ns[NM_STAGE_COUNT]; /* added to (not reset) by each call */
+} nm_extract_profile;
+
+/* nm_extract that also adds each stage's time to *prof (may be NULL). */
+int nm_extract_profiled(const nm_extractor *ex, const nm_extract_input *in, nm_extract_result **out,
+                        nm_extract_profile *prof, nm_error *err);
+
+/* "parse", "tokens", "sentences", "language", "entities", "keyphrases",
+ * "summary", "fingerprints". */
+const char *nm_extract_stage_name(nm_extract_stage stage);
 
 /* Frees the result and its arena; accepts NULL; clears *r. */
 void nm_extract_result_free(nm_extract_result **r);

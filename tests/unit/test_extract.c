@@ -60,6 +60,56 @@ static int span_is(const nm_extract_result *r, nm_span s, const char *want)
     return s.end - s.start == strlen(want) && !memcmp(r->text + s.start, want, strlen(want));
 }
 
+
+static const nm_entity *find_entity(const nm_extract_result *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_entities; i++)
+        if (!strcmp(r->entities[i].name, name))
+            return &r->entities[i];
+    fail_msg("no entity '%s'", name);
+    return NULL;
+}
+
+/* The entity exists with this type, and each mention's span reads one of the
+ * allowed surfaces; returns its number of mentions. */
+static size_t check_entity(const nm_extract_result *r, const char *name, nm_entity_type type,
+                           const char *surface1, const char *surface2)
+{
+    const nm_entity *e = find_entity(r, name);
+    if (e->type != type)
+        fail_msg("'%s' is %s, want %s", name, nm_entity_type_name(e->type), nm_entity_type_name(type));
+    assert_true(e->n_mentions >= 1);
+    for (uint32_t m = e->first_mention; m < e->first_mention + e->n_mentions; m++) {
+        const nm_mention *mn = &r->mentions[m];
+        assert_int_equal(mn->entity, e - r->entities);
+        int ok = span_is(r, mn->span, surface1) || (surface2 && span_is(r, mn->span, surface2));
+        if (!ok)
+            fail_msg("mention of '%s' reads '%.*s'", name, (int)(mn->span.end - mn->span.start),
+                     r->text + mn->span.start);
+        const nm_sentence *s = &r->sentences[mn->sentence];
+        assert_true(s->span.start <= mn->span.start && mn->span.end <= s->span.end);
+    }
+    return e->n_mentions;
+}
+
+static const nm_acronym *find_acronym(const nm_extract_result *r, const char *short_form)
+{
+    for (size_t i = 0; i < r->n_acronyms; i++)
+        if (!strcmp(r->acronyms[i].short_form, short_form))
+            return &r->acronyms[i];
+    fail_msg("no acronym '%s'", short_form);
+    return NULL;
+}
+
+/* Occurrences of needle in the text. */
+static size_t count_in_text(const nm_extract_result *r, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = r->text; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
 /* Title, sections with headings, outline items linked both ways. */
 static void check_structure(const nm_extract_result *r, const char *title, const char *const heads[3])
 {
@@ -115,6 +165,34 @@ static void own_sample(void **state)
         }
     }
     assert_true(found_mr);
+    /* entities: the person with every mention, surname alone included */
+    size_t n = check_entity(r, "Ingrid \xC3\x98stby", NM_ENTITY_PERSON, "Ingrid \xC3\x98stby", "\xC3\x98stby");
+    assert_int_equal(n, count_in_text(r, "\xC3\x98stby")); /* "Østby’s" too */
+    check_entity(r, "Rabat", NM_ENTITY_PLACE, "Rabat", NULL);
+    check_entity(r, "Morocco", NM_ENTITY_PLACE, "Morocco", NULL); /* "Morocco’s" */
+    check_entity(r, "Spain", NM_ENTITY_PLACE, "Spain", NULL);
+    check_entity(r, "Oslo", NM_ENTITY_PLACE, "Oslo", NULL);
+    check_entity(r, "Norwegian", NM_ENTITY_NATIONALITY, "Norwegian", NULL);
+    check_entity(r, "Norwegian Red Cross", NM_ENTITY_ORGANISATION, "Norwegian Red Cross", NULL);
+    /* an acronym whose letters are not the English words' */
+    const nm_acronym *a = find_acronym(r, "NVE");
+    assert_string_equal(a->long_form, "Norwegian Water Resources and Energy Directorate");
+    assert_int_equal(a->n_uses, 5);
+    assert_true(span_is(r, a->short_span, "NVE"));
+    n = check_entity(r, "Norwegian Water Resources and Energy Directorate", NM_ENTITY_ORGANISATION,
+                     "Norwegian Water Resources and Energy Directorate", "NVE");
+    assert_int_equal(n, 6);
+    a = find_acronym(r, "EIB");
+    assert_string_equal(a->long_form, "European Investment Bank");
+    /* language, keyphrases, summary */
+    assert_string_equal(r->language, "en");
+    assert_true(r->n_keyphrases >= 5);
+    assert_true(r->keyphrases[0].score == 1.0);
+    for (size_t i = 1; i < r->n_keyphrases; i++)
+        assert_true(r->keyphrases[i].score <= r->keyphrases[i - 1].score);
+    assert_true(r->n_summary >= 1 && r->n_summary <= 3);
+    for (size_t i = 1; i < r->n_summary; i++)
+        assert_true(r->summary[i] > r->summary[i - 1]);
     char *json = nm_extract_to_json(r, NULL);
     assert_non_null(strstr(json, "\"title\":\"Norwegian Energy Minister"));
     free(json);
@@ -137,6 +215,31 @@ static void seed_article(void **state)
                                          "Humanitarian Aid and Crisis in Gaza",
                                          "Diplomatic Efforts and Role of MIT"};
     check_structure(r, "Turkish Intelligence Chief Holds Talks with Hamas Leaders in Ankara", heads);
+    /* Kalın: one person, every mention (the article always names him in full) */
+    size_t n = check_entity(r, "Ibrahim Kal\xC4\xB1n", NM_ENTITY_PERSON, "Ibrahim Kal\xC4\xB1n", "Kal\xC4\xB1n");
+    assert_int_equal(n, count_in_text(r, "Kal\xC4\xB1n"));
+    /* Hamas, also as "Hamas’" */
+    n = check_entity(r, "Hamas", NM_ENTITY_ORGANISATION, "Hamas", NULL);
+    assert_int_equal(n, count_in_text(r, "Hamas"));
+    /* Israel, also as "Israel’s" */
+    n = check_entity(r, "Israel", NM_ENTITY_PLACE, "Israel", NULL);
+    assert_int_equal(n, count_in_text(r, "Israel"));
+    static const char *const places[] = {"Ankara", "Gaza", "Egypt", "Qatar"};
+    for (size_t i = 0; i < 4; i++) {
+        n = check_entity(r, places[i], NM_ENTITY_PLACE, places[i], NULL);
+        assert_int_equal(n, count_in_text(r, places[i]));
+    }
+    check_entity(r, "Turkish", NM_ENTITY_NATIONALITY, "Turkish", NULL);
+    check_entity(r, "Turkish Red Crescent", NM_ENTITY_ORGANISATION, "Turkish Red Crescent", NULL);
+    /* MIT <-> National Intelligence Organization */
+    const nm_acronym *a = find_acronym(r, "MIT");
+    assert_string_equal(a->long_form, "National Intelligence Organization");
+    assert_true(span_is(r, a->long_span, "National Intelligence Organization"));
+    assert_int_equal(a->n_uses, count_in_text(r, "MIT"));
+    n = check_entity(r, "National Intelligence Organization", NM_ENTITY_ORGANISATION,
+                     "National Intelligence Organization", "MIT");
+    assert_int_equal(n, count_in_text(r, "MIT") + count_in_text(r, "National Intelligence Organization"));
+    assert_string_equal(r->language, "en");
     nm_extract_result_free(&r);
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "nm_alloc.h"
+#include "eval_recognizer.h"
 #include "nm_conll.h"
 #include "nm_log.h"
 #include "nm_ner.h"
@@ -72,12 +73,15 @@ int main(int argc, char **argv)
     bool bench = false;
     int64_t passes = 5;
     const char *predictions = "";
+    const char *recognizer = "";
     const nm_opt opts[] = {
         {"model", 'm', NM_OPT_STRING, &model_path, "FILE", "NER model file", 0, 0},
         {"bench", 0, NM_OPT_FLAG, &bench, NULL, "also time tagging alone (tokens/s, one core)", 0, 0},
         {"passes", 0, NM_OPT_INT, &passes, "N", "passes over the corpus when timing", 1, 1000},
         {"predictions", 0, NM_OPT_STRING, &predictions, "FILE",
          "write 'WORD GOLD PREDICTED' lines (conlleval input) to FILE", 0, 0},
+        {"recognizer", 'r', NM_OPT_STRING, &recognizer, "KIND",
+         "score the extractor's recogniser instead: rules or model (data/)", 0, 0},
     };
     size_t n_opts = sizeof opts / sizeof opts[0];
     int first;
@@ -120,7 +124,18 @@ int main(int argc, char **argv)
     }
     nm_conll_score sc = {0};
     uint8_t *pred = nm_xmalloc(c->n_tokens);
-    nm_ner_evaluate(m, c, &sc, pred);
+    if (*recognizer) {
+        printf("recogniser: %s\n", recognizer);
+        if (eval_recognizer(recognizer, NM_DATA_DIR, c, &sc, pred, &err) != 0) {
+            fprintf(stderr, "eval-ner: %s\n", err.msg);
+            free(pred);
+            nm_conll_free(&c);
+            nm_ner_model_free(&m);
+            return 1;
+        }
+    } else {
+        nm_ner_evaluate(m, c, &sc, pred);
+    }
     if (*predictions && write_predictions(predictions, c, pred, &err) != 0) {
         fprintf(stderr, "eval-ner: %s\n", err.msg);
         free(pred);

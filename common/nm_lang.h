@@ -1,0 +1,50 @@
+/*
+ * nm_lang: language identification and per-language stop words.
+ *
+ * Supported: en de fr es it pt nl tr ru ar (ISO 639-1). Detection scores the
+ * first 2,000 words of a text against stop-word profiles (data/stopwords/
+ * <code>.txt: the commonest function words of each language, which make up a
+ * third to a half of running text), a word shared by k languages counting 1/k
+ * for each; Cyrillic and Arabic script decide ru and ar, and Turkish-only
+ * letters (ı ğ ş) add evidence for tr. Too little evidence gives "und".
+ *
+ * Loaded once (nm_lang_new), then read-only and thread-safe.
+ */
+#ifndef NM_LANG_H
+#define NM_LANG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "nm_error.h"
+#include "nm_lexicon.h"
+#include "nm_token.h"
+
+#define NM_LANG_COUNT 10
+
+typedef struct nm_lang nm_lang;
+
+/* Loads data_dir/stopwords/<code>.txt for every language. Returns NULL with
+ * err naming the missing file on failure. Caller owns. */
+nm_lang *nm_lang_new(const char *data_dir, nm_error *err);
+
+/* Accepts NULL; clears *l. */
+void nm_lang_destroy(nm_lang **l);
+
+/* Index of a code ("en" -> 0, case-insensitive, "en-GB" is "en"), -1 if
+ * unsupported. */
+int nm_lang_index(const char *code);
+
+/* Code of an index (0..NM_LANG_COUNT-1), "und" otherwise. */
+const char *nm_lang_code(int index);
+
+/* Detects the language of the tokens; returns its index or -1 ("und"), and
+ * the confidence (0..1) in *confidence. */
+int nm_lang_detect(const nm_lang *l, const char *text, const nm_token *toks, size_t n,
+                   double *confidence);
+
+/* True if the word (by lower-case hash) is a stop word of language index
+ * lang (or of English when lang is -1). */
+bool nm_lang_is_stopword(const nm_lang *l, int lang, uint64_t lhash);
+
+#endif

@@ -1,0 +1,106 @@
+#include "nm_recognizer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nm_alloc.h"
+#include "nm_ner_rules.h"
+
+struct nm_recognizer {
+    const char *kind;
+    nm_ner_rules *rules;
+    nm_ner_model *model;
+};
+
+void *nm_scratch_get(nm_scratch *s, size_t size)
+{
+    if (s->cap < size) {
+        free(s->p);
+        size_t cap = s->cap ? s->cap : 4096;
+        while (cap < size)
+            cap *= 2;
+        s->p = nm_xmalloc(cap);
+        s->cap = cap;
+    }
+    return s->p;
+}
+
+nm_recognizer *nm_recognizer_new(const char *kind, const char *data_dir, nm_error *err)
+{
+    nm_recognizer *r = nm_xcalloc(1, sizeof *r);
+    if (!kind || !strcmp(kind, "rules")) {
+        r->kind = "rules";
+        r->rules = nm_ner_rules_new(data_dir, err);
+        if (r->rules)
+            return r;
+    } else if (!strcmp(kind, "model")) {
+        r->kind = "model";
+        char path[4096];
+        snprintf(path, sizeof path, "%s/ner-model.bin", data_dir);
+        if (nm_ner_model_load(path, &r->model, err) == 0)
+            return r;
+    } else {
+        nm_error_set(err, NM_ERR_INVALID, "unknown recogniser '%s' (rules or model)", kind);
+    }
+    free(r);
+    return NULL;
+}
+
+void nm_recognizer_destroy(nm_recognizer **r)
+{
+    if (!r || !*r)
+        return;
+    nm_ner_rules_destroy(&(*r)->rules);
+    nm_ner_model_free(&(*r)->model);
+    free(*r);
+    *r = NULL;
+}
+
+const char *nm_recognizer_kind(const nm_recognizer *r)
+{
+    return r->kind;
+}
+
+/* The model reads token text; document context first, then each sentence. */
+static void label_model(const nm_recognizer *r, const nm_recognizer_input *in, uint8_t *labels,
+                        nm_scratch *scratch)
+{
+    size_t longest = 0, a = 0;
+    for (size_t s = 0; s < in->n_sentences; s++) {
+        if (in->sent_ends[s] - a > longest)
+            longest = in->sent_ends[s] - a;
+        a = in->sent_ends[s];
+    }
+    size_t tag_size = nm_ner_scratch_size(longest);
+    size_t words_size = (in->n * sizeof(nm_ner_token) + 63) & ~(size_t)63;
+    size_t doc_size = (sizeof(nm_ner_doc) + 63) & ~(size_t)63;
+    unsigned char *mem = nm_scratch_get(scratch, words_size + doc_size + tag_size);
+    nm_ner_token *words = (nm_ner_token *)mem;
+    nm_ner_doc *doc = (nm_ner_doc *)(mem + words_size);
+    void *tag_scratch = mem + words_size + doc_size;
+    for (size_t k = 0; k < in->n; k++) {
+        words[k].text = in->text + in->tokens[k].start;
+        words[k].len = in->tokens[k].end - in->tokens[k].start;
+    }
+    nm_ner_doc_reset(doc);
+    a = 0;
+    for (size_t s = 0; s < in->n_sentences; s++) {
+        nm_ner_doc_add(doc, words + a, in->sent_ends[s] - a);
+        a = in->sent_ends[s];
+    }
+    a = 0;
+    for (size_t s = 0; s < in->n_sentences; s++) {
+        nm_ner_tag(r->model, doc, words + a, in->sent_ends[s] - a, labels + a, tag_scratch, tag_size);
+        a = in->sent_ends[s];
+    }
+}
+
+void nm_recognizer_label(const nm_recognizer *r, const nm_recognizer_input *in, uint8_t *labels,
+                         nm_scratch *scratch)
+{
+    if (r->rules)
+        nm_ner_rules_label(r->rules, in, labels, scratch);
+    else
+        label_model(r, in, labels, scratch);
+}
