@@ -16,8 +16,11 @@
  *     does not parse): fail with the reason, retryable = false (the queue
  *     dead-letters it); unexpected extraction errors: retryable = true. The
  *     worker goes on either way.
- *   - database busy/locked: counted in worker_db_retries_total and retried a
- *     moment later with the same batch.
+ *   - database busy/locked (another worker holds the write lock past
+ *     --busy-timeout, kept short): counted in worker_db_retries_total; the
+ *     worker goes back to taking and extracting deliveries, so its core does
+ *     not idle while the other writes, and retries a moment later with
+ *     everything held.
  *   - disk full (or the --db-max-size quota) and I/O errors: state
  *     "disk-full"; held articles are kept (no new credit is given, as nothing
  *     is settled), one log line per retry, the batch retried every --retry-ms;
@@ -55,7 +58,7 @@ typedef struct nm_worker_config {
     int64_t retry_ms;           /* disk-full retry interval */
     int64_t drain_timeout_ms;   /* longest a drain may take */
     int64_t db_max_bytes;       /* 0 or a quota that behaves like a full disk */
-    int64_t busy_timeout_ms;    /* wait for another writer's lock before retrying */
+    int64_t busy_timeout_ms;    /* wait for another writer's lock before going back to work */
     bool sync_normal;           /* synchronous=NORMAL instead of FULL */
 } nm_worker_config;
 

@@ -26,7 +26,7 @@ int main(int argc, char **argv)
     const char *data_dir = "";
     const char *log_level = "info";
     int64_t credit = 256, batch = 128, flush_ms = 50, retry_ms = 2000, drain_ms = 5000;
-    int64_t busy_ms = 5000, db_max = 0;
+    int64_t busy_ms = 20, db_max = 0;
     bool sync_normal = false;
     const nm_opt opts[] = {
         {"queue", 'q', NM_OPT_STRING, &queue, "ENDPOINT", "queue endpoint for workers", 0, 0},
@@ -47,7 +47,8 @@ int main(int argc, char **argv)
         {"drain-timeout", 0, NM_OPT_DURATION, &drain_ms, "DURATION",
          "longest a SIGTERM drain may take", 1, 600000},
         {"busy-timeout", 0, NM_OPT_DURATION, &busy_ms, "DURATION",
-         "wait for another writer's lock before retrying", 1, 600000},
+         "wait this long for another worker's write lock, then extract more and retry", 1,
+         600000},
         {"db-max-size", 0, NM_OPT_BYTES, &db_max, "BYTES",
          "results database quota, behaves like a full disk when reached (0: none)", 0, 0},
         {"sync-normal", 0, NM_OPT_FLAG, &sync_normal, NULL,

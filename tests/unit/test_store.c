@@ -454,8 +454,8 @@ static void readme_queries_work(void **state)
     /* simhash 0xF0F0...: a near-duplicate differs in 2 bits, a far one in many */
     uint64_t sim = 0xF0F0F0F0F0F0F0F0ULL;
     nm_extract_result *rs[] = {
-        make_result("bbc/tech/131", "Kalın meets Hamas", base, ents, 5, sim),
-        make_result("bbc/tech/179", "Kalın meets Hamas again", base, ents, 5, sim ^ 0x11),
+        make_result("bbc/tech/131.txt", "Kalın meets Hamas", base, ents, 5, sim),
+        make_result("bbc/tech/179.txt", "Kalın meets Hamas again", base, ents, 5, sim ^ 0x11),
         make_result("far", "Unrelated", "Recep Tayyip Erdoğan spoke in Gaza.", ents + 3, 2,
                     ~sim),
         make_result("ankara-only", "Ankara", "Ankara is quiet. Ankara sleeps.", ents + 1, 1,
@@ -478,10 +478,10 @@ static void readme_queries_work(void **state)
     assert_int_equal(nm_store_put_batch(s, olds, 1, nm_time_unix_ms() - 2 * 3600 * 1000, &err), 0);
     sqlite3 *db = nm_store_db(s);
 
-    assert_string_equal(query_col(db, q[0]), "bbc/tech/179|bbc/tech/131");
+    assert_string_equal(query_col(db, q[0]), "bbc/tech/179.txt|bbc/tech/131.txt");
     assert_string_equal(query_col(db, q[1]), "Ibrahim Kalın|Recep Tayyip Erdoğan");
-    assert_string_equal(query_col(db, q[2]), "bbc/tech/179|close-3");
-    assert_string_equal(query_col(db, q[3]), "bbc/tech/131|bbc/tech/179");
+    assert_string_equal(query_col(db, q[2]), "bbc/tech/179.txt|close-3");
+    assert_string_equal(query_col(db, q[3]), "bbc/tech/131.txt|bbc/tech/179.txt");
     /* the near-duplicate query finds candidates through the band indexes */
     char plan_sql[4096];
     snprintf(plan_sql, sizeof plan_sql, "EXPLAIN QUERY PLAN %s", q[2]);
@@ -512,7 +512,7 @@ static void readme_queries_work(void **state)
     assert_string_equal(query_col(db, "SELECT a.id FROM articles_fts JOIN articles a ON"
                                       " a.article = articles_fts.rowid WHERE articles_fts"
                                       " MATCH 'ceasefire AND Erdoğan' ORDER BY a.id"),
-                        "bbc/tech/131|bbc/tech/179");
+                        "bbc/tech/131.txt|bbc/tech/179.txt");
     for (size_t i = 0; i < n; i++)
         free(q[i]);
     for (size_t i = 0; i < n_rs; i++)
