@@ -115,6 +115,13 @@ void nm_consumer_destroy(nm_consumer **consumer)
 {
     if (!consumer || !*consumer)
         return;
+    /* Goodbye: a draining heartbeat so the queue stops sending us work,
+     * given a moment to leave. */
+    nm_consumer *c = *consumer;
+    c->draining = true;
+    send_heartbeat(c, NULL);
+    int linger = 100;
+    zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof linger);
     zmq_close((*consumer)->sock);
     free(*consumer);
     *consumer = NULL;

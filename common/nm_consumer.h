@@ -76,8 +76,9 @@ typedef struct nm_consumer nm_consumer;
  * on a bad endpoint. Caller owns the result; zmq_ctx must outlive it. */
 nm_consumer *nm_consumer_new(void *zmq_ctx, const nm_consumer_config *cfg, nm_error *err);
 
-/* Closes the socket (linger 0); accepts NULL; clears *consumer. Leases still
- * held expire at the queue and are redelivered. */
+/* Tells the queue we leave (a draining heartbeat, up to 100 ms to go out),
+ * closes the socket; accepts NULL; clears *consumer. Leases still held
+ * expire at the queue and are redelivered. */
 void nm_consumer_destroy(nm_consumer **consumer);
 
 /* The DEALER socket to poll for ZMQ_POLLIN. */

@@ -227,6 +227,11 @@ static bool oldest_waiting(void *arg, int64_t seq, int64_t enqueued_unix_ms)
 static void send_stats(nm_queue *q)
 {
     nm_error err;
+    int64_t freed;
+    /* At most 16384 pages (64 MiB) per stats tick, so the loop never stalls
+     * long; after a drained burst these are mostly pages at the file's end. */
+    if (nm_spool_compact(q->spool, 16384, &freed, &err) != 0)
+        nm_log_warn("compacting spool: %s", err.msg);
     if (nm_spool_bytes(q->spool, &q->spool_bytes, &err) != 0)
         nm_log_warn("reading spool size: %s", err.msg);
     size_t in_flight = nm_lease_count(q->leases);

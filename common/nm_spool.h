@@ -19,6 +19,11 @@
  * only redelivers an article, never loses one. A durable commit fsyncs every
  * earlier WAL frame too, so order is kept.
  *
+ * The file is opened in exclusive locking mode: while a queue runs, no other
+ * process can open the spool (a second queue refuses to start instead of
+ * delivering the same articles twice); inspect it through the queue's
+ * requests or after it stopped.
+ *
  * A failed write (disk full, read-only, I/O error) returns -1 with
  * NM_ERR_DISK_FULL or NM_ERR_IO; the caller rolls back and the file stays
  * consistent (SQLite's guarantee). Not thread-safe.
@@ -113,6 +118,12 @@ int nm_spool_count_dead(nm_spool *spool, int64_t *n, nm_error *err);
 /* Bytes used by live pages (page_count - freelist_count) * page_size, plus
  * the WAL file. */
 int nm_spool_bytes(nm_spool *spool, int64_t *bytes, nm_error *err);
+
+/* Gives up to max_pages free pages back to the file system when at least a
+ * quarter of the file is free (after a burst of backlog was drained), so the
+ * file does not stay at its peak size. Its own small transaction: call it
+ * outside nm_spool_begin/commit. *freed gets the pages released. */
+int nm_spool_compact(nm_spool *spool, int64_t max_pages, int64_t *freed, nm_error *err);
 
 /* Dead letters, newest first: at most limit, only id when id is non-empty.
  * *letters is a malloc'd array of unpacked letters (caller frees with

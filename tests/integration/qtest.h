@@ -144,7 +144,8 @@ static inline void qtest_submit_range(nm_producer *p, const char *prefix, int fi
     }
 }
 
-/* Rows in the spool's articles (or dead) table, read with SQLite directly. */
+/* Rows in the spool's articles (or dead) table, read with SQLite directly
+ * (only while the queue is stopped: it holds the spool exclusively). */
 static inline int64_t qtest_spool_count(const qtest_queue *q, const char *table)
 {
     sqlite3 *db;
@@ -214,6 +215,20 @@ static inline double qtest_metric(const Newsmill__Envelope *env, const char *nam
         return m->value;
     }
     return -1;
+}
+
+/* Waits until the newest report has metric == want exactly; true if so. */
+static inline bool qtest_wait_gauge(void *pull, const char *name, double want, int timeout_ms)
+{
+    int64_t deadline = nm_time_mono_ns() + (int64_t)timeout_ms * NM_NS_PER_MS;
+    while (nm_time_mono_ns() < deadline) {
+        Newsmill__Envelope *env = qtest_stats(pull, 300);
+        double v = qtest_metric(env, name, NULL);
+        nm_frame_free(&env);
+        if (v == want)
+            return true;
+    }
+    return false;
 }
 
 /* Waits until the newest report has metric >= want; returns the last value. */

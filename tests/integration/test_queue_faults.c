@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "qtest.h"
@@ -59,6 +60,7 @@ static void poison_dead_letters(void **state)
     qtest_flag(&q, "--max-attempts=3");
     qtest_flag(&q, "--retry-base=10ms");
     qtest_flag(&q, "--retry-max=40ms");
+    qtest_flag(&q, "--lease=1s");
     qtest_start(&q);
     void *ctx = zmq_ctx_new();
     void *pull = qtest_stats_socket(ctx, &q);
@@ -307,7 +309,16 @@ static void bad_input(void **state)
     assert_int_equal(nm_producer_submit(p, again, 1, &ack, NULL), 0);
     assert_string_equal(ack->acks[0]->id, derived);
     nm_producer_ack_free(&ack);
-    assert_int_equal(qtest_spool_count(&q, "articles"), 3);
+    assert_true(qtest_wait_gauge(pull, "queue_backlog_articles", 3, 3000));
+
+    /* a second queue on the same spool refuses to start */
+    char *argv2[] = {(char *)nm_test_bin("newsmill-queue"), "--spool", q.spool, "--front",
+                     (char *)nm_test_endpoint(), "--back", (char *)nm_test_endpoint(), NULL};
+    nm_proc second;
+    nm_proc_start(&second, "second", argv2);
+    int st2 = 0;
+    assert_true(nm_proc_wait(&second, 5000, &st2));
+    assert_true(WIFEXITED(st2) && WEXITSTATUS(st2) == 1);
 
     /* full: 3 in the spool, the limit is 30 */
     Newsmill__Article *thirty[30];

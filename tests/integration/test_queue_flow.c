@@ -84,11 +84,6 @@ static bool enough_lines(void *arg)
     return total >= g->want;
 }
 
-static bool spool_empty(void *arg)
-{
-    return qtest_spool_count(arg, "articles") == 0;
-}
-
 /* submit N, consume with 3 consumer processes: every id exactly once. */
 static void three_consumers(void **state)
 {
@@ -106,6 +101,7 @@ static void three_consumers(void **state)
         kids[i] = spawn_consumer(q.back, paths[i], 16, 0);
     }
     void *ctx = zmq_ctx_new();
+    void *pull = qtest_stats_socket(ctx, &q);
     nm_producer *p = nm_producer_new(ctx, q.front, NULL);
     qtest_submit_range(p, "flow-", 0, N, 100);
     lines_goal goal = {outs, 3, N};
@@ -136,10 +132,14 @@ static void three_consumers(void **state)
     }
     for (int i = 0; i < 3; i++)
         assert_true(per_consumer[i] > 0); /* every consumer got work */
-    assert_true(nm_test_wait_until(spool_empty, &q, 5000));
+    assert_true(qtest_wait_metric(pull, "queue_articles_done_total", NULL, N, 5000) == N);
+    assert_true(qtest_wait_gauge(pull, "queue_backlog_articles", 0, 3000));
+    assert_true(qtest_wait_gauge(pull, "queue_in_flight_articles", 0, 3000));
     nm_producer_destroy(&p);
+    zmq_close(pull);
     zmq_ctx_term(ctx);
     qtest_stop(&q);
+    assert_int_equal(qtest_spool_count(&q, "articles"), 0); /* the spool is empty */
 }
 
 /* ---- kill -9 of the queue ---- */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -283,6 +284,11 @@ int main(int argc, char **argv)
         _exit(127);
     }
     usleep(300 * 1000);
+    int early;
+    if (waitpid(queue, &early, WNOHANG) == queue) {
+        fprintf(stderr, "bench-queue: the queue exited at start; its log: %s\n", log_path);
+        return 1;
+    }
 
     b.ctx = zmq_ctx_new();
     b.latency_s = nm_xcalloc((size_t)(b.articles / b.batch + b.producers + 1), sizeof *b.latency_s);
@@ -316,11 +322,18 @@ int main(int argc, char **argv)
     for (int i = 0; i < b.producers + b.consumers; i++)
         pthread_join(threads[i], NULL);
 
-    /* the last done must be committed before the spool is measured */
-    usleep(300 * 1000);
+    /* the last done must be committed, and the drained spool compacted (once
+     * a second), before the spool is measured */
+    usleep(2500 * 1000);
     kill(queue, SIGTERM);
     int status = 0;
-    waitpid(queue, &status, 0);
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    wait4(queue, &status, 0, &ru);
+    double queue_cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    double load[1] = {0};
+    getloadavg(load, 1);
     int64_t rows = -1;
     nm_spool *s = nm_spool_open(spool, NM_SPOOL_NORMAL, &err);
     int64_t live_bytes = 0;
@@ -344,6 +357,7 @@ int main(int argc, char **argv)
            "\"submit_ack_p99_ms\":%.2f,\"submit_ack_max_ms\":%.2f,"
            "\"spool_rows_after\":%lld,\"spool_file_bytes_after\":%lld,"
            "\"spool_wal_bytes_after\":%lld,\"spool_live_bytes_after\":%lld,"
+           "\"queue_cpu_s\":%.2f,\"queue_cpu_us_per_article\":%.1f,\"loadavg_1m\":%.1f,"
            "\"queue_exit\":%d,\"ok\":%s}\n",
            (long long)b.articles, (long long)b.batch, (long long)b.producers,
            (long long)b.consumers, (long long)b.in_flight, (long long)b.body_bytes, b.durability,
@@ -352,7 +366,7 @@ int main(int argc, char **argv)
            percentile(b.latency_s, n_lat, 0.99) * 1e3,
            n_lat ? b.latency_s[n_lat - 1] * 1e3 : 0.0, (long long)rows,
            (long long)file_size(spool), (long long)file_size(wal), (long long)live_bytes,
-           WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+           queue_cpu_s, queue_cpu_s * 1e6 / (double)b.articles, load[0], WIFEXITED(status) ? WEXITSTATUS(status) : -1,
            acked == b.articles && consumed >= b.articles && rows == 0 ? "true" : "false");
     zmq_ctx_term(b.ctx);
     free(threads);
