@@ -56,6 +56,12 @@ static const word k_weak[] = {
     {"header", EXACT},      {"meta", EXACT},      {"author", EXACT},     {"date", EXACT},
 };
 
+/* Embedded posts (tweets, Instagram) quoted by the article are content even
+ * inside a "social" wrapper. */
+static const word k_embed[] = {
+    {"tweet", ANYWHERE}, {"instagram", PREFIX}, {"embed", PREFIX}, {"blockquote", EXACT},
+};
+
 static const word k_pos[] = {
     {"article", PREFIX}, {"content", PREFIX}, {"story", PREFIX},   {"body", PREFIX},
     {"main", EXACT},     {"post", EXACT},     {"entry", PREFIX},   {"text", EXACT},
@@ -140,13 +146,17 @@ unsigned nm_html_class_flags(const GumboNode *g)
             continue;
         tokens t = {.n = 0};
         tokenize(attrs[k], &t);
-        if (match_any(&t, k_strong, sizeof k_strong / sizeof k_strong[0]))
+        if (match_any(&t, k_embed, sizeof k_embed / sizeof k_embed[0]))
+            fl |= NM_HCLASS_EMBED;
+        else if (match_any(&t, k_strong, sizeof k_strong / sizeof k_strong[0]))
             fl |= NM_HCLASS_STRONG;
         else if (match_any(&t, k_weak, sizeof k_weak / sizeof k_weak[0]))
             fl |= NM_HCLASS_WEAK;
         if (match_any(&t, k_pos, sizeof k_pos / sizeof k_pos[0]))
             fl |= NM_HCLASS_POS;
     }
+    if (fl & NM_HCLASS_EMBED)
+        fl &= ~(NM_HCLASS_STRONG | NM_HCLASS_WEAK);
     const char *role = nm_html_attr(g, "role");
     if (role && (strcasecmp(role, "navigation") == 0 || strcasecmp(role, "complementary") == 0 ||
                  strcasecmp(role, "contentinfo") == 0 || strcasecmp(role, "banner") == 0 ||

@@ -467,6 +467,22 @@ static uint32_t score_candidates(table *t)
         if (best == NONE || h->score > best_score)
             best = i, best_score = h->score;
     }
+    if (best == NONE)
+        return best;
+    /* An article cut into chunks (ads between them) scores as several
+     * near-equal containers: take their closest common ancestor. */
+    uint32_t top = best;
+    for (uint32_t i = 0; i < t->len; i++) {
+        const hnode *h = &t->n[i];
+        if (!(h->flags & FL_CAND) || (h->flags & FL_JUNK) || h->score < 0.75f * best_score)
+            continue;
+        if ((i >= best && i < t->n[best].end) || (best >= i && best < h->end))
+            continue; /* inside best, or an ancestor of it */
+        while (top != NONE && !(i >= top && i < t->n[top].end))
+            top = t->n[top].parent;
+    }
+    if (top != NONE && t->n[top].tag != GUMBO_TAG_HTML && t->n[top].tag != GUMBO_TAG_BODY)
+        best = top;
     return best;
 }
 
@@ -489,13 +505,53 @@ typedef struct emitter {
     int next_list;
 } emitter;
 
+/* Whole blocks that are page furniture in any article ("Advertisement"). */
+static bool boilerplate_line(const char *s, size_t n)
+{
+    static const char *const lines[] = {
+        "advertisement", "advert", "ad", "ads", "sponsored", "sponsored content", "continue reading",
+        "continue reading below", "story continues below", "story continues below advertisement",
+        "article continues below advertisement", "read more", "read more below", "share",
+        "share this", "share this article", "share this story", "comments", "comment",
+        "this slideshow requires javascript", "like this story share it with a friend",
+        "skip to content", "skip advertisement", "related", "related articles", "related stories",
+        "recommended", "loading", "image", "photo", "close", "click to enlarge",
+    };
+    if (n > 48)
+        return false;
+    char norm[64];
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 1 < sizeof norm; i++) {
+        char c = s[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c + 32);
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == ' ')
+            norm[k++] = c;
+        else if (k && norm[k - 1] != ' ')
+            norm[k++] = ' ';
+    }
+    while (k && norm[k - 1] == ' ')
+        k--;
+    norm[k] = '\0';
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+        if (strcmp(norm, lines[i]) == 0)
+            return true;
+    return false;
+}
+
 static void flush(emitter *e, const ctx *c)
 {
     nm_hbuf_trim_end(&e->buf);
     if (e->buf.len == 0)
         goto reset;
-    /* Link-dominated blocks are navigation, "read more", tag lists. */
-    if (e->buf_chars > 0 && (float)e->buf_link / (float)e->buf_chars > 0.5f)
+    /* Link-dominated blocks are navigation, "read more", tag lists; a
+     * sentence with a long link in it is not. */
+    if (e->buf_chars > 0) {
+        float ld = (float)e->buf_link / (float)e->buf_chars;
+        if (ld >= 0.8f || (ld > 0.5f && e->buf_chars - e->buf_link < 40))
+            goto reset;
+    }
+    if (boilerplate_line(e->buf.p, e->buf.len))
         goto reset;
     if (c->kind == NM_BLOCK_HEADING && c->level == 1 && e->title &&
         strcasecmp(e->buf.p, e->title) == 0)
@@ -664,7 +720,7 @@ static bool sibling_joins(const table *t, uint32_t best, uint32_t s)
         bonus = b->score * 0.2f;
     if ((h->flags & FL_CAND) && h->score + bonus >= threshold)
         return true;
-    if (h->tag == GUMBO_TAG_P) {
+    if (paragraph_like(h)) {
         float ld = link_density(h);
         if (h->text > 80 && ld < 0.25f)
             return true;

@@ -95,6 +95,7 @@ char *nm_html_clean_title(nm_arena *arena, const char *title, const char *site);
 #define NM_HCLASS_STRONG 2u /* says boilerplate wherever it is: comment, share, ad, ... */
 #define NM_HCLASS_WEAK 4u   /* says boilerplate, but themes also wrap articles in it */
 #define NM_HCLASS_BODY 8u   /* itemprop=articleBody: the publisher marks the body */
+#define NM_HCLASS_EMBED 16u /* an embedded post (tweet, Instagram) quoted as content */
 
 /* Bits NM_HCLASS_* for an element. */
 unsigned nm_html_class_flags(const GumboNode *node);
