@@ -46,6 +46,8 @@ static const word k_strong[] = {
     {"print", EXACT},        {"noprint", EXACT},        {"hide", EXACT},
     {"skip", PREFIX},        {"tags", EXACT},           {"tag", EXACT},
     {"rss", EXACT},          {"paywall", EXACT},        {"login", PREFIX},
+    {"popover", PREFIX},     {"tooltip", PREFIX},       {"hovercard", PREFIX},
+    {"rollover", PREFIX},
 };
 
 static const word k_weak[] = {

@@ -768,15 +768,25 @@ void nm_html_content(nm_arena *arena, const GumboOutput *out, nm_doc *doc)
         /* Too little: class names may have hidden the article (Readability's
          * retry). Keep whichever pass found more. */
         emitter e2 = {.arena = arena, .t = &t, .title = doc->title};
-        if (extract(&t, &e2, false) > chars) {
+        size_t chars2 = extract(&t, &e2, false);
+        if (chars2 > chars) {
             nm_hbuf_free(&e.buf);
             e = e2;
+            chars = chars2;
         } else {
             nm_hbuf_free(&e2.buf);
         }
     }
     nm_hbuf_free(&e.buf);
     free(t.n);
+    /* A few headings or list items and no prose: an index page, not an
+     * article. */
+    bool prose = false;
+    for (size_t i = 0; i < e.n_blocks && !prose; i++)
+        prose = e.blocks[i].kind == NM_BLOCK_PARAGRAPH || e.blocks[i].kind == NM_BLOCK_QUOTE ||
+                e.blocks[i].kind == NM_BLOCK_PRE;
+    if (!prose && chars < 200)
+        e.n_blocks = 0;
     doc->blocks = e.blocks;
     doc->n_blocks = e.n_blocks;
 }
