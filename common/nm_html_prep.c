@@ -114,30 +114,40 @@ static bool is_name_char(unsigned char c)
            c == '-' || c == ':' || c == '_';
 }
 
-/* Elements that never add nesting depth in a way a page can accumulate. */
-static bool uncounted(const char *name, size_t n)
+typedef struct tagname {
+    const char *s;
+    size_t n;
+} tagname;
+#define N(x) {x, sizeof x - 1}
+
+static bool in_names(const tagname *names, size_t count, const char *s, size_t n)
 {
-    static const char *const names[] = {
-        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
-        "source", "track", "wbr", "keygen", "p", "li", "dt", "dd", "option", "optgroup", "tr",
-        "td", "th", "thead", "tbody", "tfoot", "rb", "rt", "rp", "rtc", "colgroup", "caption",
-        "html", "head", "body", "frame", "basefont", "bgsound", "image", "menuitem",
-    };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strlen(names[i]) == n && strncasecmp(names[i], name, n) == 0)
+    for (size_t i = 0; i < count; i++)
+        if (names[i].n == n && strncasecmp(names[i].s, s, n) == 0)
             return true;
     return false;
 }
 
-/* Elements whose content is raw text up to their end tag. */
-static bool raw_text(const char *name, size_t n)
+/* Elements that never add nesting depth in a way a page can accumulate. */
+static bool uncounted(const char *s, size_t n)
 {
-    static const char *const names[] = {"script", "style", "textarea", "title", "xmp",
-                                        "noembed", "noframes", "iframe", "plaintext"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strlen(names[i]) == n && strncasecmp(names[i], name, n) == 0)
-            return true;
-    return false;
+    static const tagname names[] = {
+        N("area"), N("base"), N("br"), N("col"), N("embed"), N("hr"), N("img"), N("input"),
+        N("link"), N("meta"), N("param"), N("source"), N("track"), N("wbr"), N("keygen"), N("p"),
+        N("li"), N("dt"), N("dd"), N("option"), N("optgroup"), N("tr"), N("td"), N("th"),
+        N("thead"), N("tbody"), N("tfoot"), N("rb"), N("rt"), N("rp"), N("rtc"), N("colgroup"),
+        N("caption"), N("html"), N("head"), N("body"), N("frame"), N("basefont"), N("bgsound"),
+        N("image"), N("menuitem"),
+    };
+    return n <= 8 && in_names(names, sizeof names / sizeof names[0], s, n);
+}
+
+/* Elements whose content is raw text up to their end tag. */
+static bool raw_text(const char *s, size_t n)
+{
+    static const tagname names[] = {N("script"), N("style"), N("textarea"), N("title"), N("xmp"),
+                                 N("noembed"), N("noframes"), N("iframe"), N("plaintext")};
+    return n >= 3 && n <= 9 && in_names(names, sizeof names / sizeof names[0], s, n);
 }
 
 /* Position after the '>' closing a tag that starts at i, quote-aware. */
