@@ -1,6 +1,7 @@
 #include "nm_frame.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -13,6 +14,49 @@ void nm_frame_encode(Newsmill__Envelope *env, uint8_t **buf, size_t *len)
     size_t size = newsmill__envelope__get_packed_size(env);
     *buf = nm_xmalloc(size ? size : 1);
     *len = newsmill__envelope__pack(env, *buf);
+}
+
+/* protobuf-c accepts field number 0 (invalid protobuf) when the tag is
+ * written in more than one byte (0x82 0x00), keeps it as an unknown field,
+ * and packs it back as the one-byte tag 0x02, which it then refuses: a
+ * message that decodes but whose re-encoding does not (found by
+ * tests/fuzz/fuzz_frame). True when m or any message inside it has one.
+ * The schema is not recursive, so the depth is bounded by it. */
+static bool has_field_zero(const ProtobufCMessage *m)
+{
+    for (unsigned i = 0; i < m->n_unknown_fields; i++) {
+        if (m->unknown_fields[i].tag == 0)
+            return true;
+    }
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    const char *base = (const char *)m;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n;
+            ProtobufCMessage *const *items;
+            memcpy(&n, base + f->quantifier_offset, sizeof n);
+            memcpy(&items, base + f->offset, sizeof items);
+            for (size_t k = 0; k < n; k++) {
+                if (has_field_zero(items[k]))
+                    return true;
+            }
+            continue;
+        }
+        if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+            uint32_t which;
+            memcpy(&which, base + f->quantifier_offset, sizeof which);
+            if (which != f->id)
+                continue;
+        }
+        const ProtobufCMessage *child;
+        memcpy(&child, base + f->offset, sizeof child);
+        if (child && has_field_zero(child))
+            return true;
+    }
+    return false;
 }
 
 int nm_frame_decode(const uint8_t *buf, size_t len, size_t max_len, Newsmill__Envelope **env,
@@ -28,6 +72,11 @@ int nm_frame_decode(const uint8_t *buf, size_t len, size_t max_len, Newsmill__En
     if (!e)
         return nm_error_set(err, NM_ERR_MALFORMED,
                             "message of %zu bytes is not a newsmill protobuf envelope", len);
+    if (has_field_zero(&e->base)) {
+        newsmill__envelope__free_unpacked(e, NULL);
+        return nm_error_set(err, NM_ERR_MALFORMED,
+                            "message of %zu bytes has a field numbered 0 (invalid protobuf)", len);
+    }
     if (e->version != NM_PROTOCOL_VERSION) {
         nm_error_set(err, e->version ? NM_ERR_VERSION : NM_ERR_MALFORMED,
                      e->version ? "protocol version %u is not supported (this build speaks %d)"
