@@ -1,8 +1,10 @@
 /* Runs a fuzz target without libFuzzer, so that every build exercises it:
- * first the files given as arguments (a crash corpus), then pseudo-random
+ * first the files given as arguments (files, or directories: every file in
+ * them, e.g. tests/fuzz/corpus/NAME and tests/fuzz/regress/NAME), then pseudo-random
  * inputs from a fixed seed, mixing words, names, punctuation, UTF-8 from
  * several scripts and raw bytes, for a bounded number of iterations
  * (NM_FUZZ_ITERATIONS, default 2000). Exit 0 when the target never aborted. */
+#include <dirent.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,7 +12,8 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
+/* Optional, as in libFuzzer: targets without it need not define it. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 static uint64_t rng = 0x9E3779B97F4A7C15u;
 
@@ -49,19 +52,46 @@ static size_t gen(uint8_t *buf, size_t cap)
     return n;
 }
 
+static int replay_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        perror(path);
+        return 1;
+    }
+    static uint8_t file_buf[1 << 20];
+    size_t len = fread(file_buf, 1, sizeof file_buf, f);
+    fclose(f);
+    LLVMFuzzerTestOneInput(file_buf, len);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    LLVMFuzzerInitialize(&argc, &argv);
+    if (LLVMFuzzerInitialize)
+        LLVMFuzzerInitialize(&argc, &argv);
+    int n_files = 0;
     for (int i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        if (!f) {
-            perror(argv[i]);
-            return 1;
+        DIR *d = opendir(argv[i]);
+        if (!d) {
+            if (replay_file(argv[i]))
+                return 1;
+            n_files++;
+            continue;
         }
-        static uint8_t file_buf[1 << 20];
-        size_t len = fread(file_buf, 1, sizeof file_buf, f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(file_buf, len);
+        struct dirent *e;
+        while ((e = readdir(d))) { /* a corpus directory: every file in it */
+            if (e->d_name[0] == '.')
+                continue;
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s", argv[i], e->d_name);
+            if (replay_file(path)) {
+                closedir(d);
+                return 1;
+            }
+            n_files++;
+        }
+        closedir(d);
     }
     const char *env = getenv("NM_FUZZ_ITERATIONS");
     long iterations = env ? atol(env) : 2000;
@@ -72,6 +102,6 @@ int main(int argc, char **argv)
         LLVMFuzzerTestOneInput(buf, len);
     }
     free(buf);
-    printf("replayed %d files and %ld generated inputs\n", argc - 1, iterations);
+    printf("replayed %d files and %ld generated inputs\n", n_files, iterations);
     return 0;
 }
