@@ -503,7 +503,7 @@ int nm_cmd_submit(int argc, char **argv)
                      .in_flight = 4,
                      .timeout_ms = NM_PRODUCER_TIMEOUT_MS_DEFAULT,
                      .retries = NM_PRODUCER_RETRIES_DEFAULT,
-                     .max_file = 64 << 20,
+                     .max_file = 16 << 20,
                      .max_line = (int64_t)NM_JSONL_MAX_LINE_DEFAULT};
     const nm_opt opts[] = {
         {"queue", 'q', NM_OPT_STRING, &o.queue, "ENDPOINT", "the queue's producer endpoint", 0, 0},
