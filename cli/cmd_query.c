@@ -24,6 +24,7 @@
 typedef struct query_opts {
     const char *db, *dir;
     int64_t limit, since_ms, max_distance;
+    double min_similarity;
     bool json;
 } query_opts;
 
@@ -485,18 +486,15 @@ static int q_dups(query_ctx *q, int argc, char **argv, nm_error *err)
     int minhash_len = 0;
     if (find_fingerprints(q, argv[0], fp, &minhash, &minhash_len, err) != 0)
         return -1;
-    /* Within distance 3, two simhashes share a 16-bit band: use the band
-     * indexes. Further than that, every article has to be looked at. */
+    /* SimHash catches light edits, MinHash (Jaccard over 3-word shingles)
+     * also catches a paragraph added or rewritten: either makes a near
+     * duplicate. MinHash needs every article looked at (a scan). */
     const char *sql =
-        q->o.max_distance <= 3
-            ? "SELECT id, title, hamming(simhash, ?1) AS distance,"
-              " minhash_similarity(minhash, ?7) AS similarity, fp_exact = ?6 AS exact"
-              " FROM articles WHERE (sh0 = ?2 OR sh1 = ?3 OR sh2 = ?4 OR sh3 = ?5 OR fp_exact = ?6)"
-              " AND id != ?8 AND (hamming(simhash, ?1) <= ?9 OR fp_exact = ?6)"
-            : "SELECT id, title, hamming(simhash, ?1) AS distance,"
-              " minhash_similarity(minhash, ?7) AS similarity, fp_exact = ?6 AS exact"
-              " FROM articles WHERE id != ?8 AND (hamming(simhash, ?1) <= ?9 OR fp_exact = ?6)"
-              " AND ?2 IS NOT NULL AND ?3 IS NOT NULL AND ?4 IS NOT NULL AND ?5 IS NOT NULL";
+        "SELECT id, title, hamming(simhash, ?1) AS distance,"
+        " minhash_similarity(minhash, ?7) AS similarity, fp_exact = ?6 AS exact"
+        " FROM articles WHERE id != ?8 AND (fp_exact = ?6 OR hamming(simhash, ?1) <= ?9"
+        " OR minhash_similarity(minhash, ?7) >= ?10)"
+        " AND ?2 IS NOT NULL AND ?3 IS NOT NULL AND ?4 IS NOT NULL AND ?5 IS NOT NULL";
     int rc = 0;
     for (size_t d = 0; d < q->n_dbs && rc == 0; d++) {
         sqlite3_stmt *st = prepare(&q->dbs[d], sql, err);
@@ -513,13 +511,23 @@ static int q_dups(query_ctx *q, int argc, char **argv, nm_error *err)
             sqlite3_bind_null(st, 7);
         sqlite3_bind_text(st, 8, argv[0], -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 9, q->o.max_distance);
+        sqlite3_bind_double(st, 10, q->o.min_similarity);
         rc = collect(q, &q->dbs[d], st, err);
         sqlite3_finalize(st);
     }
     free(minhash);
     if (rc != 0)
         return -1;
-    sort_limit(q, "distance", 1);
+    for (size_t i = 0; i < json_object_array_length(q->rows); i++) { /* most alike first */
+        json_object *row = json_object_array_get_idx(q->rows, i);
+        json_object_object_add(row, "rank_key",
+                               json_object_new_double(num(row, "exact") * 1e6 +
+                                                      num(row, "similarity") * 1e3 -
+                                                      num(row, "distance")));
+    }
+    sort_limit(q, "rank_key", -1);
+    for (size_t i = 0; i < json_object_array_length(q->rows); i++)
+        json_object_object_del(json_object_array_get_idx(q->rows, i), "rank_key");
     static const column cols[] = {{"id", "ID", 40},
                                   {"distance", "SIMHASH DISTANCE", 0},
                                   {"similarity", "MINHASH SIMILARITY", 0},
@@ -682,7 +690,7 @@ static int open_dbs(query_ctx *q, nm_error *err)
 
 int nm_cmd_query(int argc, char **argv)
 {
-    query_opts o = {.db = QUERY_DB_DEFAULT, .limit = 10, .max_distance = 3};
+    query_opts o = {.db = QUERY_DB_DEFAULT, .limit = 10, .max_distance = 3, .min_similarity = 0.5};
     const nm_opt opts[] = {
         {"db", 0, NM_OPT_STRING, &o.db, "FILE", "results database", 0, 0},
         {"dir", 0, NM_OPT_STRING, &o.dir, "DIR", "every results*.db in DIR instead (one per host)",
@@ -691,7 +699,9 @@ int nm_cmd_query(int argc, char **argv)
         {"since", 0, NM_OPT_DURATION, &o.since_ms, "DURATION",
          "top: only articles ingested this recently (0: all)", 0, 0},
         {"max-distance", 0, NM_OPT_INT, &o.max_distance, "BITS",
-         "dups: largest SimHash Hamming distance", 0, 64},
+         "dups: near when SimHashes differ in at most BITS bits ...", 0, 64},
+        {"min-similarity", 0, NM_OPT_DOUBLE, &o.min_similarity, "X",
+         "dups: ... or when MinHash similarity is at least X", 0, 1},
         {"json", 0, NM_OPT_FLAG, &o.json, NULL, "print JSON (rows as an array)", 0, 0},
     };
     size_t n_opts = sizeof opts / sizeof opts[0];

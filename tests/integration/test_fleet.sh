@@ -108,19 +108,22 @@ check "the near-duplicate is found: $out" grep -q 'samples/wind-farm-regional.tx
 out=$("$nm" query --db "$var/results.db" --json article samples/sao-paulo-metro.html)
 check "article JSON: $out" [ "$(json 'v["title"]' <<<"$out")" = "São Paulo inaugura nova estação da Linha 6" ]
 out=$("$nm" query --db "$var/results.db" --json top places)
-check "top places answers: $out" [ "$(json 'len(v)' <<<"$out")" -gt 0 ]
+places=$(sqlite3 "$var/results.db" "select count(*) from entities where type = 'place'")
+check "top places answers ($places places stored): $out" [ "$(json 'len(v)' <<<"$out")" -eq "$((places < 10 ? places : 10))" ]
 
-# 6. A poison article (invalid UTF-8 text): dead, requeued unchanged, dead again with two failures.
-printf 'Poison\n\nBad byte: \xff here.\n' >"$tmp/poison.txt"
-"$nm" submit --quiet --queue "$queue" "$tmp/poison.txt" >/dev/null
-failures() { "$nm" dead --json --queue "$queue" | json '[len(d["failures"]) for d in v["dead"] if d["id"] == sys.argv[2]][:1] or [0]' "$tmp/poison.txt" 2>/dev/null | tr -d '[]'; }
+# 6. A poison article (HTML without readable text: the worker cannot extract
+# it, a failure that retrying does not cure): dead, requeued unchanged, dead
+# again with two failures.
+printf '<html><body><nav><p>   </p></nav></body></html>' >"$tmp/poison.html"
+"$nm" submit --quiet --queue "$queue" "$tmp/poison.html" >/dev/null
+failures() { "$nm" dead --json --queue "$queue" | json '[len(d["failures"]) for d in v["dead"] if d["id"] == sys.argv[2]][:1] or [0]' "$tmp/poison.html" 2>/dev/null | tr -d '[]'; }
 for _ in $(seq 100); do [ "$(failures)" = 1 ] && break; sleep 0.1; done
 check "poison is a dead letter with 1 failure ($(failures))" [ "$(failures)" = 1 ]
-"$nm" dead --requeue --queue "$queue" "$tmp/poison.txt" >/dev/null
+"$nm" dead --requeue --queue "$queue" "$tmp/poison.html" >/dev/null
 check "requeue exits 0" [ $? -eq 0 ]
 for _ in $(seq 100); do [ "$(failures)" = 2 ] && break; sleep 0.1; done
 check "after requeue: dead again with 2 failures ($(failures))" [ "$(failures)" = 2 ]
-check "the reason names the cause" grep -q 'utf' <<<"$("$nm" dead --queue "$queue")"
+check "the reason names the cause" grep -q 'empty' <<<"$("$nm" dead --queue "$queue")"
 
 # 7. Stop drains every process (SIGTERM, no SIGKILL needed) and cleans up.
 pids=$(cat "$var"/*.pid)
@@ -128,8 +131,9 @@ out=$(fleet stop 2>&1)
 rc=$?
 check "stop exits 0: $out" [ $rc -eq 0 ]
 check "nothing had to be killed: $out" [ "$(grep -c killing <<<"$out")" -eq 0 ]
+gone() { [ ! -d "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
 for p in $pids; do
-    check "pid $p is gone" [ ! -d "/proc/$p" ] || [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" = Z ]
+    check "pid $p is gone" gone "$p"
 done
 check "no pid files left" [ -z "$(ls "$var"/*.pid 2>/dev/null)" ]
 fleet status >/dev/null
