@@ -382,11 +382,7 @@ void nm_ner_tag(const nm_ner_model *m, const nm_ner_doc *doc, const nm_ner_token
     p += align8(n * NM_NER_LABELS * sizeof *score);
     uint8_t *back = p;
 
-    for (size_t i = 0; i < n; i++) {
-        nm_ner_token_info(tokens[i].text, tokens[i].len, &ti[i]);
-        ti[i].gaz = nm_ner_gaz_get(&m->gaz, ti[i].lower);
-        ti[i].doc = nm_ner_doc_get(doc, ti[i].lower);
-    }
+    nm_ner_sentence_info(tokens, n, &m->gaz, doc, ti);
     nm_ner_sentence_rows(ti, n, m->features, m->bits, rows);
 
     /* Viterbi over emission + transition scores. */

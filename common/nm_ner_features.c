@@ -26,6 +26,8 @@ static inline uint64_t fnv_byte(uint64_t h, unsigned char c)
 
 static inline uint64_t fnv_cp(uint64_t h, uint32_t cp)
 {
+    if (cp < 0x80)
+        return fnv_byte(h, (unsigned char)cp);
     char buf[4];
     size_t n = nm_utf8_encode(cp, buf);
     for (size_t i = 0; i < n; i++)
@@ -44,12 +46,19 @@ static inline uint64_t mix64(uint64_t z)
  * (ASCII, Latin-1, Latin Extended-A), Greek and Cyrillic; typographic quotes
  * fold to ASCII ("Israel’s" reads like the training data's "Israel 's").
  * Other code points map to themselves. */
-static uint32_t lower_cp(uint32_t c)
+static uint32_t fold_quote(uint32_t c)
 {
     if (c == 0x2018 || c == 0x2019)
         return '\'';
     if (c == 0x201C || c == 0x201D)
         return '"';
+    return c;
+}
+
+static uint32_t lower_cp(uint32_t c)
+{
+    if (c >= 0x2018 && c <= 0x201D)
+        return fold_quote(c);
     if (c < 0x80)
         return (c >= 'A' && c <= 'Z') ? c + 32 : c;
     if (c >= 0xC0 && c <= 0xDE && c != 0xD7)
@@ -116,14 +125,6 @@ static unsigned char shape_char(uint32_t c, int *kind)
         *kind = 0;
         return (unsigned char)c;
     }
-    if (lower_cp(c) != c) {
-        *kind = 1;
-        return 'X';
-    }
-    if (is_lower_letter(c)) {
-        *kind = 2;
-        return 'x';
-    }
     if (is_symbol(c)) {
         *kind = 0;
         switch (c) {
@@ -133,6 +134,14 @@ static unsigned char shape_char(uint32_t c, int *kind)
         default: return '*';
         }
     }
+    if (lower_cp(c) != c) {
+        *kind = 1;
+        return 'X';
+    }
+    if (is_lower_letter(c)) {
+        *kind = 2;
+        return 'x';
+    }
     *kind = 4;
     return 'l';
 }
@@ -140,7 +149,7 @@ static unsigned char shape_char(uint32_t c, int *kind)
 void nm_ner_token_info(const char *text, size_t len, nm_ner_tokinfo *ti)
 {
     memset(ti, 0, sizeof *ti);
-    ti->form = nm_ner_fnv1a(text, len, NM_NER_FNV_BASIS);
+    uint64_t form = NM_NER_FNV_BASIS;
     uint64_t lower = NM_NER_FNV_BASIS, shape = NM_NER_FNV_BASIS, sshape = NM_NER_FNV_BASIS;
     uint32_t last[4] = {0, 0, 0, 0}; /* ring of the last 4 lower-case code points */
     size_t ncp = 0, pos = 0;
@@ -161,6 +170,7 @@ void nm_ner_token_info(const char *text, size_t len, nm_ner_tokinfo *ti)
         }
         if (first_kind < 0 && (kind == 1 || kind == 2 || kind == 4))
             first_kind = kind;
+        form = (c >= 0x2018 && c <= 0x201D) ? fnv_cp(form, fold_quote(c)) : fnv_cp(form, c);
         uint32_t lc = kind == 3 ? '0' : lower_cp(c);
         lower = fnv_cp(lower, lc);
         if (ncp < 4)
@@ -177,6 +187,7 @@ void nm_ner_token_info(const char *text, size_t len, nm_ner_tokinfo *ti)
             shape = fnv_byte(shape, sc);
         prev_sc = sc;
     }
+    ti->form = form;
     ti->lower = lower;
     ti->shape = shape;
     ti->sshape = sshape;
@@ -311,6 +322,55 @@ int nm_ner_sentence_is_headline(const nm_ner_tokinfo *ti, size_t n)
     return upper >= 2;
 }
 
+int nm_ner_sentence_is_title_case(const nm_ner_tokinfo *ti, size_t n)
+{
+    size_t title = 0, small = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ti[i].cap == NM_NER_CAP_TITLE && ti[i].letters >= 2)
+            title++;
+        else if (ti[i].cap == NM_NER_CAP_LOWER && ti[i].letters > 4)
+            return 0; /* a long lower-case word: ordinary prose */
+        else if (ti[i].cap == NM_NER_CAP_LOWER)
+            small++; /* "in", "of", "with": what makes it a title, not a list of names */
+    }
+    return title >= 3 && small >= 1;
+}
+
+/* Info of the token with its first letter in lower case ("Talks" as
+ * "talks"); tokens longer than the buffer keep their info. */
+static void token_info_lowered(const char *text, size_t len, nm_ner_tokinfo *ti)
+{
+    char buf[96];
+    size_t pos = 0;
+    if (len + 4 > sizeof buf) {
+        nm_ner_token_info(text, len, ti);
+        return;
+    }
+    uint32_t c = nm_utf8_next(text, len, &pos);
+    size_t k = nm_utf8_encode(lower_cp(c), buf);
+    memcpy(buf + k, text + pos, len - pos);
+    nm_ner_token_info(buf, k + len - pos, ti);
+}
+
+void nm_ner_sentence_info(const nm_ner_token *tokens, size_t n, const nm_ner_gaz *gaz,
+                          const nm_ner_doc *doc, nm_ner_tokinfo *ti)
+{
+    for (size_t i = 0; i < n; i++) {
+        nm_ner_token_info(tokens[i].text, tokens[i].len, &ti[i]);
+        ti[i].doc = nm_ner_doc_get(doc, ti[i].lower);
+    }
+    if (doc && nm_ner_sentence_is_title_case(ti, n)) {
+        for (size_t i = 0; i < n; i++)
+            if (ti[i].cap == NM_NER_CAP_TITLE && ti[i].doc == NM_NER_DOC_LOWER) {
+                uint8_t flags = ti[i].doc;
+                token_info_lowered(tokens[i].text, tokens[i].len, &ti[i]);
+                ti[i].doc = flags;
+            }
+    }
+    for (size_t i = 0; i < n; i++)
+        ti[i].gaz = nm_ner_gaz_get(gaz, ti[i].lower);
+}
+
 static void doc_mark_block(nm_ner_doc *doc, const nm_ner_tokinfo *ti, size_t m, size_t first,
                            int headline)
 {
@@ -332,7 +392,8 @@ void nm_ner_doc_add(nm_ner_doc *doc, const nm_ner_token *tokens, size_t n)
     if (n <= BLOCK) {
         for (size_t i = 0; i < n; i++)
             nm_ner_token_info(tokens[i].text, tokens[i].len, &ti[i]);
-        doc_mark_block(doc, ti, n, 0, nm_ner_sentence_is_headline(ti, n));
+        doc_mark_block(doc, ti, n, 0,
+                       nm_ner_sentence_is_headline(ti, n) || nm_ner_sentence_is_title_case(ti, n));
         return;
     }
     for (size_t b = 0; b < n; b += BLOCK) {

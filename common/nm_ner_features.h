@@ -82,6 +82,17 @@ uint8_t nm_ner_doc_get(const nm_ner_doc *doc, uint64_t lower);
 /* True when the sentence is a headline in capitals ("SOCCER - JAPAN WIN"). */
 int nm_ner_sentence_is_headline(const nm_ner_tokinfo *ti, size_t n);
 
+/* True when the sentence is a title-case heading ("Talks with Hamas Leaders
+ * in Ankara"): at least 3 capitalised words, some short lower-case words
+ * ("in", "with") and none over 4 letters. */
+int nm_ner_sentence_is_title_case(const nm_ner_tokinfo *ti, size_t n);
+
+/* Summaries of a sentence's tokens with gazetteer and document flags. In a
+ * title-case heading, a capitalised word the document otherwise writes only
+ * in lower case is read in lower case ("Talks" -> "talks"). doc may be NULL. */
+void nm_ner_sentence_info(const nm_ner_token *tokens, size_t n, const nm_ner_gaz *gaz,
+                          const nm_ner_doc *doc, nm_ner_tokinfo *ti);
+
 /* Fills rows[i * NM_NER_NF + k] for every token i of a sentence. */
 void nm_ner_sentence_rows(const nm_ner_tokinfo *ti, size_t n, unsigned features,
                           unsigned bits, uint32_t *rows);

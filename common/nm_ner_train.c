@@ -116,11 +116,7 @@ static void prepare(prepared *pc, const nm_conll_corpus *c, const nm_ner_gaz *ga
                            c->sent_start[s + 1] - c->sent_start[s]);
         for (size_t s = s0; s < s1; s++) {
             size_t a = c->sent_start[s], b = c->sent_start[s + 1];
-            for (size_t i = a; i < b; i++) {
-                nm_ner_token_info(c->tokens[i].text, c->tokens[i].len, &ti[i]);
-                ti[i].gaz = nm_ner_gaz_get(gaz, ti[i].lower);
-                ti[i].doc = nm_ner_doc_get(doc, ti[i].lower);
-            }
+            nm_ner_sentence_info(c->tokens + a, b - a, gaz, doc, ti + a);
             nm_ner_sentence_rows(ti + a, b - a, features, bits, pc->rows + a * NM_NER_NF);
         }
     }
