@@ -21,7 +21,8 @@ static void child_on_term(int sig)
 }
 
 /* Child: consume from back, append "id attempt" lines to out, ack each one
- * (or, with die_after > 0, ack none and exit after taking that many). */
+ * (or, with die_after > 0, ack none and exit after taking that many; with
+ * die_after < 0, ack none and stop itself with SIGSTOP after -die_after). */
 static pid_t spawn_consumer(const char *back, const char *out, uint32_t capacity, int die_after)
 {
     fflush(NULL);
@@ -45,6 +46,11 @@ static pid_t spawn_consumer(const char *back, const char *out, uint32_t capacity
             if (die_after > 0) {
                 if (++taken >= die_after)
                     _exit(3); /* dies holding its leases, none acked */
+                continue;
+            }
+            if (die_after < 0) {
+                if (++taken >= -die_after)
+                    raise(SIGSTOP); /* hangs holding its leases: no heartbeats */
                 continue;
             }
             nm_consumer_done(c, &d->lease_id, 1, NULL);
@@ -353,6 +359,151 @@ static void credit_respected(void **state)
     qtest_stop(&q);
 }
 
+/* Receives one delivery within timeout_ms, or NULL. */
+static Newsmill__Delivery *next_delivery(nm_consumer *c, int timeout_ms)
+{
+    int64_t start = nm_time_mono_ns();
+    Newsmill__Delivery *d = NULL;
+    while (!d && nm_time_mono_ns() - start < (int64_t)timeout_ms * NM_NS_PER_MS) {
+        zmq_pollitem_t it = {nm_consumer_socket(c), 0, ZMQ_POLLIN, 0};
+        zmq_poll(&it, 1, 20);
+        nm_consumer_tick(c);
+        nm_consumer_recv(c, &d, NULL);
+    }
+    return d;
+}
+
+/* Keeps c heartbeating for ms, settling nothing; deliveries are an error. */
+static void idle(nm_consumer *c, int ms, const uint64_t *extend, size_t n_extend)
+{
+    int64_t start = nm_time_mono_ns(), last_extend = start;
+    while (nm_time_mono_ns() - start < (int64_t)ms * NM_NS_PER_MS) {
+        zmq_pollitem_t it = {nm_consumer_socket(c), 0, ZMQ_POLLIN, 0};
+        zmq_poll(&it, 1, 20);
+        nm_consumer_tick(c);
+        Newsmill__Delivery *d;
+        if (nm_consumer_recv(c, &d, NULL) == 1)
+            fail_msg("unexpected delivery of %s", d->article->id);
+        if (n_extend && nm_time_mono_ns() - last_extend > 100 * NM_NS_PER_MS) {
+            nm_consumer_extend(c, extend, n_extend, 0, NULL);
+            last_extend = nm_time_mono_ns();
+        }
+    }
+}
+
+/* ExtendLease keeps a lease past its length; without it the lease expires. */
+static void extend_lease(void **state)
+{
+    (void)state;
+    qtest_queue q;
+    qtest_init(&q, "extend");
+    qtest_flag(&q, "--lease=300ms");
+    qtest_start(&q);
+    void *ctx = zmq_ctx_new();
+    void *pull = qtest_stats_socket(ctx, &q);
+    nm_producer *p = nm_producer_new(ctx, q.front, NULL);
+    qtest_submit_range(p, "ext-", 0, 2, 2);
+    nm_consumer_config cfg = {.endpoint = q.back, .capacity = 2, .heartbeat_ms = 50};
+    nm_consumer *c = nm_consumer_new(ctx, &cfg, NULL);
+    Newsmill__Delivery *a = next_delivery(c, 3000), *b = next_delivery(c, 3000);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(a->lease_ms, 300);
+    idle(c, 1000, &a->lease_id, 1); /* a is extended, b is not */
+    nm_consumer_done(c, &a->lease_id, 1, NULL);
+    nm_consumer_done(c, &b->lease_id, 1, NULL);
+    /* b expired: its done is refused, it comes back with attempt 2 */
+    Newsmill__Delivery *again = next_delivery(c, 3000);
+    assert_non_null(again);
+    assert_string_equal(again->article->id, b->article->id);
+    assert_int_equal(again->attempt, 2);
+    nm_consumer_done(c, &again->lease_id, 1, NULL);
+    idle(c, 200, NULL, 0);
+    assert_int_equal(nm_consumer_unknown_leases(c), 1);
+    assert_int_equal(qtest_wait_metric(pull, "queue_articles_done_total", NULL, 2, 3000), 2);
+    Newsmill__Envelope *env = qtest_stats(pull, 300);
+    assert_int_equal(qtest_metric(env, "queue_articles_redelivered_total", NULL), 1);
+    nm_frame_free(&env);
+    nm_consumer_delivery_free(&a);
+    nm_consumer_delivery_free(&b);
+    nm_consumer_delivery_free(&again);
+    nm_consumer_destroy(&c);
+    nm_producer_destroy(&p);
+    zmq_close(pull);
+    zmq_ctx_term(ctx);
+    qtest_stop(&q);
+}
+
+/* A worker that hangs (no heartbeats) loses its leases after the worker
+ * timeout, long before they would expire. */
+static void silent_worker(void **state)
+{
+    (void)state;
+    qtest_queue q;
+    qtest_init(&q, "silent");
+    qtest_flag(&q, "--lease=1m");
+    qtest_flag(&q, "--worker-timeout=500ms");
+    qtest_start(&q);
+    void *ctx = zmq_ctx_new();
+    void *pull = qtest_stats_socket(ctx, &q);
+    nm_producer *p = nm_producer_new(ctx, q.front, NULL);
+    qtest_submit_range(p, "hang-", 0, 3, 3);
+    pid_t kid = spawn_consumer(q.back, nm_test_path("hung.txt"), 3, -3);
+    int status;
+    assert_int_equal(waitpid(kid, &status, WUNTRACED), kid);
+    assert_true(WIFSTOPPED(status));
+    nm_consumer_config cfg = {.endpoint = q.back, .capacity = 3, .heartbeat_ms = 50};
+    nm_consumer *c = nm_consumer_new(ctx, &cfg, NULL);
+    for (int i = 0; i < 3; i++) {
+        Newsmill__Delivery *d = next_delivery(c, 3000);
+        assert_non_null(d);
+        assert_int_equal(d->attempt, 2);
+        nm_consumer_done(c, &d->lease_id, 1, NULL);
+        nm_consumer_delivery_free(&d);
+    }
+    assert_true(qtest_wait_metric(pull, "queue_articles_redelivered_total", NULL, 3, 3000) >= 3);
+    assert_true(qtest_wait_gauge(pull, "queue_workers", 1, 3000));
+    kill(kid, SIGKILL);
+    waitpid(kid, NULL, 0);
+    nm_consumer_destroy(&c);
+    nm_producer_destroy(&p);
+    zmq_close(pull);
+    zmq_ctx_term(ctx);
+    qtest_stop(&q);
+}
+
+/* Higher priority first, then oldest first. */
+static void priority_order(void **state)
+{
+    (void)state;
+    qtest_queue q;
+    qtest_init(&q, "prio");
+    qtest_start(&q);
+    void *ctx = zmq_ctx_new();
+    nm_producer *p = nm_producer_new(ctx, q.front, NULL);
+    qtest_submit_range(p, "low-", 0, 3, 3);
+    Newsmill__Article hi, *one[] = {&hi};
+    qtest_article(&hi, "urgent", "Urgent\n\nRead me first.");
+    hi.priority = 9;
+    Newsmill__SubmitAck *ack;
+    assert_int_equal(nm_producer_submit(p, one, 1, &ack, NULL), 0);
+    nm_producer_ack_free(&ack);
+    nm_consumer_config cfg = {.endpoint = q.back, .capacity = 1, .heartbeat_ms = 50};
+    nm_consumer *c = nm_consumer_new(ctx, &cfg, NULL);
+    const char *want[] = {"urgent", "low-0", "low-1", "low-2"};
+    for (int i = 0; i < 4; i++) {
+        Newsmill__Delivery *d = next_delivery(c, 3000);
+        assert_non_null(d);
+        assert_string_equal(d->article->id, want[i]);
+        nm_consumer_done(c, &d->lease_id, 1, NULL);
+        nm_consumer_delivery_free(&d);
+    }
+    nm_consumer_destroy(&c);
+    nm_producer_destroy(&p);
+    zmq_ctx_term(ctx);
+    qtest_stop(&q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -360,6 +511,9 @@ int main(void)
         cmocka_unit_test(kill9_restart),
         cmocka_unit_test(consumer_dies),
         cmocka_unit_test(credit_respected),
+        cmocka_unit_test(extend_lease),
+        cmocka_unit_test(silent_worker),
+        cmocka_unit_test(priority_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
