@@ -35,6 +35,17 @@ for i in 1 2; do
     pids+=($!)
 done
 
+# every process is on the collector's table before anything is submitted
+seen=""
+for _ in $(seq 1 120); do
+    seen=$("$NM_BIN_DIR/newsmill" stats --collector "$Q" --json 2>/dev/null | python3 -c '
+import json, sys
+print(" ".join(sorted(p["role"] for p in json.load(sys.stdin)["processes"] if p["status"] == "live")))' || true)
+    [ "$seen" = "collector queue worker worker" ] && break
+    sleep 0.25
+done
+[ "$seen" = "collector queue worker worker" ] || fail "the collector sees: $seen"
+
 mkdir -p "$tmp/in"
 cp -r "$NM_SOURCE_DIR/samples/." "$tmp/in/"
 { echo "Too long"; echo; for _ in $(seq 1 2000); do echo "This line makes the article longer than the queue takes."; done; } \
@@ -66,7 +77,7 @@ assert t["accepted"] == accepted, (t, accepted)
 assert t["done"] == accepted and t["dead"] == 0, (t, accepted)
 assert t["backlog"] == 0 and t["in_flight"] == 0, t
 live = sorted(p["role"] for p in s["processes"] if p["status"] == "live")
-assert live == ["collector", "queue", "worker", "worker"], live
+assert live == ["collector", "queue", "worker", "worker"], s["processes"]
 assert any(e["metric"] == "queue_articles_rejected_total" for e in s["errors"]), s["errors"]
 workers = [p for p in s["processes"] if p["role"] == "worker"]
 assert sum(p["articles_total"] for p in workers) == accepted, workers
