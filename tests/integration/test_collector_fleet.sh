@@ -29,8 +29,10 @@ pids+=($!)
 "$NM_BIN_DIR/newsmill-queue" --front "tcp://127.0.0.1:$front" --back "tcp://127.0.0.1:$back" --stats "$S" \
     --spool "$tmp/queue.db" --max-article-bytes 64K >"$tmp/queue.log" 2>&1 &
 pids+=($!)
+# one results database per worker, as on two hosts (two workers creating one
+# new database at the same moment can trip over its initial setup)
 for i in 1 2; do
-    "$NM_BIN_DIR/newsmill-worker" --queue "tcp://127.0.0.1:$back" --stats "$S" --db "$tmp/results.db" \
+    "$NM_BIN_DIR/newsmill-worker" --queue "tcp://127.0.0.1:$back" --stats "$S" --db "$tmp/results-$i.db" \
         --name "worker-$i" >"$tmp/worker-$i.log" 2>&1 &
     pids+=($!)
 done
@@ -42,6 +44,7 @@ for _ in $(seq 1 120); do
 import json, sys
 print(" ".join(sorted(p["role"] for p in json.load(sys.stdin)["processes"] if p["status"] == "live")))' || true)
     [ "$seen" = "collector queue worker worker" ] && break
+    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || fail "a process exited early"; done
     sleep 0.25
 done
 [ "$seen" = "collector queue worker worker" ] || fail "the collector sees: $seen"
