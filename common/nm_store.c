@@ -475,7 +475,11 @@ nm_store *nm_store_open(const char *path, const nm_store_options *opts, nm_error
         nm_store_close(&s);
         return NULL;
     }
-    sqlite3_busy_timeout(s->db, opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : 5000);
+    /* Creating or migrating the schema may take a while when several
+     * processes open a new file at once: wait long for that, then use the
+     * caller's timeout for the batches. */
+    int busy_ms = opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : 5000;
+    sqlite3_busy_timeout(s->db, busy_ms > 30000 ? busy_ms : 30000);
     if (nm_store_register_functions(s->db, err) < 0)
         goto fail;
     if (opts->read_only) {
@@ -512,6 +516,7 @@ nm_store *nm_store_open(const char *path, const nm_store_options *opts, nm_error
     }
     if (prepare_all(s, err) < 0)
         goto fail;
+    sqlite3_busy_timeout(s->db, busy_ms);
     return s;
 fail:
     if (err && !strstr(err->msg, path))

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "nm_alloc.h"
 #include "nm_store.h"
@@ -619,6 +621,50 @@ static void disk_full(void **state)
     nm_store_close(&s);
 }
 
+/* Several processes creating the same new database at once, each with a
+ * tiny busy timeout for its batches: all must open it and write. */
+static void concurrent_open(void **state)
+{
+    (void)state;
+    const char *path = nm_test_path("many.db");
+    pid_t pids[6];
+    for (int i = 0; i < 6; i++) {
+        pids[i] = fork();
+        assert_true(pids[i] >= 0);
+        if (pids[i] == 0) {
+            nm_store_options o = {.busy_timeout_ms = 1};
+            nm_error err;
+            nm_store *s = nm_store_open(path, &o, &err);
+            if (!s) {
+                fprintf(stderr, "child %d: %s\n", i, err.msg);
+                _exit(1);
+            }
+            char id[16];
+            snprintf(id, sizeof id, "p%d", i);
+            nm_extract_result *r = make_result(id, "T", "Hamas spoke.", kalin + 2, 1, 1);
+            int rc = -1;
+            for (int attempt = 0; attempt < 1000 && rc != 0; attempt++) {
+                rc = nm_store_put_batch(s, (const nm_extract_result *const *)&r, 1, 1, &err);
+                if (rc != 0 && err.code != NM_ERR_BUSY)
+                    break;
+            }
+            free_result(r);
+            nm_store_close(&s);
+            _exit(rc == 0 ? 0 : 2);
+        }
+    }
+    for (int i = 0; i < 6; i++) {
+        int status;
+        assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    nm_store *s = open_store("many.db");
+    assert_int_equal(nm_store_count_articles(s, NULL), 6);
+    assert_int_equal(query_int(s, "SELECT count(*) FROM entities"), 1);
+    nm_store_close(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -626,6 +672,7 @@ int main(void)
         cmocka_unit_test(idempotent_replace), cmocka_unit_test(migrate_v1),
         cmocka_unit_test(readme_queries_work), cmocka_unit_test(sql_functions),
         cmocka_unit_test(read_only_and_busy), cmocka_unit_test(disk_full),
+        cmocka_unit_test(concurrent_open),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
