@@ -67,8 +67,9 @@ int main(int argc, char **argv)
         return 0;
     }
     if (rc < 0 || first_positional < argc) {
-        fprintf(stderr, "newsmill-worker: %s (see --help)\n",
-                rc < 0 ? err.msg : "unexpected argument");
+        const char *msg = rc < 0 ? err.msg : "unexpected argument";
+        fprintf(stderr, "newsmill-worker: %s%s\n", msg,
+                strstr(msg, "--help") ? "" : " (see --help)");
         return 2;
     }
     nm_log_level level;
