@@ -10,6 +10,9 @@
  * prefix ("comments" for "comment") or, for long unambiguous words, anywhere
  * ("postfooter").
  *
+ * Embedded posts (a tweet's blockquote) are content; the caller keeps the
+ * "social-embed" wrappers around them too.
+ *
  * Strong words (comment, share, related, cookie, ...) name boilerplate that
  * is boilerplate wherever it sits; weak words (sidebar, widget, ...) are
  * also used by themes for wrappers around the article, so the caller only
@@ -61,7 +64,7 @@ static const word k_weak[] = {
 /* Embedded posts (tweets, Instagram) quoted by the article are content even
  * inside a "social" wrapper. */
 static const word k_embed[] = {
-    {"tweet", ANYWHERE}, {"instagram", PREFIX}, {"embed", PREFIX}, {"blockquote", EXACT},
+    {"tweet", ANYWHERE}, {"instagram", PREFIX}, {"tiktok", PREFIX},
 };
 
 static const word k_pos[] = {

@@ -46,6 +46,8 @@ enum {
     FL_CAND = 1 << 7,    /* scored as a container */
     FL_CJUNK = 1 << 8,   /* boilerplate by class/id (this pass), inherited */
     FL_BODYPROP = 1 << 9, /* itemprop=articleBody */
+    FL_EMBED = 1 << 10,   /* an embedded post (tweet) */
+    FL_HASEMBED = 1 << 11, /* subtree holds an embedded post */
 };
 #define FL_JUNK (FL_OPAQUE | FL_HARD | FL_CJUNK)
 
@@ -210,6 +212,8 @@ static uint16_t element_flags(const GumboNode *g)
         fl |= FL_WEAK;
     if (c & NM_HCLASS_BODY)
         fl |= FL_BODYPROP;
+    if (c & NM_HCLASS_EMBED)
+        fl |= FL_EMBED;
     GumboTag tag = g->v.element.tag;
     if (nm_html_tag_is_opaque(tag))
         fl |= FL_OPAQUE;
@@ -263,6 +267,8 @@ static void build_table(table *t, const GumboNode *root)
             p->end = h->end;
         if ((h->tag != TAG_TEXT && block_tag((GumboTag)h->tag)) || (h->flags & FL_BLOCK))
             p->flags |= FL_BLOCK;
+        if (h->flags & (FL_EMBED | FL_HASEMBED))
+            p->flags |= FL_HASEMBED;
     }
 }
 
@@ -315,7 +321,8 @@ static void compute_stats(table *t)
 
 /* Class/id boilerplate for this pass: strong words always, weak words
  * unless the element also says content; never an element that holds most
- * of the page's non-link text (themes wrap articles in "sidebar" layouts). */
+ * of the page's non-link text (themes wrap articles in "sidebar" layouts),
+ * nor the "social" wrapper of an embedded post. */
 static void mark_class_junk(table *t, bool use_classes)
 {
     for (uint32_t i = 0; i < t->len; i++)
@@ -331,7 +338,7 @@ static void mark_class_junk(table *t, bool use_classes)
             continue;
         }
         if (h->tag == TAG_TEXT || h->tag == GUMBO_TAG_BODY || h->tag == GUMBO_TAG_HTML ||
-            !(h->flags & (FL_STRONG | FL_WEAK)) || (h->flags & FL_BODYPROP))
+            !(h->flags & (FL_STRONG | FL_WEAK)) || (h->flags & (FL_BODYPROP | FL_HASEMBED)))
             continue;
         bool dominant = (float)(h->text - h->link) > 0.5f * (float)total;
         if (dominant)
@@ -503,7 +510,24 @@ typedef struct emitter {
     nm_block *blocks;
     size_t n_blocks, cap_blocks;
     int next_list;
+    bool prose_seen;
 } emitter;
+
+/* Ends like a sentence: . ! ? possibly followed by closing quotes/brackets. */
+static bool ends_sentence(const char *s, size_t n)
+{
+    while (n > 0) {
+        unsigned char c = (unsigned char)s[n - 1];
+        if (c == '"' || c == '\'' || c == ')' || c == ']')
+            n--;
+        else if (n >= 3 && (unsigned char)s[n - 3] == 0xE2 && (unsigned char)s[n - 2] == 0x80 &&
+                 (c == 0x9D || c == 0x99)) /* ” ’ */
+            n -= 3;
+        else
+            break;
+    }
+    return n > 0 && (s[n - 1] == '.' || s[n - 1] == '!' || s[n - 1] == '?');
+}
 
 /* Whole blocks that are page furniture in any article ("Advertisement"). */
 static bool boilerplate_line(const char *s, size_t n)
@@ -548,14 +572,19 @@ static void flush(emitter *e, const ctx *c)
      * sentence with a long link in it is not. */
     if (e->buf_chars > 0) {
         float ld = (float)e->buf_link / (float)e->buf_chars;
-        if (ld >= 0.8f || (ld > 0.5f && e->buf_chars - e->buf_link < 40))
+        if (ends_sentence(e->buf.p, e->buf.len) ? ld >= 0.8f
+                                                : ld >= 0.8f || (ld > 0.5f && e->buf_chars - e->buf_link < 40))
             goto reset;
     }
     if (boilerplate_line(e->buf.p, e->buf.len))
         goto reset;
-    if (c->kind == NM_BLOCK_HEADING && c->level == 1 && e->title &&
-        strcasecmp(e->buf.p, e->title) == 0)
+    /* The headline (an <h1> before any prose, or one equal to the title) is
+     * doc->title, not a block. */
+    if (c->kind == NM_BLOCK_HEADING && c->level == 1 &&
+        (!e->prose_seen || (e->title && strcasecmp(e->buf.p, e->title) == 0)))
         goto reset;
+    if (c->kind == NM_BLOCK_PARAGRAPH)
+        e->prose_seen = true;
     if (e->n_blocks == e->cap_blocks) {
         size_t cap = e->cap_blocks ? e->cap_blocks * 2 : 32;
         e->blocks = nm_arena_grow(e->arena, e->blocks, e->cap_blocks * sizeof *e->blocks,
@@ -592,6 +621,8 @@ static bool drop_inner(const hnode *h)
     default:
         return false;
     }
+    if (h->flags & (FL_EMBED | FL_HASEMBED))
+        return false;
     float weight = class_weight(h);
     if (weight < 0)
         return true;

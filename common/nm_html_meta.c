@@ -59,10 +59,33 @@ static void set_once(meta_ctx *m, int field, const char *value)
         m->f[field] = v;
 }
 
+/* word is one of the space-separated words of list (case-insensitive). */
+static bool has_word(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = list; *p;) {
+        while (*p == ' ')
+            p++;
+        const char *e = p;
+        while (*e && *e != ' ')
+            e++;
+        if ((size_t)(e - p) == n && strncasecmp(p, word, n) == 0)
+            return true;
+        p = e;
+    }
+    return false;
+}
+
+static int64_t parse_visible_date(const char *s);
+
+/* ISO 8601 first, then a written date ("19 Nov 2019 07:09 GMT"). */
 static void date_once(int64_t *slot, const char *value)
 {
-    if (*slot == 0 && value)
+    if (*slot == 0 && value) {
         *slot = nm_html_parse_date(value);
+        if (*slot == 0 && strlen(value) < 64)
+            *slot = parse_visible_date(value);
+    }
 }
 
 /* ------------------------------------------------------------------ dates */
@@ -104,6 +127,10 @@ int64_t nm_html_parse_date(const char *s)
         s++;
     const char *p = s;
     int y = parse_digits(&p, 4);
+    if (y >= 0 && isdigit((unsigned char)p[0])) { /* 20191119 */
+        int mo = parse_digits(&p, 2), d = parse_digits(&p, 2);
+        return mo > 0 && d > 0 && !isdigit((unsigned char)*p) ? make_ms(y, mo, d, 0, 0, 0, 0) : 0;
+    }
     if (y < 0 || *p != '-')
         return 0;
     p++;
@@ -317,6 +344,11 @@ static void on_meta(meta_ctx *m, const GumboNode *node)
         return;
     if (http_equiv && strcasecmp(http_equiv, "content-language") == 0)
         set_once(m, F_LANG, content);
+    const char *itemprop = nm_html_attr(node, "itemprop");
+    if (itemprop && has_word(itemprop, "datePublished"))
+        date_once(&m->published[2], content);
+    if (itemprop && has_word(itemprop, "dateModified"))
+        date_once(&m->modified[2], content);
     if (!key)
         return;
     static const struct {
@@ -363,6 +395,18 @@ static bool class_has(const GumboNode *node, const char *word)
     const char *c = nm_html_attr(node, "class");
     const char *id = nm_html_attr(node, "id");
     return (c && nm_html_icontains(c, strlen(c), word)) || (id && nm_html_icontains(id, strlen(id), word));
+}
+
+/* Comment sections and forms have "author" fields of their own. */
+static bool in_comments_or_form(const GumboNode *node)
+{
+    for (const GumboNode *p = node; p && p->type == GUMBO_NODE_ELEMENT; p = p->parent) {
+        GumboTag t = p->v.element.tag;
+        if (t == GUMBO_TAG_FORM || t == GUMBO_TAG_FOOTER || t == GUMBO_TAG_ASIDE || t == GUMBO_TAG_NAV ||
+            t == GUMBO_TAG_TEXTAREA || t == GUMBO_TAG_LABEL || class_has(p, "comment"))
+            return true;
+    }
+    return false;
 }
 
 static void on_element(meta_ctx *m, const GumboNode *node)
@@ -418,11 +462,11 @@ static void on_element(meta_ctx *m, const GumboNode *node)
         const char *v = nm_html_attr(node, "datetime");
         if (!v)
             v = nm_html_attr(node, "content");
-        if (strcasecmp(itemprop, "datePublished") == 0)
+        if (has_word(itemprop, "datePublished"))
             date_once(&m->published[2], v);
-        else if (strcasecmp(itemprop, "dateModified") == 0)
+        else if (has_word(itemprop, "dateModified"))
             date_once(&m->modified[2], v);
-        else if (strcasecmp(itemprop, "author") == 0 && !m->f[F_ITEMPROP_AUTHOR]) {
+        else if (has_word(itemprop, "author") && !m->f[F_ITEMPROP_AUTHOR]) {
             size_t n;
             char *t = nm_html_node_text(m->arena, node, &n);
             if (t && n < 120)
@@ -432,7 +476,8 @@ static void on_element(meta_ctx *m, const GumboNode *node)
     const char *rel = nm_html_attr(node, "rel");
     if (!m->f[F_VISIBLE_BYLINE] &&
         ((rel && strcasecmp(rel, "author") == 0) || class_has(node, "byline") ||
-         (class_has(node, "author") && !class_has(node, "bio") && !class_has(node, "avatar")))) {
+         (class_has(node, "author") && !class_has(node, "bio") && !class_has(node, "avatar"))) &&
+        !in_comments_or_form(node)) {
         size_t n;
         char *t = nm_html_node_text(m->arena, node, &n);
         if (t && n >= 3 && n < 120)
@@ -503,13 +548,55 @@ char *nm_html_clean_title(nm_arena *arena, const char *title, const char *site)
         size_t sn = strlen(site);
         if (end - start > sn + 3 && strncasecmp(title + start, site, sn) == 0) {
             size_t i = start + sn;
-            while (i < end && (title[i] == ' ' || title[i] == ':' || title[i] == '|' || title[i] == '-'))
+            bool sep = false;
+            while (i < end && (title[i] == ' ' || title[i] == ':' || title[i] == '|' || title[i] == '-')) {
+                sep |= title[i] != ' ';
                 i++;
-            if (i > start + sn)
+            }
+            if (sep) /* "The Guardian view on ..." keeps its words */
                 start = i;
         }
     }
     return nm_html_clean_dup(arena, title + start, end - start);
+}
+
+/* "By Ann Lee Published 10:02 AM EST Nov 19, 2019" -> "Ann Lee". */
+static const char *clean_byline(nm_arena *arena, const char *b)
+{
+    if (!b)
+        return NULL;
+    if (strncasecmp(b, "by ", 3) == 0)
+        b += 3;
+    size_t n = strlen(b);
+    static const char *const cuts[] = {" Published", " Updated", " Posted", " Last updated", " on ",
+                                       " \xE2\x80\xA2", " \xC2\xB7", " @"};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        const char *c = strstr(b, cuts[i]);
+        if (c && (size_t)(c - b) < n)
+            n = (size_t)(c - b);
+    }
+    /* a date after the name: "Ann Lee November 19, 2019" */
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    for (size_t i = 1; i + 4 < n; i++) {
+        if (b[i - 1] != ' ')
+            continue;
+        bool month = false;
+        for (int k = 0; k < 12 && !month; k++)
+            month = strncmp(b + i, months[k], 3) == 0;
+        if (!month)
+            continue;
+        size_t j = i + 3;
+        while (j < n && (isalpha((unsigned char)b[j]) || b[j] == '.'))
+            j++;
+        if (j + 1 < n && b[j] == ' ' && isdigit((unsigned char)b[j + 1])) {
+            n = i;
+            break;
+        }
+    }
+    while (n > 0 && (b[n - 1] == ' ' || b[n - 1] == ',' || b[n - 1] == '|' || b[n - 1] == '-'))
+        n--;
+    return n ? nm_html_clean_dup(arena, b, n) : NULL;
 }
 
 /* ------------------------------------------------------------------- main */
@@ -546,12 +633,8 @@ void nm_html_meta(nm_arena *arena, const GumboOutput *out, nm_doc *doc)
         title = m.f[title_order[i]];
     doc->title = title ? nm_html_clean_title(arena, title, doc->site_name) : NULL;
     const int byline_order[] = {F_LD_AUTHOR, F_META_AUTHOR, F_ITEMPROP_AUTHOR, F_VISIBLE_BYLINE};
-    for (size_t i = 0; i < 4 && !doc->byline; i++) {
-        const char *b = m.f[byline_order[i]];
-        if (b && strncasecmp(b, "by ", 3) == 0)
-            b = nm_html_clean_dup(arena, b + 3, strlen(b + 3));
-        doc->byline = b;
-    }
+    for (size_t i = 0; i < 4 && !doc->byline; i++)
+        doc->byline = clean_byline(arena, m.f[byline_order[i]]);
     doc->description = m.f[F_DESC];
     doc->language = m.f[F_LANG];
     doc->canonical_url = m.f[F_CANON] ? m.f[F_CANON] : m.f[F_OG_URL];

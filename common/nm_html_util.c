@@ -108,6 +108,47 @@ bool nm_html_tag_is_opaque(GumboTag tag)
     }
 }
 
+/* Inline (phrasing) elements: no word break at their edges. */
+static bool phrasing(GumboTag tag)
+{
+    switch (tag) {
+    case GUMBO_TAG_A:
+    case GUMBO_TAG_ABBR:
+    case GUMBO_TAG_B:
+    case GUMBO_TAG_BDI:
+    case GUMBO_TAG_BDO:
+    case GUMBO_TAG_CITE:
+    case GUMBO_TAG_CODE:
+    case GUMBO_TAG_DATA:
+    case GUMBO_TAG_DFN:
+    case GUMBO_TAG_EM:
+    case GUMBO_TAG_FONT:
+    case GUMBO_TAG_I:
+    case GUMBO_TAG_KBD:
+    case GUMBO_TAG_MARK:
+    case GUMBO_TAG_Q:
+    case GUMBO_TAG_S:
+    case GUMBO_TAG_SAMP:
+    case GUMBO_TAG_SMALL:
+    case GUMBO_TAG_SPAN:
+    case GUMBO_TAG_STRONG:
+    case GUMBO_TAG_SUB:
+    case GUMBO_TAG_SUP:
+    case GUMBO_TAG_TIME:
+    case GUMBO_TAG_U:
+    case GUMBO_TAG_VAR:
+    case GUMBO_TAG_WBR:
+    case GUMBO_TAG_INS:
+    case GUMBO_TAG_DEL:
+    case GUMBO_TAG_BIG:
+    case GUMBO_TAG_TT:
+    case GUMBO_TAG_NOBR:
+        return true;
+    default:
+        return false;
+    }
+}
+
 char *nm_html_node_text(nm_arena *arena, const GumboNode *node, size_t *len)
 {
     nm_hbuf b = {0};
@@ -116,6 +157,10 @@ char *nm_html_node_text(nm_arena *arena, const GumboNode *node, size_t *len)
     stack[n++] = node;
     while (n > 0) {
         const GumboNode *cur = stack[--n];
+        if (!cur) { /* end of a block element */
+            nm_hbuf_put_collapsed(&b, " ", 1);
+            continue;
+        }
         if (cur->type == GUMBO_NODE_TEXT || cur->type == GUMBO_NODE_WHITESPACE ||
             cur->type == GUMBO_NODE_CDATA) {
             nm_hbuf_put_collapsed(&b, cur->v.text.text, strlen(cur->v.text.text));
@@ -125,14 +170,17 @@ char *nm_html_node_text(nm_arena *arena, const GumboNode *node, size_t *len)
             continue;
         if (cur != node && nm_html_tag_is_opaque(cur->v.element.tag))
             continue;
-        if (cur->v.element.tag == GUMBO_TAG_BR && b.len)
+        bool block = !phrasing(cur->v.element.tag);
+        if (block && b.len)
             nm_hbuf_put_collapsed(&b, " ", 1);
         const GumboVector *kids = &cur->v.element.children;
-        if (n + kids->length > cap) {
-            while (n + kids->length > cap)
+        if (n + kids->length + 1 > cap) {
+            while (n + kids->length + 1 > cap)
                 cap *= 2;
             stack = nm_xrealloc(stack, cap * sizeof *stack);
         }
+        if (block)
+            stack[n++] = NULL;
         for (unsigned i = kids->length; i > 0; i--)
             stack[n++] = kids->data[i - 1];
     }

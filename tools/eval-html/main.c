@@ -270,8 +270,10 @@ static int run(const eval_cfg *cfg)
         nm_shingle_score_page(gold, glen, pred, plen, &page);
         nm_shingle_score_add(&total, &page);
         if (cfg->show) {
-            printf("title: %s\nbyline: %s\nsite: %s\n", doc.title ? doc.title : "-",
-                   doc.byline ? doc.byline : "-", doc.site_name ? doc.site_name : "-");
+            printf("title: %s\nbyline: %s\nsite: %s\nlanguage: %s\npublished_ms: %lld modified_ms: %lld\n",
+                   doc.title ? doc.title : "-", doc.byline ? doc.byline : "-",
+                   doc.site_name ? doc.site_name : "-", doc.language ? doc.language : "-",
+                   (long long)doc.published_unix_ms, (long long)doc.modified_unix_ms);
             for (size_t b = 0; b < doc.n_blocks; b++)
                 printf("[%d/%d] %s\n", (int)doc.blocks[b].kind, doc.blocks[b].level, doc.blocks[b].text);
         }
