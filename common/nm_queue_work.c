@@ -12,7 +12,9 @@
 #include "nm_queue_int.h"
 #include "nm_time.h"
 
-#define CREDIT_MAX 1000000u
+/* Most articles one worker may hold: bounds the leases (and delivery
+ * messages) in memory whatever a worker asks for. */
+#define CREDIT_MAX 10000u
 #define BACK_DRAIN_MAX 4096
 
 /* ---- workers ---- */

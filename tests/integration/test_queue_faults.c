@@ -487,12 +487,53 @@ static void disk_full(void **state)
     assert_int_equal(qtest_spool_count(&q, "articles"), acked);
 }
 
+/* --max-spool-bytes: submits are refused as full before the disk fills. */
+static void spool_limit(void **state)
+{
+    (void)state;
+    qtest_queue q;
+    qtest_init(&q, "limit");
+    qtest_flag(&q, "--max-spool-bytes=300K");
+    qtest_start(&q);
+    void *ctx = zmq_ctx_new();
+    nm_producer *p = nm_producer_new(ctx, q.front, NULL);
+    static char ids[100][32], body[2000];
+    memset(body, 'y', sizeof body - 1);
+    memcpy(body, "Title\n\n", 7);
+    Newsmill__Article arts[100], *ptrs[100];
+    int acked = 0, full = 0;
+    for (int b = 0; b < 20 && !full; b++) {
+        for (int i = 0; i < 100; i++) {
+            snprintf(ids[i], sizeof ids[i], "lim-%d-%d", b, i);
+            qtest_article(&arts[i], ids[i], body);
+            ptrs[i] = &arts[i];
+        }
+        Newsmill__SubmitAck *ack;
+        nm_error err;
+        if (nm_producer_submit(p, ptrs, 100, &ack, &err) == 0) {
+            acked += (int)ack->accepted;
+            nm_producer_ack_free(&ack);
+            continue;
+        }
+        assert_int_equal(err.code, NM_ERR_FULL);
+        assert_non_null(strstr(err.msg, "--max-spool-bytes"));
+        full = 1;
+    }
+    assert_true(full);
+    assert_true(acked >= 100 && acked <= 400); /* the limit holds within one group */
+    nm_producer_destroy(&p);
+    zmq_ctx_term(ctx);
+    qtest_stop(&q);
+    assert_int_equal(qtest_spool_count(&q, "articles"), acked);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(poison_dead_letters),
         cmocka_unit_test(bad_input),
         cmocka_unit_test(disk_full),
+        cmocka_unit_test(spool_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
