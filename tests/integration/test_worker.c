@@ -19,6 +19,7 @@
 
 #include "nm_alloc.h"
 #include "nm_extract.h"
+#include "nm_frame.h"
 #include "nm_producer.h"
 #include "nm_store.h"
 #include "nm_test.h"
@@ -401,11 +402,82 @@ static const char *const ankara_and_hamas =
 
 /* ---- tests ----------------------------------------------------------------- */
 
+/* Reads stats reports from the fleet's stats endpoint (bound by the test in
+ * place of a collector) for about two report intervals and checks the
+ * workers' metrics: every name the collector relies on, and totals that
+ * agree with what the database holds. */
+static void check_worker_stats(void *pull, int64_t want_done)
+{
+    static const char *const names[] = {
+        "worker_articles_done_total", "worker_bytes_in_total", "worker_batches_total",
+        "worker_db_retries_total", "worker_decode_seconds", "worker_extract_seconds",
+        "worker_persist_seconds", "worker_batch_articles", "worker_submit_to_commit_seconds",
+        "worker_in_flight_articles", "worker_rss_bytes", "worker_articles_per_second"};
+    size_t n_names = sizeof names / sizeof *names;
+    char instances[8][128] = {{0}};
+    double done[8] = {0}, batches[8] = {0}, batch_hist_sum[8] = {0}, rss[8] = {0};
+    uint64_t extract_count[8] = {0};
+    size_t n_inst = 0;
+    int64_t until = nm_time_mono_ns() + 2500 * NM_NS_PER_MS;
+    while (nm_time_mono_ns() < until) {
+        zmq_pollitem_t item = {pull, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 100) <= 0)
+            continue;
+        Newsmill__Envelope *env = NULL;
+        if (nm_frame_recv(pull, NULL, NM_FRAME_MAX_DEFAULT, &env, ZMQ_DONTWAIT, NULL) != 0)
+            continue;
+        Newsmill__StatsReport *r = env->stats;
+        if (env->body_case != NEWSMILL__ENVELOPE__BODY_STATS || strcmp(r->role, "worker") != 0) {
+            nm_frame_free(&env);
+            continue;
+        }
+        size_t i = 0;
+        while (i < n_inst && strcmp(instances[i], r->instance) != 0)
+            i++;
+        if (i == n_inst && n_inst < 8)
+            snprintf(instances[n_inst++], sizeof instances[0], "%s", r->instance);
+        assert_string_equal(r->state, "running");
+        for (size_t k = 0; k < n_names; k++) {
+            bool found = false;
+            for (size_t m = 0; m < r->n_metrics; m++)
+                found |= strcmp(r->metrics[m]->name, names[k]) == 0;
+            if (!found)
+                fail_msg("worker report lacks %s", names[k]);
+        }
+        for (size_t m = 0; m < r->n_metrics; m++) {
+            Newsmill__Metric *x = r->metrics[m];
+            if (strcmp(x->name, "worker_articles_done_total") == 0)
+                done[i] = x->value;
+            else if (strcmp(x->name, "worker_batches_total") == 0)
+                batches[i] = x->value;
+            else if (strcmp(x->name, "worker_batch_articles") == 0)
+                batch_hist_sum[i] = x->sum;
+            else if (strcmp(x->name, "worker_extract_seconds") == 0)
+                extract_count[i] = x->count;
+            else if (strcmp(x->name, "worker_rss_bytes") == 0)
+                rss[i] = x->value;
+        }
+        nm_frame_free(&env);
+    }
+    assert_int_equal(n_inst, 3);
+    double total = 0;
+    for (size_t i = 0; i < n_inst; i++) {
+        total += done[i];
+        assert_true(batch_hist_sum[i] == done[i]); /* batch sizes add up to what was done */
+        assert_true(batches[i] >= 1 || done[i] == 0);
+        assert_true(extract_count[i] >= (uint64_t)done[i]);
+        assert_true(rss[i] > 1e6);
+    }
+    assert_true(total == (double)want_done);
+}
+
 static void three_workers_generated(void **state)
 {
     (void)state;
     fleet f;
     fleet_start_queue(&f, "gen", "30s");
+    void *pull = zmq_socket(f.ctx, ZMQ_PULL); /* the collector's place */
+    assert_int_equal(zmq_bind(pull, f.stats), 0);
     for (int i = 0; i < 3; i++)
         fleet_start_worker(&f, i, (const char *[]){"--batch", "16", NULL});
     article_set s = {0};
@@ -414,10 +486,17 @@ static void three_workers_generated(void **state)
     wait_for_count(&f, (int64_t)s.n, 30000);
     usleep(200 * 1000); /* a duplicate commit would land about now */
     assert_exactly_once(&f, &s);
+    check_worker_stats(pull, (int64_t)s.n);
+    int linger = 0;
+    zmq_setsockopt(pull, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_close(pull);
     /* entity query: exactly the articles where extraction finds both */
     char *rows = db_rows(f.db, ankara_and_hamas);
     char *want = expected_with_entities(&s, "Ankara", "Hamas");
-    printf("Ankara and Hamas: %s\n", want);
+    size_t n_want = want[0] != '\0';
+    for (char *p = want; *p; p++)
+        n_want += *p == '|';
+    printf("Ankara and Hamas: %zu articles\n", n_want);
     assert_true(want[0] != '\0'); /* extraction does find them: the query is really tested */
     assert_string_equal(rows, want);
     free(rows);
