@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "nm_acronym.h"
 #include "nm_alloc.h"
@@ -45,6 +46,7 @@ typedef struct workspace {
     size_t ends_cap;
     uint8_t *labels;     /* per token: entity label */
     int32_t *word_ids;   /* per token: content word id or -1 */
+    uint16_t *stopmask;  /* per token: stop word of which languages */
     uint8_t *sent_flags; /* per sentence: 1 = heading */
     uint8_t *sent_prose; /* per sentence: 1 = prose */
     size_t tok_cap, sent_cap;
@@ -112,6 +114,7 @@ static void workspace_free(workspace *w)
     free(w->ends);
     free(w->labels);
     free(w->word_ids);
+    free(w->stopmask);
     free(w->sent_flags);
     free(w->sent_prose);
     free(w->scratch.p);
@@ -192,15 +195,18 @@ void nm_extract_result_free(nm_extract_result **r)
 
 /* ---- content type ---------------------------------------------------- */
 
+/* Case-insensitive search for a needle that starts with '<'. */
 static int ci_find(const char *s, size_t len, const char *needle)
 {
     size_t n = strlen(needle);
-    for (size_t i = 0; i + n <= len; i++) {
-        size_t k = 0;
-        while (k < n && (s[i + k] | 0x20) == needle[k])
+    const char *end = s + len, *p = s;
+    while ((p = memchr(p, '<', (size_t)(end - p))) && (size_t)(end - p) >= n) {
+        size_t k = 1;
+        while (k < n && (p[k] | 0x20) == needle[k])
             k++;
         if (k == n)
             return 1;
+        p++;
     }
     return 0;
 }
@@ -353,9 +359,7 @@ static void split_sentences(nm_extract_result *r, workspace *w, const uint32_t *
                     syl++;
                     continue;
                 }
-                char buf[64];
-                size_t n = t->end - t->start < sizeof buf ? nm_token_lower(r->text, t, buf, sizeof buf) : 0;
-                syl += n ? nm_syllables(buf, n) : 3;
+                syl += nm_syllables(r->text + t->start, t->end - t->start);
             }
             sen->n_words = words;
             c->words += words;
@@ -449,11 +453,19 @@ static void find_acronyms(nm_extract_result *r, workspace *w, size_t *n_out)
     }
 }
 
+/* Profiles count this thread's CPU time (other processes do not inflate it). */
+static int64_t cpu_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static inline void lap(nm_extract_profile *prof, nm_extract_stage st, int64_t *t)
 {
     if (!prof)
         return;
-    int64_t now = nm_time_mono_ns();
+    int64_t now = cpu_now_ns();
     prof->stage_ns[st] += now - *t;
     *t = now;
 }
@@ -475,7 +487,7 @@ int nm_extract_profiled(const nm_extractor *ex, const nm_extract_input *in, nm_e
                             ex->cfg.max_input_bytes);
     if (in->len == 0 || only_space(in->body, in->len))
         return nm_error_set(err, NM_ERR_EMPTY, "article is empty");
-    int64_t t = prof ? nm_time_mono_ns() : 0;
+    int64_t t = prof ? cpu_now_ns() : 0;
 
     nm_arena *arena = nm_arena_new(in->len * 4 + 16384 < (1u << 16) ? 1u << 16 : in->len * 4 + 16384);
     nm_extract_result *r = nm_arena_calloc(arena, 1, sizeof *r);
@@ -524,6 +536,13 @@ int nm_extract_profiled(const nm_extractor *ex, const nm_extract_input *in, nm_e
 
     const nm_token *toks = w->toks.v;
     size_t n = w->toks.n;
+    size_t cap = n + 1;
+    size_t tc = w->tok_cap, tc2 = w->tok_cap;
+    w->labels = grow(w->labels, &tc, cap, 1);
+    w->stopmask = grow(w->stopmask, &tc2, cap, sizeof *w->stopmask);
+    w->word_ids = grow(w->word_ids, &w->tok_cap, cap, sizeof *w->word_ids);
+    for (size_t i = 0; i < n; i++)
+        w->stopmask[i] = toks[i].kind == NM_TOK_WORD ? (uint16_t)nm_lang_stopmask(ex->langs, toks[i].lhash) : 0;
     int lang;
     if (in->language_hint && in->language_hint[0]) {
         lang = nm_lang_index(in->language_hint);
@@ -537,16 +556,12 @@ int nm_extract_profiled(const nm_extractor *ex, const nm_extract_input *in, nm_e
             lang = nm_lang_index(doc.language); /* too short to detect: the page's word */
             r->language_confidence = 0.5;
         } else {
-            lang = nm_lang_detect(ex->langs, r->text, toks, n, &r->language_confidence);
+            lang = nm_lang_detect_masked(ex->langs, r->text, toks, n, w->stopmask, &r->language_confidence);
         }
         r->language = nm_lang_code(lang);
     }
     lap(prof, NM_STAGE_LANGUAGE, &t);
 
-    size_t cap = n + 1;
-    size_t tc = w->tok_cap;
-    w->labels = grow(w->labels, &tc, cap, 1);
-    w->word_ids = grow(w->word_ids, &w->tok_cap, cap, sizeof *w->word_ids);
     size_t n_acr;
     find_acronyms(r, w, &n_acr);
     nm_recognizer_input rin = {.text = r->text, .tokens = toks, .n = n, .sent_ends = w->ends,
@@ -560,7 +575,8 @@ int nm_extract_profiled(const nm_extractor *ex, const nm_extract_input *in, nm_e
 
     nm_text_input tin = {.tokens = toks, .n = n, .sent_ends = w->ends,
                          .n_sentences = r->n_sentences, .sent_prose = w->sent_prose,
-                         .lang = lang, .langs = ex->langs, .stem = w->stem, .labels = w->labels};
+                         .lang = lang, .langs = ex->langs, .stem = w->stem, .labels = w->labels,
+                         .stopmask = w->stopmask};
     size_t n_words = 0;
     nm_keyphrases_extract(r, &tin, ex->cfg.max_keyphrases, w->word_ids, &n_words);
     lap(prof, NM_STAGE_KEYPHRASES, &t);

@@ -212,7 +212,7 @@ typedef enum nm_extract_stage {
 } nm_extract_stage;
 
 typedef struct nm_extract_profile {
-    int64_t stage_ns[NM_STAGE_COUNT]; /* added to (not reset) by each call */
+    int64_t stage_ns[NM_STAGE_COUNT]; /* CPU ns of the calling thread, added to by each call */
 } nm_extract_profile;
 
 /* nm_extract that also adds each stage's time to *prof (may be NULL). */

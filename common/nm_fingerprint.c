@@ -35,9 +35,12 @@ static void add_shingle(sketch *s, uint64_t h)
 static void finish(sketch *s, nm_fingerprints *fp)
 {
     uint64_t sim = 0;
+    int top = 40;
+    while (top > 0 && !s->planes[top - 1])
+        top--;
     for (int b = 0; b < 64; b++) {
         uint64_t count = 0;
-        for (int p = 0; p < 40; p++)
+        for (int p = 0; p < top; p++)
             count |= ((s->planes[p] >> b) & 1u) << p;
         if (count * 2 > s->n_shingles)
             sim |= 1ULL << b;
@@ -75,8 +78,8 @@ void nm_fingerprints_compute(const nm_token *toks, size_t n, nm_fingerprints *fp
         uint64_t w = toks[i].lhash;
         exact = nm_hash_combine(exact, w);
         words++;
-        if (words >= 3)
-            add_shingle(&s, nm_hash_combine(nm_hash_combine(w2, w1), w));
+        if (words >= 3) /* word hashes are already mixed: rotate and xor */
+            add_shingle(&s, ((w2 << 2) | (w2 >> 62)) ^ ((w1 << 1) | (w1 >> 63)) ^ w);
         w2 = w1;
         w1 = w;
     }

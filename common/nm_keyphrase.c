@@ -66,6 +66,58 @@ static void ht_free(htab *t)
     free(t->vals);
 }
 
+/* log(x) for x > 0 to about 1e-6, without libm's call (scores only). */
+static inline double fast_log(double x)
+{
+    union {
+        double d;
+        uint64_t u;
+    } v = {x};
+    int e = (int)((v.u >> 52) & 0x7ff) - 1023;
+    v.u = (v.u & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL; /* mantissa in [1, 2) */
+    double t = (v.d - 1) / (v.d + 1), t2 = t * t;
+    double lm = 2 * t * (1 + t2 * (1.0 / 3 + t2 * (1.0 / 5 + t2 * (1.0 / 7 + t2 / 9))));
+    return e * 0.6931471805599453 + lm;
+}
+
+static int better(const cand *a, const cand *b)
+{
+    if (a->score != b->score)
+        return a->score < b->score;
+    return a->first_tok < b->first_tok;
+}
+
+/* Moves the k best candidates to v[0..k) (unordered), quickselect. */
+static void select_best(cand **v, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n;
+    while (hi - lo > 1) {
+        cand *pivot = v[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi - 1;
+        while (i <= j) {
+            while (better(v[i], pivot))
+                i++;
+            while (better(pivot, v[j]))
+                j--;
+            if (i <= j) {
+                cand *t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j + 1;
+        else if (k >= i)
+            lo = i;
+        else
+            return;
+    }
+}
+
 static int cmp_cand(const void *pa, const void *pb)
 {
     const cand *a = *(const cand *const *)pa, *b = *(const cand *const *)pb;
@@ -74,13 +126,16 @@ static int cmp_cand(const void *pa, const void *pb)
     return a->first_tok < b->first_tok ? -1 : a->first_tok > b->first_tok;
 }
 
-static int is_content(const nm_text_input *in, const nm_token *t)
+static int is_content(const nm_text_input *in, size_t i)
 {
+    const nm_token *t = &in->tokens[i];
     if (t->kind != NM_TOK_WORD || (t->flags & NM_TF_CLITIC) || t->nchars < 2)
         return 0;
-    if (nm_lang_is_stopword(in->langs, in->lang, t->lhash))
+    uint32_t mask = in->stopmask ? in->stopmask[i] : nm_lang_stopmask(in->langs, t->lhash);
+    int lang = in->lang < 0 ? 0 : in->lang;
+    if (mask & (1u << lang))
         return 0;
-    if (in->lang > 0 && nm_lang_is_stopword(in->langs, 0, t->lhash) && (t->flags & NM_TF_LATIN))
+    if (lang > 0 && (mask & 1u) && (t->flags & NM_TF_LATIN))
         return 0; /* English function words in a Latin-script text of another language */
     return 1;
 }
@@ -91,8 +146,9 @@ void nm_keyphrases_extract(nm_extract_result *r, const nm_text_input *in, size_t
     const nm_token *toks = in->tokens;
     const char *text = r->text;
     size_t n = in->n;
-    htab wt;
+    htab wt, lt; /* stem -> word; surface (lower-case) -> word */
     ht_init(&wt, n / 2 + 16);
+    ht_init(&lt, n / 2 + 16);
     word *words = nm_xmalloc((n + 1) * sizeof *words);
     size_t nw = 0;
     /* 1. content words and their statistics */
@@ -105,17 +161,25 @@ void nm_keyphrases_extract(nm_extract_result *r, const nm_text_input *in, size_t
         for (size_t i = a; i < b; i++) {
             word_of_token[i] = -1;
             const nm_token *t = &toks[i];
-            if (!is_content(in, t))
+            if (!is_content(in, i))
                 continue;
-            uint64_t sh = nm_stem_hash(in->stem, in->lang, text, t);
             int ins;
-            uint32_t *v = ht_slot(&wt, sh, &ins);
+            uint32_t *lv = ht_slot(&lt, t->lhash, &ins); /* surface word seen in this article? */
+            uint32_t *v;
+            uint64_t sh = 0;
+            if (!ins) {
+                v = lv;
+            } else {
+                sh = nm_stem_hash(in->stem, in->lang, text, t);
+                v = ht_slot(&wt, sh, &ins);
+            }
             if (ins) {
                 memset(&words[nw], 0, sizeof words[nw]);
                 words[nw].stem = sh;
                 words[nw].last_sentence = UINT32_MAX;
                 *v = (uint32_t)nw++;
             }
+            *lv = *v;
             word *w = &words[*v];
             word_of_token[i] = (int32_t)*v;
             w->tf++;
@@ -139,6 +203,7 @@ void nm_keyphrases_extract(nm_extract_result *r, const nm_text_input *in, size_t
         a = b;
     }
     *n_words_out = nw;
+    ht_free(&lt);
     if (nw == 0 || max == 0) {
         ht_free(&wt);
         free(words);
@@ -159,8 +224,8 @@ void nm_keyphrases_extract(nm_extract_result *r, const nm_text_input *in, size_t
     for (size_t i = 0; i < nw; i++) {
         word *w = &words[i];
         double tf = w->tf;
-        double wcase = w->tf_case / (1.0 + log(tf));
-        double wpos = log(log(3.0 + w->pos_sum / tf));
+        double wcase = w->tf_case / (1.0 + fast_log(tf));
+        double wpos = fast_log(fast_log(3.0 + w->pos_sum / tf));
         double wfreq = tf / (mean + sd);
         double dl = w->left_n ? __builtin_popcountll(w->left_bits) / (double)(w->left_n < 64 ? w->left_n : 64) : 0;
         double dr = w->right_n ? __builtin_popcountll(w->right_bits) / (double)(w->right_n < 64 ? w->right_n : 64) : 0;
@@ -238,12 +303,22 @@ void nm_keyphrases_extract(nm_extract_result *r, const nm_text_input *in, size_t
             continue;
         ord[no++] = c;
     }
-    qsort(ord, no, sizeof *ord, cmp_cand);
+    /* only the best few need sorting: dedup rarely drops more than a few */
+    size_t sorted = no;
+    if (no > max * 4 + 8) {
+        sorted = max * 4 + 8;
+        select_best(ord, no, sorted);
+    }
+    qsort(ord, sorted, sizeof *ord, cmp_cand);
     /* 4. best first, dropping candidates whose words a better one already has */
     size_t out_n = 0;
     r->keyphrases = nm_arena_calloc(r->arena, max, sizeof *r->keyphrases);
     cand **chosen = nm_xmalloc((max + 1) * sizeof *chosen);
     for (size_t i = 0; i < no && out_n < max; i++) {
+        if (i == sorted) { /* dedup used up the sorted part: sort the rest too */
+            qsort(ord + sorted, no - sorted, sizeof *ord, cmp_cand);
+            sorted = no;
+        }
         cand *c = ord[i];
         int dup = 0;
         for (size_t q = 0; q < out_n && !dup; q++) {

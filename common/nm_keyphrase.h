@@ -36,6 +36,7 @@ typedef struct nm_text_input {
     int lang;                  /* nm_lang index, -1 = unknown (English lists) */
     const nm_lang *langs;
     nm_stem *stem;
+    const uint16_t *stopmask;  /* per token: nm_lang_stopmask (or NULL: looked up) */
     const uint8_t *labels;     /* per token: entity label (IOB2) or NULL; a phrase
                                 * is a whole name or has no name in it */
 } nm_text_input;

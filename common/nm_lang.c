@@ -64,8 +64,19 @@ bool nm_lang_is_stopword(const nm_lang *l, int lang, uint64_t lhash)
     return (nm_lexicon_word(l->stop, lhash) >> lang) & 1u;
 }
 
+uint32_t nm_lang_stopmask(const nm_lang *l, uint64_t lhash)
+{
+    return nm_lexicon_word(l->stop, lhash);
+}
+
 int nm_lang_detect(const nm_lang *l, const char *text, const nm_token *toks, size_t n,
                    double *confidence)
+{
+    return nm_lang_detect_masked(l, text, toks, n, NULL, confidence);
+}
+
+int nm_lang_detect_masked(const nm_lang *l, const char *text, const nm_token *toks, size_t n,
+                          const uint16_t *masks, double *confidence)
 {
     double score[NM_LANG_COUNT] = {0};
     size_t words = 0, cyrillic = 0, arabic = 0, latin = 0;
@@ -81,15 +92,14 @@ int nm_lang_detect(const nm_lang *l, const char *text, const nm_token *toks, siz
             arabic++;
         else if (t->flags & NM_TF_LATIN)
             latin++;
-        uint32_t cls = nm_lexicon_word(l->stop, t->lhash);
+        uint32_t cls = masks ? masks[i] : nm_lexicon_word(l->stop, t->lhash);
         if (cls) {
             double w = 1.0 / __builtin_popcount(cls);
-            for (int k = 0; k < NM_LANG_COUNT; k++) {
-                if (cls & (1u << k))
-                    score[k] += w;
-            }
+            for (uint32_t b = cls; b; b &= b - 1)
+                score[__builtin_ctz(b)] += w;
         }
-        if (t->flags & NM_TF_LATIN) { /* Turkish-only letters: ı ğ ş (and capitals) */
+        if ((t->flags & (NM_TF_LATIN | NM_TF_NONASCII)) == (NM_TF_LATIN | NM_TF_NONASCII)) {
+            /* Turkish-only letters: ı ğ ş (and capitals) */
             for (uint32_t b = t->start; b + 1 < t->end; b++) {
                 unsigned char x = (unsigned char)text[b], y = (unsigned char)text[b + 1];
                 if ((x == 0xC4 && (y == 0xB1 || y == 0x9F || y == 0x9E || y == 0xB0)) ||

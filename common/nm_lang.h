@@ -43,6 +43,14 @@ const char *nm_lang_code(int index);
 int nm_lang_detect(const nm_lang *l, const char *text, const nm_token *toks, size_t n,
                    double *confidence);
 
+/* Stop-word mask of a word: bit i set when it is a stop word of language i. */
+uint32_t nm_lang_stopmask(const nm_lang *l, uint64_t lhash);
+
+/* nm_lang_detect with the tokens' stop-word masks already computed
+ * (masks[i] = nm_lang_stopmask of token i, 0 for non-words). */
+int nm_lang_detect_masked(const nm_lang *l, const char *text, const nm_token *toks, size_t n,
+                          const uint16_t *masks, double *confidence);
+
 /* True if the word (by lower-case hash) is a stop word of language index
  * lang (or of English when lang is -1). */
 bool nm_lang_is_stopword(const nm_lang *l, int lang, uint64_t lhash);

@@ -30,27 +30,26 @@ struct nm_ner_rules {
     nm_lexicon *lex;
 };
 
-#define SET_BITS 16 /* per-document word sets: 65,536 slots */
-#define SET_MAX ((1u << SET_BITS) / 2)
+#define SET_MAX_BITS 16 /* per-document word sets: at most 65,536 slots */
 
 typedef struct docset {
     uint64_t *keys;
     uint8_t *vals;
-    uint32_t n;
+    uint32_t n, mask;
 } docset;
 
 static void set_put(docset *s, uint64_t key, uint8_t val)
 {
     key = key ? key : 1;
-    uint32_t mask = (1u << SET_BITS) - 1;
+    uint32_t mask = s->mask;
     for (uint32_t i = (uint32_t)key & mask;; i = (i + 1) & mask) {
         if (s->keys[i] == key) {
             s->vals[i] = val;
             return;
         }
         if (!s->keys[i]) {
-            if (s->n >= SET_MAX)
-                return;
+            if (s->n >= mask / 2)
+                return; /* full: less evidence, still correct */
             s->keys[i] = key;
             s->vals[i] = val;
             s->n++;
@@ -62,7 +61,7 @@ static void set_put(docset *s, uint64_t key, uint8_t val)
 static uint8_t set_get(const docset *s, uint64_t key)
 {
     key = key ? key : 1;
-    uint32_t mask = (1u << SET_BITS) - 1;
+    uint32_t mask = s->mask;
     for (uint32_t i = (uint32_t)key & mask;; i = (i + 1) & mask) {
         if (s->keys[i] == key)
             return s->vals[i];
@@ -129,10 +128,6 @@ static inline int is_cap(const nm_token *t)
     return t->kind == NM_TOK_WORD && !(t->flags & NM_TF_CLITIC) && (t->flags & NM_TF_UPPER);
 }
 
-static inline uint32_t cls(const nm_ner_rules *r, const nm_token *t)
-{
-    return nm_lexicon_word(r->lex, t->lhash);
-}
 
 static int suffix_is(const char *text, const nm_token *t, const char *suf)
 {
@@ -180,6 +175,7 @@ typedef struct ctx {
     uint8_t *weak;     /* per token: label is a guess */
     docset lower;      /* words the document writes in lower case */
     docset known;      /* word -> 1 + type from confident decisions */
+    uint32_t *tcls;    /* per token: lexicon classes of the word */
 } ctx;
 
 /* Is there a title ("Mr", "chief", "Prime Minister") right before toks[i]? */
@@ -217,9 +213,9 @@ static int type_run(ctx *c, size_t a, size_t b, size_t s, size_t e, int initial,
             return NM_NER_MISC;
         return NM_NER_MISC;
     }
-    uint32_t last = cls(r, &toks[e - 1]), first = cls(r, &toks[s]);
+    uint32_t last = c->tcls[e - 1], first = c->tcls[s];
     if (len >= 2) {
-        uint32_t second = cls(r, &toks[s + 1]);
+        uint32_t second = c->tcls[s + 1];
         if ((first & (C_ORGWORD | C_ORG)) && (second & C_OF) && !(first & C_LOC))
             return NM_NER_ORG; /* "Bank of England", "University of Leeds" */
         if ((first & C_LOCWORD) && (second & C_OF))
@@ -263,9 +259,9 @@ static int type_run(ctx *c, size_t a, size_t b, size_t s, size_t e, int initial,
     *weak = 1;
     if (initial)
         return -2; /* unknown sentence-initial word: only the document can tell */
-    if (s > a && (cls(r, &toks[s - 1]) & C_PLACEPREP))
+    if (s > a && (c->tcls[s - 1] & C_PLACEPREP))
         return NM_NER_LOC;
-    if (e < b && (cls(r, &toks[e]) & C_SAYS))
+    if (e < b && (c->tcls[e] & C_SAYS))
         return NM_NER_PER;
     return NM_NER_PER;
 }
@@ -279,16 +275,16 @@ static int continues(const ctx *c, size_t s, size_t k, size_t b)
     if (k + 1 >= b || !is_cap(&toks[k + 1]) || !(toks[k].flags & NM_TF_SPACE_AFTER))
         return toks[k].kind == NM_TOK_PUNCT && c->in->text[toks[k].start] == '&' && k + 1 < b &&
                is_cap(&toks[k + 1]);
-    uint32_t cl = cls(c->r, &toks[k]);
+    uint32_t cl = c->tcls[k];
     if ((cl & C_PARTICLE) && !(toks[k].flags & NM_TF_UPPER))
         return 1;
     if (cl & C_OF) {
         /* "of"/"for" after a word that starts organisation or place names */
-        uint32_t prev = cls(c->r, &toks[k - 1]);
+        uint32_t prev = c->tcls[k - 1];
         if (k > s && (prev & (C_ORGWORD | C_LOCWORD | C_ORG)) && !(prev & C_LOC))
             return c->in->text[toks[k].start] != 'a'; /* not "and" */
-        if (k > s + 1 && (cls(c->r, &toks[k - 2]) & (C_ORGWORD | C_LOCWORD)) &&
-            (cls(c->r, &toks[k - 1]) & C_OF))
+        if (k > s + 1 && (c->tcls[k - 2] & (C_ORGWORD | C_LOCWORD)) &&
+            (c->tcls[k - 1] & C_OF))
             return 1; /* "Organization of the Petroleum ..." */
     }
     return 0;
@@ -320,7 +316,7 @@ static void label_body_sentence(ctx *c, size_t a, size_t b)
         int initial = s == first_word;
         /* drop leading function words and titles: "The MIT", "President Bush" */
         while (s < e) {
-            uint32_t cl = cls(c->r, &toks[s]);
+            uint32_t cl = c->tcls[s];
             size_t tm = nm_lexicon_match(c->r->lex, toks, s, e, &gc);
             if (tm && tm < e - s && (gc & C_TITLE)) {
                 s += tm;
@@ -335,8 +331,8 @@ static void label_body_sentence(ctx *c, size_t a, size_t b)
             break;
         }
         /* a leading nationality is its own entity unless it names an organisation */
-        if (e - s > 1 && (cls(c->r, &toks[s]) & C_NAT)) {
-            uint32_t last = cls(c->r, &toks[e - 1]);
+        if (e - s > 1 && (c->tcls[s] & C_NAT)) {
+            uint32_t last = c->tcls[e - 1];
             m = nm_lexicon_match(c->r->lex, toks, s, e, &gc);
             if (!(last & (C_ORGWORD | C_MISCWORD)) && m != e - s) {
                 put_span(c->labels, s, s + 1, NM_NER_MISC);
@@ -351,7 +347,7 @@ static void label_body_sentence(ctx *c, size_t a, size_t b)
             put_span(c->labels, s, e, type);
             for (size_t k = s; k < e; k++) {
                 c->weak[k] = (uint8_t)weak;
-                if (!weak && !(cls(c->r, &toks[k]) & (C_OF | C_PARTICLE | C_STOP)))
+                if (!weak && !(c->tcls[k] & (C_OF | C_PARTICLE | C_STOP)))
                     set_put(&c->known, toks[k].lhash, (uint8_t)(1 + type));
             }
         } else if (type == -2) {
@@ -381,7 +377,7 @@ static void label_headline(ctx *c, size_t a, size_t b)
             continue;
         }
         uint8_t k = set_get(&c->known, toks[i].lhash);
-        if (k && !(cls(c->r, &toks[i]) & (C_STOP | C_NOTNAME))) {
+        if (k && !(c->tcls[i] & (C_STOP | C_NOTNAME))) {
             size_t e = i + 1;
             while (e < b && set_get(&c->known, toks[e].lhash) == k && toks[e].kind == NM_TOK_WORD)
                 e++;
@@ -403,7 +399,7 @@ static int is_headline(const ctx *c, size_t s, size_t a, size_t b)
         if (toks[k].kind != NM_TOK_WORD || (toks[k].flags & NM_TF_CLITIC))
             continue;
         if (toks[k].flags & NM_TF_LOWER) {
-            if (!(cls(c->r, &toks[k]) & C_STOP))
+            if (!(c->tcls[k] & C_STOP))
                 lower++;
         } else if (toks[k].flags & NM_TF_UPPER) {
             caps++;
@@ -420,19 +416,28 @@ void nm_ner_rules_label(const nm_ner_rules *r, const nm_recognizer_input *in, ui
     memset(labels, 0, n);
     if (n == 0)
         return;
-    size_t slots = (size_t)1 << SET_BITS;
-    size_t need = 2 * slots * sizeof(uint64_t) + 2 * slots + n + in->n_sentences + 64;
+    size_t words = 0;
+    for (size_t k = 0; k < n; k++)
+        words += in->tokens[k].kind == NM_TOK_WORD;
+    size_t slots = 256;
+    while (slots < 2 * words && slots < ((size_t)1 << SET_MAX_BITS))
+        slots *= 2;
+    size_t need = n * sizeof(uint32_t) + 2 * slots * sizeof(uint64_t) + 2 * slots + n + in->n_sentences + 64;
     unsigned char *mem = nm_scratch_get(scratch, need);
     ctx c = {.r = r, .in = in, .labels = labels};
-    c.lower.keys = (uint64_t *)mem;
+    c.tcls = (uint32_t *)mem;
+    c.lower.keys = (uint64_t *)(mem + ((n * sizeof(uint32_t) + 7) & ~(size_t)7));
     c.known.keys = c.lower.keys + slots;
-    c.lower.vals = mem + 2 * slots * sizeof(uint64_t);
+    c.lower.vals = (uint8_t *)(c.known.keys + slots);
     c.known.vals = c.lower.vals + slots;
+    c.lower.mask = c.known.mask = (uint32_t)(slots - 1);
     c.weak = c.known.vals + slots;
     uint8_t *head = c.weak + n;
-    memset(mem, 0, need);
+    memset(c.lower.keys, 0, 2 * slots * sizeof(uint64_t));
+    memset(c.weak, 0, n + in->n_sentences);
     const nm_token *toks = in->tokens;
     for (size_t k = 0; k < n; k++) {
+        c.tcls[k] = toks[k].kind == NM_TOK_WORD ? nm_lexicon_word(r->lex, toks[k].lhash) : 0;
         if (toks[k].kind == NM_TOK_WORD && (toks[k].flags & NM_TF_LOWER))
             set_put(&c.lower, toks[k].lhash, 1);
     }

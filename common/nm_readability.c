@@ -1,30 +1,17 @@
 #include "nm_readability.h"
 
-static int vowel_at(const unsigned char *w, size_t len, size_t i, size_t *adv)
+/* 1 = vowel, 2 = 'y' (a vowel except at the start); ASCII, both cases. */
+static const unsigned char vowels[128] = {
+    ['a'] = 1, ['e'] = 1, ['i'] = 1, ['o'] = 1, ['u'] = 1, ['y'] = 2,
+    ['A'] = 1, ['E'] = 1, ['I'] = 1, ['O'] = 1, ['U'] = 1, ['Y'] = 2,
+};
+
+/* Latin-1 supplement vowels (second byte after 0xC3): à-æ è-ï ò-ö ù-ý ÿ and capitals. */
+static int accented_vowel(unsigned char d)
 {
-    unsigned char c = w[i];
-    *adv = 1;
-    if (c < 0x80) {
-        switch (c) {
-        case 'a': case 'e': case 'i': case 'o': case 'u':
-            return 1;
-        case 'y':
-            return i > 0; /* "yes" starts with a consonant */
-        default:
-            return 0;
-        }
-    }
-    if (c == 0xC3 && i + 1 < len) { /* Latin-1 supplement: accented vowels */
-        *adv = 2;
-        unsigned char d = w[i + 1];
-        return (d >= 0xA0 && d <= 0xA6) || (d >= 0xA8 && d <= 0xAF) || (d >= 0xB2 && d <= 0xB6) ||
-               (d >= 0xB9 && d <= 0xBD) || d == 0xBF;
-    }
-    size_t n = 1;
-    while (i + n < len && (w[i + n] & 0xC0) == 0x80)
-        n++;
-    *adv = n;
-    return 0;
+    d = (unsigned char)(d | 0x20); /* capitals 0x80-0x9F -> 0xA0-0xBF */
+    return (d >= 0xA0 && d <= 0xA6) || (d >= 0xA8 && d <= 0xAF) || (d >= 0xB2 && d <= 0xB6) ||
+           (d >= 0xB9 && d <= 0xBD) || d == 0xBF;
 }
 
 static int is_cons(unsigned char c)
@@ -35,21 +22,39 @@ static int is_cons(unsigned char c)
 
 unsigned nm_syllables(const char *word, size_t len)
 {
-    const unsigned char *w = (const unsigned char *)word;
+    unsigned char low[64];
+    if (len > sizeof low)
+        return (unsigned)(len / 3);
     if (len == 0)
         return 0;
-    if (w[0] >= '0' && w[0] <= '9')
+    const unsigned char *u = (const unsigned char *)word;
+    if (u[0] >= '0' && u[0] <= '9')
         return 1;
     unsigned groups = 0;
-    int in_vowel = 0;
-    for (size_t i = 0; i < len;) {
-        size_t adv;
-        int v = vowel_at(w, len, i, &adv);
-        if (v && !in_vowel)
-            groups++;
+    int in_vowel = 0, pairs = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = u[i];
+        int v;
+        if (c < 0x80) {
+            low[i] = (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+            v = vowels[c];
+            if (v == 2)
+                v = i > 0;
+        } else {
+            low[i] = c;
+            v = c == 0xC3 && i + 1 < len && accented_vowel(u[i + 1]);
+            if ((c & 0xC0) == 0x80)
+                continue; /* continuation byte: part of the previous letter */
+        }
+        if (v) {
+            pairs |= in_vowel;
+            groups += !in_vowel;
+        }
         in_vowel = v;
-        i += adv;
     }
+    const unsigned char *w = low;
+    if (!pairs)
+        goto endings;
     /* vowel pairs that are two syllables: "humanitarian", "video", "usual",
      * except in -tion, -cial, -sion, -gion, -xious */
     for (size_t i = 1; i + 1 < len; i++) {
@@ -61,6 +66,7 @@ unsigned nm_syllables(const char *word, size_t len)
         if (x == 'u' ? (a != 'q' && a != 'g') : (a != 'c' && a != 't' && a != 's' && a != 'g' && a != 'x'))
             groups++;
     }
+endings:
     if (len >= 3 && groups > 1) {
         unsigned char a = w[len - 3], b = w[len - 2], c = w[len - 1];
         if (c == 'e' && b != 'l' && is_cons(b) && !(b == 'e'))

@@ -13,7 +13,8 @@
 
 #include "nm_extract.h"
 
-/* Syllables of one lower-cased word (UTF-8). Numbers count as one. */
+/* Syllables of one word (UTF-8; ASCII case is folded here). Numbers count as
+ * one; words over 64 bytes count one per three bytes. */
 unsigned nm_syllables(const char *word, size_t len);
 
 /* Fills avg_sentence_words, flesch_reading_ease and flesch_kincaid_grade from

@@ -8,7 +8,8 @@
 #include "nm_hash.h"
 #include "nm_lang.h"
 
-#define CACHE_BITS 15
+#define CACHE_BITS 15 /* 32,768 x 32 bytes = 1 MiB per thread: a news vocabulary fits */
+#define INLINE_STEM 15
 
 static const char *const algorithms[NM_LANG_COUNT] = {
     "english", "german", "french", "spanish", "italian",
@@ -16,8 +17,11 @@ static const char *const algorithms[NM_LANG_COUNT] = {
 
 struct nm_stem {
     struct sb_stemmer *st[NM_LANG_COUNT];
-    uint64_t keys[1u << CACHE_BITS];
-    uint64_t vals[1u << CACHE_BITS];
+    struct {
+        uint64_t key, val; /* key 0 = empty; val = hash of the stem */
+        uint8_t len;       /* stem length when it fits in text, else 0xFF */
+        char text[INLINE_STEM];
+    } slot[1u << CACHE_BITS];
     uint32_t used;
     uint64_t hits, misses;
 };
@@ -51,7 +55,8 @@ static struct sb_stemmer *stemmer(nm_stem *s, int lang)
     return s->st[lang];
 }
 
-size_t nm_stem_text(nm_stem *s, int lang, const char *text, const nm_token *t, char *buf, size_t cap)
+static size_t run_stemmer(nm_stem *s, int lang, const char *text, const nm_token *t, char *buf,
+                          size_t cap)
 {
     char low[256];
     size_t n = nm_token_lower(text, t, low, sizeof low);
@@ -67,32 +72,55 @@ size_t nm_stem_text(nm_stem *s, int lang, const char *text, const nm_token *t, c
     return len;
 }
 
-uint64_t nm_stem_hash(nm_stem *s, int lang, const char *text, const nm_token *t)
+static inline uint64_t cache_key(int lang, const nm_token *t)
 {
     uint64_t key = nm_hash_combine(t->lhash, (uint64_t)(lang + 1));
-    key = key ? key : 1;
+    return key ? key : 1;
+}
+
+/* Index of the slot for key: its entry, or the empty slot where it goes. */
+static inline uint32_t probe(const nm_stem *s, uint64_t key)
+{
     uint32_t mask = (1u << CACHE_BITS) - 1;
     uint32_t i = (uint32_t)key & mask;
-    for (;; i = (i + 1) & mask) {
-        if (s->keys[i] == key) {
-            s->hits++;
-            return s->vals[i];
-        }
-        if (!s->keys[i])
-            break;
+    while (s->slot[i].key && s->slot[i].key != key)
+        i = (i + 1) & mask;
+    return i;
+}
+
+size_t nm_stem_text(nm_stem *s, int lang, const char *text, const nm_token *t, char *buf, size_t cap)
+{
+    uint32_t i = probe(s, cache_key(lang, t));
+    if (s->slot[i].key && s->slot[i].len <= INLINE_STEM && s->slot[i].len < cap) {
+        memcpy(buf, s->slot[i].text, s->slot[i].len);
+        buf[s->slot[i].len] = '\0';
+        return s->slot[i].len;
+    }
+    return run_stemmer(s, lang, text, t, buf, cap);
+}
+
+uint64_t nm_stem_hash(nm_stem *s, int lang, const char *text, const nm_token *t)
+{
+    uint64_t key = cache_key(lang, t);
+    uint32_t i = probe(s, key);
+    if (s->slot[i].key) {
+        s->hits++;
+        return s->slot[i].val;
     }
     s->misses++;
     char buf[256];
-    size_t len = nm_stem_text(s, lang, text, t, buf, sizeof buf);
+    size_t len = run_stemmer(s, lang, text, t, buf, sizeof buf);
     uint64_t h = nm_hash_bytes(buf, len);
-    if (s->used >= (1u << CACHE_BITS) / 2) {
-        memset(s->keys, 0, sizeof s->keys);
+    if (s->used >= (1u << CACHE_BITS) / 2) { /* half full: start over (bounded memory) */
+        memset(s->slot, 0, sizeof s->slot);
         s->used = 0;
-        for (i = (uint32_t)key & mask; s->keys[i]; i = (i + 1) & mask)
-            ;
+        i = probe(s, key);
     }
-    s->keys[i] = key;
-    s->vals[i] = h;
+    s->slot[i].key = key;
+    s->slot[i].val = h;
+    s->slot[i].len = len <= INLINE_STEM ? (uint8_t)len : 0xFF;
+    if (len <= INLINE_STEM)
+        memcpy(s->slot[i].text, buf, len);
     s->used++;
     return h;
 }

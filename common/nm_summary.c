@@ -16,28 +16,10 @@ typedef struct node {
     int32_t ids[MAX_WORDS_PER_NODE]; /* sorted unique content word ids */
 } node;
 
-static int cmp_i32(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static uint32_t overlap(const node *a, const node *b)
-{
-    uint32_t i = 0, j = 0, n = 0;
-    while (i < a->n_ids && j < b->n_ids) {
-        if (a->ids[i] == b->ids[j]) {
-            n++;
-            i++;
-            j++;
-        } else if (a->ids[i] < b->ids[j]) {
-            i++;
-        } else {
-            j++;
-        }
-    }
-    return n;
-}
+typedef struct edge {
+    uint32_t a, b;
+    double w;
+} edge;
 
 typedef struct ranked {
     uint32_t node;
@@ -61,7 +43,6 @@ static int cmp_u32(const void *a, const void *b)
 void nm_summary_build(nm_extract_result *r, const nm_text_input *in, const int32_t *word_of_token,
                       size_t n_words, size_t k, size_t budget_words)
 {
-    (void)n_words;
     node *nodes = nm_xmalloc(MAX_NODES * sizeof *nodes);
     size_t nn = 0;
     size_t a = 0;
@@ -76,7 +57,15 @@ void nm_summary_build(nm_extract_result *r, const nm_text_input *in, const int32
                 if (word_of_token[i] >= 0)
                     nd->ids[nd->n_ids++] = word_of_token[i];
             }
-            qsort(nd->ids, nd->n_ids, sizeof nd->ids[0], cmp_i32);
+            for (uint32_t x = 1; x < nd->n_ids; x++) { /* insertion sort: short lists */
+                int32_t v = nd->ids[x];
+                uint32_t y = x;
+                while (y > 0 && nd->ids[y - 1] > v) {
+                    nd->ids[y] = nd->ids[y - 1];
+                    y--;
+                }
+                nd->ids[y] = v;
+            }
             uint32_t u = 0;
             for (uint32_t i = 0; i < nd->n_ids; i++) {
                 if (u == 0 || nd->ids[u - 1] != nd->ids[i])
@@ -97,25 +86,63 @@ void nm_summary_build(nm_extract_result *r, const nm_text_input *in, const int32
         free(nodes);
         return;
     }
-    double *w = nm_xcalloc(nn * nn, sizeof *w);
+    /* sparse graph: only sentence pairs that share a word */
+    double *lg = nm_xmalloc(nn * sizeof *lg);
+    for (size_t i = 0; i < nn; i++)
+        lg[i] = log((double)nodes[i].n_words);
+    /* shared words per sentence pair, from posting lists (word -> sentences) */
+    uint32_t *first = nm_xmalloc((n_words + 1) * sizeof *first);
+    for (size_t i = 0; i <= n_words; i++)
+        first[i] = UINT32_MAX;
+    size_t n_post = 0;
+    for (size_t i = 0; i < nn; i++)
+        n_post += nodes[i].n_ids;
+    uint32_t *post_node = nm_xmalloc((n_post + 1) * sizeof *post_node);
+    uint32_t *post_next = nm_xmalloc((n_post + 1) * sizeof *post_next);
+    size_t p = 0;
+    for (size_t i = nn; i-- > 0;) { /* prepend, so lists come out in node order */
+        for (uint32_t q = 0; q < nodes[i].n_ids; q++) {
+            uint32_t wid = (uint32_t)nodes[i].ids[q];
+            post_node[p] = (uint32_t)i;
+            post_next[p] = first[wid];
+            first[wid] = (uint32_t)p++;
+        }
+    }
+    uint16_t *ov = nm_xcalloc(nn * nn, sizeof *ov);
+    for (size_t wid = 0; wid < n_words; wid++) {
+        for (uint32_t x = first[wid]; x != UINT32_MAX; x = post_next[x])
+            for (uint32_t y = post_next[x]; y != UINT32_MAX; y = post_next[y])
+                ov[post_node[x] * nn + post_node[y]]++;
+    }
+    size_t ecap = 256, ne = 0;
+    edge *edges = nm_xmalloc(ecap * sizeof *edges);
     double *out_sum = nm_xcalloc(nn, sizeof *out_sum);
     for (size_t i = 0; i < nn; i++) {
         for (size_t j = i + 1; j < nn; j++) {
-            uint32_t ov = overlap(&nodes[i], &nodes[j]);
-            if (!ov)
+            uint32_t o = ov[i * nn + j];
+            if (!o)
                 continue;
-            double d = log((double)nodes[i].n_words) + log((double)nodes[j].n_words);
-            double v = d > 0 ? ov / d : 0;
-            w[i * nn + j] = w[j * nn + i] = v;
+            double d = lg[i] + lg[j];
+            double v = d > 0 ? o / d : 0;
+            if (ne == ecap) {
+                ecap *= 2;
+                edges = nm_xrealloc(edges, ecap * sizeof *edges);
+            }
+            edges[ne++] = (edge){(uint32_t)i, (uint32_t)j, v};
             out_sum[i] += v;
             out_sum[j] += v;
         }
     }
+    free(ov);
+    free(post_next);
+    free(post_node);
+    free(first);
     double *pr = nm_xmalloc(nn * sizeof *pr), *next = nm_xmalloc(nn * sizeof *next);
     double *tele = nm_xmalloc(nn * sizeof *tele);
+    double *share = nm_xmalloc(nn * sizeof *share);
     double tsum = 0;
     for (size_t i = 0; i < nn; i++) {
-        tele[i] = 1.0 / (1.0 + 0.5 * i);
+        tele[i] = 1.0 / (1.0 + 0.5 * (double)i);
         tsum += tele[i];
         pr[i] = 1.0 / (double)nn;
     }
@@ -124,22 +151,28 @@ void nm_summary_build(nm_extract_result *r, const nm_text_input *in, const int32
     const double d = 0.85;
     for (int it = 0; it < 30; it++) {
         double dangling = 0;
-        for (size_t i = 0; i < nn; i++)
-            if (out_sum[i] == 0)
+        for (size_t i = 0; i < nn; i++) {
+            if (out_sum[i] == 0) {
                 dangling += pr[i];
+                share[i] = 0;
+            } else {
+                share[i] = d * pr[i] / out_sum[i];
+            }
+        }
         for (size_t j = 0; j < nn; j++)
             next[j] = (1 - d) * tele[j] + d * dangling * tele[j];
-        for (size_t i = 0; i < nn; i++) {
-            if (out_sum[i] == 0)
-                continue;
-            double share = d * pr[i] / out_sum[i];
-            const double *row = &w[i * nn];
-            for (size_t j = 0; j < nn; j++)
-                next[j] += share * row[j];
+        for (size_t e = 0; e < ne; e++) {
+            next[edges[e].b] += share[edges[e].a] * edges[e].w;
+            next[edges[e].a] += share[edges[e].b] * edges[e].w;
         }
+        double delta = 0;
+        for (size_t i = 0; i < nn; i++)
+            delta += fabs(next[i] - pr[i]);
         double *tmp = pr;
         pr = next;
         next = tmp;
+        if (delta < 1e-4) /* the ranking, not the exact scores, is what matters */
+            break;
     }
     ranked *rk = nm_xmalloc(nn * sizeof *rk);
     for (size_t i = 0; i < nn; i++) {
@@ -159,10 +192,12 @@ void nm_summary_build(nm_extract_result *r, const nm_text_input *in, const int32
     qsort(r->summary, used, sizeof *r->summary, cmp_u32);
     r->n_summary = used;
     free(rk);
+    free(share);
     free(tele);
     free(next);
     free(pr);
     free(out_sum);
-    free(w);
+    free(edges);
+    free(lg);
     free(nodes);
 }

@@ -3,7 +3,7 @@
  *
  * Sentences are nodes; the edge between two is the number of content words
  * (stems) they share divided by log(len a) + log(len b) (Mihalcea & Tarau
- * 2004). PageRank (d = 0.85, 30 iterations) with a teleport vector that
+ * 2004). PageRank (d = 0.85, until it moves < 1e-4, at most 30 rounds) with a teleport vector that
  * favours early sentences (news puts the point first). Only prose sentences
  * of 5+ words among the first 80 compete (bounds the quadratic graph). The
  * best sentences are taken while the summary stays within budget_words

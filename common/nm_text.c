@@ -73,6 +73,20 @@ static void append_text(builder *b, const unsigned char *raw, size_t start, size
     int pending_space = b->len > 0;
     size_t i = start;
     while (i < end) {
+        /* fast path: a run of printable ASCII without spaces */
+        if (raw[i] > ' ' && raw[i] < 0x7F) {
+            if (pending_space) {
+                b->buf[b->len++] = ' ';
+                pending_space = 0;
+            }
+            size_t j = i + 1;
+            while (j < end && raw[j] > ' ' && raw[j] < 0x7F)
+                j++;
+            memcpy(b->buf + b->len, raw + i, j - i);
+            b->len += j - i;
+            i = j;
+            continue;
+        }
         size_t sp = space_len(raw, i, end);
         if (sp) {
             pending_space = b->len > 0;

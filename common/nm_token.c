@@ -180,9 +180,29 @@ static size_t scan_word(const unsigned char *s, size_t i, size_t end, int first_
     int seen_letter = 0;
     size_t j = i;
     while (j < end) {
+        if (seen_letter) { /* fast path: runs of ASCII lower-case letters and digits */
+            while (j < end && lb.n + 4 < sizeof lb.b) {
+                unsigned b = s[j];
+                if (b - 'a' < 26u) {
+                    n_lower++;
+                    seg_letters++;
+                } else if (b - '0' < 10u) {
+                    flags |= NM_TF_DIGIT;
+                } else {
+                    break;
+                }
+                lb.b[lb.n++] = (char)b;
+                nchars++;
+                j++;
+            }
+            if (j >= end)
+                break;
+        }
         size_t n;
         uint32_t cp = decode(s, j, end, &n);
         int c = classify(cp);
+        if (cp >= 0x80)
+            flags |= NM_TF_NONASCII;
         if (is_wordish(c)) {
             if (is_letter(c)) {
                 if (!seen_letter) {
@@ -205,7 +225,7 @@ static size_t scan_word(const unsigned char *s, size_t i, size_t end, int first_
             j += n;
             continue;
         }
-        if (j + n >= end)
+        if (c == C_SPACE || j + n >= end)
             break;
         size_t n2;
         uint32_t next = decode(s, j + n, end, &n2);

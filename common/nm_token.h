@@ -44,6 +44,7 @@ enum {
     NM_TF_QUOTE_OPEN = 1u << 10, /* punctuation that opens: ( [ { “ ‘ « and " ' before a word */
     NM_TF_QUOTE_CLOSE = 1u << 11,/* punctuation that closes: ) ] } ” ’ » and " ' after a word */
     NM_TF_TERMINAL = 1u << 12,   /* . ! ? … ... (possible sentence end) */
+    NM_TF_NONASCII = 1u << 13,   /* a word with a byte >= 0x80 */
 };
 
 typedef struct nm_token {
