@@ -7,6 +7,7 @@
 #include <zmq.h>
 
 #include "cli.h"
+#include "nm_curve.h"
 #include "nm_opts.h"
 #include "nm_producer.h"
 #include "nm_time.h"
@@ -113,6 +114,7 @@ int nm_cmd_dead(int argc, char **argv)
                    .id = "",
                    .limit = 100,
                    .timeout_ms = NM_PRODUCER_TIMEOUT_MS_DEFAULT};
+    nm_curve_opts curve_opts = {0};
     const nm_opt opts[] = {
         {"queue", 'q', NM_OPT_STRING, &o.queue, "ENDPOINT", "the queue's producer endpoint", 0, 0},
         {"limit", 'n', NM_OPT_INT, &o.limit, "N", "list at most N (newest first)", 1, 100000},
@@ -123,6 +125,8 @@ int nm_cmd_dead(int argc, char **argv)
         {"timeout", 't', NM_OPT_DURATION, &o.timeout_ms, "DURATION", "wait this long for the queue",
          1, 3600000},
         {"json", 0, NM_OPT_FLAG, &o.json, NULL, "print JSON", 0, 0},
+        NM_CURVE_OPT_SECRET(curve_opts),
+        NM_CURVE_OPT_SERVER_KEY(curve_opts),
     };
     size_t n_opts = sizeof opts / sizeof opts[0];
     int first;
@@ -156,10 +160,16 @@ int nm_cmd_dead(int argc, char **argv)
         return NM_EXIT_USAGE;
     }
 
+    nm_curve *curve;
+    if (nm_curve_new(NULL, &curve_opts, &curve, &err) != 0) {
+        fprintf(stderr, "newsmill dead: %s\n", err.msg);
+        return NM_EXIT_USAGE;
+    }
     void *ctx = zmq_ctx_new();
-    nm_producer *p = nm_producer_new(ctx, o.queue, &err);
+    nm_producer *p = nm_producer_new_curve(ctx, o.queue, curve, &err);
     if (!p) {
         fprintf(stderr, "newsmill dead: %s\n", err.msg);
+        nm_curve_destroy(&curve);
         zmq_ctx_term(ctx);
         return NM_EXIT_USAGE;
     }
@@ -182,6 +192,7 @@ int nm_cmd_dead(int argc, char **argv)
         }
     }
     nm_producer_destroy(&p);
+    nm_curve_destroy(&curve);
     zmq_ctx_term(ctx);
     return code;
 }

@@ -5,6 +5,7 @@
 #include <zmq.h>
 
 #include "cli.h"
+#include "nm_curve.h"
 #include "nm_frame.h"
 #include "nm_opts.h"
 #include "nm_sbuf.h"
@@ -16,10 +17,13 @@ int nm_cmd_stats(int argc, char **argv)
     const char *collector = NM_COLLECTOR_QUERY_DEFAULT;
     bool json = false;
     int64_t timeout_ms = 2000;
+    nm_curve_opts curve_opts = {0};
     const nm_opt opts[] = {
         {"collector", 'c', NM_OPT_STRING, &collector, "ENDPOINT", "the collector's query endpoint", 0, 0},
         {"json", 0, NM_OPT_FLAG, &json, NULL, "print the snapshot as one JSON document (same as /api/stats)", 0, 0},
         {"timeout", 't', NM_OPT_DURATION, &timeout_ms, "DURATION", "give up when the collector does not answer", 1, 3600000},
+        NM_CURVE_OPT_SECRET(curve_opts),
+        NM_CURVE_OPT_SERVER_KEY(curve_opts),
     };
     size_t n_opts = sizeof opts / sizeof opts[0];
     int first;
@@ -40,9 +44,16 @@ int nm_cmd_stats(int argc, char **argv)
         fprintf(stderr, "newsmill stats: %s (see --help)\n", err.msg);
         return NM_EXIT_USAGE;
     }
+    nm_curve *curve;
+    if (nm_curve_new(NULL, &curve_opts, &curve, &err) != 0) {
+        fprintf(stderr, "newsmill stats: %s\n", err.msg);
+        return NM_EXIT_USAGE;
+    }
     void *ctx = zmq_ctx_new();
     Newsmill__Envelope *env;
-    if (nm_statsclient_fetch(ctx, collector, timeout_ms, &env, &err) != 0) {
+    rc = nm_statsclient_fetch_curve(ctx, collector, curve, timeout_ms, &env, &err);
+    nm_curve_destroy(&curve);
+    if (rc != 0) {
         fprintf(stderr, "newsmill stats: %s%s\n", err.msg,
                 err.code == NM_ERR_TIMEOUT ? " (is newsmill-collector running? scripts/fleet status)" : "");
         zmq_ctx_term(ctx);

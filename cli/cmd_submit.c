@@ -10,6 +10,7 @@
 #include <zmq.h>
 
 #include "cli.h"
+#include "nm_curve.h"
 #include "nm_alloc.h"
 #include "nm_input.h"
 #include "nm_jsonl.h"
@@ -505,6 +506,7 @@ int nm_cmd_submit(int argc, char **argv)
                      .retries = NM_PRODUCER_RETRIES_DEFAULT,
                      .max_file = 16 << 20,
                      .max_line = (int64_t)NM_JSONL_MAX_LINE_DEFAULT};
+    nm_curve_opts curve_opts = {0};
     const nm_opt opts[] = {
         {"queue", 'q', NM_OPT_STRING, &o.queue, "ENDPOINT", "the queue's producer endpoint", 0, 0},
         {"batch", 'b', NM_OPT_INT, &o.batch, "N", "articles per batch", 1, 10000},
@@ -521,6 +523,8 @@ int nm_cmd_submit(int argc, char **argv)
         {"json", 0, NM_OPT_FLAG, &o.json, NULL,
          "one JSON line per batch and a summary line on stdout", 0, 0},
         {"quiet", 0, NM_OPT_FLAG, &o.quiet, NULL, "no progress bar", 0, 0},
+        NM_CURVE_OPT_SECRET(curve_opts),
+        NM_CURVE_OPT_SERVER_KEY(curve_opts),
     };
     size_t n_opts = sizeof opts / sizeof opts[0];
     int first;
@@ -547,11 +551,17 @@ int nm_cmd_submit(int argc, char **argv)
         return NM_EXIT_USAGE;
     }
 
+    nm_curve *curve;
+    if (nm_curve_new(NULL, &curve_opts, &curve, &err) != 0) {
+        fprintf(stderr, "newsmill submit: %s\n", err.msg);
+        return NM_EXIT_USAGE;
+    }
     void *ctx = zmq_ctx_new();
     submit_run r = {.o = o};
-    r.producer = nm_producer_new(ctx, o.queue, &err);
+    r.producer = nm_producer_new_curve(ctx, o.queue, curve, &err);
     if (!r.producer) {
         fprintf(stderr, "newsmill submit: %s\n", err.msg);
+        nm_curve_destroy(&curve);
         zmq_ctx_term(ctx);
         return NM_EXIT_USAGE;
     }
@@ -581,6 +591,7 @@ int nm_cmd_submit(int argc, char **argv)
     free(r.waiting);
     nm_input_destroy(&r.input);
     nm_producer_destroy(&r.producer);
+    nm_curve_destroy(&curve);
     zmq_ctx_term(ctx);
     return code;
 }

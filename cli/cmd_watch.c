@@ -8,6 +8,7 @@
 #include <zmq.h>
 
 #include "cli.h"
+#include "nm_curve.h"
 #include "nm_frame.h"
 #include "nm_opts.h"
 #include "nm_sbuf.h"
@@ -54,6 +55,7 @@ int nm_cmd_watch(int argc, char **argv)
     const char *collector = NM_COLLECTOR_QUERY_DEFAULT;
     bool until_idle = false;
     int64_t timeout_ms = 2000, interval_ms = 1000, iterations = 0;
+    nm_curve_opts curve_opts = {0};
     const nm_opt opts[] = {
         {"collector", 'c', NM_OPT_STRING, &collector, "ENDPOINT", "the collector's query endpoint", 0, 0},
         {"interval", 'i', NM_OPT_DURATION, &interval_ms, "DURATION", "time between refreshes", 100, 3600000},
@@ -61,6 +63,8 @@ int nm_cmd_watch(int argc, char **argv)
         {"until-idle", 0, NM_OPT_FLAG, &until_idle, NULL,
          "exit 0 once the backlog is 0 and nothing is in flight for 2 s", 0, 0},
         {"iterations", 'n', NM_OPT_INT, &iterations, "N", "exit after N refreshes (0 = never)", 0, 1000000000},
+        NM_CURVE_OPT_SECRET(curve_opts),
+        NM_CURVE_OPT_SERVER_KEY(curve_opts),
     };
     size_t n_opts = sizeof opts / sizeof opts[0];
     int first;
@@ -79,6 +83,11 @@ int nm_cmd_watch(int argc, char **argv)
         rc = nm_error_set(&err, NM_ERR_INVALID, "unexpected argument '%s'", argv[first]);
     if (rc != 0) {
         fprintf(stderr, "newsmill watch: %s (see --help)\n", err.msg);
+        return NM_EXIT_USAGE;
+    }
+    nm_curve *curve;
+    if (nm_curve_new(NULL, &curve_opts, &curve, &err) != 0) {
+        fprintf(stderr, "newsmill watch: %s\n", err.msg);
         return NM_EXIT_USAGE;
     }
     struct sigaction sa;
@@ -101,7 +110,7 @@ int nm_cmd_watch(int argc, char **argv)
             nm_sbuf_puts(&out, "\033[H\033[2J");
         else if (frame)
             nm_sbuf_puts(&out, "\n");
-        if (nm_statsclient_fetch(ctx, collector, timeout_ms, &env, &err) != 0) {
+        if (nm_statsclient_fetch_curve(ctx, collector, curve, timeout_ms, &env, &err) != 0) {
             if (!ever_answered || err.code == NM_ERR_INVALID) {
                 fprintf(stderr, "newsmill watch: %s%s\n", err.msg,
                         err.code == NM_ERR_TIMEOUT ? " (is newsmill-collector running?)" : "");
@@ -144,6 +153,7 @@ int nm_cmd_watch(int argc, char **argv)
             break;
         sleep_ms(interval_ms - (nm_time_mono_ns() - t0) / NM_NS_PER_MS);
     }
+    nm_curve_destroy(&curve);
     zmq_ctx_term(ctx);
     return code;
 }

@@ -5,6 +5,7 @@
 #include <zmq.h>
 
 #include "nm_collector.h"
+#include "nm_curve.h"
 #include "nm_log.h"
 #include "nm_opts.h"
 
@@ -25,6 +26,7 @@ int main(int argc, char **argv)
     const char *instance = "";
     const char *log_level = "info";
     int64_t http_port = -1, stale_ms = 5000, gone_ms = 60000;
+    nm_curve_opts curve_opts = {0};
     const nm_opt opts[] = {
         {"stats-bind", 0, NM_OPT_STRING, &stats_bind, "ENDPOINT",
          "PULL socket where every process sends its stats", 0, 0},
@@ -40,6 +42,8 @@ int main(int argc, char **argv)
          "silence after which a process is gone and leaves the totals", 1, 86400000},
         {"instance", 0, NM_OPT_STRING, &instance, "NAME", "own instance name (\"\" = HOST:PID)", 0, 0},
         {"log-level", 0, NM_OPT_STRING, &log_level, "LEVEL", "error, warn, info or debug", 0, 0},
+        NM_CURVE_OPT_SECRET(curve_opts),
+        NM_CURVE_OPT_ALLOW(curve_opts),
     };
     size_t n_opts = sizeof opts / sizeof opts[0];
     int first;
@@ -82,6 +86,12 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     void *ctx = zmq_ctx_new();
+    nm_curve *curve;
+    if (nm_curve_new(ctx, &curve_opts, &curve, &err) != 0) {
+        nm_log_error("cannot start: %s", err.msg);
+        zmq_ctx_term(ctx);
+        return 1;
+    }
     nm_collector_config cfg = {
         .stats_bind = stats_bind,
         .query_bind = query_bind,
@@ -89,10 +99,12 @@ int main(int argc, char **argv)
         .stale_after_ms = stale_ms,
         .gone_after_ms = gone_ms,
         .instance = instance,
+        .curve = curve,
     };
     nm_collector *c = nm_collector_new(ctx, &cfg, &err);
     if (!c) {
         nm_log_error("cannot start: %s", err.msg);
+        nm_curve_destroy(&curve);
         zmq_ctx_term(ctx);
         return 1;
     }
@@ -103,6 +115,7 @@ int main(int argc, char **argv)
     if (rc != 0)
         nm_log_error("stopped: %s", err.msg);
     nm_collector_destroy(&c);
+    nm_curve_destroy(&curve);
     zmq_ctx_term(ctx);
     return rc == 0 ? 0 : 1;
 }

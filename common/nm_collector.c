@@ -1,3 +1,4 @@
+#include "nm_curve.h"
 #include "nm_collector.h"
 
 #include <errno.h>
@@ -26,6 +27,7 @@ struct nm_collector {
     void *stats_sock, *query_sock;
     nm_http *http;
     nm_stats *self;
+    nm_curve *curve; /* borrowed; NULL: plain */
     nm_agg *agg;
     nm_metric *queries, *query_errors;
     nm_metric *http_m[3];
@@ -35,7 +37,7 @@ struct nm_collector {
 };
 
 static void *bind_socket(void *ctx, int type, const char *endpoint, const char *what,
-                         nm_error *err)
+                         nm_curve *curve, nm_error *err)
 {
     void *s = zmq_socket(ctx, type);
     if (!s) {
@@ -45,6 +47,10 @@ static void *bind_socket(void *ctx, int type, const char *endpoint, const char *
     int linger = 0, hwm = 100000;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    if (nm_curve_apply_server(curve, s, what, err) != 0) {
+        zmq_close(s);
+        return NULL;
+    }
     if (zmq_bind(s, endpoint) != 0) {
         nm_error_set(err, NM_ERR_ZMQ, "binding %s socket to %s: %s", what, endpoint,
                      zmq_strerror(zmq_errno()));
@@ -57,9 +63,10 @@ static void *bind_socket(void *ctx, int type, const char *endpoint, const char *
 nm_collector *nm_collector_new(void *zmq_ctx, const nm_collector_config *cfg, nm_error *err)
 {
     nm_collector *c = nm_xcalloc(1, sizeof *c);
-    c->stats_sock = bind_socket(zmq_ctx, ZMQ_PULL, cfg->stats_bind, "stats", err);
+    c->curve = cfg->curve;
+    c->stats_sock = bind_socket(zmq_ctx, ZMQ_PULL, cfg->stats_bind, "stats", cfg->curve, err);
     if (c->stats_sock)
-        c->query_sock = bind_socket(zmq_ctx, ZMQ_ROUTER, cfg->query_bind, "query", err);
+        c->query_sock = bind_socket(zmq_ctx, ZMQ_ROUTER, cfg->query_bind, "query", cfg->curve, err);
     if (c->query_sock && cfg->http_listen && *cfg->http_listen)
         c->http = nm_http_new(cfg->http_listen, err);
     if (!c->query_sock || (cfg->http_listen && *cfg->http_listen && !c->http)) {
@@ -192,6 +199,7 @@ static void tick(nm_collector *c)
             c->http_seen[i] = counts[i];
         }
     }
+    nm_curve_report(c->curve, c->self);
     int64_t now_ms = nm_time_unix_ms();
     Newsmill__StatsReport *own = nm_stats_report_new(c->self);
     nm_error err;

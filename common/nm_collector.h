@@ -32,6 +32,8 @@ typedef struct nm_collector_config {
     int64_t stale_after_ms;   /* see nm_agg_config */
     int64_t gone_after_ms;
     const char *instance;     /* own instance name; NULL = HOST:PID */
+    struct nm_curve *curve;   /* CURVE on the stats and query sockets (nm_curve.h); NULL:
+                                 plain. Borrowed: must outlive the collector */
 } nm_collector_config;
 
 /* Binds everything. Returns NULL with err when an endpoint is bad or taken.

@@ -7,6 +7,7 @@
 #include <zmq.h>
 
 #include "nm_alloc.h"
+#include "nm_curve.h"
 #include "nm_frame.h"
 #include "nm_log.h"
 #include "nm_time.h"
@@ -86,6 +87,10 @@ nm_consumer *nm_consumer_new(void *zmq_ctx, const nm_consumer_config *cfg, nm_er
     zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    if (nm_curve_apply_client(cfg->curve, sock, err) != 0) {
+        zmq_close(sock);
+        return NULL;
+    }
     if (zmq_connect(sock, endpoint) != 0) {
         nm_error_set(err, NM_ERR_INVALID, "queue endpoint '%s': %s", endpoint,
                      zmq_strerror(zmq_errno()));

@@ -68,6 +68,7 @@ typedef struct nm_consumer_config {
     const char *worker;   /* worker name; NULL or "": HOST:PID */
     uint32_t capacity;    /* most articles held at once; 0: 1 */
     int64_t heartbeat_ms; /* heartbeat interval; 0: the default */
+    const struct nm_curve *curve; /* CURVE to the queue (nm_curve.h); NULL: plain */
 } nm_consumer_config;
 
 typedef struct nm_consumer nm_consumer;

@@ -12,6 +12,7 @@
 
 #include "nm_alloc.h"
 #include "nm_log.h"
+#include "nm_stats.h"
 
 #define KEY_FILE_MAX (64 * 1024)
 #define ALLOW_FILE_MAX (16 * 1024 * 1024)
@@ -499,6 +500,8 @@ int nm_curve_new(void *zmq_ctx, const nm_curve_opts *opts, nm_curve **out, nm_er
                             "--curve-secret alone does nothing: add --curve-allow FILE to require "
                             "CURVE on the sockets this serves, or --curve-server-key FILE to "
                             "connect with CURVE");
+    if (allow && !zmq_ctx)
+        return nm_error_set(err, NM_ERR_INVALID, "--curve-allow: this program serves no socket");
     if (nm_curve_available(err))
         return -1;
     nm_curve *c = nm_xcalloc(1, sizeof *c);
@@ -549,6 +552,30 @@ int nm_curve_apply_client(const nm_curve *curve, void *sock, nm_error *err)
 uint64_t nm_curve_refused(const nm_curve *curve)
 {
     return nm_curve_serving(curve) ? nm_curve_auth_refused(curve->auth) : 0;
+}
+
+/* Raises counter m to total (counters only go up; the counter itself
+ * remembers what was reported). */
+static void counter_to(nm_metric *m, uint64_t total)
+{
+    double now = nm_metric_value(m);
+    if ((double)total > now)
+        nm_metric_add(m, (double)total - now);
+}
+
+void nm_curve_report(const nm_curve *curve, nm_stats *stats)
+{
+    if (!nm_curve_serving(curve) || !stats)
+        return;
+    nm_curve_auth_counts c;
+    nm_curve_auth_counts_get(curve->auth, &c);
+    counter_to(nm_stats_counter(stats, "curve_accepted_total",
+                                "CURVE clients accepted (allow-listed key)", NULL, NULL),
+               c.accepted);
+    counter_to(nm_stats_counter(stats, "curve_refused_total",
+                                "Connections refused by CURVE (unknown key, no CURVE, wrong "
+                                "server key)", NULL, NULL),
+               c.refused_key + c.refused_handshake);
 }
 
 void nm_curve_destroy(nm_curve **curve)

@@ -165,7 +165,8 @@ typedef struct nm_curve_opts {
 
 typedef struct nm_curve nm_curve;
 
-/* Loads what opts name and starts the authenticator when allow_path is set.
+/* Loads what opts name and starts the authenticator in zmq_ctx when
+ * allow_path is set (zmq_ctx may be NULL in a program that only connects).
  * On success *out is the caller's, or NULL when every path is unset (CURVE
  * off; every nm_curve_* call below accepts NULL and does nothing). Fails
  * with NM_ERR_INVALID when the combination makes no sense (--curve-allow or
@@ -189,6 +190,11 @@ int nm_curve_apply_client(const nm_curve *curve, void *sock, nm_error *err);
 
 /* Refusals so far (0 when not serving). */
 uint64_t nm_curve_refused(const nm_curve *curve);
+
+/* When serving, brings the counters curve_accepted_total and
+ * curve_refused_total of stats up to date (call before each report). */
+struct nm_stats;
+void nm_curve_report(const nm_curve *curve, struct nm_stats *stats);
 
 /* Stops the authenticator; accepts NULL; clears *curve. */
 void nm_curve_destroy(nm_curve **curve);

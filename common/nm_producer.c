@@ -6,11 +6,13 @@
 #include <zmq.h>
 
 #include "nm_alloc.h"
+#include "nm_curve.h"
 #include "nm_frame.h"
 #include "nm_time.h"
 
 struct nm_producer {
     void *ctx;
+    const nm_curve *curve; /* borrowed; NULL: plain */
     void *sock;
     char endpoint[256];
     int64_t timeout_ms;
@@ -18,7 +20,7 @@ struct nm_producer {
     uint64_t next_request_id;
 };
 
-static void *open_socket(void *ctx, const char *endpoint, nm_error *err)
+static void *open_socket(void *ctx, const char *endpoint, const nm_curve *curve, nm_error *err)
 {
     void *sock = zmq_socket(ctx, ZMQ_DEALER);
     if (!sock) {
@@ -30,6 +32,10 @@ static void *open_socket(void *ctx, const char *endpoint, nm_error *err)
     zmq_setsockopt(sock, ZMQ_IMMEDIATE, &immediate, sizeof immediate);
     zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    if (nm_curve_apply_client(curve, sock, err) != 0) {
+        zmq_close(sock);
+        return NULL;
+    }
     if (zmq_connect(sock, endpoint) != 0) {
         nm_error_set(err, NM_ERR_INVALID, "queue endpoint '%s': %s", endpoint,
                      zmq_strerror(zmq_errno()));
@@ -41,13 +47,20 @@ static void *open_socket(void *ctx, const char *endpoint, nm_error *err)
 
 nm_producer *nm_producer_new(void *zmq_ctx, const char *endpoint, nm_error *err)
 {
+    return nm_producer_new_curve(zmq_ctx, endpoint, NULL, err);
+}
+
+nm_producer *nm_producer_new_curve(void *zmq_ctx, const char *endpoint, const nm_curve *curve,
+                                   nm_error *err)
+{
     if (!endpoint || !*endpoint)
         endpoint = NM_PRODUCER_ENDPOINT_DEFAULT;
-    void *sock = open_socket(zmq_ctx, endpoint, err);
+    void *sock = open_socket(zmq_ctx, endpoint, curve, err);
     if (!sock)
         return NULL;
     nm_producer *p = nm_xcalloc(1, sizeof *p);
     p->ctx = zmq_ctx;
+    p->curve = curve;
     p->sock = sock;
     snprintf(p->endpoint, sizeof p->endpoint, "%s", endpoint);
     p->timeout_ms = NM_PRODUCER_TIMEOUT_MS_DEFAULT;
@@ -149,7 +162,7 @@ static int recv_envelope(nm_producer *p, int64_t timeout_ms, Newsmill__Envelope 
 /* Replaces the socket: drops whatever is queued for a dead connection. */
 static int reconnect(nm_producer *p, nm_error *err)
 {
-    void *sock = open_socket(p->ctx, p->endpoint, err);
+    void *sock = open_socket(p->ctx, p->endpoint, p->curve, err);
     if (!sock)
         return -1;
     zmq_close(p->sock);

@@ -58,6 +58,12 @@ typedef struct nm_producer nm_producer;
  * endpoint. Caller owns the result. zmq_ctx must outlive it. */
 nm_producer *nm_producer_new(void *zmq_ctx, const char *endpoint, nm_error *err);
 
+/* Same, connecting with CURVE when curve says so (nm_curve_apply_client;
+ * NULL: plain). curve is borrowed and must outlive the producer. */
+typedef struct nm_curve nm_curve; /* nm_curve.h */
+nm_producer *nm_producer_new_curve(void *zmq_ctx, const char *endpoint, const nm_curve *curve,
+                                   nm_error *err);
+
 /* Closes the socket (linger 0: unsent requests are dropped); accepts NULL;
  * clears *producer. */
 void nm_producer_destroy(nm_producer **producer);

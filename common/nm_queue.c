@@ -1,3 +1,4 @@
+#include "nm_curve.h"
 #include "nm_queue.h"
 
 #include <errno.h>
@@ -34,7 +35,8 @@ void nm_queue_config_defaults(nm_queue_config *cfg)
     cfg->stats_interval_ms = 1000;
 }
 
-static void *bind_router(void *ctx, const char *endpoint, const char *what, nm_error *err)
+static void *bind_router(void *ctx, const char *endpoint, const char *what, nm_curve *curve,
+                         nm_error *err)
 {
     void *sock = zmq_socket(ctx, ZMQ_ROUTER);
     if (!sock) {
@@ -46,6 +48,10 @@ static void *bind_router(void *ctx, const char *endpoint, const char *what, nm_e
     zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &mandatory, sizeof mandatory);
     zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    if (nm_curve_apply_server(curve, sock, what, err) != 0) {
+        zmq_close(sock);
+        return NULL;
+    }
     if (zmq_bind(sock, endpoint) != 0) {
         nm_error_set(err, NM_ERR_ZMQ, "binding %s socket to %s: %s", what, endpoint,
                      zmq_strerror(zmq_errno()));
@@ -125,13 +131,13 @@ nm_queue *nm_queue_new(void *zmq_ctx, const nm_queue_config *cfg, nm_error *err)
         nm_queue_remember_dead(q, letters[i]);
     free(letters);
 
-    q->front = bind_router(zmq_ctx, cfg->front_endpoint, "front", err);
+    q->front = bind_router(zmq_ctx, cfg->front_endpoint, "front", cfg->curve, err);
     if (!q->front)
         goto fail;
-    q->back = bind_router(zmq_ctx, cfg->back_endpoint, "back", err);
+    q->back = bind_router(zmq_ctx, cfg->back_endpoint, "back", cfg->curve, err);
     if (!q->back)
         goto fail;
-    q->pub = nm_stats_pub_new(zmq_ctx, cfg->stats_endpoint, err);
+    q->pub = nm_stats_pub_new_curve(zmq_ctx, cfg->stats_endpoint, cfg->curve, err);
     if (!q->pub)
         goto fail;
     nm_log_info("queue started front=%s back=%s stats=%s spool=%s durability=%s backlog=%lld dead=%lld",
@@ -250,6 +256,7 @@ static void send_stats(nm_queue *q)
                 (q->cfg.max_spool_bytes > 0 && q->spool_bytes >= q->cfg.max_spool_bytes) ||
                 (q->last_full_ns && nm_time_mono_ns() - q->last_full_ns < 5 * NM_NS_PER_S);
     nm_stats_set_state(q->stats, q->storage_error ? "storage-error" : full ? "full" : "running");
+    nm_curve_report(q->cfg.curve, q->stats);
     Newsmill__StatsReport *r = nm_stats_report_new(q->stats);
     r->recent_dead = q->recent_dead;
     r->n_recent_dead = q->n_recent_dead;

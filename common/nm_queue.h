@@ -54,6 +54,8 @@ typedef struct nm_queue_config {
     int64_t retry_base_ms;        /* back-off after the first failure; doubles */
     int64_t retry_max_ms;         /* back-off ceiling */
     int64_t stats_interval_ms;    /* StatsReport period */
+    struct nm_curve *curve;       /* CURVE on both ROUTERs and to the collector (nm_curve.h);
+                                     NULL: plain. Borrowed: must outlive the queue */
 } nm_queue_config;
 
 typedef struct nm_queue nm_queue;

@@ -8,6 +8,7 @@
 #include <zmq.h>
 
 #include "nm_alloc.h"
+#include "nm_curve.h"
 #include "nm_frame.h"
 #include "nm_time.h"
 
@@ -269,6 +270,12 @@ void nm_stats_report_free(Newsmill__StatsReport **report)
 
 nm_stats_pub *nm_stats_pub_new(void *zmq_ctx, const char *endpoint, nm_error *err)
 {
+    return nm_stats_pub_new_curve(zmq_ctx, endpoint, NULL, err);
+}
+
+nm_stats_pub *nm_stats_pub_new_curve(void *zmq_ctx, const char *endpoint, const nm_curve *curve,
+                                     nm_error *err)
+{
     void *sock = zmq_socket(zmq_ctx, ZMQ_PUSH);
     if (!sock) {
         nm_error_set(err, NM_ERR_ZMQ, "stats socket: %s", zmq_strerror(zmq_errno()));
@@ -279,6 +286,10 @@ nm_stats_pub *nm_stats_pub_new(void *zmq_ctx, const char *endpoint, nm_error *er
     zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
     /* Queue nothing for a collector that is not connected yet. */
     zmq_setsockopt(sock, ZMQ_IMMEDIATE, &immediate, sizeof immediate);
+    if (nm_curve_apply_client(curve, sock, err) != 0) {
+        zmq_close(sock);
+        return NULL;
+    }
     if (zmq_connect(sock, endpoint) != 0) {
         nm_error_set(err, NM_ERR_INVALID, "stats endpoint '%s': %s", endpoint,
                      zmq_strerror(zmq_errno()));

@@ -31,6 +31,7 @@
 typedef struct nm_stats nm_stats;
 typedef struct nm_metric nm_metric;
 typedef struct nm_stats_pub nm_stats_pub;
+typedef struct nm_curve nm_curve; /* nm_curve.h */
 
 /* Bucket families for histograms. */
 typedef enum nm_hist_scale {
@@ -83,6 +84,11 @@ double nm_hist_quantile(const double *bounds, const uint64_t *counts, size_t n_b
  * succeeds even when no collector runs yet. Returns NULL with err on a bad
  * endpoint. Caller owns the result. */
 nm_stats_pub *nm_stats_pub_new(void *zmq_ctx, const char *endpoint, nm_error *err);
+
+/* Same, connecting with CURVE when curve says so (nm_curve_apply_client;
+ * NULL: plain). curve is only used during the call. */
+nm_stats_pub *nm_stats_pub_new_curve(void *zmq_ctx, const char *endpoint, const nm_curve *curve,
+                                     nm_error *err);
 
 /* Sends nm_stats_report_new(stats) without blocking. Returns 0 when sent or
  * dropped for back-pressure (counted in the registry as

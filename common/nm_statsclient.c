@@ -3,11 +3,18 @@
 #include <errno.h>
 #include <zmq.h>
 
+#include "nm_curve.h"
 #include "nm_frame.h"
 #include "nm_time.h"
 
 int nm_statsclient_fetch(void *zmq_ctx, const char *endpoint, int64_t timeout_ms,
                          Newsmill__Envelope **reply, nm_error *err)
+{
+    return nm_statsclient_fetch_curve(zmq_ctx, endpoint, NULL, timeout_ms, reply, err);
+}
+
+int nm_statsclient_fetch_curve(void *zmq_ctx, const char *endpoint, const nm_curve *curve,
+                               int64_t timeout_ms, Newsmill__Envelope **reply, nm_error *err)
 {
     *reply = NULL;
     void *s = zmq_socket(zmq_ctx, ZMQ_DEALER);
@@ -15,6 +22,10 @@ int nm_statsclient_fetch(void *zmq_ctx, const char *endpoint, int64_t timeout_ms
         return nm_error_set(err, NM_ERR_ZMQ, "socket: %s", zmq_strerror(zmq_errno()));
     int linger = 0;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    if (nm_curve_apply_client(curve, s, err) != 0) {
+        zmq_close(s);
+        return -1;
+    }
     if (zmq_connect(s, endpoint) != 0) {
         nm_error_set(err, NM_ERR_INVALID, "collector endpoint '%s': %s", endpoint,
                      zmq_strerror(zmq_errno()));

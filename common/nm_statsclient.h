@@ -23,4 +23,9 @@
 int nm_statsclient_fetch(void *zmq_ctx, const char *endpoint, int64_t timeout_ms,
                          Newsmill__Envelope **reply, nm_error *err);
 
+/* Same, connecting with CURVE when curve says so (nm_curve.h; NULL: plain). */
+typedef struct nm_curve nm_curve;
+int nm_statsclient_fetch_curve(void *zmq_ctx, const char *endpoint, const nm_curve *curve,
+                               int64_t timeout_ms, Newsmill__Envelope **reply, nm_error *err);
+
 #endif

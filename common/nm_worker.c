@@ -526,7 +526,7 @@ nm_worker *nm_worker_new(const nm_worker_config *cfg, nm_error *err)
         goto fail;
     }
     if (cfg->stats_endpoint && *cfg->stats_endpoint) {
-        w->pub = nm_stats_pub_new(w->zmq_ctx, cfg->stats_endpoint, err);
+        w->pub = nm_stats_pub_new_curve(w->zmq_ctx, cfg->stats_endpoint, cfg->curve, err);
         if (!w->pub) {
             nm_error_prefix(err, "stats endpoint %s", cfg->stats_endpoint);
             goto fail;
@@ -536,6 +536,7 @@ nm_worker *nm_worker_new(const nm_worker_config *cfg, nm_error *err)
         .endpoint = cfg->queue_endpoint,
         .worker = nm_stats_instance(w->stats),
         .capacity = w->cfg.credit,
+        .curve = cfg->curve,
     };
     w->consumer = nm_consumer_new(w->zmq_ctx, &ccfg, err);
     if (!w->consumer) {

@@ -60,6 +60,8 @@ typedef struct nm_worker_config {
     int64_t db_max_bytes;       /* 0 or a quota that behaves like a full disk */
     int64_t busy_timeout_ms;    /* wait for another writer's lock before going back to work */
     bool sync_normal;           /* synchronous=NORMAL instead of FULL */
+    const struct nm_curve *curve; /* CURVE to the queue and the collector (nm_curve.h); NULL:
+                                     plain. Borrowed: must outlive the worker */
 } nm_worker_config;
 
 /* Exit states of nm_worker_run. */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "nm_curve.h"
 #include "nm_log.h"
 #include "nm_opts.h"
 #include "nm_queue.h"
@@ -23,6 +24,7 @@ int main(int argc, char **argv)
     nm_queue_config cfg;
     nm_queue_config_defaults(&cfg);
     const char *durability = "full", *log_level = "info";
+    nm_curve_opts curve_opts = {0};
     const nm_opt opts[] = {
         {"front", 0, NM_OPT_STRING, &cfg.front_endpoint, "ENDPOINT",
          "producers' endpoint (ROUTER, bound)", 0, 0},
@@ -61,6 +63,9 @@ int main(int argc, char **argv)
         {"instance", 0, NM_OPT_STRING, &cfg.instance, "NAME",
          "instance name in stats (default HOST:PID)", 0, 0},
         {"log-level", 0, NM_OPT_STRING, &log_level, "LEVEL", "error, warn, info or debug", 0, 0},
+        NM_CURVE_OPT_SECRET(curve_opts),
+        NM_CURVE_OPT_ALLOW(curve_opts),
+        NM_CURVE_OPT_SERVER_KEY(curve_opts),
     };
     size_t n_opts = sizeof opts / sizeof opts[0];
     int first;
@@ -108,9 +113,15 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     void *ctx = zmq_ctx_new();
+    if (nm_curve_new(ctx, &curve_opts, &cfg.curve, &err) != 0) {
+        nm_log_error("cannot start: %s", err.msg);
+        zmq_ctx_term(ctx);
+        return 1;
+    }
     nm_queue *q = nm_queue_new(ctx, &cfg, &err);
     if (!q) {
         nm_log_error("cannot start: %s", err.msg);
+        nm_curve_destroy(&cfg.curve);
         zmq_ctx_term(ctx);
         return 1;
     }
@@ -118,6 +129,7 @@ int main(int argc, char **argv)
     if (rc != 0)
         nm_log_error("queue loop failed: %s", err.msg);
     nm_queue_destroy(&q);
+    nm_curve_destroy(&cfg.curve);
     zmq_ctx_term(ctx);
     nm_log_info("queue stopped");
     return rc == 0 ? 0 : 1;

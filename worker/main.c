@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nm_curve.h"
 #include "nm_log.h"
 #include "nm_opts.h"
 #include "nm_worker.h"
@@ -28,6 +29,7 @@ int main(int argc, char **argv)
     int64_t credit = 256, batch = 128, flush_ms = 50, retry_ms = 2000, drain_ms = 5000;
     int64_t busy_ms = 20, db_max = 0;
     bool sync_normal = false;
+    nm_curve_opts curve_opts = {0};
     const nm_opt opts[] = {
         {"queue", 'q', NM_OPT_STRING, &queue, "ENDPOINT", "queue endpoint for workers", 0, 0},
         {"stats", 0, NM_OPT_STRING, &stats, "ENDPOINT", "collector stats endpoint (\"\": none)",
@@ -53,6 +55,8 @@ int main(int argc, char **argv)
          "results database quota, behaves like a full disk when reached (0: none)", 0, 0},
         {"sync-normal", 0, NM_OPT_FLAG, &sync_normal, NULL,
          "fsync only at checkpoints (survives a crash, not a power cut)", 0, 0},
+        NM_CURVE_OPT_SECRET(curve_opts),
+        NM_CURVE_OPT_SERVER_KEY(curve_opts),
     };
     size_t n_opts = sizeof opts / sizeof *opts;
     nm_log_init("newsmill-worker");
@@ -87,6 +91,11 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    nm_curve *curve; /* client side only: no context needed */
+    if (nm_curve_new(NULL, &curve_opts, &curve, &err) != 0) {
+        nm_log_error("cannot start: %s", err.msg);
+        return 1;
+    }
     nm_worker_config cfg = {
         .queue_endpoint = queue,
         .stats_endpoint = stats,
@@ -101,15 +110,18 @@ int main(int argc, char **argv)
         .db_max_bytes = db_max,
         .busy_timeout_ms = busy_ms,
         .sync_normal = sync_normal,
+        .curve = curve,
     };
     nm_worker *w = nm_worker_new(&cfg, &err);
     if (!w) {
         nm_log_error("cannot start: %s", err.msg);
+        nm_curve_destroy(&curve);
         return 1;
     }
     rc = nm_worker_run(w, &stop_requests, &err);
     if (rc < 0)
         nm_log_error("worker stopped: %s", err.msg);
     nm_worker_destroy(&w);
+    nm_curve_destroy(&curve);
     return rc == NM_WORKER_DRAINED ? 0 : 1;
 }
