@@ -29,10 +29,9 @@ pids+=($!)
 "$NM_BIN_DIR/newsmill-queue" --front "tcp://127.0.0.1:$front" --back "tcp://127.0.0.1:$back" --stats "$S" \
     --spool "$tmp/queue.db" --max-article-bytes 64K >"$tmp/queue.log" 2>&1 &
 pids+=($!)
-# one results database per worker, as on two hosts (two workers creating one
-# new database at the same moment can trip over its initial setup)
+# both workers share one results database, as on one host
 for i in 1 2; do
-    "$NM_BIN_DIR/newsmill-worker" --queue "tcp://127.0.0.1:$back" --stats "$S" --db "$tmp/results-$i.db" \
+    "$NM_BIN_DIR/newsmill-worker" --queue "tcp://127.0.0.1:$back" --stats "$S" --db "$tmp/results.db" \
         --name "worker-$i" >"$tmp/worker-$i.log" 2>&1 &
     pids+=($!)
 done
