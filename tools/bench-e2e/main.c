@@ -164,6 +164,26 @@ static long long peak_rss(pid_t pid)
     return kb * 1024;
 }
 
+/* CPU seconds (user + system) a live process has used. */
+static double cpu_seconds(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char buf[1024];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')'); /* the name may hold spaces; fields follow ") " */
+    unsigned long long utime = 0, stime = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                     &stime) != 2)
+        return 0;
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static void proc_stop(proc *p)
 {
     if (p->pid <= 0)
@@ -510,9 +530,14 @@ int main(int argc, char **argv)
         usleep(50 * 1000);
     }
     long long rss_queue = peak_rss(queue.pid);
+    double cpu_queue = cpu_seconds(queue.pid);
     long long rss_workers[MAX_WORKERS];
-    for (int64_t i = 0; i < n_workers; i++)
+    double cpu_workers[MAX_WORKERS], cpu_all_workers = 0;
+    for (int64_t i = 0; i < n_workers; i++) {
         rss_workers[i] = peak_rss(workers[i].pid);
+        cpu_workers[i] = cpu_seconds(workers[i].pid);
+        cpu_all_workers += cpu_workers[i];
+    }
     for (int64_t i = 0; i < n_workers; i++)
         proc_stop(&workers[i]);
     proc_stop(&queue);
@@ -543,18 +568,23 @@ int main(int argc, char **argv)
            batches.count ? batches.sum / (double)batches.count : 0,
            counter_total(&view, "worker_db_retries_total"),
            counter_total(&view, "worker_articles_failed_total"));
-    printf("{\"mode\":\"e2e\",\"process\":\"queue\",\"peak_rss_bytes\":%lld}\n", rss_queue);
+    printf("{\"mode\":\"e2e\",\"process\":\"queue\",\"peak_rss_bytes\":%lld,"
+           "\"cpu_seconds\":%.2f}\n",
+           rss_queue, cpu_queue);
     for (int64_t i = 0; i < n_workers; i++)
-        printf("{\"mode\":\"e2e\",\"process\":\"%s\",\"peak_rss_bytes\":%lld}\n",
-               workers[i].name, rss_workers[i]);
+        printf("{\"mode\":\"e2e\",\"process\":\"%s\",\"peak_rss_bytes\":%lld,"
+               "\"cpu_seconds\":%.2f}\n",
+               workers[i].name, rss_workers[i], cpu_workers[i]);
     printf("{\"mode\":\"e2e\",\"articles\":%lld,\"stored\":%lld,\"workers\":%lld,"
            "\"corpus_docs\":%zu,\"corpus_bytes\":%zu,\"seconds\":%.3f,\"articles_per_s\":%.0f,"
            "\"mb_per_s\":%.2f,\"submit_to_commit_p50_ms\":%.1f,\"submit_to_commit_p99_ms\":%.1f,"
+           "\"worker_cpu_us_per_article\":%.0f,\"queue_cpu_us_per_article\":%.0f,"
            "\"sync\":\"%s\",\"ok\":%s}\n",
            (long long)n_articles, (long long)stored, (long long)n_workers, c.n, c.bytes, seconds,
            (double)stored / seconds,
            (double)c.bytes * ((double)n_articles / (double)c.n) / seconds / 1e6, p50 * 1e3,
-           p99 * 1e3, worker_sync, failed ? "false" : "true");
+           p99 * 1e3, stored ? cpu_all_workers / (double)stored * 1e6 : 0,
+           stored ? cpu_queue / (double)stored * 1e6 : 0, worker_sync, failed ? "false" : "true");
     fflush(stdout);
 
     for (size_t i = 0; i < view.n; i++)
