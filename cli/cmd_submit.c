@@ -209,15 +209,19 @@ static void mark_unavailable(submit_run *r, const nm_error *err)
     snprintf(r->unavailable_msg, sizeof r->unavailable_msg, "%s", err->msg);
 }
 
-/* Sends b (a new attempt); on failure the batch stays with the caller. */
+/* Sends b (a new attempt, counted even when it fails); on failure the batch
+ * stays with the caller. */
 static int send_batch(submit_run *r, batch *b, nm_error *err)
 {
     uint64_t rid;
-    if (nm_producer_send(r->producer, b->articles, b->n, &rid, err) != 0)
-        return -1;
     int64_t now = nm_time_mono_ns();
     if (b->attempts == 0)
         b->first_sent_ns = now;
+    if (nm_producer_send(r->producer, b->articles, b->n, &rid, err) != 0) {
+        b->attempts++; /* the queue was not reachable for a whole timeout */
+        return -1;
+    }
+    now = nm_time_mono_ns();
     b->rids[b->attempts++] = rid;
     b->deadline_ns = now + r->o.timeout_ms * NM_NS_PER_MS;
     r->in_flight[r->n_in_flight++] = b;
@@ -343,6 +347,18 @@ static void on_refused(submit_run *r, batch *b, const nm_error *err)
     batch_free(&b);
 }
 
+/* Sends b; when the queue cannot be reached, tries again later (up to
+ * --retries), then gives up: the queue is unavailable. */
+static void dispatch(submit_run *r, batch *b)
+{
+    nm_error err;
+    if (send_batch(r, b, &err) == 0)
+        return;
+    if (err.code != NM_ERR_TIMEOUT || b->attempts > r->o.retries)
+        mark_unavailable(r, &err);
+    push_waiting(r, b, 0);
+}
+
 /* Resends batches whose deadline passed; gives up after --retries. */
 static void check_deadlines(submit_run *r)
 {
@@ -363,11 +379,7 @@ static void check_deadlines(submit_run *r)
             r->in_flight[r->n_in_flight++] = b; /* counted as unacknowledged below */
             return;
         }
-        if (send_batch(r, b, &err) != 0) {
-            mark_unavailable(r, &err);
-            push_waiting(r, b, 0);
-            return;
-        }
+        dispatch(r, b);
     }
 }
 
@@ -395,11 +407,7 @@ static void run_loop(submit_run *r)
                 b = read_batch(r);
             if (!b)
                 break;
-            nm_error err;
-            if (send_batch(r, b, &err) != 0) {
-                mark_unavailable(r, &err);
-                push_waiting(r, b, 0);
-            }
+            dispatch(r, b);
         }
         show_progress(r, false);
         if (r->unavailable || (r->n_in_flight == 0 && r->n_waiting == 0 && r->input_done))

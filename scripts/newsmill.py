@@ -117,22 +117,53 @@ def make_article(d):
     return a
 
 
-def article_from_file(path, source="files"):
-    """An article dict for a .txt or .html/.htm file (id = the path)."""
+def article_from_file(path, source="file", article_id=None):
+    """An article dict for a .txt or .html/.htm file. The id is article_id, or
+    the path as given (as `newsmill submit FILE` does)."""
     ext = os.path.splitext(path)[1].lower()
     with open(path, "rb") as f:
         body = f.read()
-    return {"id": os.path.abspath(path), "source": source,
+    if article_id is None:
+        article_id = path[2:] if path.startswith("./") else path
+    return {"id": article_id, "url": "file://" + os.path.realpath(path), "source": source,
             "content_type": _EXTENSIONS.get(ext, ""), "body": body}
 
 
-def articles_from_dir(directory, source="files"):
-    """Every .txt/.html/.htm file under directory (recursively, sorted)."""
+def articles_from_jsonl(path):
+    """The articles of a JSON-lines file (dicts); a malformed line raises
+    ValueError naming the line."""
+    import json
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                d = json.loads(line)
+            except ValueError as e:
+                raise ValueError("%s: line %d: %s" % (path, n, e)) from None
+            if not isinstance(d, dict) or not isinstance(d.get("body"), str) or not d["body"]:
+                raise ValueError("%s: line %d: not an object with a non-empty body" % (path, n))
+            yield d
+
+
+def articles_from_dir(directory, source="file"):
+    """Every .txt/.html/.htm (and .jsonl/.ndjson) file under directory,
+    recursively, in sorted order, hidden entries skipped. Ids are the
+    directory's name joined with the path inside it, as `newsmill submit DIR`
+    makes them, so both ways of submitting replace the same articles."""
+    top = os.path.basename(os.path.realpath(directory)) or "root"
     for root, dirs, files in os.walk(directory):
-        dirs.sort()
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
-            if os.path.splitext(name)[1].lower() in _EXTENSIONS:
-                yield article_from_file(os.path.join(root, name), source)
+            if name.startswith("."):
+                continue
+            path = os.path.join(root, name)
+            ext = os.path.splitext(name)[1].lower()
+            rel = os.path.relpath(path, directory)
+            if ext in _EXTENSIONS:
+                yield article_from_file(path, source, top + "/" + rel)
+            elif ext in (".jsonl", ".ndjson"):
+                yield from articles_from_jsonl(path)
 
 
 class Client:

@@ -106,7 +106,20 @@ check "--batch 0: exit 2" [ $? -eq 2 ]
 "$nm" submit --help | grep -q -- '--in-flight'
 check "--help lists --in-flight" [ $? -eq 0 ]
 
-# 5. The queue goes away: exit 3 within the timeout, with a clear message.
+# 5. The queue stalls (SIGSTOP) for longer than the timeout: submit resends
+# and succeeds once it is back, never reporting accepted before the ack.
+kill -STOP "$qpid"
+(sleep 1.5; kill -CONT "$qpid") &
+waker=$!
+out=$("$nm" submit --json --timeout 500ms --retries 6 --queue "$front" "$tmp/lone.txt" 2>"$tmp/err")
+rc=$?
+wait "$waker"
+check "stalled queue: exit 0 after resending (got $rc): $out $(cat "$tmp/err")" [ $rc -eq 0 ]
+attempts=$(grep '"type":"batch"' <<<"$out" | json_field attempts)
+check "stalled queue: the batch took several attempts ($attempts)" [ "${attempts:-0}" -ge 2 ]
+check "stalled queue: accepted 1" [ "$(tail -n 1 <<<"$out" | json_field accepted)" = 1 ]
+
+# 6. The queue goes away: exit 3 within the timeout, with a clear message.
 kill -TERM "$qpid"
 wait "$qpid" 2>/dev/null
 qpid=
@@ -121,7 +134,7 @@ check "queue down: nothing accepted" [ "$(tail -n 1 <<<"$out" | json_field accep
 "$nm" submit --timeout 500ms --queue "$front" "$tmp/lone.txt" >/dev/null 2>"$tmp/err"
 check "queue down, human: message names the endpoint" grep -q "$front" "$tmp/err"
 
-# 6. The queue comes back (same spool): submitting works again.
+# 7. The queue comes back (same spool): submitting works again.
 start_queue
 out=$("$nm" submit --queue "$front" "$tmp/lone.txt" 2>"$tmp/err")
 check "after restart: accepted ($out $(cat "$tmp/err"))" grep -q '^accepted 1 article ' <<<"$out"
