@@ -797,10 +797,10 @@ void nm_html_content(nm_arena *arena, const GumboOutput *out, nm_doc *doc)
     size_t chars = extract(&t, &e, true);
     if (chars < 500) {
         /* Too little: class names may have hidden the article (Readability's
-         * retry). Keep whichever pass found more. */
+         * retry). The second pass wins when it finds much more. */
         emitter e2 = {.arena = arena, .t = &t, .title = doc->title};
         size_t chars2 = extract(&t, &e2, false);
-        if (chars2 > chars) {
+        if (chars2 > 2 * chars) {
             nm_hbuf_free(&e.buf);
             e = e2;
             chars = chars2;

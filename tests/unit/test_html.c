@@ -152,6 +152,9 @@ static void titles(void **state)
         {"hyphenated words stay", "<title>Spider-Man returns</title>", "", "Spider-Man returns"},
         {"short title keeps its dash", "<title>Trump - Biden</title>", "", "Trump - Biden"},
         {"entities", "<title>Q&amp;A: Israel&#8217;s plan</title>", "", "Q&A: Israel\xe2\x80\x99s plan"},
+        {"site name as a word of the title", "<title>The Guardian view on Hong Kong</title>"
+                                             "<meta property=\"og:site_name\" content=\"The Guardian\">",
+         "", "The Guardian view on Hong Kong"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char html[2048];
@@ -202,6 +205,18 @@ static void bylines_and_dates(void **state)
                                     "Published November 19, 2019</span>",
          "Ann Lee", 1574121600000LL, 0},
         {"visible day-first date", "<p class=\"publish-date\">19 Nov 2019</p>", NULL, 1574121600000LL, 0},
+        {"compact meta date", "<meta name=\"date\" content=\"20191119\">", NULL, 1574121600000LL, 0},
+        {"written JSON-LD date", "<script type=\"application/ld+json\">{\"@type\":\"NewsArticle\","
+                                 "\"datePublished\":\"19 Nov 2019 07:09 GMT\"}</script>",
+         NULL, 1574121600000LL, 0},
+        {"multi-valued itemprop", "<meta itemprop=\"datePublished dateCreated\" content=\"2019-11-19T11:00:09.000Z\">",
+         NULL, 1574161209000LL, 0},
+        {"byline with date and reading time", "<div class=\"byline\">By Bryan DeArdo Nov 18, 2019 at 9:24 pm "
+                                              "ET \xe2\x80\xa2 2 min read</div>",
+         "Bryan DeArdo", 0, 0},
+        {"byline with Published", "<div class=\"author\">By Ann Lee Published 10:02 AM EST</div>", "Ann Lee", 0, 0},
+        {"comment form author field ignored", "<form><label class=\"author\">Name (required)</label></form>", NULL,
+         0, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char html[4096];
@@ -219,6 +234,92 @@ static void bylines_and_dates(void **state)
                      (long long)doc.modified_unix_ms);
         nm_arena_destroy(&a);
     }
+}
+
+#define LONGP(x) "<p>" x " The rest of this paragraph is ordinary prose, with commas, clauses, and enough words.</p>"
+
+/* Page shapes: what must be kept and what must go. */
+static void page_shapes(void **state)
+{
+    (void)state;
+    struct {
+        const char *what, *html, *kept[3], *dropped[3];
+    } cases[] = {
+        {"embedded tweet in a social wrapper is content",
+         "<article class=\"story\">" LONGP("First.") LONGP("Second.")
+         "<div class=\"social-media-embed\"><blockquote class=\"twitter-tweet\"><p>Yes this is a quoted "
+         "tweet about the campaign</p>&mdash; Someone (@someone) November 18, 2019</blockquote></div>"
+         LONGP("Third.") "<div class=\"social-share\"><a href=\"#\">Facebook</a> <a href=\"#\">Twitter</a></div>"
+         "</article>",
+         {"quoted tweet", "Third.", NULL}, {"Facebook", NULL, NULL}},
+        {"article cut into chunks by ads",
+         "<div class=\"chunks\"><div class=\"grid\"><div class=\"body\">" LONGP("Chunk one a.") LONGP("Chunk one b.")
+         LONGP("Chunk one c.") "</div><div class=\"ad\">Advertisement</div></div><div class=\"grid\"><div "
+         "class=\"body\">" LONGP("Chunk two a.") LONGP("Chunk two b.") LONGP("Chunk two c.") "</div></div></div>",
+         {"Chunk one a.", "Chunk two c.", NULL}, {"Advertisement", NULL, NULL}},
+        {"theme wraps the article in a sidebar layout",
+         "<div class=\"container penci_sidebar\"><div class=\"theiaStickySidebar\"><article>" LONGP("Alpha.")
+         LONGP("Beta.") LONGP("Gamma.") LONGP("Delta.") "</article></div></div>"
+         "<div class=\"sidebar\"><p>About us, our team, and contact details here.</p></div>",
+         {"Alpha.", "Delta.", NULL}, {"About us", NULL, NULL}},
+        {"text between <br>s in a div",
+         "<div class=\"post-body\"><div class=\"sep\"></div>Chelsea have this morning paid the fee, which "
+         "is a record, to the league.<br><br>This has freed the move of another keeper, the club said.<br><br>"
+         "The player will undergo a medical, as usual, today.</div>",
+         {"Chelsea have this morning", "freed the move", "undergo a medical"}, {NULL, NULL, NULL}},
+        {"headline h1 is the title, not a block",
+         "<article><h1>Big headline here</h1>" LONGP("Body one.") LONGP("Body two.") "</article>",
+         {"Body one.", NULL, NULL}, {"Big headline", NULL, NULL}},
+        {"hover card inside a sentence",
+         "<article>" LONGP("One.") "<p>He threatened Rep. <a href=\"/p\">Ilhan Omar</a><span class=\"hovercard\">"
+         "<a href=\"/x\">Other headline one</a> <a href=\"/y\">Other headline two</a></span> (D-Minn.), "
+         "officials said in a statement on Tuesday.</p>" LONGP("Two.")
+         "</article>",
+         {"Ilhan Omar (D-Minn.)", NULL, NULL}, {"Other headline", NULL, NULL}},
+        {"link lists go, a sentence with a link stays",
+         "<article>" LONGP("One.") "<p>The suspect, <a href=\"/a\">Michael Webb, was convicted and sentenced</a> "
+         "last week.</p><ul><li><a href=\"/1\">Another story entirely</a></li><li><a href=\"/2\">Yet another "
+         "story</a></li></ul><p><a href=\"/more\">Read more stories from our newsroom</a></p>" LONGP("Two.")
+         "</article>",
+         {"The suspect, Michael Webb", NULL, NULL}, {"Another story", "Read more", NULL}},
+        {"furniture lines", "<article>" LONGP("One.") "<p>Advertisement</p><p>Share this article</p>" LONGP("Two.")
+                            "</article>",
+         {"One.", "Two.", NULL}, {"Advertisement", "Share this", NULL}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        nm_arena *a = nm_arena_new(0);
+        nm_doc doc;
+        nm_error err;
+        char html[8192];
+        snprintf(html, sizeof html, "<html><head><title>Big headline here</title></head><body>%s</body></html>",
+                 cases[i].html);
+        if (nm_html_parse(a, html, strlen(html), &doc, &err) != 0)
+            fail_msg("case '%s': %s", cases[i].what, err.msg);
+        const char *text = joined(a, &doc);
+        for (int k = 0; k < 3; k++) {
+            if (cases[i].kept[k] && !strstr(text, cases[i].kept[k]))
+                fail_msg("case '%s': missing '%s' in:\n%s", cases[i].what, cases[i].kept[k], text);
+            if (cases[i].dropped[k] && strstr(text, cases[i].dropped[k]))
+                fail_msg("case '%s': kept '%s' in:\n%s", cases[i].what, cases[i].dropped[k], text);
+        }
+        nm_arena_destroy(&a);
+    }
+}
+
+/* A page of links and headlines only (an index page) has no article. */
+static void index_page(void **state)
+{
+    (void)state;
+    const char *html = "<html><body><nav><a href=\"/\">Home</a></nav><div class=\"index\"><h2><a href=\"/1\">"
+                       "Could viruses be the new weapon against disease?</a></h2><ul><li><a href=\"/2\">Markets "
+                       "fall</a></li><li><a href=\"/3\">Storm hits coast</a></li></ul></div></body></html>";
+    nm_arena *a = nm_arena_new(0);
+    nm_doc doc;
+    nm_error err;
+    assert_int_equal(nm_html_parse(a, html, strlen(html), &doc, &err), -1);
+    assert_int_equal(err.code, NM_ERR_EMPTY);
+    assert_int_equal(doc.n_blocks, 0);
+    nm_arena_destroy(&a);
 }
 
 /* Bad input: an error or a sensible result, never a crash, bounded time. */
@@ -334,7 +435,7 @@ static void benchmark_floor(void **state)
     nm_shingle_score_result(&total, &prec, &rec, &f1, NULL);
     printf("benchmark: f1=%.4f precision=%.4f recall=%.4f pages=%zu\n", f1, prec, rec, total.pages);
     assert_true(total.pages >= 80);
-    assert_true(f1 >= 0.95);
+    assert_true(f1 >= 0.975);
 }
 
 int main(void)
@@ -343,6 +444,8 @@ int main(void)
         cmocka_unit_test(news_page),
         cmocka_unit_test(titles),
         cmocka_unit_test(bylines_and_dates),
+        cmocka_unit_test(page_shapes),
+        cmocka_unit_test(index_page),
         cmocka_unit_test(bad_input),
         cmocka_unit_test(benchmark_floor),
     };
