@@ -278,7 +278,7 @@ static void consumer_dies(void **state)
     (void)state;
     qtest_queue q;
     qtest_init(&q, "dies");
-    qtest_flag(&q, "--lease=600ms");
+    qtest_flag(&q, "--lease=1s");
     qtest_flag(&q, "--worker-timeout=5s");
     qtest_start(&q);
     void *ctx = zmq_ctx_new();
@@ -397,7 +397,7 @@ static void extend_lease(void **state)
     (void)state;
     qtest_queue q;
     qtest_init(&q, "extend");
-    qtest_flag(&q, "--lease=300ms");
+    qtest_flag(&q, "--lease=700ms");
     qtest_start(&q);
     void *ctx = zmq_ctx_new();
     void *pull = qtest_stats_socket(ctx, &q);
@@ -408,8 +408,8 @@ static void extend_lease(void **state)
     Newsmill__Delivery *a = next_delivery(c, 3000), *b = next_delivery(c, 3000);
     assert_non_null(a);
     assert_non_null(b);
-    assert_int_equal(a->lease_ms, 300);
-    idle(c, 1000, &a->lease_id, 1); /* a is extended, b is not */
+    assert_int_equal(a->lease_ms, 700);
+    idle(c, 1600, &a->lease_id, 1); /* a is extended, b is not */
     nm_consumer_done(c, &a->lease_id, 1, NULL);
     nm_consumer_done(c, &b->lease_id, 1, NULL);
     /* b expired: its done is refused, it comes back with attempt 2 */
@@ -442,7 +442,7 @@ static void silent_worker(void **state)
     qtest_queue q;
     qtest_init(&q, "silent");
     qtest_flag(&q, "--lease=1m");
-    qtest_flag(&q, "--worker-timeout=500ms");
+    qtest_flag(&q, "--worker-timeout=1s");
     qtest_start(&q);
     void *ctx = zmq_ctx_new();
     void *pull = qtest_stats_socket(ctx, &q);
