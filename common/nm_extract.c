@@ -409,7 +409,7 @@ static int parse_input(const nm_extractor *ex, const nm_extract_input *in, nm_ex
     if (ct == NM_CONTENT_HTML) {
         r->content_type = "html";
         if (nm_html_parse(r->arena, in->body, in->len, doc, err) < 0)
-            return nm_error_prefix(err, "html");
+            return -1;
         return 0;
     }
     r->content_type = "text";
