@@ -80,6 +80,7 @@ nm_ner_rules *nm_ner_rules_new(const char *data_dir, nm_error *err)
     static const nm_lexicon_class rules[] = {
         {"title", C_TITLE}, {"orgword", C_ORGWORD}, {"org", C_ORG}, {"miscword", C_MISCWORD},
         {"misc", C_MISC}, {"locword", C_LOCWORD}, {"loc", C_LOC}, {"notname", C_NOTNAME},
+        {"nat", C_NAT},
     };
     char path[4096];
     snprintf(path, sizeof path, "%s/ner-gazetteer.txt", data_dir);
@@ -240,8 +241,11 @@ static int type_run(ctx *c, size_t a, size_t b, size_t s, size_t e, int initial,
     }
     /* one word */
     const nm_token *t = &toks[s];
-    if (first & (C_NOTNAME | C_TITLE))
+    if ((first & (C_NOTNAME | C_TITLE)) || t->nchars == 1)
         return -1;
+    if (!(t->flags & NM_TF_ALLCAPS) && t->end - t->start > 3 && text[t->end - 1] == 's' &&
+        (nm_lexicon_word(r->lex, nm_token_hash_lower(text + t->start, t->end - t->start - 1)) & C_NAT))
+        return NM_NER_MISC; /* "Israelis", "Chechens" */
     if (initial && ((first & C_STOP) || set_get(&c->lower, t->lhash)))
         return -1;
     if (first & C_PER) { /* a lone first name */
@@ -257,12 +261,14 @@ static int type_run(ctx *c, size_t a, size_t b, size_t s, size_t e, int initial,
     if ((t->flags & NM_TF_ALLCAPS) && t->nchars <= 6)
         return NM_NER_ORG;
     *weak = 1;
+    if (e < b && (c->tcls[e] & C_SAYS))
+        return NM_NER_PER; /* "Chernomyrdin said" */
+    if (e < b && toks[e].kind == NM_TOK_NUMBER)
+        return NM_NER_ORG; /* a team in a results line: "Pohang 3 Ulsan 2" */
     if (initial)
         return -2; /* unknown sentence-initial word: only the document can tell */
     if (s > a && (c->tcls[s - 1] & C_PLACEPREP))
         return NM_NER_LOC;
-    if (e < b && (c->tcls[e] & C_SAYS))
-        return NM_NER_PER;
     return NM_NER_PER;
 }
 
@@ -314,32 +320,41 @@ static void label_body_sentence(ctx *c, size_t a, size_t b)
             e--; /* never end on a connector */
         size_t s = i;
         int initial = s == first_word;
-        /* drop leading function words and titles: "The MIT", "President Bush" */
-        while (s < e) {
-            uint32_t cl = c->tcls[s];
-            size_t tm = nm_lexicon_match(c->r->lex, toks, s, e, &gc);
-            if (tm && tm < e - s && (gc & C_TITLE)) {
-                s += tm;
-                initial = 0;
-                continue;
+        for (int changed = 1; changed && s < e;) {
+            changed = 0;
+            /* drop leading function words and titles: "The MIT", "President Bush" */
+            while (s < e) {
+                uint32_t cl = c->tcls[s];
+                size_t tm = nm_lexicon_match(c->r->lex, toks, s, e, &gc);
+                if (tm && tm < e - s && (gc & C_TITLE)) {
+                    s += tm;
+                    initial = 0;
+                    continue;
+                }
+                if (e - s > 1 && (cl & (C_STOP | C_NOTNAME | C_TITLE)) &&
+                    !(cl & (C_LOC | C_ORG | C_NAT | C_ORGWORD | C_LOCWORD))) {
+                    s++;
+                    initial = 0;
+                    continue;
+                }
+                break;
             }
-            if (e - s > 1 && (cl & (C_STOP | C_NOTNAME | C_TITLE)) && !(cl & (C_LOC | C_ORG | C_NAT))) {
-                s++;
-                initial = 0;
-                continue;
+            /* a leading nationality is its own entity unless it names an organisation */
+            if (e - s > 1 && (c->tcls[s] & C_NAT)) {
+                uint32_t last = c->tcls[e - 1];
+                m = nm_lexicon_match(c->r->lex, toks, s, e, &gc);
+                if (!(last & (C_ORGWORD | C_MISCWORD)) && m != e - s) {
+                    put_span(c->labels, s, s + m, NM_NER_MISC);
+                    set_put(&c->known, toks[s].lhash, 1 + NM_NER_MISC);
+                    s += m ? m : 1;
+                    initial = 0;
+                    changed = 1;
+                }
             }
-            break;
         }
-        /* a leading nationality is its own entity unless it names an organisation */
-        if (e - s > 1 && (c->tcls[s] & C_NAT)) {
-            uint32_t last = c->tcls[e - 1];
-            m = nm_lexicon_match(c->r->lex, toks, s, e, &gc);
-            if (!(last & (C_ORGWORD | C_MISCWORD)) && m != e - s) {
-                put_span(c->labels, s, s + 1, NM_NER_MISC);
-                set_put(&c->known, toks[s].lhash, 1 + NM_NER_MISC);
-                s++;
-                initial = 0;
-            }
+        if (s >= e) {
+            i = e;
+            continue;
         }
         int weak;
         int type = type_run(c, a, b, s, e, initial, &weak);
@@ -394,8 +409,9 @@ static int is_headline(const ctx *c, size_t s, size_t a, size_t b)
     if (c->in->headline && c->in->headline[s])
         return 1;
     const nm_token *toks = c->in->tokens;
-    size_t lower = 0, caps = 0, allcaps = 0;
+    size_t lower = 0, caps = 0, allcaps = 0, numbers = 0;
     for (size_t k = a; k < b; k++) {
+        numbers += toks[k].kind == NM_TOK_NUMBER;
         if (toks[k].kind != NM_TOK_WORD || (toks[k].flags & NM_TF_CLITIC))
             continue;
         if (toks[k].flags & NM_TF_LOWER) {
@@ -406,7 +422,8 @@ static int is_headline(const ctx *c, size_t s, size_t a, size_t b)
             allcaps += (toks[k].flags & NM_TF_ALLCAPS) != 0;
         }
     }
-    return (caps >= 2 && lower == 0) || (caps >= 3 && allcaps * 2 > caps + lower);
+    /* title case without numbers (numbers make it a table row), or mostly capitals */
+    return (caps >= 2 && lower == 0 && numbers == 0) || (caps >= 3 && allcaps * 2 > caps + lower);
 }
 
 void nm_ner_rules_label(const nm_ner_rules *r, const nm_recognizer_input *in, uint8_t *labels,
