@@ -733,6 +733,56 @@ static void disk_full(void **state)
     set_free(&s);
 }
 
+/* The latest value of a queue counter, read from its stats reports for up to
+ * timeout_ms (until it equals want). */
+static double queue_counter(void *pull, const char *name, double want, int timeout_ms)
+{
+    double value = -1;
+    int64_t until = nm_time_mono_ns() + (int64_t)timeout_ms * NM_NS_PER_MS;
+    while (nm_time_mono_ns() < until && value != want) {
+        zmq_pollitem_t item = {pull, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 100) <= 0)
+            continue;
+        Newsmill__Envelope *env = NULL;
+        if (nm_frame_recv(pull, NULL, NM_FRAME_MAX_DEFAULT, &env, ZMQ_DONTWAIT, NULL) != 0)
+            continue;
+        if (env->body_case == NEWSMILL__ENVELOPE__BODY_STATS &&
+            strcmp(env->stats->role, "queue") == 0)
+            for (size_t m = 0; m < env->stats->n_metrics; m++)
+                if (strcmp(env->stats->metrics[m]->name, name) == 0)
+                    value = env->stats->metrics[m]->value;
+        nm_frame_free(&env);
+    }
+    return value;
+}
+
+/* A batch held longer than its leases last: the worker extends them, so the
+ * queue never takes them back. */
+static void lease_extension(void **state)
+{
+    (void)state;
+    fleet f;
+    fleet_start_queue(&f, "ext", "600ms");
+    void *pull = zmq_socket(f.ctx, ZMQ_PULL);
+    assert_int_equal(zmq_bind(pull, f.stats), 0);
+    fleet_start_worker(&f, 0, (const char *[]){"--batch", "1000", "--credit", "1000",
+                                                "--flush-ms", "2500ms", NULL});
+    article_set s = {0};
+    generated_articles(&s, "ext", 50);
+    submit_range(&f, &s, 0, s.n, NEWSMILL__CONTENT_TYPE__CONTENT_TYPE_TEXT);
+    usleep(1500 * 1000); /* held for more than two lease lengths */
+    assert_int_equal(db_count(f.db, "SELECT count(*) FROM articles"), 0);
+    wait_for_count(&f, (int64_t)s.n, 10000);
+    assert_exactly_once(&f, &s);
+    assert_true(queue_counter(pull, "queue_articles_done_total", (double)s.n, 4000) == (double)s.n);
+    assert_true(queue_counter(pull, "queue_articles_redelivered_total", 0, 2000) == 0);
+    int linger = 0;
+    zmq_setsockopt(pull, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_close(pull);
+    fleet_stop(&f);
+    set_free(&s);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -743,6 +793,7 @@ int main(void)
         cmocka_unit_test(sigterm_under_load),
         cmocka_unit_test(garbage_delivery),
         cmocka_unit_test(disk_full),
+        cmocka_unit_test(lease_extension),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
