@@ -500,10 +500,18 @@ nm_store *nm_store_open(const char *path, const nm_store_options *opts, nm_error
              "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; PRAGMA temp_store = MEMORY;"
              " PRAGMA cache_size = -32768;",
              opts->sync_normal ? "NORMAL" : "FULL");
-    if (exec_sql(s->db, pragmas, err, "setting pragmas") < 0)
-        goto fail;
-    if (ensure_schema(s, path, err) < 0)
-        goto fail;
+    /* Switching a new file to WAL and creating the schema take exclusive
+     * locks; when several processes do it at once SQLite may answer BUSY
+     * without waiting (to avoid a deadlock), so retry that part here. */
+    for (int attempt = 0;; attempt++) {
+        nm_error local;
+        nm_error *e = err ? err : &local;
+        if (exec_sql(s->db, pragmas, e, "setting pragmas") == 0 && ensure_schema(s, path, e) == 0)
+            break;
+        if (e->code != NM_ERR_BUSY || attempt >= 2000)
+            goto fail;
+        usleep(5000); /* up to ~10 s in all */
+    }
     if (opts->max_bytes > 0) {
         int page_size = 0;
         if (pragma_int(s->db, "PRAGMA page_size", &page_size, err) < 0)
