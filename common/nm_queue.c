@@ -234,10 +234,17 @@ static void send_stats(nm_queue *q)
 {
     nm_error err;
     int64_t freed;
-    /* At most 16384 pages (64 MiB) per stats tick, so the loop never stalls
-     * long; after a drained burst these are mostly pages at the file's end. */
-    if (nm_spool_compact(q->spool, 16384, &freed, &err) != 0)
-        nm_log_warn("compacting spool: %s", err.msg);
+    /* Compact only once a burst is drained: with few live rows the rebuild
+     * takes milliseconds; during a drain it would stall delivery. */
+    if (q->n_articles < 1000) {
+        int64_t t0 = nm_time_mono_ns();
+        if (nm_spool_compact(q->spool, &freed, &err) != 0)
+            nm_log_warn("compacting spool: %s", err.msg);
+        else if (freed > 0)
+            nm_log_info("spool compacted pages_freed=%lld rows=%lld ms=%lld", (long long)freed,
+                        (long long)q->n_articles,
+                        (long long)((nm_time_mono_ns() - t0) / NM_NS_PER_MS));
+    }
     if (nm_spool_bytes(q->spool, &q->spool_bytes, &err) != 0)
         nm_log_warn("reading spool size: %s", err.msg);
     size_t in_flight = nm_lease_count(q->leases);

@@ -187,11 +187,7 @@ nm_spool *nm_spool_open(const char *path, nm_spool_durability durability, nm_err
     sqlite3_extended_result_codes(s->db, 1);
     /* Exclusive: one queue per spool (a second one cannot open it), and no
      * file lock calls or shared-memory index per transaction. */
-    /* Incremental auto-vacuum (lets nm_spool_compact() give free pages back
-     * to the file system) only takes on a new file, before WAL mode and the
-     * first table; on an existing spool this is a no-op. */
     if (exec(s, "PRAGMA locking_mode=EXCLUSIVE", err) != 0 ||
-        exec(s, "PRAGMA auto_vacuum=INCREMENTAL", err) != 0 ||
         exec(s, "PRAGMA journal_mode=WAL", err) != 0 ||
         exec(s, "PRAGMA journal_size_limit=67108864", err) != 0 ||
         exec(s, "PRAGMA cache_size=-16384", err) != 0 ||
@@ -612,21 +608,21 @@ int nm_spool_dead_ids(nm_spool *s, char ***ids, size_t *n, nm_error *err)
     return 0;
 }
 
-int nm_spool_compact(nm_spool *s, int64_t max_pages, int64_t *freed, nm_error *err)
+int nm_spool_compact(nm_spool *s, int64_t *freed, nm_error *err)
 {
     *freed = 0;
     int64_t pages = 0, free_pages = 0;
     if (run_int(s, ST_PAGE_COUNT, &pages, err) != 0 || run_int(s, ST_FREELIST, &free_pages, err) != 0)
         return -1;
-    if (free_pages < 256 || free_pages * 4 < pages)
+    if (free_pages < 256 || free_pages * 2 < pages)
         return 0; /* little to gain: free pages are reused by the next inserts */
-    char sql[64]; /* pragmas take no bound parameters */
-    snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%lld)", (long long)max_pages);
-    if (exec(s, sql, err) != 0)
+    /* VACUUM rebuilds the file from its live rows (seq, an INTEGER PRIMARY
+     * KEY, keeps its values, so leases stay valid). */
+    if (exec(s, "VACUUM", err) != 0)
         return nm_error_prefix(err, "compacting the spool");
     int64_t after = 0;
-    if (run_int(s, ST_FREELIST, &after, err) != 0)
+    if (run_int(s, ST_PAGE_COUNT, &after, err) != 0)
         return -1;
-    *freed = free_pages - after;
+    *freed = pages - after;
     return 0;
 }

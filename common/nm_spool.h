@@ -119,11 +119,11 @@ int nm_spool_count_dead(nm_spool *spool, int64_t *n, nm_error *err);
  * the WAL file. */
 int nm_spool_bytes(nm_spool *spool, int64_t *bytes, nm_error *err);
 
-/* Gives up to max_pages free pages back to the file system when at least a
- * quarter of the file is free (after a burst of backlog was drained), so the
- * file does not stay at its peak size. Its own small transaction: call it
- * outside nm_spool_begin/commit. *freed gets the pages released. */
-int nm_spool_compact(nm_spool *spool, int64_t max_pages, int64_t *freed, nm_error *err);
+/* When at least half of the file is free pages (a burst of backlog was
+ * drained), rebuilds it from the live rows (VACUUM) so the file does not stay
+ * at its peak size. Costs time in proportion to the live rows: call it when
+ * few are left. Outside a transaction. *freed gets the pages released. */
+int nm_spool_compact(nm_spool *spool, int64_t *freed, nm_error *err);
 
 /* Dead letters, newest first: at most limit, only id when id is non-empty.
  * *letters is a malloc'd array of unpacked letters (caller frees with

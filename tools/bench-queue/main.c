@@ -29,7 +29,7 @@
 #include "nm_time.h"
 
 typedef struct bench {
-    int64_t articles, batch, producers, consumers, in_flight, body_bytes, capacity;
+    int64_t articles, batch, producers, consumers, in_flight, body_bytes, capacity, backlog;
     const char *durability;
     char front[64], back[64];
     void *ctx;
@@ -44,6 +44,8 @@ typedef struct bench {
 typedef struct producer_arg {
     bench *b;
     int index;
+    int64_t share;   /* articles this producer submits */
+    const char *tag; /* id prefix: one per phase */
 } producer_arg;
 
 static int free_port(void)
@@ -73,7 +75,7 @@ static void *producer_main(void *arg)
         return NULL;
     }
     nm_producer_set_timeout(p, 30000, 0);
-    int64_t share = b->articles / b->producers + (pa->index < b->articles % b->producers);
+    int64_t share = pa->share;
     int64_t n_batches = (share + b->batch - 1) / b->batch;
     char *body = nm_xmalloc((size_t)b->body_bytes + 1);
     memset(body, 'a', (size_t)b->body_bytes);
@@ -92,7 +94,7 @@ static void *producer_main(void *arg)
             int64_t k = share - next * b->batch < b->batch ? share - next * b->batch : b->batch;
             for (int64_t i = 0; i < k; i++) {
                 newsmill__article__init(&arts[i]);
-                snprintf(ids[i], sizeof ids[i], "bench-%d-%lld", pa->index,
+                snprintf(ids[i], sizeof ids[i], "%s-%d-%lld", pa->tag, pa->index,
                          (long long)(next * b->batch + i));
                 arts[i].id = ids[i];
                 arts[i].content_type = NEWSMILL__CONTENT_TYPE__CONTENT_TYPE_TEXT;
@@ -152,7 +154,7 @@ static void *consumer_main(void *arg)
     }
     uint64_t *leases = nm_xmalloc((size_t)b->capacity * sizeof *leases);
     int64_t deadline = nm_time_mono_ns() + 600 * NM_NS_PER_S;
-    while (atomic_load(&b->consumed) < b->articles && !atomic_load(&b->failed) &&
+    while (atomic_load(&b->consumed) < b->articles + b->backlog && !atomic_load(&b->failed) &&
            nm_time_mono_ns() < deadline) {
         zmq_pollitem_t it = {nm_consumer_socket(c), 0, ZMQ_POLLIN, 0};
         long t = nm_consumer_tick(c);
@@ -238,6 +240,8 @@ int main(int argc, char **argv)
         {"in-flight", 0, NM_OPT_INT, &b.in_flight, "N", "batches in flight per producer", 1, 1000},
         {"body-bytes", 0, NM_OPT_INT, &b.body_bytes, "N", "bytes of text per article", 1, 1 << 24},
         {"capacity", 0, NM_OPT_INT, &b.capacity, "N", "credit per consumer", 1, 100000},
+        {"backlog", 0, NM_OPT_INT, &b.backlog, "N",
+         "articles submitted before the consumers start (a backlog to drain)", 0, 1e9},
         {"durability", 0, NM_OPT_STRING, &b.durability, "MODE", "queue --durability (full|normal)",
          0, 0},
         {"dir", 0, NM_OPT_STRING, &dir_opt, "DIR", "where the spool goes (default: a new temp dir)",
@@ -308,22 +312,43 @@ int main(int argc, char **argv)
     }
 
     b.ctx = zmq_ctx_new();
-    b.latency_s = nm_xcalloc((size_t)(b.articles / b.batch + b.producers + 1), sizeof *b.latency_s);
-    b.t0_ns = nm_time_mono_ns();
+    int64_t most = b.articles > b.backlog ? b.articles : b.backlog;
+    b.latency_s = nm_xcalloc((size_t)(most / b.batch + b.producers + 1), sizeof *b.latency_s);
     pthread_t *threads = nm_xcalloc((size_t)(b.producers + b.consumers), sizeof *threads);
     producer_arg *pargs = nm_xcalloc((size_t)b.producers, sizeof *pargs);
+    if (b.backlog > 0) {
+        /* preload: submit the backlog with no consumer running */
+        b.t0_ns = nm_time_mono_ns();
+        for (int i = 0; i < b.producers; i++) {
+            pargs[i] = (producer_arg){&b, i, b.backlog / b.producers + (i < b.backlog % b.producers),
+                                      "pre"};
+            pthread_create(&threads[i], NULL, producer_main, &pargs[i]);
+        }
+        for (int i = 0; i < b.producers; i++)
+            pthread_join(threads[i], NULL);
+        double took = (double)(nm_time_mono_ns() - b.t0_ns) / 1e9;
+        printf("{\"mode\":\"queue-preload\",\"articles\":%lld,\"acked\":%lld,\"seconds\":%.1f,"
+               "\"in_per_s\":%.0f,\"queue_rss_kb\":%ld}\n",
+               (long long)b.backlog, (long long)atomic_load(&b.acked), took,
+               (double)atomic_load(&b.acked) / took, peak_rss_kb(queue));
+        fflush(stdout);
+        atomic_store(&b.acked, 0);
+        atomic_store(&b.n_latency, 0);
+    }
+    b.t0_ns = nm_time_mono_ns();
     for (int i = 0; i < b.consumers; i++)
         pthread_create(&threads[i], NULL, consumer_main, &b);
     for (int i = 0; i < b.producers; i++) {
-        pargs[i].b = &b;
-        pargs[i].index = i;
+        pargs[i] = (producer_arg){&b, i, b.articles / b.producers + (i < b.articles % b.producers),
+                                  "bench"};
         pthread_create(&threads[b.consumers + i], NULL, producer_main, &pargs[i]);
     }
+    int64_t goal = b.consumers ? b.articles + b.backlog : b.articles;
     long long prev_in = 0, prev_out = 0;
     for (int sec = 1;; sec++) {
         int64_t wake = b.t0_ns + sec * NM_NS_PER_S;
         long long goal_done = b.consumers ? atomic_load(&b.consumed) : atomic_load(&b.acked);
-        while (nm_time_mono_ns() < wake && goal_done < b.articles && !atomic_load(&b.failed)) {
+        while (nm_time_mono_ns() < wake && goal_done < goal && !atomic_load(&b.failed)) {
             usleep(10 * 1000);
             goal_done = b.consumers ? atomic_load(&b.consumed) : atomic_load(&b.acked);
         }
@@ -335,7 +360,7 @@ int main(int argc, char **argv)
         fflush(stdout);
         prev_in = in;
         prev_out = out;
-        if (goal_done >= b.articles || atomic_load(&b.failed) || sec > 600)
+        if (goal_done >= goal || atomic_load(&b.failed) || sec > 600)
             break;
     }
     for (int i = 0; i < b.producers + b.consumers; i++)
@@ -371,7 +396,7 @@ int main(int argc, char **argv)
     double out_s = (double)(atomic_load(&b.last_consumed_ns) - b.t0_ns) / 1e9;
     long long acked = atomic_load(&b.acked), consumed = atomic_load(&b.consumed);
     printf("{\"mode\":\"queue\",\"articles\":%lld,\"batch\":%lld,\"producers\":%lld,"
-           "\"consumers\":%lld,\"in_flight_batches\":%lld,\"body_bytes\":%lld,"
+           "\"consumers\":%lld,\"backlog\":%lld,\"in_flight_batches\":%lld,\"body_bytes\":%lld,"
            "\"durability\":\"%s\",\"acked\":%lld,\"consumed\":%lld,"
            "\"in_per_s\":%.0f,\"out_per_s\":%.0f,\"submit_ack_p50_ms\":%.2f,"
            "\"submit_ack_p99_ms\":%.2f,\"submit_ack_max_ms\":%.2f,"
@@ -380,14 +405,15 @@ int main(int argc, char **argv)
            "\"queue_peak_rss_kb\":%ld,\"queue_cpu_s\":%.2f,\"queue_cpu_us_per_article\":%.1f,\"loadavg_1m\":%.1f,"
            "\"queue_exit\":%d,\"ok\":%s}\n",
            (long long)b.articles, (long long)b.batch, (long long)b.producers,
-           (long long)b.consumers, (long long)b.in_flight, (long long)b.body_bytes, b.durability,
+           (long long)b.consumers, (long long)b.backlog, (long long)b.in_flight, (long long)b.body_bytes, b.durability,
            acked, consumed, in_s > 0 ? (double)acked / in_s : 0,
            out_s > 0 ? (double)consumed / out_s : 0, percentile(b.latency_s, n_lat, 0.5) * 1e3,
            percentile(b.latency_s, n_lat, 0.99) * 1e3,
            n_lat ? b.latency_s[n_lat - 1] * 1e3 : 0.0, (long long)rows,
            (long long)file_size(spool), (long long)file_size(wal), (long long)live_bytes,
-           rss_kb, queue_cpu_s, queue_cpu_s * 1e6 / (double)b.articles, load[0], WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-           acked == b.articles && (b.consumers ? consumed >= b.articles && rows == 0 : rows == acked)
+           rss_kb, queue_cpu_s, queue_cpu_s * 1e6 / (double)(b.articles + b.backlog), load[0], WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+           acked == b.articles &&
+                   (b.consumers ? consumed >= goal && rows == 0 : rows == acked + b.backlog)
                ? "true"
                : "false");
     zmq_ctx_term(b.ctx);
@@ -402,5 +428,5 @@ int main(int argc, char **argv)
     } else {
         fprintf(stderr, "bench-queue: kept %s\n", dir);
     }
-    return acked == b.articles && (b.consumers == 0 || consumed >= b.articles) ? 0 : 1;
+    return acked == b.articles && (b.consumers == 0 || consumed >= goal) ? 0 : 1;
 }
