@@ -549,7 +549,7 @@ static bool boilerplate_line(const char *s, size_t n)
         char c = s[i];
         if (c >= 'A' && c <= 'Z')
             c = (char)(c + 32);
-        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == ' ')
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
             norm[k++] = c;
         else if (k && norm[k - 1] != ' ')
             norm[k++] = ' ';
@@ -561,6 +561,24 @@ static bool boilerplate_line(const char *s, size_t n)
         if (strcmp(norm, lines[i]) == 0)
             return true;
     return false;
+}
+
+/* News-agency credits after the story: "(Reporting by ...; Editing by ...)",
+ * "X and Y contributed to this report." */
+static bool credit_line(const char *s, size_t n)
+{
+    if (n > 400)
+        return false;
+    if (*s == '(')
+        s++, n--;
+    static const char *const starts[] = {"Reporting by ", "Additional reporting by ", "Editing by ",
+                                         "Writing by ", "Compiled by ", "Reported by "};
+    for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++)
+        if (n > strlen(starts[i]) && strncasecmp(s, starts[i], strlen(starts[i])) == 0)
+            return true;
+    static const char tail[] = "contributed to this report.";
+    size_t tl = sizeof tail - 1;
+    return n > tl && strncmp(s + n - tl, tail, tl) == 0;
 }
 
 static void flush(emitter *e, const ctx *c)
@@ -576,7 +594,7 @@ static void flush(emitter *e, const ctx *c)
                                                 : ld >= 0.8f || (ld > 0.5f && e->buf_chars - e->buf_link < 40))
             goto reset;
     }
-    if (boilerplate_line(e->buf.p, e->buf.len))
+    if (boilerplate_line(e->buf.p, e->buf.len) || credit_line(e->buf.p, e->buf.len))
         goto reset;
     /* The headline (an <h1> before any prose, or one equal to the title) is
      * doc->title, not a block. */
