@@ -5,7 +5,8 @@
  * Steps: legacy charset -> UTF-8 (iconv) when declared and needed; invalid
  * UTF-8 repaired to U+FFFD; NUL bytes become spaces; nesting deeper than
  * NM_HTML_MAX_NESTING defused (gumbo is quadratic in depth); gumbo parse
- * (error list off); metadata; main content. Time and memory are linear in
+ * (error list off); metadata; main content (or the JSON-LD articleBody when
+ * the page holds far less text than it). Time and memory are linear in
  * the input: gumbo's tree is a constant factor of the input, and every walk
  * over it is a loop.
  */
@@ -57,8 +58,18 @@ int nm_html_parse(nm_arena *arena, const char *html, size_t len, nm_doc *doc, nm
         free(clean);
         return nm_error_set(err, NM_ERR_MALFORMED, "html: parser produced no document");
     }
-    nm_html_meta(arena, out, doc);
+    const char *ld_body = NULL;
+    nm_html_meta(arena, out, doc, &ld_body);
     nm_html_content(arena, out, doc);
+    /* Pages rendered by script carry the text only in JSON-LD articleBody:
+     * use it when the page itself yields far less (and it is not markup). */
+    if (ld_body && !strstr(ld_body, "</")) {
+        size_t chars = 0;
+        for (size_t i = 0; i < doc->n_blocks; i++)
+            chars += doc->blocks[i].len;
+        if (chars * 3 < strlen(ld_body))
+            nm_html_blocks_from_text(arena, ld_body, doc);
+    }
     gumbo_destroy_output(&opts, out);
     free(clean);
     if (doc->n_blocks == 0)

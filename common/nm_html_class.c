@@ -27,50 +27,52 @@ enum { EXACT, PREFIX, ANYWHERE };
 
 typedef struct word {
     const char *w;
+    size_t n;
     int mode;
 } word;
+#define W(text, mode) {text, sizeof text - 1, mode}
 
 static const word k_strong[] = {
-    {"comment", ANYWHERE},   {"disqus", ANYWHERE},      {"cookie", ANYWHERE},
-    {"consent", ANYWHERE},   {"gdpr", ANYWHERE},        {"newsletter", ANYWHERE},
-    {"subscribe", PREFIX},   {"subscription", PREFIX},  {"signup", PREFIX},
-    {"share", PREFIX},       {"sharing", PREFIX},       {"social", PREFIX},
-    {"related", ANYWHERE},   {"recommend", ANYWHERE},   {"outbrain", ANYWHERE},
-    {"taboola", ANYWHERE},   {"promo", PREFIX},         {"sponsor", ANYWHERE},
-    {"advert", ANYWHERE},    {"ad", EXACT},             {"ads", EXACT},
-    {"adslot", PREFIX},      {"adunit", PREFIX},        {"adcontainer", PREFIX},
-    {"adwrapper", PREFIX},   {"gpt", EXACT},            {"dfp", EXACT},
-    {"breadcrumb", ANYWHERE}, {"popup", PREFIX},        {"modal", PREFIX},
-    {"footer", ANYWHERE},    {"nav", EXACT},            {"navbar", PREFIX},
-    {"navigation", PREFIX},  {"menu", PREFIX},          {"byline", PREFIX},
-    {"caption", PREFIX},     {"credit", PREFIX},        {"mostread", PREFIX},
-    {"mostpopular", PREFIX}, {"trending", PREFIX},      {"readmore", PREFIX},
-    {"morefrom", PREFIX},    {"authorbio", PREFIX},     {"bio", EXACT},
-    {"print", EXACT},        {"noprint", EXACT},        {"hide", EXACT},
-    {"skip", PREFIX},        {"tags", EXACT},           {"tag", EXACT},
-    {"rss", EXACT},          {"paywall", EXACT},        {"login", PREFIX},
-    {"popover", PREFIX},     {"tooltip", PREFIX},       {"hovercard", PREFIX},
-    {"rollover", PREFIX},
+    W("comment", ANYWHERE),   W("disqus", ANYWHERE),      W("cookie", ANYWHERE),
+    W("consent", ANYWHERE),   W("gdpr", ANYWHERE),        W("newsletter", ANYWHERE),
+    W("subscribe", PREFIX),   W("subscription", PREFIX),  W("signup", PREFIX),
+    W("share", PREFIX),       W("sharing", PREFIX),       W("social", PREFIX),
+    W("related", ANYWHERE),   W("recommend", ANYWHERE),   W("outbrain", ANYWHERE),
+    W("taboola", ANYWHERE),   W("promo", PREFIX),         W("sponsor", ANYWHERE),
+    W("advert", ANYWHERE),    W("ad", EXACT),             W("ads", EXACT),
+    W("adslot", PREFIX),      W("adunit", PREFIX),        W("adcontainer", PREFIX),
+    W("adwrapper", PREFIX),   W("gpt", EXACT),            W("dfp", EXACT),
+    W("breadcrumb", ANYWHERE), W("popup", PREFIX),        W("modal", PREFIX),
+    W("footer", ANYWHERE),    W("nav", EXACT),            W("navbar", PREFIX),
+    W("navigation", PREFIX),  W("menu", PREFIX),          W("byline", PREFIX),
+    W("caption", PREFIX),     W("credit", PREFIX),        W("mostread", PREFIX),
+    W("mostpopular", PREFIX), W("trending", PREFIX),      W("readmore", PREFIX),
+    W("morefrom", PREFIX),    W("authorbio", PREFIX),     W("bio", EXACT),
+    W("print", EXACT),        W("noprint", EXACT),        W("hide", EXACT),
+    W("skip", PREFIX),        W("tags", EXACT),           W("tag", EXACT),
+    W("rss", EXACT),          W("paywall", EXACT),        W("login", PREFIX),
+    W("popover", PREFIX),     W("tooltip", PREFIX),       W("hovercard", PREFIX),
+    W("rollover", PREFIX),
 };
 
 static const word k_weak[] = {
-    {"sidebar", ANYWHERE},  {"widget", PREFIX},   {"banner", PREFIX},    {"masthead", PREFIX},
-    {"pager", EXACT},       {"pagination", PREFIX}, {"toolbar", PREFIX}, {"teaser", PREFIX},
-    {"rating", PREFIX},     {"follow", PREFIX},   {"timestamp", PREFIX}, {"dateline", PREFIX},
-    {"aside", EXACT},       {"extra", EXACT},     {"supplemental", PREFIX}, {"sticky", EXACT},
-    {"header", EXACT},      {"meta", EXACT},      {"author", EXACT},     {"date", EXACT},
+    W("sidebar", ANYWHERE),  W("widget", PREFIX),   W("banner", PREFIX),    W("masthead", PREFIX),
+    W("pager", EXACT),       W("pagination", PREFIX), W("toolbar", PREFIX), W("teaser", PREFIX),
+    W("rating", PREFIX),     W("follow", PREFIX),   W("timestamp", PREFIX), W("dateline", PREFIX),
+    W("aside", EXACT),       W("extra", EXACT),     W("supplemental", PREFIX), W("sticky", EXACT),
+    W("header", EXACT),      W("meta", EXACT),      W("author", EXACT),     W("date", EXACT),
 };
 
 /* Embedded posts (tweets, Instagram) quoted by the article are content even
  * inside a "social" wrapper. */
 static const word k_embed[] = {
-    {"tweet", ANYWHERE}, {"instagram", PREFIX}, {"tiktok", PREFIX},
+    W("tweet", ANYWHERE), W("instagram", PREFIX), W("tiktok", PREFIX),
 };
 
 static const word k_pos[] = {
-    {"article", PREFIX}, {"content", PREFIX}, {"story", PREFIX},   {"body", PREFIX},
-    {"main", EXACT},     {"post", EXACT},     {"entry", PREFIX},   {"text", EXACT},
-    {"blog", PREFIX},    {"prose", EXACT},    {"richtext", PREFIX}, {"articlebody", PREFIX},
+    W("article", PREFIX), W("content", PREFIX), W("story", PREFIX),   W("body", PREFIX),
+    W("main", EXACT),     W("post", EXACT),     W("entry", PREFIX),   W("text", EXACT),
+    W("blog", PREFIX),    W("prose", EXACT),    W("richtext", PREFIX), W("articlebody", PREFIX),
 };
 
 #define MAX_TOKENS 48
@@ -112,7 +114,7 @@ static void tokenize(const char *s, tokens *out)
 
 static bool match_one(const char *tok, const word *w)
 {
-    size_t n = strlen(w->w);
+    size_t n = w->n;
     switch (w->mode) {
     case EXACT:
         return strcmp(tok, w->w) == 0;
@@ -127,6 +129,7 @@ static bool match_any(const tokens *t, const word *words, size_t nwords)
 {
     char pair[2 * TOKEN_LEN];
     for (int i = 0; i < t->n; i++) {
+        size_t tlen = strlen(t->t[i]);
         for (size_t k = 0; k < nwords; k++)
             if (match_one(t->t[i], &words[k]))
                 return true;
@@ -134,7 +137,7 @@ static bool match_any(const tokens *t, const word *words, size_t nwords)
             strcpy(pair, t->t[i]);
             strcat(pair, t->t[i + 1]);
             for (size_t k = 0; k < nwords; k++)
-                if (words[k].mode != EXACT && strlen(words[k].w) > strlen(t->t[i]) &&
+                if (words[k].mode != EXACT && words[k].n > tlen &&
                     match_one(pair, &words[k]))
                     return true;
         }

@@ -839,3 +839,33 @@ void nm_html_content(nm_arena *arena, const GumboOutput *out, nm_doc *doc)
     doc->blocks = e.blocks;
     doc->n_blocks = e.n_blocks;
 }
+
+void nm_html_blocks_from_text(nm_arena *arena, const char *text, nm_doc *doc)
+{
+    size_t n = 0, cap = 0;
+    nm_block *blocks = NULL;
+    nm_hbuf buf = {0};
+    const char *p = text;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        buf.len = 0;
+        nm_hbuf_put_collapsed(&buf, p, len);
+        nm_hbuf_trim_end(&buf);
+        if (buf.len > 0) {
+            if (n == cap) {
+                size_t ncap = cap ? cap * 2 : 16;
+                blocks = nm_arena_grow(arena, blocks, cap * sizeof *blocks, ncap * sizeof *blocks);
+                cap = ncap;
+            }
+            blocks[n].kind = NM_BLOCK_PARAGRAPH;
+            blocks[n].text = nm_arena_strndup(arena, buf.p, buf.len);
+            blocks[n].len = buf.len;
+            n++;
+        }
+        p += len + (nl ? 1 : 0);
+    }
+    nm_hbuf_free(&buf);
+    doc->blocks = blocks;
+    doc->n_blocks = n;
+}

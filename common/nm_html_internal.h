@@ -77,8 +77,9 @@ char *nm_html_prep_nesting(const char *html, size_t len, size_t *out_len);
 /* ---- metadata (nm_html_meta.c) ---- */
 
 /* Fills title, byline, site_name, description, language, canonical_url,
- * published/modified dates of doc from the document. */
-void nm_html_meta(nm_arena *arena, const GumboOutput *out, nm_doc *doc);
+ * published/modified dates of doc from the document. *ld_body gets the
+ * JSON-LD articleBody (raw, arena copy) or NULL. */
+void nm_html_meta(nm_arena *arena, const GumboOutput *out, nm_doc *doc, const char **ld_body);
 
 /* Parses an ISO 8601 / RFC 3339 date-time ("2019-11-19", "2019-11-19T10:00Z",
  * "2019-11-19T10:00:00.000+01:00", "2019-11-19 10:00:00") to Unix ms; 0 if it
@@ -106,5 +107,9 @@ unsigned nm_html_class_flags(const GumboNode *node);
  * blocks when none was found). doc->title (may be NULL) is used to drop a
  * repeated headline. */
 void nm_html_content(nm_arena *arena, const GumboOutput *out, nm_doc *doc);
+
+/* Replaces doc's blocks with the paragraphs of a plain text (line breaks
+ * separate paragraphs, whitespace collapsed). */
+void nm_html_blocks_from_text(nm_arena *arena, const char *text, nm_doc *doc);
 
 #endif

@@ -48,6 +48,7 @@ typedef struct meta_ctx {
     const char *f[F_COUNT];
     int64_t published[4], modified[4]; /* by trust: meta, JSON-LD, itemprop, <time> */
     int64_t visible_date;
+    const char *ld_body;
 } meta_ctx;
 
 static void set_once(meta_ctx *m, int field, const char *value)
@@ -297,6 +298,9 @@ static void ld_visit(meta_ctx *m, json_object *v, int depth)
     if (!ld_is_article(v))
         return;
     set_once(m, F_LD_HEADLINE, ld_string(v, "headline"));
+    const char *body = ld_string(v, "articleBody");
+    if (!m->ld_body && body && *body)
+        m->ld_body = nm_arena_strndup(m->arena, body, strlen(body));
     date_once(&m->published[1], ld_string(v, "datePublished"));
     date_once(&m->modified[1], ld_string(v, "dateModified"));
     json_object *author, *publisher;
@@ -601,7 +605,7 @@ static const char *clean_byline(nm_arena *arena, const char *b)
 
 /* ------------------------------------------------------------------- main */
 
-void nm_html_meta(nm_arena *arena, const GumboOutput *out, nm_doc *doc)
+void nm_html_meta(nm_arena *arena, const GumboOutput *out, nm_doc *doc, const char **ld_body)
 {
     meta_ctx m = {.arena = arena};
     size_t cap = 256, n = 0;
@@ -644,4 +648,5 @@ void nm_html_meta(nm_arena *arena, const GumboOutput *out, nm_doc *doc)
         doc->published_unix_ms = m.visible_date;
     for (int i = 0; i < 4 && !doc->modified_unix_ms; i++)
         doc->modified_unix_ms = m.modified[i];
+    *ld_body = m.ld_body;
 }

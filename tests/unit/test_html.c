@@ -322,6 +322,24 @@ static void index_page(void **state)
     nm_arena_destroy(&a);
 }
 
+/* A script-rendered page: the text is only in JSON-LD articleBody. */
+static void jsonld_body(void **state)
+{
+    (void)state;
+    const char *html = "<html><head><script type=\"application/ld+json\">{\"@type\":\"NewsArticle\","
+                       "\"headline\":\"Talks in Ankara\",\"articleBody\":\"First paragraph of the story, "
+                       "with detail.\\n\\nSecond paragraph, which goes on.\\nThird one.\"}</script></head>"
+                       "<body><div id=\"app\"><noscript>Enable JavaScript</noscript></div></body></html>";
+    nm_arena *a = nm_arena_new(0);
+    nm_doc doc;
+    assert_int_equal(nm_html_parse(a, html, strlen(html), &doc, NULL), 0);
+    assert_string_equal(doc.title, "Talks in Ankara");
+    assert_int_equal(doc.n_blocks, 3);
+    assert_string_equal(doc.blocks[0].text, "First paragraph of the story, with detail.");
+    assert_string_equal(doc.blocks[2].text, "Third one.");
+    nm_arena_destroy(&a);
+}
+
 /* Bad input: an error or a sensible result, never a crash, bounded time. */
 static void bad_input(void **state)
 {
@@ -446,6 +464,7 @@ int main(void)
         cmocka_unit_test(bylines_and_dates),
         cmocka_unit_test(page_shapes),
         cmocka_unit_test(index_page),
+        cmocka_unit_test(jsonld_body),
         cmocka_unit_test(bad_input),
         cmocka_unit_test(benchmark_floor),
     };
