@@ -91,7 +91,7 @@ nm_extractor *nm_extractor_new(const nm_extractor_config *cfg, nm_error *err)
     ex->langs = nm_lang_new(ex->data_dir, err);
     if (!ex->langs)
         goto fail;
-    ex->rec = nm_recognizer_new(ex->cfg.recognizer ? ex->cfg.recognizer : "rules", ex->data_dir, err);
+    ex->rec = nm_recognizer_new(ex->cfg.recognizer ? ex->cfg.recognizer : "model", ex->data_dir, err);
     if (!ex->rec)
         goto fail;
     ex->cfg.recognizer = nm_recognizer_kind(ex->rec);

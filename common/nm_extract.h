@@ -181,7 +181,8 @@ typedef struct nm_extractor_config {
     size_t max_input_bytes;      /* 0 = 64 MiB */
     size_t summary_sentences;    /* 0 = 3 */
     size_t max_keyphrases;       /* 0 = 10 */
-    const char *recognizer;      /* entity recogniser: "rules" (NULL, default) or "model" */
+    const char *recognizer;      /* entity recogniser: "model" (NULL = default; the trained
+                                    model data_dir/ner-model.bin) or "rules" */
     size_t summary_words;        /* summary length budget in words; 0 = 100 */
 } nm_extractor_config;
 

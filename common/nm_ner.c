@@ -358,35 +358,30 @@ static size_t align8(size_t n)
     return (n + 7) & ~(size_t)7;
 }
 
-size_t nm_ner_scratch_size(size_t n)
+static inline void prefetch_rows(const nm_ner_model *m, const uint32_t *r)
 {
-    return align8(n * sizeof(nm_ner_tokinfo)) + align8(n * NM_NER_NF * sizeof(uint32_t)) +
-           align8(n * NM_NER_LABELS * sizeof(float)) + align8(n * NM_NER_LABELS) + 8;
+    for (size_t k = 0; k < NM_NER_NF; k++) {
+        const int16_t *w = m->w + (size_t)r[k] * NM_NER_LABELS;
+        __builtin_prefetch(w);
+        __builtin_prefetch(w + NM_NER_LABELS - 1); /* a row may straddle two lines */
+    }
 }
 
-void nm_ner_tag(const nm_ner_model *m, const nm_ner_doc *doc, const nm_ner_token *tokens,
-                size_t n, uint8_t *labels, void *scratch, size_t scratch_size)
+/* Viterbi over one sentence whose token summaries are complete. rows, score
+ * and back have room for n tokens. */
+static void decode(const nm_ner_model *m, const nm_ner_tokinfo *ti, size_t n, uint8_t *labels,
+                   uint32_t *rows, float *score, uint8_t *back)
 {
-    if (n == 0)
-        return;
-    size_t need = nm_ner_scratch_size(n);
-    void *own = NULL;
-    if (!scratch || scratch_size < need)
-        scratch = own = nm_xmalloc(need);
-    unsigned char *p = scratch;
-    nm_ner_tokinfo *ti = (nm_ner_tokinfo *)p;
-    p += align8(n * sizeof *ti);
-    uint32_t *rows = (uint32_t *)p;
-    p += align8(n * NM_NER_NF * sizeof *rows);
-    float *score = (float *)p;
-    p += align8(n * NM_NER_LABELS * sizeof *score);
-    uint8_t *back = p;
-
-    nm_ner_sentence_info(tokens, n, &m->gaz, doc, ti);
     nm_ner_sentence_rows(ti, n, m->features, m->bits, rows);
 
-    /* Viterbi over emission + transition scores. */
+    /* The weight rows are random reads in a table of megabytes: ask for the
+     * rows of the tokens ahead while adding up the current one. */
+    enum { AHEAD = 2 };
+    for (size_t i = 0; i < n && i < AHEAD; i++)
+        prefetch_rows(m, rows + i * NM_NER_NF);
     for (size_t i = 0; i < n; i++) {
+        if (i + AHEAD < n)
+            prefetch_rows(m, rows + (i + AHEAD) * NM_NER_NF);
         int32_t e[NM_NER_LABELS] = {0};
         const uint32_t *r = rows + i * NM_NER_NF;
         for (size_t k = 0; k < NM_NER_NF; k++) {
@@ -425,6 +420,95 @@ void nm_ner_tag(const nm_ner_model *m, const nm_ner_doc *doc, const nm_ner_token
     for (size_t i = n; i-- > 0;) {
         labels[i] = (uint8_t)arg;
         arg = back[i * NM_NER_LABELS + arg];
+    }
+}
+
+static size_t sentence_work_size(size_t n)
+{
+    return align8(n * NM_NER_NF * sizeof(uint32_t)) + align8(n * NM_NER_LABELS * sizeof(float)) +
+           align8(n * NM_NER_LABELS);
+}
+
+size_t nm_ner_scratch_size(size_t n)
+{
+    return align8(n * sizeof(nm_ner_tokinfo)) + sentence_work_size(n) + 8;
+}
+
+void nm_ner_tag(const nm_ner_model *m, const nm_ner_doc *doc, const nm_ner_token *tokens,
+                size_t n, uint8_t *labels, void *scratch, size_t scratch_size)
+{
+    if (n == 0)
+        return;
+    size_t need = nm_ner_scratch_size(n);
+    void *own = NULL;
+    if (!scratch || scratch_size < need)
+        scratch = own = nm_xmalloc(need);
+    unsigned char *p = scratch;
+    nm_ner_tokinfo *ti = (nm_ner_tokinfo *)p;
+    p += align8(n * sizeof *ti);
+    uint32_t *rows = (uint32_t *)p;
+    p += align8(n * NM_NER_NF * sizeof *rows);
+    float *score = (float *)p;
+    p += align8(n * NM_NER_LABELS * sizeof *score);
+    nm_ner_sentence_info(tokens, n, &m->gaz, doc, ti);
+    decode(m, ti, n, labels, rows, score, p);
+    free(own);
+}
+
+size_t nm_ner_document_scratch_size(size_t n, size_t longest)
+{
+    return align8(sizeof(nm_ner_doc)) + align8(n * sizeof(nm_ner_tokinfo)) +
+           sentence_work_size(longest) + 8;
+}
+
+void nm_ner_tag_document(const nm_ner_model *m, const nm_ner_token *tokens, size_t n,
+                         const uint32_t *sent_ends, size_t n_sentences, uint8_t *labels,
+                         void *scratch, size_t scratch_size)
+{
+    size_t longest = 0, a = 0;
+    for (size_t s = 0; s < n_sentences; s++) {
+        size_t b = sent_ends[s] < n ? sent_ends[s] : n;
+        if (b > a && b - a > longest)
+            longest = b - a;
+        a = b > a ? b : a;
+    }
+    if (a < n && n - a > longest)
+        longest = n - a;
+    size_t need = nm_ner_document_scratch_size(n, longest);
+    void *own = NULL;
+    if (!scratch || scratch_size < need)
+        scratch = own = nm_xmalloc(need);
+    unsigned char *p = scratch;
+    nm_ner_doc *doc = (nm_ner_doc *)p;
+    p += align8(sizeof *doc);
+    nm_ner_tokinfo *ti = (nm_ner_tokinfo *)p;
+    p += align8(n * sizeof *ti);
+    uint32_t *rows = (uint32_t *)p;
+    p += align8(longest * NM_NER_NF * sizeof *rows);
+    float *score = (float *)p;
+    p += align8(longest * NM_NER_LABELS * sizeof *score);
+    uint8_t *back = p;
+
+    for (size_t i = 0; i < n; i++)
+        nm_ner_token_info(tokens[i].text, tokens[i].len, &ti[i]);
+    nm_ner_doc_reset(doc);
+    /* Sentences as given; tokens after the last end form one more. */
+    for (int pass = 0; pass < 2; pass++) {
+        a = 0;
+        for (size_t s = 0; s <= n_sentences && a < n; s++) {
+            size_t b = s < n_sentences ? sent_ends[s] : n;
+            if (b > n)
+                b = n;
+            if (b <= a)
+                continue;
+            if (pass == 0) {
+                nm_ner_doc_add_info(doc, ti + a, b - a);
+            } else {
+                nm_ner_sentence_context(tokens + a, b - a, &m->gaz, doc, ti + a);
+                decode(m, ti + a, b - a, labels + a, rows, score, back);
+            }
+            a = b;
+        }
     }
     free(own);
 }

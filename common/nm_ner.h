@@ -131,6 +131,21 @@ size_t nm_ner_scratch_size(size_t n);
 void nm_ner_tag(const nm_ner_model *m, const nm_ner_doc *doc, const nm_ner_token *tokens,
                 size_t n, uint8_t *labels, void *scratch, size_t scratch_size);
 
+/* Bytes of scratch memory nm_ner_tag_document needs for a document of n
+ * tokens whose longest sentence has `longest` tokens. */
+size_t nm_ner_document_scratch_size(size_t n, size_t longest);
+
+/* Tags a whole document: builds its context and tags every sentence, the
+ * same labels as nm_ner_doc_add over every sentence then nm_ner_tag on each,
+ * but summarising each token once (the fast path for pipelines).
+ * sent_ends[s] is the token index one past sentence s (ascending; tokens
+ * after the last end form one more sentence). scratch may be NULL (the call
+ * mallocs its own) or hold scratch_size >= nm_ner_document_scratch_size
+ * bytes, aligned for uint64_t. Thread-safe. */
+void nm_ner_tag_document(const nm_ner_model *m, const nm_ner_token *tokens, size_t n,
+                         const uint32_t *sent_ends, size_t n_sentences, uint8_t *labels,
+                         void *scratch, size_t scratch_size);
+
 /* Walks the entities of a label sequence by the conlleval rules: an entity
  * starts at B-X, or at I-X after O or after another type; it continues over
  * I-X of the same type. Starting with *pos = 0, each call returns true with

@@ -352,13 +352,11 @@ static void token_info_lowered(const char *text, size_t len, nm_ner_tokinfo *ti)
     nm_ner_token_info(buf, k + len - pos, ti);
 }
 
-void nm_ner_sentence_info(const nm_ner_token *tokens, size_t n, const nm_ner_gaz *gaz,
-                          const nm_ner_doc *doc, nm_ner_tokinfo *ti)
+void nm_ner_sentence_context(const nm_ner_token *tokens, size_t n, const nm_ner_gaz *gaz,
+                             const nm_ner_doc *doc, nm_ner_tokinfo *ti)
 {
-    for (size_t i = 0; i < n; i++) {
-        nm_ner_token_info(tokens[i].text, tokens[i].len, &ti[i]);
+    for (size_t i = 0; i < n; i++)
         ti[i].doc = nm_ner_doc_get(doc, ti[i].lower);
-    }
     if (doc && nm_ner_sentence_is_title_case(ti, n)) {
         for (size_t i = 0; i < n; i++)
             if (ti[i].cap == NM_NER_CAP_TITLE && ti[i].doc == NM_NER_DOC_LOWER) {
@@ -369,6 +367,14 @@ void nm_ner_sentence_info(const nm_ner_token *tokens, size_t n, const nm_ner_gaz
     }
     for (size_t i = 0; i < n; i++)
         ti[i].gaz = nm_ner_gaz_get(gaz, ti[i].lower);
+}
+
+void nm_ner_sentence_info(const nm_ner_token *tokens, size_t n, const nm_ner_gaz *gaz,
+                          const nm_ner_doc *doc, nm_ner_tokinfo *ti)
+{
+    for (size_t i = 0; i < n; i++)
+        nm_ner_token_info(tokens[i].text, tokens[i].len, &ti[i]);
+    nm_ner_sentence_context(tokens, n, gaz, doc, ti);
 }
 
 static void doc_mark_block(nm_ner_doc *doc, const nm_ner_tokinfo *ti, size_t m, size_t first,
@@ -383,17 +389,23 @@ static void doc_mark_block(nm_ner_doc *doc, const nm_ner_tokinfo *ti, size_t m, 
     }
 }
 
+void nm_ner_doc_add_info(nm_ner_doc *doc, const nm_ner_tokinfo *ti, size_t n)
+{
+    int heading = n <= 64 && (nm_ner_sentence_is_headline(ti, n) ||
+                              nm_ner_sentence_is_title_case(ti, n));
+    doc_mark_block(doc, ti, n, 0, heading);
+}
+
 void nm_ner_doc_add(nm_ner_doc *doc, const nm_ner_token *tokens, size_t n)
 {
-    /* The headline test needs the whole sentence; bounded stack, so long
-     * sentences (never headlines in practice) go by blocks without it. */
+    /* Bounded stack: long sentences go by blocks, without the whole-sentence
+     * heading tests (a sentence that long is prose, not a heading). */
     enum { BLOCK = 64 };
     nm_ner_tokinfo ti[BLOCK];
     if (n <= BLOCK) {
         for (size_t i = 0; i < n; i++)
             nm_ner_token_info(tokens[i].text, tokens[i].len, &ti[i]);
-        doc_mark_block(doc, ti, n, 0,
-                       nm_ner_sentence_is_headline(ti, n) || nm_ner_sentence_is_title_case(ti, n));
+        nm_ner_doc_add_info(doc, ti, n);
         return;
     }
     for (size_t b = 0; b < n; b += BLOCK) {

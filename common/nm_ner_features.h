@@ -93,6 +93,15 @@ int nm_ner_sentence_is_title_case(const nm_ner_tokinfo *ti, size_t n);
 void nm_ner_sentence_info(const nm_ner_token *tokens, size_t n, const nm_ner_gaz *gaz,
                           const nm_ner_doc *doc, nm_ner_tokinfo *ti);
 
+/* The part of nm_ner_sentence_info after nm_ner_token_info (ti already
+ * holds the token summaries). */
+void nm_ner_sentence_context(const nm_ner_token *tokens, size_t n, const nm_ner_gaz *gaz,
+                             const nm_ner_doc *doc, nm_ner_tokinfo *ti);
+
+/* nm_ner_doc_add from token summaries (the same marks for n <= 64; longer
+ * sentences are never headings). */
+void nm_ner_doc_add_info(nm_ner_doc *doc, const nm_ner_tokinfo *ti, size_t n);
+
 /* Fills rows[i * NM_NER_NF + k] for every token i of a sentence. */
 void nm_ner_sentence_rows(const nm_ner_tokinfo *ti, size_t n, unsigned features,
                           unsigned bits, uint32_t *rows);

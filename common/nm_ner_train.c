@@ -252,30 +252,35 @@ static uint64_t splitmix(uint64_t *state)
 void nm_ner_evaluate(const nm_ner_model *m, const nm_conll_corpus *c, nm_conll_score *score,
                      uint8_t *pred)
 {
-    size_t max_len = 0;
+    size_t max_doc = 0, max_sent = 0, max_len = 0;
+    for (size_t d = 0; d < c->n_docs; d++) {
+        size_t s0 = c->doc_start[d], s1 = c->doc_start[d + 1];
+        if (s1 - s0 > max_sent)
+            max_sent = s1 - s0;
+        if (c->sent_start[s1] - c->sent_start[s0] > max_doc)
+            max_doc = c->sent_start[s1] - c->sent_start[s0];
+    }
     for (size_t s = 0; s < c->n_sentences; s++)
         if (c->sent_start[s + 1] - c->sent_start[s] > max_len)
             max_len = c->sent_start[s + 1] - c->sent_start[s];
-    size_t scratch_size = nm_ner_scratch_size(max_len);
+    size_t scratch_size = nm_ner_document_scratch_size(max_doc, max_len);
     uint64_t *scratch = nm_xmalloc(scratch_size);
-    uint8_t *labels = nm_xmalloc(max_len + 1);
-    nm_ner_doc *doc = nm_xmalloc(sizeof *doc);
+    uint8_t *labels = nm_xmalloc(max_doc + 1);
+    uint32_t *ends = nm_xmalloc((max_sent + 1) * sizeof *ends);
     for (size_t d = 0; d < c->n_docs; d++) {
         size_t s0 = c->doc_start[d], s1 = c->doc_start[d + 1];
-        nm_ner_doc_reset(doc);
+        size_t a = c->sent_start[s0], n = c->sent_start[s1] - a;
         for (size_t s = s0; s < s1; s++)
-            nm_ner_doc_add(doc, c->tokens + c->sent_start[s],
-                           c->sent_start[s + 1] - c->sent_start[s]);
-        for (size_t s = s0; s < s1; s++) {
-            size_t a = c->sent_start[s], n = c->sent_start[s + 1] - a;
-            nm_ner_tag(m, doc, c->tokens + a, n, labels, scratch, scratch_size);
-            if (score)
-                nm_conll_score_add(score, c->labels + a, labels, n);
-            if (pred)
-                memcpy(pred + a, labels, n);
-        }
+            ends[s - s0] = (uint32_t)(c->sent_start[s + 1] - a);
+        nm_ner_tag_document(m, c->tokens + a, n, ends, s1 - s0, labels, scratch, scratch_size);
+        for (size_t s = s0; score && s < s1; s++)
+            nm_conll_score_add(score, c->labels + c->sent_start[s],
+                               labels + (c->sent_start[s] - a),
+                               c->sent_start[s + 1] - c->sent_start[s]);
+        if (pred)
+            memcpy(pred + a, labels, n);
     }
-    free(doc);
+    free(ends);
     free(labels);
     free(scratch);
 }

@@ -62,7 +62,28 @@ const char *nm_recognizer_kind(const nm_recognizer *r)
     return r->kind;
 }
 
-/* The model reads token text; document context first, then each sentence. */
+/* newsmill's convention where CoNLL-2003's differs: a nationality word right
+ * before an organisation names that organisation ("Turkish Red Crescent",
+ * "Norwegian Red Cross", "German Foreign Ministry"), where CoNLL tags MISC +
+ * ORG. Within a sentence only. */
+static void join_national_orgs(const nm_ner_model *m, const nm_ner_token *words,
+                               const nm_recognizer_input *in, uint8_t *labels)
+{
+    size_t a = 0;
+    for (size_t s = 0; s < in->n_sentences; s++) {
+        size_t b = in->sent_ends[s];
+        for (size_t i = a; i + 1 < b; i++)
+            if (labels[i] == NM_NER_B_MISC && labels[i + 1] == NM_NER_B_ORG &&
+                nm_ner_misc_is_group(m, &words[i], 1)) {
+                labels[i] = NM_NER_B_ORG;
+                labels[i + 1] = NM_NER_I_ORG;
+            }
+        a = b;
+    }
+}
+
+/* The model reads token text; it builds the document context and tags each
+ * sentence in one call. */
 static void label_model(const nm_recognizer *r, const nm_recognizer_input *in, uint8_t *labels,
                         nm_scratch *scratch)
 {
@@ -72,28 +93,17 @@ static void label_model(const nm_recognizer *r, const nm_recognizer_input *in, u
             longest = in->sent_ends[s] - a;
         a = in->sent_ends[s];
     }
-    size_t tag_size = nm_ner_scratch_size(longest);
+    size_t tag_size = nm_ner_document_scratch_size(in->n, longest);
     size_t words_size = (in->n * sizeof(nm_ner_token) + 63) & ~(size_t)63;
-    size_t doc_size = (sizeof(nm_ner_doc) + 63) & ~(size_t)63;
-    unsigned char *mem = nm_scratch_get(scratch, words_size + doc_size + tag_size);
+    unsigned char *mem = nm_scratch_get(scratch, words_size + tag_size);
     nm_ner_token *words = (nm_ner_token *)mem;
-    nm_ner_doc *doc = (nm_ner_doc *)(mem + words_size);
-    void *tag_scratch = mem + words_size + doc_size;
     for (size_t k = 0; k < in->n; k++) {
         words[k].text = in->text + in->tokens[k].start;
         words[k].len = in->tokens[k].end - in->tokens[k].start;
     }
-    nm_ner_doc_reset(doc);
-    a = 0;
-    for (size_t s = 0; s < in->n_sentences; s++) {
-        nm_ner_doc_add(doc, words + a, in->sent_ends[s] - a);
-        a = in->sent_ends[s];
-    }
-    a = 0;
-    for (size_t s = 0; s < in->n_sentences; s++) {
-        nm_ner_tag(r->model, doc, words + a, in->sent_ends[s] - a, labels + a, tag_scratch, tag_size);
-        a = in->sent_ends[s];
-    }
+    nm_ner_tag_document(r->model, words, in->n, in->sent_ends, in->n_sentences, labels,
+                        mem + words_size, tag_size);
+    join_national_orgs(r->model, words, in, labels);
 }
 
 void nm_recognizer_label(const nm_recognizer *r, const nm_recognizer_input *in, uint8_t *labels,

@@ -159,6 +159,56 @@ static void more_sentences(void **state)
     assert_false(nm_ner_misc_is_group(shipped, cup, 2));
 }
 
+/* Tagging a whole document at once gives the labels of doc_add + tag. */
+static void document_call_matches(void **state)
+{
+    (void)state;
+    const char *text =
+        "Turkish Intelligence Chief Holds Talks with Hamas Leaders in Ankara\n"
+        "Turkish intelligence chief Ibrahim Kalın recently met with Hamas leaders in Ankara .\n"
+        "Humanitarian Aid and Crisis in Gaza\n"
+        "The humanitarian crisis in Gaza was a major concern , said Kalın .\n"
+        "SOCCER - JAPAN GET LUCKY WIN , CHINA IN SURPRISE DEFEAT .";
+    nm_ner_token t[128];
+    uint32_t ends[8];
+    size_t n = 0, ns = 0;
+    const char *p = text;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        char line[256];
+        memcpy(line, p, len);
+        line[len] = '\0';
+        size_t k = split(line, t + n, 128 - n);
+        for (size_t i = 0; i < k; i++) /* point back into text */
+            t[n + i].text = p + (t[n + i].text - line);
+        n += k;
+        ends[ns++] = (uint32_t)n;
+        p += len + (nl ? 1 : 0);
+    }
+    uint8_t one[128], two[128];
+    nm_ner_doc doc;
+    nm_ner_doc_reset(&doc);
+    for (size_t s = 0, a = 0; s < ns; a = ends[s++])
+        nm_ner_doc_add(&doc, t + a, ends[s] - a);
+    for (size_t s = 0, a = 0; s < ns; a = ends[s++])
+        nm_ner_tag(shipped, &doc, t + a, ends[s] - a, one + a, NULL, 0);
+    nm_ner_tag_document(shipped, t, n, ends, ns, two, NULL, 0);
+    assert_memory_equal(one, two, n);
+    size_t size = nm_ner_document_scratch_size(n, 16);
+    uint64_t *scratch = malloc(size);
+    memset(two, 0xff, sizeof two);
+    nm_ner_tag_document(shipped, t, n, ends, ns, two, scratch, size);
+    assert_memory_equal(one, two, n);
+    /* Tokens after the last sentence end are one more sentence. */
+    memset(two, 0xff, sizeof two);
+    nm_ner_tag_document(shipped, t, n, ends, ns - 1, two, NULL, 0);
+    assert_memory_equal(one, two, ends[ns - 2]);
+    assert_iob2(two, n);
+    free(scratch);
+    nm_ner_tag_document(shipped, t, 0, ends, 0, two, NULL, 0); /* empty document */
+}
+
 /* A title-case heading: words the article writes in lower case elsewhere
  * are read in lower case ("Crisis" is not a person). */
 static void title_case_heading(void **state)
@@ -428,6 +478,7 @@ int main(void)
         cmocka_unit_test(seed_sentence),
         cmocka_unit_test(more_sentences),
         cmocka_unit_test(title_case_heading),
+        cmocka_unit_test(document_call_matches),
         cmocka_unit_test(bad_tokens),
         cmocka_unit_test(bad_model_files),
         cmocka_unit_test(spans),

@@ -23,39 +23,16 @@ static int64_t cpu_ns(void)
     return (int64_t)ts.tv_sec * NM_NS_PER_S + ts.tv_nsec;
 }
 
-/* Tags the whole corpus `passes` times (document context included, scoring
- * excluded); returns the elapsed wall-clock ns and the CPU ns in *cpu. */
+/* Tags the whole corpus `passes` times (nm_ner_tag_document per document,
+ * scoring excluded); returns the elapsed wall-clock ns and the CPU ns. */
 static int64_t time_tagging(const nm_ner_model *m, const nm_conll_corpus *c, int passes,
                             int64_t *cpu)
 {
-    size_t max_len = 0;
-    for (size_t s = 0; s < c->n_sentences; s++)
-        if (c->sent_start[s + 1] - c->sent_start[s] > max_len)
-            max_len = c->sent_start[s + 1] - c->sent_start[s];
-    size_t scratch_size = nm_ner_scratch_size(max_len);
-    uint64_t *scratch = nm_xmalloc(scratch_size);
-    uint8_t *labels = nm_xmalloc(c->n_tokens);
-    nm_ner_doc *doc = nm_xmalloc(sizeof *doc);
     int64_t t0 = nm_time_mono_ns(), c0 = cpu_ns();
-    for (int p = 0; p < passes; p++) {
-        for (size_t d = 0; d < c->n_docs; d++) {
-            size_t s0 = c->doc_start[d], s1 = c->doc_start[d + 1];
-            nm_ner_doc_reset(doc);
-            for (size_t s = s0; s < s1; s++)
-                nm_ner_doc_add(doc, c->tokens + c->sent_start[s],
-                               c->sent_start[s + 1] - c->sent_start[s]);
-            for (size_t s = s0; s < s1; s++) {
-                size_t a = c->sent_start[s];
-                nm_ner_tag(m, doc, c->tokens + a, c->sent_start[s + 1] - a, labels + a,
-                           scratch, scratch_size);
-            }
-        }
-    }
+    for (int p = 0; p < passes; p++)
+        nm_ner_evaluate(m, c, NULL, NULL);
     int64_t ns = nm_time_mono_ns() - t0;
     *cpu = cpu_ns() - c0;
-    free(doc);
-    free(labels);
-    free(scratch);
     return ns;
 }
 

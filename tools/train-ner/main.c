@@ -53,7 +53,7 @@ int main(int argc, char **argv)
     const char *gazetteer = NM_DATA_DIR "/ner-gazetteer.txt";
     const char *out = NM_DATA_DIR "/ner-model.bin";
     const char *features = "all";
-    int64_t epochs = 12, seed = 1, bits = 18;
+    int64_t epochs = 12, seed = 1, bits = 17;
     const nm_opt opts[] = {
         {"train", 0, NM_OPT_STRING, &train, "FILE", "training corpus (CoNLL: WORD ... TAG)", 0, 0},
         {"dev", 0, NM_OPT_STRING, &dev, "FILE", "corpus scored after each epoch (never trained on)", 0, 0},
