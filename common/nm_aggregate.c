@@ -241,7 +241,8 @@ static Newsmill__Metric *copy_metric(const Newsmill__Metric *m)
     return c;
 }
 
-/* name, then "\x1f" key "\x1e" value per label in key order. Caller frees. */
+/* Kind digit, name, then "\x1f" key "\x1e" value per label in key order:
+ * a counter and a gauge of one name are different series. Caller frees. */
 static char *metric_key(const Newsmill__Metric *m)
 {
     size_t order[MAX_LABELS];
@@ -254,24 +255,65 @@ static char *metric_key(const Newsmill__Metric *m)
         }
         order[j] = i;
     }
-    size_t len = strlen(m->name) + 1;
+    size_t len = strlen(m->name) + 2;
     for (size_t i = 0; i < n; i++)
         len += strlen(m->labels[i]->key) + strlen(m->labels[i]->value) + 2;
     char *key = nm_xmalloc(len);
-    char *p = key + sprintf(key, "%s", m->name);
+    char *p = key + sprintf(key, "%d%s", (int)m->kind % 10, m->name);
     for (size_t i = 0; i < n; i++)
         p += sprintf(p, "\x1f%s\x1e%s", m->labels[order[i]]->key, m->labels[order[i]]->value);
     return key;
 }
 
-static double report_sum(const Newsmill__StatsReport *r, const char *name)
+/* Sum of the values of every series of name and kind in r. */
+static double report_sum(const Newsmill__StatsReport *r, const char *name,
+                         Newsmill__MetricKind kind)
 {
     double v = 0;
     for (size_t i = 0; i < r->n_metrics; i++)
-        if (r->metrics[i]->kind != NEWSMILL__METRIC_KIND__METRIC_HISTOGRAM &&
-            !strcmp(r->metrics[i]->name, name))
+        if (r->metrics[i]->kind == kind && !strcmp(r->metrics[i]->name, name))
             v += r->metrics[i]->value;
     return v;
+}
+
+static bool same_labels(const Newsmill__Metric *a, const Newsmill__Metric *b)
+{
+    if (a->n_labels != b->n_labels)
+        return false;
+    for (size_t i = 0; i < a->n_labels; i++) {
+        bool found = false;
+        for (size_t j = 0; j < b->n_labels && !found; j++)
+            found = !strcmp(a->labels[i]->key, b->labels[j]->key) &&
+                    !strcmp(a->labels[i]->value, b->labels[j]->value);
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/* True when a counter or histogram of before is missing from now or has a
+ * lower value or count there: the process started counting again (or
+ * forgot a series), so what it counted before must be retired to keep the
+ * fleet totals monotonic. */
+static bool went_back(const Newsmill__StatsReport *before, const Newsmill__StatsReport *now)
+{
+    for (size_t j = 0; j < before->n_metrics; j++) {
+        const Newsmill__Metric *o = before->metrics[j];
+        if (o->kind == NEWSMILL__METRIC_KIND__METRIC_GAUGE)
+            continue;
+        bool kept = false;
+        for (size_t i = 0; i < now->n_metrics && !kept; i++) {
+            const Newsmill__Metric *m = now->metrics[i];
+            if (o->kind == m->kind && !strcmp(o->name, m->name) && same_labels(o, m)) {
+                if (m->value < o->value || m->count < o->count)
+                    return true;
+                kept = true;
+            }
+        }
+        if (!kept)
+            return true;
+    }
+    return false;
 }
 
 static bool same_bounds(const Newsmill__Metric *a, const Newsmill__Metric *b)
@@ -406,8 +448,8 @@ int nm_agg_ingest(nm_agg *agg, const Newsmill__StatsReport *report, int64_t now_
         return nm_error_set(err, NM_ERR_FULL, "already %d processes", MAX_PROCS);
     }
     Newsmill__StatsReport *copy = copy_report(report);
-    double fleet_new = report_sum(copy, DONE_METRIC);
-    double own_new = fleet_new + report_sum(copy, QUEUE_DONE_METRIC);
+    double fleet_new = report_sum(copy, DONE_METRIC, NEWSMILL__METRIC_KIND__METRIC_COUNTER);
+    double own_new = fleet_new + report_sum(copy, QUEUE_DONE_METRIC, NEWSMILL__METRIC_KIND__METRIC_COUNTER);
     double fleet_delta = 0, own_delta = 0;
     if (!p) {
         if (agg->n_procs == agg->cap_procs) {
@@ -427,10 +469,10 @@ int nm_agg_ingest(nm_agg *agg, const Newsmill__StatsReport *report, int64_t now_
                     copy->host, copy->pid);
     } else {
         const Newsmill__StatsReport *old = p->report;
-        double fleet_old = report_sum(old, DONE_METRIC);
-        double own_old = fleet_old + report_sum(old, QUEUE_DONE_METRIC);
+        double fleet_old = report_sum(old, DONE_METRIC, NEWSMILL__METRIC_KIND__METRIC_COUNTER);
+        double own_old = fleet_old + report_sum(old, QUEUE_DONE_METRIC, NEWSMILL__METRIC_KIND__METRIC_COUNTER);
         bool restart = copy->started_unix_ms != old->started_unix_ms || copy->seq < old->seq ||
-                       fleet_new < fleet_old || own_new < own_old;
+                       went_back(old, copy);
         if (restart) {
             if (!p->gone)
                 retire(agg, old, +1);
@@ -639,11 +681,12 @@ typedef struct snap_holder {
     nm_arena *arena;
 } snap_holder;
 
-static double total_value(const total *t, size_t n, const char *name, bool *found)
+static double total_value(const total *t, size_t n, const char *name, Newsmill__MetricKind kind,
+                          bool *found)
 {
     double v = 0;
     for (size_t i = 0; i < n; i++)
-        if (t[i].m->kind != NEWSMILL__METRIC_KIND__METRIC_HISTOGRAM && !strcmp(t[i].m->name, name)) {
+        if (t[i].m->kind == kind && !strcmp(t[i].m->name, name)) {
             v += t[i].m->value;
             if (found)
                 *found = true;
@@ -727,10 +770,10 @@ static void fill_processes(nm_agg *agg, nm_arena *arena, Newsmill__StatsSnapshot
         ps->status = p->gone ? "gone" : silent > agg->cfg.stale_after_ms ? "stale" : "live";
         ps->last_seen_unix_ms = p->last_seen_ms;
         ps->articles_per_s = ring_rate(&p->samples, now_ms, p->own_cum, 60000);
-        ps->in_flight = report_sum(p->report, "worker_in_flight_articles") +
-                        report_sum(p->report, "queue_in_flight_articles");
+        ps->in_flight = report_sum(p->report, "worker_in_flight_articles", NEWSMILL__METRIC_KIND__METRIC_GAUGE) +
+                        report_sum(p->report, "queue_in_flight_articles", NEWSMILL__METRIC_KIND__METRIC_GAUGE);
         ps->articles_total =
-            report_sum(p->report, DONE_METRIC) + report_sum(p->report, QUEUE_DONE_METRIC);
+            report_sum(p->report, DONE_METRIC, NEWSMILL__METRIC_KIND__METRIC_COUNTER) + report_sum(p->report, QUEUE_DONE_METRIC, NEWSMILL__METRIC_KIND__METRIC_COUNTER);
         s->processes[s->n_processes++] = ps;
     }
     qsort(s->processes, s->n_processes, sizeof *s->processes, cmp_process);
@@ -792,15 +835,15 @@ Newsmill__StatsSnapshot *nm_agg_snapshot(nm_agg *agg, int64_t now_ms)
         }
     }
     bool queue_in_flight = false;
-    s->backlog = total_value(t, n, "queue_backlog_articles", NULL);
-    s->in_flight = total_value(t, n, "queue_in_flight_articles", &queue_in_flight);
+    s->backlog = total_value(t, n, "queue_backlog_articles", NEWSMILL__METRIC_KIND__METRIC_GAUGE, NULL);
+    s->in_flight = total_value(t, n, "queue_in_flight_articles", NEWSMILL__METRIC_KIND__METRIC_GAUGE, &queue_in_flight);
     if (!queue_in_flight)
-        s->in_flight = total_value(t, n, "worker_in_flight_articles", NULL);
-    s->oldest_backlog_age_s = total_value(t, n, "queue_oldest_backlog_age_seconds", NULL);
-    s->accepted = total_value(t, n, "queue_articles_accepted_total", NULL);
-    s->done = total_value(t, n, DONE_METRIC, NULL);
-    s->failed = total_value(t, n, "worker_articles_failed_total", NULL);
-    s->dead = total_value(t, n, "queue_dead_letters", NULL);
+        s->in_flight = total_value(t, n, "worker_in_flight_articles", NEWSMILL__METRIC_KIND__METRIC_GAUGE, NULL);
+    s->oldest_backlog_age_s = total_value(t, n, "queue_oldest_backlog_age_seconds", NEWSMILL__METRIC_KIND__METRIC_GAUGE, NULL);
+    s->accepted = total_value(t, n, "queue_articles_accepted_total", NEWSMILL__METRIC_KIND__METRIC_COUNTER, NULL);
+    s->done = total_value(t, n, DONE_METRIC, NEWSMILL__METRIC_KIND__METRIC_COUNTER, NULL);
+    s->failed = total_value(t, n, "worker_articles_failed_total", NEWSMILL__METRIC_KIND__METRIC_COUNTER, NULL);
+    s->dead = total_value(t, n, "queue_dead_letters", NEWSMILL__METRIC_KIND__METRIC_GAUGE, NULL);
 
     s->rate_1s = ring_rate(&agg->fleet, now_ms, agg->committed_cum, 1000);
     s->rate_1m = ring_rate(&agg->fleet, now_ms, agg->committed_cum, 60000);

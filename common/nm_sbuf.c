@@ -83,10 +83,17 @@ void nm_sbuf_json_num(nm_sbuf *b, double v)
 {
     if (!isfinite(v))
         v = 0;
-    if (v == (double)(long long)v && fabs(v) < 1e15)
+    if (fabs(v) < 1e15 && v == trunc(v)) {
         nm_sbuf_printf(b, "%lld", (long long)v);
-    else
-        nm_sbuf_printf(b, "%.6g", v);
+        return;
+    }
+    char num[32];
+    for (int prec = 6; prec <= 17; prec++) { /* the shortest text that reads back as v */
+        snprintf(num, sizeof num, "%.*g", prec, v);
+        if (strtod(num, NULL) == v)
+            break;
+    }
+    nm_sbuf_puts(b, num);
 }
 
 const char *nm_sbuf_str(const nm_sbuf *b) { return b->data ? b->data : ""; }

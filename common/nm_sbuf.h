@@ -32,7 +32,8 @@ void nm_sbuf_printf(nm_sbuf *b, const char *fmt, ...) __attribute__((format(prin
  * become U+FFFD so the output is always valid JSON. s NULL is "". */
 void nm_sbuf_json_str(nm_sbuf *b, const char *s);
 
-/* Appends a finite double as a JSON number (NaN and infinities as 0). */
+/* Appends v as a JSON number: integers exactly, others as the shortest text
+ * that reads back as v; NaN and infinities as 0. */
 void nm_sbuf_json_num(nm_sbuf *b, double v);
 
 /* The text so far ("" when empty); owned by the buffer. */

@@ -251,7 +251,7 @@ void nm_statsview_text(const Newsmill__StatsSnapshot *s, bool color, nm_sbuf *b)
         }
         nm_sbuf_puts(b, "\n");
     }
-    nm_sbuf_printf(b, "%s  %-8s %-28s %-16s %7s %-9s %-6s %9s %9s %10s%s\n", bold, "ROLE",
+    nm_sbuf_printf(b, "%s  %-9s %-28s %-16s %7s %-9s %-6s %9s %9s %10s%s\n", bold, "ROLE",
                    "INSTANCE", "HOST", "PID", "STATE", "STATUS", "ART/S", "IN-FLIGHT", "LAST-SEEN",
                    off);
     for (size_t i = 0; i < s->n_processes; i++) {
@@ -260,7 +260,7 @@ void nm_statsview_text(const Newsmill__StatsSnapshot *s, bool color, nm_sbuf *b)
             continue;
         const char *c = !strcmp(p->status, "live") ? "" : !strcmp(p->status, "stale") ? yellow : red;
         fmt_age(age, sizeof age, (double)(s->at_unix_ms - p->last_seen_unix_ms) / 1000.0);
-        nm_sbuf_printf(b, "%s  %-8.8s %-28.28s %-16.16s %7u %-9.9s %-6s %9.1f %9.0f %10s%s\n", c,
+        nm_sbuf_printf(b, "%s  %-9.9s %-28.28s %-16.16s %7u %-9.9s %-6s %9.1f %9.0f %10s%s\n", c,
                        p->last->role, p->last->instance, p->last->host, p->last->pid,
                        p->last->state, p->status, p->articles_per_s, p->in_flight, age,
                        *c ? off : "");

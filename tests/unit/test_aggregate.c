@@ -355,6 +355,41 @@ static void gone_and_back(void **state)
     nm_agg_destroy(&agg);
 }
 
+/* A report that no longer carries a counter it carried is a restart: what
+ * was counted stays in the totals. */
+static void vanished_counter_is_retired(void **state)
+{
+    (void)state;
+    nm_agg *agg = nm_agg_new(NULL, T0, NULL);
+    Newsmill__Metric done = NEWSMILL__METRIC__INIT;
+    done.name = "worker_articles_done_total";
+    done.kind = NEWSMILL__METRIC_KIND__METRIC_COUNTER;
+    done.value = 10;
+    Newsmill__Metric *ms[] = {&done};
+    Newsmill__StatsReport r = NEWSMILL__STATS_REPORT__INIT;
+    r.role = "worker";
+    r.instance = "w";
+    r.started_unix_ms = T0 + 1;
+    r.seq = 1;
+    r.metrics = ms;
+    r.n_metrics = 1;
+    assert_int_equal(nm_agg_ingest(agg, &r, T0 + 1000, NULL), 0);
+    r.seq = 2;
+    r.n_metrics = 0;
+    assert_int_equal(nm_agg_ingest(agg, &r, T0 + 2000, NULL), 0);
+    Newsmill__StatsSnapshot *s = nm_agg_snapshot(agg, T0 + 2000);
+    assert_true(s->done == 10);
+    nm_agg_snapshot_free(&s);
+    r.seq = 3;
+    r.n_metrics = 1;
+    done.value = 4;
+    assert_int_equal(nm_agg_ingest(agg, &r, T0 + 3000, NULL), 0);
+    s = nm_agg_snapshot(agg, T0 + 3000);
+    assert_true(s->done == 14);
+    nm_agg_snapshot_free(&s);
+    nm_agg_destroy(&agg);
+}
+
 static double rejected(nm_stats *self, const char *reason)
 {
     Newsmill__StatsReport *r = nm_stats_report_new(self);
@@ -521,6 +556,7 @@ int main(void)
         cmocka_unit_test(rates_and_counter_reset),
         cmocka_unit_test(stale_then_gone),
         cmocka_unit_test(gone_and_back),
+        cmocka_unit_test(vanished_counter_is_retired),
         cmocka_unit_test(malformed_reports_counted),
         cmocka_unit_test(prometheus_text),
     };
