@@ -1,17 +1,11 @@
 /*
- * nm_store: see nm_store.h. The schema lives in common/embed/results_schema.sql,
- * the migrations in common/embed/results_migrations.sql.
- *
- * Writing one article: look its id up; if stored, remove it from the
- * full-text index, delete the old row from every child table and then the
- * article; insert the article, index its title and body, then its child
- * rows. (The index is written here, not by triggers: see the schema.)
- * Entity ids come from an in-process cache (name + type -> id), filled from
- * the entities table or by inserting; entity rows are never deleted, so a
- * cached id stays valid, except when the transaction that created it rolls
- * back: then the cache is dropped.
+ * nm_store: see nm_store.h. This file: opening (schema creation and
+ * migration), SQL functions, transactions. Writing an article is in
+ * nm_store_put.c. The schema lives in common/embed/results_schema.sql, the
+ * migrations in common/embed/results_migrations.sql.
  */
 #include "nm_store.h"
+#include "nm_store_int.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -25,34 +19,6 @@
 
 extern const unsigned char nm_embed_results_schema_sql[];
 extern const unsigned char nm_embed_results_migrations_sql[];
-
-enum {
-    ST_BEGIN,
-    ST_COMMIT,
-    ST_ROLLBACK,
-    ST_FIND_ARTICLE,
-    ST_DEL_FTS, /* the deletes, in this order: index, children, the article */
-    ST_DEL_SENTENCES,
-    ST_DEL_SECTIONS,
-    ST_DEL_OUTLINE,
-    ST_DEL_ARTICLE_ENTITIES,
-    ST_DEL_MENTIONS,
-    ST_DEL_ACRONYMS,
-    ST_DEL_KEYPHRASES,
-    ST_DEL_ARTICLE,
-    ST_INS_ARTICLE,
-    ST_INS_FTS,
-    ST_INS_SENTENCE,
-    ST_INS_SECTION,
-    ST_INS_OUTLINE,
-    ST_INS_ARTICLE_ENTITY,
-    ST_INS_MENTION,
-    ST_INS_ACRONYM,
-    ST_INS_KEYPHRASE,
-    ST_FIND_ENTITY,
-    ST_INS_ENTITY,
-    ST_COUNT
-};
 
 static const char *const statement_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -101,41 +67,6 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_INS_ENTITY] = "INSERT INTO entities (name, type) VALUES (?1, ?2)",
 };
 
-/* Entity cache: open addressing, key = type byte + name. */
-typedef struct entity_slot {
-    char *key; /* NULL = empty */
-    size_t key_len;
-    uint64_t hash;
-    int64_t id;
-} entity_slot;
-
-#define ENTITY_CACHE_MAX ((size_t)1 << 20) /* entries; dropped and refilled past this */
-
-struct nm_store {
-    sqlite3 *db;
-    bool read_only;
-    bool in_txn;
-    bool txn_new_entities; /* the open transaction inserted entities */
-    int version;
-    sqlite3_stmt *stmt[ST_COUNT];
-    entity_slot *slots;
-    size_t slots_cap, slots_used;
-    char *buf; /* summary / warnings text */
-    size_t buf_cap;
-    int64_t *ids; /* entity ids of the article being written */
-    size_t ids_cap;
-    uint32_t *ranks; /* summary rank per sentence */
-    size_t ranks_cap;
-};
-
-/* The stable type names of nm_extract.h (nm_entity_type_name), kept here so
- * that the database layer does not depend on the extractor's code. */
-static const char *const entity_type_names[NM_ENTITY_TYPE_COUNT] = {
-    [NM_ENTITY_PERSON] = "person",     [NM_ENTITY_ORGANISATION] = "organisation",
-    [NM_ENTITY_PLACE] = "place",       [NM_ENTITY_NATIONALITY] = "nationality",
-    [NM_ENTITY_OTHER] = "other",
-};
-
 nm_errcode nm_store_errcode(int sqlite_rc)
 {
     switch (sqlite_rc & 0xff) {
@@ -158,17 +89,10 @@ nm_errcode nm_store_errcode(int sqlite_rc)
     }
 }
 
-static int db_error(sqlite3 *db, int rc, nm_error *err, const char *what)
+int nm_store_db_error(sqlite3 *db, int rc, nm_error *err, const char *what)
 {
     return nm_error_set(err, nm_store_errcode(rc), "%s: %s (sqlite %d)", what,
                         db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), rc);
-}
-
-static int64_t u64_bits(uint64_t v)
-{
-    int64_t r;
-    memcpy(&r, &v, sizeof r);
-    return r;
 }
 
 /* ---- SQL functions ---------------------------------------------------- */
@@ -215,103 +139,24 @@ int nm_store_register_functions(sqlite3 *db, nm_error *err)
         rc = sqlite3_create_function(db, "minhash_similarity", 2, flags, NULL,
                                      fn_minhash_similarity, NULL, NULL);
     if (rc != SQLITE_OK)
-        return db_error(db, rc, err, "registering SQL functions");
+        return nm_store_db_error(db, rc, err, "registering SQL functions");
     return 0;
-}
-
-/* ---- entity cache ----------------------------------------------------- */
-
-static uint64_t fnv1a(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-static void cache_clear(nm_store *s)
-{
-    for (size_t i = 0; i < s->slots_cap; i++) {
-        free(s->slots[i].key);
-        s->slots[i].key = NULL;
-    }
-    s->slots_used = 0;
-}
-
-static entity_slot *cache_find(nm_store *s, const char *key, size_t len, uint64_t hash)
-{
-    size_t mask = s->slots_cap - 1;
-    for (size_t i = hash & mask;; i = (i + 1) & mask) {
-        entity_slot *slot = &s->slots[i];
-        if (!slot->key || (slot->hash == hash && slot->key_len == len &&
-                           memcmp(slot->key, key, len) == 0))
-            return slot;
-    }
-}
-
-static void cache_put(nm_store *s, const char *key, size_t len, uint64_t hash, int64_t id)
-{
-    if (s->slots_used >= ENTITY_CACHE_MAX)
-        cache_clear(s);
-    if ((s->slots_used + 1) * 2 > s->slots_cap) { /* keep load <= 1/2 */
-        entity_slot *old = s->slots;
-        size_t old_cap = s->slots_cap;
-        s->slots_cap = old_cap ? old_cap * 2 : 4096;
-        s->slots = nm_xcalloc(s->slots_cap, sizeof *s->slots);
-        for (size_t i = 0; i < old_cap; i++)
-            if (old[i].key)
-                *cache_find(s, old[i].key, old[i].key_len, old[i].hash) = old[i];
-        free(old);
-    }
-    entity_slot *slot = cache_find(s, key, len, hash);
-    if (!slot->key) {
-        slot->key = nm_xmalloc(len);
-        memcpy(slot->key, key, len);
-        slot->key_len = len;
-        slot->hash = hash;
-        s->slots_used++;
-    }
-    slot->id = id;
 }
 
 /* ---- statements ------------------------------------------------------- */
 
 /* Steps a statement that returns no row (or whose rows are not wanted) and
  * resets it. */
-static int exec_stmt(nm_store *s, sqlite3_stmt *st, nm_error *err, const char *what)
+int nm_store_step(nm_store *s, sqlite3_stmt *st, nm_error *err, const char *what)
 {
     int rc = sqlite3_step(st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        db_error(s->db, rc, err, what);
+        nm_store_db_error(s->db, rc, err, what);
         sqlite3_reset(st);
         return -1;
     }
     sqlite3_reset(st);
     return 0;
-}
-
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *text)
-{
-    if (text && *text)
-        sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, i);
-}
-
-static void bind_span(sqlite3_stmt *st, int i, nm_span span)
-{
-    sqlite3_bind_int64(st, i, span.start);
-    sqlite3_bind_int64(st, i + 1, span.end);
-}
-
-static void bind_index_or_null(sqlite3_stmt *st, int i, uint32_t index)
-{
-    if (index == NM_NO_INDEX)
-        sqlite3_bind_null(st, i);
-    else
-        sqlite3_bind_int64(st, i, index);
 }
 
 static int prepare_all(nm_store *s, nm_error *err)
@@ -320,7 +165,7 @@ static int prepare_all(nm_store *s, nm_error *err)
         int rc = sqlite3_prepare_v3(s->db, statement_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                     &s->stmt[i], NULL);
         if (rc != SQLITE_OK)
-            return db_error(s->db, rc, err, "preparing statement");
+            return nm_store_db_error(s->db, rc, err, "preparing statement");
     }
     return 0;
 }
@@ -332,10 +177,10 @@ static int pragma_int(sqlite3 *db, const char *sql, int *value, nm_error *err)
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return db_error(db, rc, err, sql);
+        return nm_store_db_error(db, rc, err, sql);
     rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
-        db_error(db, rc, err, sql);
+        nm_store_db_error(db, rc, err, sql);
         sqlite3_finalize(st);
         return -1;
     }
@@ -470,7 +315,7 @@ nm_store *nm_store_open(const char *path, const nm_store_options *opts, nm_error
                                 : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     int rc = sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
-        db_error(s->db, rc, err, "opening results database");
+        nm_store_db_error(s->db, rc, err, "opening results database");
         nm_error_prefix(err, "%s", path);
         nm_store_close(&s);
         return NULL;
@@ -543,7 +388,7 @@ void nm_store_close(nm_store **store)
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
     sqlite3_close(s->db);
-    cache_clear(s);
+    nm_store_cache_clear(s);
     free(s->slots);
     free(s->buf);
     free(s->ids);
@@ -570,7 +415,7 @@ int nm_store_begin(nm_store *s, nm_error *err)
         return nm_error_set(err, NM_ERR_INVALID, "results database opened read-only");
     if (s->in_txn)
         return nm_error_set(err, NM_ERR_INTERNAL, "transaction already open");
-    if (exec_stmt(s, s->stmt[ST_BEGIN], err, "beginning transaction") < 0)
+    if (nm_store_step(s, s->stmt[ST_BEGIN], err, "beginning transaction") < 0)
         return -1;
     s->in_txn = true;
     s->txn_new_entities = false;
@@ -589,7 +434,7 @@ void nm_store_rollback(nm_store *s)
     }
     s->in_txn = false;
     if (s->txn_new_entities)
-        cache_clear(s); /* ids inserted by this transaction are gone */
+        nm_store_cache_clear(s); /* ids inserted by this transaction are gone */
     s->txn_new_entities = false;
 }
 
@@ -611,364 +456,7 @@ int nm_store_commit(nm_store *s, nm_error *err)
         if ((rc & 0xff) != SQLITE_BUSY || attempt >= 3 || sqlite3_get_autocommit(s->db))
             break;
     }
-    db_error(s->db, rc, err, "committing batch");
-    nm_store_rollback(s);
-    return -1;
-}
-
-/* ---- writing an article ----------------------------------------------- */
-
-static bool span_ok(nm_span span, size_t text_len)
-{
-    return span.start <= span.end && span.end <= text_len;
-}
-
-/* Checks that every index and span of r is in range, so that writing it can
- * neither read out of bounds nor store dangling references. */
-static int validate(const nm_extract_result *r, nm_error *err)
-{
-    if (!r->id || !*r->id)
-        return nm_error_set(err, NM_ERR_INVALID, "article has no id");
-    if (!r->text && r->text_len)
-        return nm_error_set(err, NM_ERR_INVALID, "article %s: no text", r->id);
-    for (size_t i = 0; i < r->n_sentences; i++)
-        if (!span_ok(r->sentences[i].span, r->text_len))
-            return nm_error_set(err, NM_ERR_INVALID, "article %s: sentence %zu out of range",
-                                r->id, i);
-    for (size_t i = 0; i < r->n_summary; i++)
-        if (r->summary[i] >= r->n_sentences)
-            return nm_error_set(err, NM_ERR_INVALID, "article %s: summary sentence out of range",
-                                r->id);
-    for (size_t i = 0; i < r->n_entities; i++)
-        if (!r->entities[i].name || (unsigned)r->entities[i].type >= NM_ENTITY_TYPE_COUNT)
-            return nm_error_set(err, NM_ERR_INVALID, "article %s: entity %zu malformed", r->id, i);
-    for (size_t i = 0; i < r->n_mentions; i++)
-        if (r->mentions[i].entity >= r->n_entities || !span_ok(r->mentions[i].span, r->text_len))
-            return nm_error_set(err, NM_ERR_INVALID, "article %s: mention %zu out of range",
-                                r->id, i);
-    for (size_t i = 0; i < r->n_sections; i++)
-        if (!r->sections[i].heading)
-            return nm_error_set(err, NM_ERR_INVALID, "article %s: section %zu has no heading",
-                                r->id, i);
-    for (size_t i = 0; i < r->n_outline; i++)
-        if (!r->outline[i].text)
-            return nm_error_set(err, NM_ERR_INVALID, "article %s: outline item %zu has no text",
-                                r->id, i);
-    for (size_t i = 0; i < r->n_acronyms; i++)
-        if (!r->acronyms[i].short_form || !r->acronyms[i].long_form)
-            return nm_error_set(err, NM_ERR_INVALID, "article %s: acronym %zu malformed", r->id, i);
-    for (size_t i = 0; i < r->n_keyphrases; i++)
-        if (!r->keyphrases[i].text)
-            return nm_error_set(err, NM_ERR_INVALID, "article %s: keyphrase %zu malformed", r->id,
-                                i);
-    return 0;
-}
-
-static void buf_reserve(nm_store *s, size_t need)
-{
-    if (need > s->buf_cap) {
-        s->buf_cap = need * 2 > 4096 ? need * 2 : 4096;
-        s->buf = nm_xrealloc(s->buf, s->buf_cap);
-    }
-}
-
-/* articles.summary: the summary sentences joined by spaces. Returns s->buf. */
-static const char *join_summary(nm_store *s, const nm_extract_result *r, size_t *len)
-{
-    size_t need = 1;
-    for (size_t i = 0; i < r->n_summary; i++) {
-        nm_span sp = r->sentences[r->summary[i]].span;
-        need += sp.end - sp.start + 1;
-    }
-    buf_reserve(s, need);
-    size_t n = 0;
-    for (size_t i = 0; i < r->n_summary; i++) {
-        nm_span sp = r->sentences[r->summary[i]].span;
-        if (n)
-            s->buf[n++] = ' ';
-        memcpy(s->buf + n, r->text + sp.start, sp.end - sp.start);
-        n += sp.end - sp.start;
-    }
-    s->buf[n] = '\0';
-    *len = n;
-    return s->buf;
-}
-
-/* Finds or creates the entity row; -1 with err on a database error. */
-static int entity_id(nm_store *s, const nm_entity *e, int64_t *id, nm_error *err)
-{
-    const char *type = entity_type_names[e->type];
-    size_t name_len = strlen(e->name);
-    char stack_key[256];
-    char *key = name_len + 1 <= sizeof stack_key ? stack_key : nm_xmalloc(name_len + 1);
-    key[0] = (char)('0' + e->type);
-    memcpy(key + 1, e->name, name_len);
-    size_t key_len = name_len + 1;
-    uint64_t hash = fnv1a(key, key_len);
-    int ret = 0;
-    if (s->slots_cap) {
-        entity_slot *slot = cache_find(s, key, key_len, hash);
-        if (slot->key) {
-            *id = slot->id;
-            goto out;
-        }
-    }
-    sqlite3_stmt *st = s->stmt[ST_FIND_ENTITY];
-    sqlite3_bind_text(st, 1, e->name, (int)name_len, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *id = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-    } else {
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE) {
-            ret = db_error(s->db, rc, err, "looking up entity");
-            goto out;
-        }
-        st = s->stmt[ST_INS_ENTITY];
-        sqlite3_bind_text(st, 1, e->name, (int)name_len, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
-        if ((ret = exec_stmt(s, st, err, "inserting entity")) < 0)
-            goto out;
-        *id = sqlite3_last_insert_rowid(s->db);
-        s->txn_new_entities = true;
-    }
-    cache_put(s, key, key_len, hash, *id);
-out:
-    if (key != stack_key)
-        free(key);
-    return ret;
-}
-
-static int delete_article(nm_store *s, int64_t article, nm_error *err)
-{
-    for (int i = ST_DEL_FTS; i <= ST_DEL_ARTICLE; i++) {
-        sqlite3_bind_int64(s->stmt[i], 1, article);
-        if (exec_stmt(s, s->stmt[i], err, "deleting previous version") < 0)
-            return -1;
-    }
-    return 0;
-}
-
-static int insert_article_row(nm_store *s, const nm_extract_result *r, int64_t ingested_unix_ms,
-                              int64_t *article, nm_error *err)
-{
-    sqlite3_stmt *st = s->stmt[ST_INS_ARTICLE];
-    const nm_counts *c = &r->counts;
-    uint64_t sim = r->fingerprints.simhash;
-    unsigned char minhash[NM_MINHASH_SIZE * 4];
-    for (int i = 0; i < NM_MINHASH_SIZE; i++) { /* little-endian on every host */
-        uint32_t v = r->fingerprints.minhash[i];
-        minhash[4 * i] = (unsigned char)v;
-        minhash[4 * i + 1] = (unsigned char)(v >> 8);
-        minhash[4 * i + 2] = (unsigned char)(v >> 16);
-        minhash[4 * i + 3] = (unsigned char)(v >> 24);
-    }
-    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-    bind_text_or_null(st, 2, r->source);
-    bind_text_or_null(st, 3, r->url);
-    if (r->published_unix_ms)
-        sqlite3_bind_int64(st, 4, r->published_unix_ms);
-    else
-        sqlite3_bind_null(st, 4);
-    if (r->modified_unix_ms)
-        sqlite3_bind_int64(st, 5, r->modified_unix_ms);
-    else
-        sqlite3_bind_null(st, 5);
-    sqlite3_bind_int64(st, 6, ingested_unix_ms);
-    sqlite3_bind_text(st, 7, r->language && *r->language ? r->language : "und", -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 8, r->language_confidence);
-    sqlite3_bind_text(st, 9, r->content_type ? r->content_type : "text", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 10, r->title ? r->title : "", -1, SQLITE_STATIC);
-    bind_text_or_null(st, 11, r->byline);
-    sqlite3_bind_int64(st, 12, c->bytes);
-    sqlite3_bind_int64(st, 13, c->chars);
-    sqlite3_bind_int64(st, 14, c->words);
-    sqlite3_bind_int64(st, 15, c->sentences);
-    sqlite3_bind_int64(st, 16, c->paragraphs);
-    sqlite3_bind_int64(st, 17, c->syllables);
-    sqlite3_bind_double(st, 18, c->avg_sentence_words);
-    sqlite3_bind_double(st, 19, c->flesch_reading_ease);
-    sqlite3_bind_double(st, 20, c->flesch_kincaid_grade);
-    sqlite3_bind_int64(st, 21, u64_bits(r->fingerprints.exact));
-    sqlite3_bind_int64(st, 22, u64_bits(sim));
-    sqlite3_bind_int64(st, 23, (int64_t)(sim & 0xffff));
-    sqlite3_bind_int64(st, 24, (int64_t)((sim >> 16) & 0xffff));
-    sqlite3_bind_int64(st, 25, (int64_t)((sim >> 32) & 0xffff));
-    sqlite3_bind_int64(st, 26, (int64_t)((sim >> 48) & 0xffff));
-    sqlite3_bind_blob(st, 27, minhash, sizeof minhash, SQLITE_STATIC);
-    size_t summary_len;
-    const char *summary = join_summary(s, r, &summary_len);
-    sqlite3_bind_text(st, 28, summary, (int)summary_len, SQLITE_TRANSIENT);
-    if (r->n_warnings) {
-        size_t need = 1;
-        for (size_t i = 0; i < r->n_warnings; i++)
-            need += strlen(r->warnings[i]) + 1;
-        buf_reserve(s, need);
-        size_t n = 0;
-        for (size_t i = 0; i < r->n_warnings; i++) {
-            size_t len = strlen(r->warnings[i]);
-            if (n)
-                s->buf[n++] = '\n';
-            memcpy(s->buf + n, r->warnings[i], len);
-            n += len;
-        }
-        sqlite3_bind_text(st, 29, s->buf, (int)n, SQLITE_STATIC);
-    } else {
-        sqlite3_bind_null(st, 29);
-    }
-    sqlite3_bind_text(st, 30, r->text ? r->text : "", (int)r->text_len, SQLITE_STATIC);
-    if (exec_stmt(s, st, err, "inserting article") < 0)
-        return -1;
-    *article = sqlite3_last_insert_rowid(s->db);
-    st = s->stmt[ST_INS_FTS];
-    sqlite3_bind_int64(st, 1, *article);
-    sqlite3_bind_text(st, 2, r->title ? r->title : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, r->text ? r->text : "", (int)r->text_len, SQLITE_STATIC);
-    return exec_stmt(s, st, err, "indexing article");
-}
-
-static int insert_sentences(nm_store *s, const nm_extract_result *r, int64_t article,
-                            nm_error *err)
-{
-    if (r->n_sentences > s->ranks_cap) {
-        s->ranks_cap = r->n_sentences * 2;
-        s->ranks = nm_xrealloc(s->ranks, s->ranks_cap * sizeof *s->ranks);
-    }
-    memset(s->ranks, 0, r->n_sentences * sizeof *s->ranks);
-    for (size_t i = 0; i < r->n_summary; i++)
-        s->ranks[r->summary[i]] = (uint32_t)i + 1;
-    sqlite3_stmt *st = s->stmt[ST_INS_SENTENCE];
-    sqlite3_bind_int64(st, 1, article);
-    for (size_t i = 0; i < r->n_sentences; i++) {
-        const nm_sentence *x = &r->sentences[i];
-        sqlite3_bind_int64(st, 2, (int64_t)i);
-        sqlite3_bind_int64(st, 3, x->paragraph);
-        bind_span(st, 4, x->span);
-        sqlite3_bind_int64(st, 6, x->n_words);
-        if (s->ranks[i])
-            sqlite3_bind_int64(st, 7, s->ranks[i]);
-        else
-            sqlite3_bind_null(st, 7);
-        if (exec_stmt(s, st, err, "inserting sentence") < 0)
-            return -1;
-    }
-    return 0;
-}
-
-static int insert_structure(nm_store *s, const nm_extract_result *r, int64_t article,
-                            nm_error *err)
-{
-    sqlite3_stmt *st = s->stmt[ST_INS_SECTION];
-    sqlite3_bind_int64(st, 1, article);
-    for (size_t i = 0; i < r->n_sections; i++) {
-        const nm_section *x = &r->sections[i];
-        sqlite3_bind_int64(st, 2, (int64_t)i);
-        sqlite3_bind_int(st, 3, x->level);
-        sqlite3_bind_text(st, 4, x->heading, -1, SQLITE_STATIC);
-        bind_span(st, 5, x->heading_span);
-        sqlite3_bind_int64(st, 7, x->first_paragraph);
-        sqlite3_bind_int64(st, 8, x->n_paragraphs);
-        bind_index_or_null(st, 9, x->outline_item);
-        if (exec_stmt(s, st, err, "inserting section") < 0)
-            return -1;
-    }
-    st = s->stmt[ST_INS_OUTLINE];
-    sqlite3_bind_int64(st, 1, article);
-    for (size_t i = 0; i < r->n_outline; i++) {
-        const nm_outline_item *x = &r->outline[i];
-        sqlite3_bind_int64(st, 2, (int64_t)i);
-        sqlite3_bind_text(st, 3, x->text, -1, SQLITE_STATIC);
-        bind_span(st, 4, x->span);
-        bind_index_or_null(st, 6, x->section);
-        if (exec_stmt(s, st, err, "inserting outline item") < 0)
-            return -1;
-    }
-    st = s->stmt[ST_INS_ACRONYM];
-    sqlite3_bind_int64(st, 1, article);
-    for (size_t i = 0; i < r->n_acronyms; i++) {
-        const nm_acronym *x = &r->acronyms[i];
-        sqlite3_bind_int64(st, 2, (int64_t)i);
-        sqlite3_bind_text(st, 3, x->short_form, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, x->long_form, -1, SQLITE_STATIC);
-        bind_span(st, 5, x->short_span);
-        bind_span(st, 7, x->long_span);
-        sqlite3_bind_int64(st, 9, x->n_uses);
-        if (exec_stmt(s, st, err, "inserting acronym") < 0)
-            return -1;
-    }
-    st = s->stmt[ST_INS_KEYPHRASE];
-    sqlite3_bind_int64(st, 1, article);
-    for (size_t i = 0; i < r->n_keyphrases; i++) {
-        const nm_keyphrase *x = &r->keyphrases[i];
-        sqlite3_bind_int64(st, 2, (int64_t)i + 1);
-        sqlite3_bind_text(st, 3, x->text, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, x->stem ? x->stem : x->text, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 5, x->score);
-        sqlite3_bind_int64(st, 6, x->count);
-        if (exec_stmt(s, st, err, "inserting keyphrase") < 0)
-            return -1;
-    }
-    return 0;
-}
-
-static int insert_entities(nm_store *s, const nm_extract_result *r, int64_t article,
-                           nm_error *err)
-{
-    if (r->n_entities > s->ids_cap) {
-        s->ids_cap = r->n_entities * 2;
-        s->ids = nm_xrealloc(s->ids, s->ids_cap * sizeof *s->ids);
-    }
-    sqlite3_stmt *st = s->stmt[ST_INS_ARTICLE_ENTITY];
-    for (size_t i = 0; i < r->n_entities; i++) {
-        if (entity_id(s, &r->entities[i], &s->ids[i], err) < 0)
-            return -1;
-        sqlite3_bind_int64(st, 1, article);
-        sqlite3_bind_int64(st, 2, s->ids[i]);
-        sqlite3_bind_int64(st, 3, r->entities[i].n_mentions);
-        sqlite3_bind_double(st, 4, r->entities[i].salience);
-        if (exec_stmt(s, st, err, "inserting article entity") < 0)
-            return -1;
-    }
-    st = s->stmt[ST_INS_MENTION];
-    sqlite3_bind_int64(st, 1, article);
-    for (size_t i = 0; i < r->n_mentions; i++) {
-        const nm_mention *x = &r->mentions[i];
-        sqlite3_bind_int64(st, 2, (int64_t)i);
-        sqlite3_bind_int64(st, 3, s->ids[x->entity]);
-        bind_span(st, 4, x->span);
-        bind_index_or_null(st, 6, x->sentence);
-        if (exec_stmt(s, st, err, "inserting mention") < 0)
-            return -1;
-    }
-    return 0;
-}
-
-int nm_store_put(nm_store *s, const nm_extract_result *r, int64_t ingested_unix_ms, nm_error *err)
-{
-    if (!s->in_txn)
-        return nm_error_set(err, NM_ERR_INTERNAL, "nm_store_put outside a transaction");
-    if (validate(r, err) < 0)
-        return -1; /* nothing written; the transaction stays usable */
-    sqlite3_stmt *st = s->stmt[ST_FIND_ARTICLE];
-    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    int64_t old = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_reset(st);
-    int64_t article;
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        db_error(s->db, rc, err, "looking up article");
-        goto fail;
-    }
-    if ((old >= 0 && delete_article(s, old, err) < 0) ||
-        insert_article_row(s, r, ingested_unix_ms, &article, err) < 0 ||
-        insert_sentences(s, r, article, err) < 0 || insert_structure(s, r, article, err) < 0 ||
-        insert_entities(s, r, article, err) < 0)
-        goto fail;
-    return 0;
-fail:
-    nm_error_prefix(err, "storing article %s", r->id);
+    nm_store_db_error(s->db, rc, err, "committing batch");
     nm_store_rollback(s);
     return -1;
 }
@@ -992,11 +480,11 @@ int64_t nm_store_count_articles(nm_store *s, nm_error *err)
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(s->db, "SELECT count(*) FROM articles", -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return db_error(s->db, rc, err, "counting articles");
+        return nm_store_db_error(s->db, rc, err, "counting articles");
     rc = sqlite3_step(st);
     int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
     if (rc != SQLITE_ROW)
-        db_error(s->db, rc, err, "counting articles");
+        nm_store_db_error(s->db, rc, err, "counting articles");
     sqlite3_finalize(st);
     return n;
 }

@@ -1,0 +1,82 @@
+/*
+ * nm_store_int: what nm_store.c and nm_store_put.c share. Private to the
+ * module: nothing outside common/nm_store*.c includes it.
+ */
+#ifndef NM_STORE_INT_H
+#define NM_STORE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "nm_error.h"
+#include "nm_store.h"
+
+/* The prepared statements, in statement_sql (nm_store.c) order. */
+enum {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_FIND_ARTICLE,
+    ST_DEL_FTS, /* the deletes, in this order: index, children, the article */
+    ST_DEL_SENTENCES,
+    ST_DEL_SECTIONS,
+    ST_DEL_OUTLINE,
+    ST_DEL_ARTICLE_ENTITIES,
+    ST_DEL_MENTIONS,
+    ST_DEL_ACRONYMS,
+    ST_DEL_KEYPHRASES,
+    ST_DEL_ARTICLE,
+    ST_INS_ARTICLE,
+    ST_INS_FTS,
+    ST_INS_SENTENCE,
+    ST_INS_SECTION,
+    ST_INS_OUTLINE,
+    ST_INS_ARTICLE_ENTITY,
+    ST_INS_MENTION,
+    ST_INS_ACRONYM,
+    ST_INS_KEYPHRASE,
+    ST_FIND_ENTITY,
+    ST_INS_ENTITY,
+    ST_COUNT
+};
+
+/* Entity cache: open addressing, key = type byte + name. */
+typedef struct entity_slot {
+    char *key; /* NULL = empty */
+    size_t key_len;
+    uint64_t hash;
+    int64_t id;
+} entity_slot;
+
+#define ENTITY_CACHE_MAX ((size_t)1 << 20) /* entries; dropped and refilled past this */
+
+struct nm_store {
+    sqlite3 *db;
+    bool read_only;
+    bool in_txn;
+    bool txn_new_entities; /* the open transaction inserted entities */
+    int version;
+    sqlite3_stmt *stmt[ST_COUNT];
+    entity_slot *slots;
+    size_t slots_cap, slots_used;
+    char *buf; /* summary / warnings text */
+    size_t buf_cap;
+    int64_t *ids; /* entity ids of the article being written */
+    size_t ids_cap;
+    uint32_t *ranks; /* summary rank per sentence */
+    size_t ranks_cap;
+};
+
+/* Fills err from the connection's last error; returns -1. */
+int nm_store_db_error(sqlite3 *db, int rc, nm_error *err, const char *what);
+
+/* Steps a statement whose rows are not wanted and resets it; 0 or -1 (err). */
+int nm_store_step(nm_store *s, sqlite3_stmt *st, nm_error *err, const char *what);
+
+/* Forgets every cached entity id. */
+void nm_store_cache_clear(nm_store *s);
+
+#endif
