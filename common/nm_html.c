@@ -2,7 +2,7 @@
  * nm_html: HTML bytes -> nm_doc (see nm_doc.h for the contract and
  * nm_html_internal.h for how the work is split).
  *
- * Steps: legacy charset -> UTF-8 (iconv) when declared and needed; invalid
+ * Steps: UTF-16 (by BOM) or a declared legacy charset -> UTF-8 (iconv); invalid
  * UTF-8 repaired to U+FFFD; NUL bytes become spaces; nesting deeper than
  * NM_HTML_MAX_NESTING defused (gumbo is quadratic in depth); gumbo parse
  * (error list off); metadata; main content (or the JSON-LD articleBody when
@@ -41,6 +41,8 @@ int nm_html_parse(nm_arena *arena, const char *html, size_t len, nm_doc *doc, nm
     }
     for (char *p = memchr(clean, '\0', clen); p; p = memchr(p, '\0', clen - (size_t)(p - clean)))
         *p = ' ';
+    if (clen >= 3 && memcmp(clean, "\xEF\xBB\xBF", 3) == 0) /* byte-order mark */
+        memcpy(clean, "   ", 3);
     size_t dlen = 0;
     char *defused = nm_html_prep_nesting(clean, clen, &dlen);
     if (defused) {

@@ -60,9 +60,10 @@ bool nm_html_icontains(const char *s, size_t n, const char *needle);
 
 /* ---- before gumbo (nm_html_prep.c) ---- */
 
-/* If the document declares a legacy single-byte charset (windows-1252,
- * iso-8859-1/15, ...) and is not valid UTF-8, returns a malloc'd UTF-8
- * conversion (NUL-terminated, *out_len set); otherwise NULL. */
+/* If the document starts with a UTF-16 byte-order mark, or declares a legacy
+ * charset (windows-1252, iso-8859-x, koi8-r, gbk, shift_jis, ...) and is not
+ * valid UTF-8, returns a malloc'd UTF-8 conversion (NUL-terminated,
+ * *out_len set); otherwise NULL. */
 char *nm_html_prep_charset(const char *html, size_t len, size_t *out_len);
 
 /* Gumbo's tree building scans the stack of open elements for each tag, so a

@@ -380,6 +380,13 @@ static void bad_input(void **state)
         {"100k nested b", bomb_b, bbl, 0, "bold text"},
         {"windows-1252", "<meta charset=\"windows-1252\"><p>Caf\xe9 \x93quoted\x94 \x80 5</p>", 49, 0,
          "Caf\xc3\xa9 \xe2\x80\x9cquoted\xe2\x80\x9d \xe2\x82\xac 5"},
+        {"windows-1252 undefined byte", "<meta charset=windows-1252><p>A\x81 B\xe9</p>", 39, 0,
+         "A\xef\xbf\xbd B\xc3\xa9"},
+        {"windows-1251", "<meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1251\">"
+                         "<p>\xcf\xf0\xe8\xe2\xe5\xf2 \xec\xe8\xf0</p>",
+         91, 0, "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 \xd0\xbc\xd0\xb8\xd1\x80"},
+        {"UTF-16LE with BOM", "\xff\xfe<\0p\0>\0H\0i\0 \0\xfc\0<\0/\0p\0>\0", 24, 0, "Hi \xc3\xbc"},
+        {"UTF-8 BOM", "\xef\xbb\xbf<p>Hello there</p>", 21, 0, "Hello there"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         nm_arena *a = nm_arena_new(0);
