@@ -577,6 +577,9 @@ int nm_cmd_submit(int argc, char **argv)
     nm_input_config icfg = {o.source, (size_t)o.max_file, (size_t)o.max_line};
     r.input = nm_input_new((const char *const *)argv + first, (size_t)(argc - first), &icfg);
     r.tty = isatty(STDERR_FILENO) != 0;
+    for (int i = first; i < argc; i++)
+        if (!strcmp(argv[i], "-") && isatty(STDIN_FILENO))
+            fprintf(stderr, "newsmill submit: reading JSON lines from the terminal (end with ^D)\n");
     r.start_ns = nm_time_mono_ns();
 
     struct sigaction sa = {0}, old_int, old_term;
