@@ -322,26 +322,28 @@ static int q_entity(query_ctx *q, int argc, char **argv, nm_error *err)
     if (argc < 1 || argc > 8)
         return nm_error_set(err, NM_ERR_INVALID, "entity needs 1 to 8 NAMEs (articles mention all)");
     /* One EXISTS per name: articles that mention every one of them. */
-    char sql[4096];
+    char sql[8192];
     size_t o = (size_t)snprintf(
         sql, sizeof sql,
         "SELECT a.id AS id, a.title AS title, a.published_unix_ms AS published_unix_ms,"
         " (SELECT group_concat(e.name || ' (' || e.type || ')', ', ') FROM article_entities ae"
         "  JOIN entities e ON e.entity = ae.entity WHERE ae.article = a.article AND (");
     for (int i = 0; i < argc; i++)
-        o += (size_t)snprintf(sql + o, sizeof sql - o, "%se.name LIKE ?%d", i ? " OR " : "", i + 1);
+        o += (size_t)snprintf(sql + o, sizeof sql - o, "%se.name LIKE ?%d ESCAPE '\\'", i ? " OR " : "",
+                              i + 1);
     o += (size_t)snprintf(sql + o, sizeof sql - o,
                           ")) AS entities,"
                           " (SELECT sum(ae.n_mentions) FROM article_entities ae JOIN entities e"
                           "  ON e.entity = ae.entity WHERE ae.article = a.article AND (");
     for (int i = 0; i < argc; i++)
-        o += (size_t)snprintf(sql + o, sizeof sql - o, "%se.name LIKE ?%d", i ? " OR " : "", i + 1);
+        o += (size_t)snprintf(sql + o, sizeof sql - o, "%se.name LIKE ?%d ESCAPE '\\'", i ? " OR " : "",
+                              i + 1);
     o += (size_t)snprintf(sql + o, sizeof sql - o, ")) AS mentions FROM articles a WHERE 1");
     for (int i = 0; i < argc; i++)
         o += (size_t)snprintf(sql + o, sizeof sql - o,
                               " AND EXISTS (SELECT 1 FROM article_entities ae JOIN entities e"
                               " ON e.entity = ae.entity WHERE ae.article = a.article"
-                              " AND e.name LIKE ?%d)",
+                              " AND e.name LIKE ?%d ESCAPE '\\')",
                               i + 1);
     snprintf(sql + o, sizeof sql - o, " ORDER BY mentions DESC LIMIT %lld",
              (long long)q->o.limit);
@@ -350,8 +352,16 @@ static int q_entity(query_ctx *q, int argc, char **argv, nm_error *err)
         if (!st)
             return -1;
         for (int i = 0; i < argc; i++) {
-            char *pat = nm_xmalloc(strlen(argv[i]) + 3);
-            sprintf(pat, "%%%s%%", argv[i]);
+            /* %NAME% with NAME's own % _ \ taken literally */
+            char *pat = nm_xmalloc(2 * strlen(argv[i]) + 3), *w = pat;
+            *w++ = '%';
+            for (const char *c = argv[i]; *c; c++) {
+                if (*c == '%' || *c == '_' || *c == '\\')
+                    *w++ = '\\';
+                *w++ = *c;
+            }
+            *w++ = '%';
+            *w = '\0';
             sqlite3_bind_text(st, i + 1, pat, -1, free);
         }
         int rc = collect(q, &q->dbs[d], st, err);
