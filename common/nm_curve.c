@@ -35,7 +35,7 @@ int nm_curve_key_decode(const char *text, uint8_t raw[NM_CURVE_KEY_BYTES], nm_er
         return nm_error_set(err, NM_ERR_MALFORMED,
                             "key is %zu characters; a Z85 CURVE key is %d", len, NM_CURVE_KEY_LEN);
     for (size_t i = 0; i < len; i++) {
-        if (!strchr(z85_alphabet, text[i]) || !text[i])
+        if (!strchr(z85_alphabet, text[i])) /* text[i] is never NUL here */
             return nm_error_set(err, NM_ERR_MALFORMED,
                                 "key is not Z85: character %zu (byte 0x%02x) is outside the alphabet",
                                 i + 1, (unsigned char)text[i]);
@@ -267,7 +267,8 @@ int nm_curve_public_load(const char *path, char key[NM_CURVE_KEY_LEN + 1], nm_er
     if (parse_key_file(path, "public key file", &kf, &st, err))
         return -1;
     if (!kf.has_public && kf.has_secret)
-        zmq_curve_public(kf.public_key, kf.secret_key), kf.has_public = true;
+        kf.has_public = zmq_curve_public(kf.public_key, kf.secret_key) == 0;
+    sodium_memzero(kf.secret_key, sizeof kf.secret_key);
     if (!kf.has_public)
         return nm_error_set(err, NM_ERR_MALFORMED, "%s holds no public key", path);
     memcpy(key, kf.public_key, NM_CURVE_KEY_LEN + 1);
