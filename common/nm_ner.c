@@ -376,7 +376,7 @@ static void decode(const nm_ner_model *m, const nm_ner_tokinfo *ti, size_t n, ui
 
     /* The weight rows are random reads in a table of megabytes: ask for the
      * rows of the tokens ahead while adding up the current one. */
-    enum { AHEAD = 2 };
+    enum { AHEAD = 4 };
     for (size_t i = 0; i < n && i < AHEAD; i++)
         prefetch_rows(m, rows + i * NM_NER_NF);
     for (size_t i = 0; i < n; i++) {

@@ -120,7 +120,7 @@ int main(int argc, char **argv)
 {
     nm_log_init("bench-extract");
     const char *corpus_dir = NM_DATA_DIR "/../../shared/corpus";
-    const char *recognizer = "rules";
+    const char *recognizer = "model"; /* the extractor's default */
     int64_t passes = 3;
     int64_t limit = 0;
     nm_opt opts[] = {
