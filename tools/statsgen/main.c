@@ -25,6 +25,7 @@ static void on_signal(int sig)
 
 typedef struct fake_worker {
     nm_stats *stats;
+    nm_stats_pub *pub; /* one socket per pretend process, as real ones have */
     nm_metric *done, *failed, *in_flight, *rss, *decode, *extract, *persist, *s2c, *batch;
 } fake_worker;
 
@@ -79,6 +80,7 @@ int main(int argc, char **argv)
         char name[64];
         snprintf(name, sizeof name, "statsgen-worker-%lld", (long long)i + 1);
         nm_stats *s = w[i].stats = nm_stats_new("worker", name);
+        w[i].pub = nm_stats_pub_new(ctx, endpoint, NULL);
         w[i].done = nm_stats_counter(s, "worker_articles_done_total", "Articles committed", NULL, NULL);
         w[i].failed = nm_stats_counter(s, "worker_articles_failed_total", "Failed attempts", "reason", "invalid utf-8");
         w[i].in_flight = nm_stats_gauge(s, "worker_in_flight_articles", "Leases held", NULL, NULL);
@@ -142,12 +144,14 @@ int main(int argc, char **argv)
         r->n_recent_dead = 0;
         nm_stats_report_free(&r);
         for (int64_t i = 0; i < n_workers; i++)
-            nm_stats_pub_send(pub, w[i].stats, NULL);
+            nm_stats_pub_send(w[i].pub, w[i].stats, NULL);
         struct timespec ts = {interval_ms / 1000, (interval_ms % 1000) * 1000000};
         nanosleep(&ts, NULL);
     }
-    for (int64_t i = 0; i < n_workers; i++)
+    for (int64_t i = 0; i < n_workers; i++) {
         nm_stats_destroy(&w[i].stats);
+        nm_stats_pub_destroy(&w[i].pub);
+    }
     free(w);
     nm_stats_destroy(&q);
     nm_stats_pub_destroy(&pub);
