@@ -136,7 +136,7 @@ nm_http *nm_http_new(const char *listen, nm_error *err)
         return NULL;
     nm_http *h = nm_xcalloc(1, sizeof *h);
     pthread_mutex_init(&h->lock, NULL);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     /* The server thread inherits this mask: signals go to the reactor. */

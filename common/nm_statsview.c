@@ -229,8 +229,11 @@ void nm_statsview_text(const Newsmill__StatsSnapshot *s, bool color, nm_sbuf *b)
                    s->accepted, s->done, s->failed, s->dead);
     nm_sbuf_printf(b, "  backlog  %-12.0f in flight %-12.0f oldest %s\n", s->backlog,
                    s->in_flight, s->backlog > 0 ? age : "-");
-    nm_sbuf_printf(b, "  committed/s  1s %.1f   1m %.1f   5m %.1f\n\n", s->rate_1s, s->rate_1m,
+    nm_sbuf_printf(b, "  committed/s  1s %.1f   1m %.1f   5m %.1f\n", s->rate_1s, s->rate_1m,
                    s->rate_5m);
+    nm_sbuf_printf(b, "  %sstats reports %llu received, %llu rejected%s\n\n",
+                   s->reports_rejected ? yellow : "", (unsigned long long)s->reports_received,
+                   (unsigned long long)s->reports_rejected, s->reports_rejected ? off : "");
     if (s->n_latencies) {
         nm_sbuf_printf(b, "%s  %-34s %9s %9s %9s %9s %10s%s\n", bold, "latency (last minute)", "p50",
                        "p95", "p99", "p99 all", "count", off);
