@@ -52,6 +52,7 @@ int nm_cmd_extract(int argc, char **argv)
 {
     bool html = false, text = false;
     const char *language = NULL, *url = NULL, *id = NULL, *data_dir = NULL;
+    const char *recognizer = "model";
     int64_t max_bytes = 64 << 20;
     nm_opt opts[] = {
         {"html", 0, NM_OPT_FLAG, &html, NULL, "the input is HTML (default: guess from name and bytes)", 0, 0},
@@ -60,6 +61,7 @@ int nm_cmd_extract(int argc, char **argv)
         {"url", 0, NM_OPT_STRING, &url, "URL", "the article's URL", 0, 0},
         {"id", 0, NM_OPT_STRING, &id, "ID", "the article's id", 0, 0},
         {"data-dir", 0, NM_OPT_STRING, &data_dir, "DIR", "gazetteers and word lists (default: built-in path)", 0, 0},
+        {"recognizer", 'r', NM_OPT_STRING, &recognizer, "KIND", "entity recogniser: model or rules", 0, 0},
         {"max-bytes", 0, NM_OPT_BYTES, &max_bytes, "SIZE", "largest article accepted", 1, 1024.0 * 1024 * 1024},
     };
     size_t n_opts = sizeof opts / sizeof opts[0];
@@ -96,7 +98,8 @@ int nm_cmd_extract(int argc, char **argv)
         fprintf(stderr, "newsmill extract: reading %s failed\n", path);
         return NM_EXIT_FAILURE;
     }
-    nm_extractor_config cfg = {.data_dir = data_dir, .max_input_bytes = (size_t)max_bytes};
+    nm_extractor_config cfg = {.data_dir = data_dir, .max_input_bytes = (size_t)max_bytes,
+                               .recognizer = recognizer};
     nm_extractor *ex = nm_extractor_new(&cfg, &err);
     if (!ex) {
         fprintf(stderr, "newsmill extract: %s\n", err.msg);

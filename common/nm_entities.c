@@ -181,6 +181,23 @@ void nm_entities_build(nm_extract_result *r, const nm_entities_input *in)
         memset(in_mention + s0, 1, e0 - s0);
         ns++;
     }
+    /* 1a. a nationality right before an organisation's name is part of it
+     * ("Turkish" + "Red Crescent" -> "Turkish Red Crescent") */
+    {
+        size_t keep = 0;
+        for (size_t i = 0; i < ns; i++) {
+            if (keep > 0 && sp[keep - 1].entity == NM_ENTITY_NATIONALITY &&
+                sp[i].entity == NM_ENTITY_ORGANISATION && sp[keep - 1].end == sp[i].first &&
+                sp[keep - 1].sentence == sp[i].sentence && sp[i].end - sp[keep - 1].first <= MAX_SPAN) {
+                sp[keep - 1].end = sp[i].end;
+                sp[keep - 1].entity = NM_ENTITY_ORGANISATION;
+                sp[keep - 1].key = seq_key(toks, sp[keep - 1].first, sp[keep - 1].end);
+                continue;
+            }
+            sp[keep++] = sp[i];
+        }
+        ns = keep;
+    }
     /* 1b. an acronym's capitalised expansion is one name, whatever the
      * recogniser made of it ("Norwegian Water Resources and Energy Directorate") */
     for (size_t a = 0; a < in->n_acronyms; a++) {

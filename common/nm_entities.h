@@ -3,7 +3,8 @@
  *
  * Steps: spans from the IOB2 labels (conlleval rules) -> types (PER person,
  * ORG organisation, LOC place, MISC nationality when it names a nationality
- * or group, else other) -> grouping: the same words (case folded) are one
+ * or group, else other; a nationality right before an organisation joins it:
+ * "Turkish Red Crescent") -> grouping: the same words (case folded) are one
  * entity; a person's later surname or first name alone ("Kalın") joins the
  * full name ("Ibrahim Kalın") it follows; an acronym joins its expansion
  * ("MIT" -> "National Intelligence Organization") -> propagation: every

@@ -182,7 +182,8 @@ typedef struct nm_extractor_config {
     size_t summary_sentences;    /* 0 = 3 */
     size_t max_keyphrases;       /* 0 = 10 */
     const char *recognizer;      /* entity recogniser: "model" (NULL = default; the trained
-                                    model data_dir/ner-model.bin) or "rules" */
+                                    model data_dir/ner-model.bin) or "rules" (gazetteers and
+                                    capitalisation; several times faster) */
     size_t summary_words;        /* summary length budget in words; 0 = 100 */
 } nm_extractor_config;
 

@@ -344,7 +344,8 @@ void nm_keyphrases_extract(nm_extract_result *r, const nm_text_input *in, size_t
                 stem[st++] = ' ';
             }
             /* as written, unless a sentence start capitalised an ordinary word */
-            if (!(c->first_initial && q == 0) || w->tf_case * 2 > w->tf || (w->tf_case && !w->tf_lower)) {
+            if (!(c->first_initial && q == 0) || w->tf_case * 2 > w->tf || (w->tf_case && !w->tf_lower) ||
+                (in->labels && in->labels[c->first_tok + q])) {
                 size_t len = t->end - t->start;
                 if (len > 80)
                     len = 80;

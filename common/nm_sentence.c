@@ -2,35 +2,38 @@
 
 #include <string.h>
 
-/* Is the lower-cased word one of list (a NUL-separated, double-NUL-ended
- * list)? */
-static int in_list(const char *w, size_t n, const char *list)
+/* Is the lower-cased, NUL-terminated word w one of list (NULL-terminated)? */
+static int in_list(const char *w, size_t n, const char *const *list)
 {
-    for (const char *p = list; *p; p += strlen(p) + 1) {
-        if (strlen(p) == n && !memcmp(p, w, n))
+    (void)n;
+    for (; *list; list++) {
+        if ((*list)[0] == w[0] && !strcmp(*list, w))
             return 1;
     }
     return 0;
 }
 
 /* Titles before names: a period after them never ends a sentence. */
-static const char titles[] =
-    "mr\0mrs\0ms\0messrs\0mme\0mlle\0dr\0prof\0rev\0hon\0gen\0col\0lt\0sgt\0capt\0cmdr\0"
-    "adm\0maj\0gov\0sen\0rep\0pres\0supt\0det\0insp\0fr\0st\0brig\0cpl\0pte\0";
+static const char *const titles[] = {
+    "mr", "mrs", "ms", "messrs", "mme", "mlle", "dr", "prof", "rev", "hon", "gen", "col", "lt",
+    "sgt", "capt", "cmdr", "adm", "maj", "gov", "sen", "rep", "pres", "supt", "det", "insp", "fr",
+    "st", "brig", "cpl", "pte", NULL};
 
 /* Abbreviations that do not end a sentence before a number or lower case,
  * but may end one before a capitalised word. */
-static const char abbrevs[] =
-    "jan\0feb\0mar\0apr\0jun\0jul\0aug\0sep\0sept\0oct\0nov\0dec\0no\0nos\0vol\0fig\0"
-    "figs\0pp\0p\0approx\0vs\0v\0etc\0inc\0ltd\0co\0corp\0jr\0sr\0dept\0univ\0est\0cf\0al\0"
-    "ch\0art\0sec\0para\0ave\0rd\0mt\0ft\0op\0ed\0eds\0tel\0ext\0min\0max\0avg\0";
+static const char *const abbrevs[] = {
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "no",
+    "nos", "vol", "fig", "figs", "pp", "p", "approx", "vs", "v", "etc", "inc", "ltd", "co", "corp",
+    "jr", "sr", "dept", "univ", "est", "cf", "al", "ch", "art", "sec", "para", "ave", "rd", "mt",
+    "ft", "op", "ed", "eds", "tel", "ext", "min", "max", "avg", NULL};
 
 /* Words that typically open a sentence (after a dotted abbreviation). */
-static const char openers[] =
-    "the\0a\0an\0he\0she\0it\0they\0we\0i\0you\0but\0and\0in\0this\0that\0these\0those\0"
-    "there\0his\0her\0its\0their\0our\0however\0mr\0mrs\0ms\0dr\0if\0when\0while\0as\0"
-    "on\0at\0for\0after\0before\0some\0many\0most\0one\0two\0what\0why\0how\0meanwhile\0"
-    "officials\0yet\0so\0still\0also\0";
+static const char *const openers[] = {
+    "the", "a", "an", "he", "she", "it", "they", "we", "i", "you", "but", "and", "in", "this",
+    "that", "these", "those", "there", "his", "her", "its", "their", "our", "however", "mr", "mrs",
+    "ms", "dr", "if", "when", "while", "as", "on", "at", "for", "after", "before", "some", "many",
+    "most", "one", "two", "what", "why", "how", "meanwhile", "officials", "yet", "so", "still",
+    "also", NULL};
 
 static size_t lower_word(const char *text, const nm_token *t, char *buf, size_t cap)
 {

@@ -70,35 +70,40 @@ static void buf_reserve(builder *b, size_t more)
 static void append_text(builder *b, const unsigned char *raw, size_t start, size_t end)
 {
     buf_reserve(b, end - start + 1);
-    int pending_space = b->len > 0;
+    char *out = b->buf;
+    size_t o = b->len;
+    int pending_space = o > 0;
     size_t i = start;
     while (i < end) {
-        /* fast path: a run of printable ASCII without spaces */
-        if (raw[i] > ' ' && raw[i] < 0x7F) {
+        unsigned char ch = raw[i];
+        if (ch > ' ' && ch < 0x7F) { /* printable ASCII: the common case */
             if (pending_space) {
-                b->buf[b->len++] = ' ';
+                out[o++] = ' ';
                 pending_space = 0;
             }
-            size_t j = i + 1;
-            while (j < end && raw[j] > ' ' && raw[j] < 0x7F)
-                j++;
-            memcpy(b->buf + b->len, raw + i, j - i);
-            b->len += j - i;
-            i = j;
+            out[o++] = (char)ch;
+            i++;
+            continue;
+        }
+        if (ch == ' ') {
+            pending_space = o > 0;
+            i++;
             continue;
         }
         size_t sp = space_len(raw, i, end);
         if (sp) {
-            pending_space = b->len > 0;
+            pending_space = o > 0;
             i += sp;
             continue;
         }
         if (pending_space) {
-            b->buf[b->len++] = ' ';
+            out[o++] = ' ';
             pending_space = 0;
         }
-        b->buf[b->len++] = (char)raw[i++];
+        out[o++] = (char)ch;
+        i++;
     }
+    b->len = o;
 }
 
 static void push_block(builder *b, nm_block_kind kind, int level, int list_id, bool ordered)

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,8 @@
 #include "nm_extract.h"
 #include "nm_test.h"
 
-static nm_extractor *ex;
+static nm_extractor *ex;   /* the default (model recogniser) */
+static nm_extractor *fast; /* the rules recogniser: for the 50 MB input and the whole corpus */
 
 static int setup(void **state)
 {
@@ -23,13 +25,18 @@ static int setup(void **state)
     ex = nm_extractor_new(NULL, &err);
     if (!ex)
         fprintf(stderr, "extractor: %s\n", err.msg);
-    return ex ? 0 : -1;
+    nm_extractor_config cfg = {.recognizer = "rules"};
+    fast = nm_extractor_new(&cfg, &err);
+    if (!fast)
+        fprintf(stderr, "extractor (rules): %s\n", err.msg);
+    return ex && fast ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
     nm_extractor_destroy(&ex);
+    nm_extractor_destroy(&fast);
     assert_null(ex);
     return 0;
 }
@@ -328,7 +335,7 @@ static void bad_input(void **state)
         nm_extract_result *r = NULL;
         nm_error err;
         nm_error_clear(&err);
-        int rc = nm_extract(ex, &in, &r, &err);
+        int rc = nm_extract(cases[i].len > (1u << 20) ? fast : ex, &in, &r, &err);
         if (cases[i].want == NM_OK) {
             if (rc != 0)
                 fail_msg("%s: failed: %s", cases[i].what, err.msg);
@@ -391,7 +398,7 @@ static void bbc_corpus(void **state)
             nm_extract_input in = {.body = body, .len = len};
             nm_extract_result *r;
             nm_error err;
-            if (nm_extract(ex, &in, &r, &err) < 0)
+            if (nm_extract(fast, &in, &r, &err) < 0)
                 fail_msg("%s: %s", path, err.msg);
             if (!r->title[0] || r->n_sentences < 1)
                 fail_msg("%s: title '%s', %zu sentences", path, r->title, r->n_sentences);
@@ -405,12 +412,68 @@ static void bbc_corpus(void **state)
     assert_true(n > 2000);
 }
 
+/* One extractor shared by several threads gives every thread the same result
+ * as a lone call (the workspace pool is the only shared mutable state). */
+typedef struct thread_job {
+    const char *body;
+    size_t len;
+    const char *want;
+    int ok;
+} thread_job;
+
+static void *thread_main(void *arg)
+{
+    thread_job *job = arg;
+    job->ok = 1;
+    for (int i = 0; i < 20; i++) {
+        nm_extract_input in = {.body = job->body, .len = job->len, .content_type = NM_CONTENT_TEXT};
+        nm_extract_result *r;
+        nm_error err;
+        if (nm_extract(ex, &in, &r, &err) < 0) {
+            job->ok = 0;
+            break;
+        }
+        char *json = nm_extract_to_json(r, NULL);
+        if (strcmp(json, job->want))
+            job->ok = 0;
+        free(json);
+        nm_extract_result_free(&r);
+    }
+    return NULL;
+}
+
+static void threads(void **state)
+{
+    (void)state;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/data/extract-sample.txt", nm_test_source_dir());
+    size_t len;
+    char *body = nm_test_read_file(path, &len);
+    assert_non_null(body);
+    nm_extract_result *r = extract_text(body, len);
+    char *want = nm_extract_to_json(r, NULL);
+    nm_extract_result_free(&r);
+    pthread_t tid[4];
+    thread_job jobs[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (thread_job){body, len, want, 0};
+        assert_int_equal(pthread_create(&tid[i], NULL, thread_main, &jobs[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(tid[i], NULL);
+        assert_true(jobs[i].ok);
+    }
+    free(want);
+    free(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(own_sample),
         cmocka_unit_test(seed_article),
         cmocka_unit_test(fingerprints),
+        cmocka_unit_test(threads),
         cmocka_unit_test(bad_input),
         cmocka_unit_test(bbc_corpus),
     };
