@@ -124,6 +124,26 @@ check "requeue exits 0" [ $? -eq 0 ]
 for _ in $(seq 100); do [ "$(failures)" = 2 ] && break; sleep 0.1; done
 check "after requeue: dead again with 2 failures ($(failures))" [ "$(failures)" = 2 ]
 check "the reason names the cause" grep -q 'empty' <<<"$("$nm" dead --queue "$queue")"
+# The same through the Python client: requeue, and dead() shows the third failure.
+if [ -f "${NM_BUILD_DIR:-}/python/newsmill_pb2.py" ]; then
+    NEWSMILL_PYTHON_DIR=$NM_BUILD_DIR/python PYTHONPATH=$NM_SOURCE_DIR/scripts $py - "$queue" "$tmp/poison.html" <<'EOF'
+import sys, time
+import newsmill
+c = newsmill.Client(sys.argv[1], timeout=5)
+reply = c.requeue([sys.argv[2], "no-such-id"])
+assert reply.requeued == 1 and list(reply.not_found) == ["no-such-id"], reply
+for _ in range(100):
+    dead = [d for d in c.dead().dead if d.id == sys.argv[2]]
+    if dead and len(dead[0].failures) == 3:
+        break
+    time.sleep(0.1)
+assert dead and len(dead[0].failures) == 3, dead
+assert all(f.reason and f.worker for f in dead[0].failures), dead
+EOF
+    check "Python requeue and dead(): three failures" [ $? -eq 0 ]
+else
+    echo "note: no generated Python messages: the Python part is skipped"
+fi
 
 # 7. Stop drains every process (SIGTERM, no SIGKILL needed) and cleans up.
 pids=$(cat "$var"/*.pid)
