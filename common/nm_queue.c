@@ -156,6 +156,7 @@ void nm_queue_destroy(nm_queue **queue)
         return;
     nm_queue *q = *queue;
     nm_queue_workers_free(q);
+    nm_queue_front_free(q);
     for (size_t i = 0; i < q->n_ops; i++)
         free(q->ops[i].reason);
     free(q->ops);

@@ -30,7 +30,7 @@ typedef struct pending {
     uint32_t n_valid;
 } pending;
 
-typedef struct group {
+typedef struct nm_queue_group {
     pending batches[GROUP_MAX_BATCHES];
     size_t n;
     size_t articles, bytes;
@@ -40,6 +40,15 @@ typedef struct group {
     uint8_t *pack; /* reused packing buffer */
     size_t pack_cap;
 } group;
+
+void nm_queue_front_free(nm_queue *q)
+{
+    if (q->group) {
+        free(q->group->pack);
+        free(q->group);
+        q->group = NULL;
+    }
+}
 
 static void reply_error(nm_queue *q, const nm_route *route, uint64_t request_id, nm_errcode code,
                         const char *reason, const char *fmt, ...)
@@ -399,7 +408,9 @@ static void handle_requeue(nm_queue *q, const nm_route *route, Newsmill__Envelop
 
 void nm_queue_front_drain(nm_queue *q)
 {
-    static group g; /* one reactor per process: a static keeps it off the stack */
+    if (!q->group)
+        q->group = nm_xcalloc(1, sizeof *q->group); /* ~600 KiB: not on the stack */
+    group *g = q->group;
     for (size_t turn = 0; turn < 4 * GROUP_MAX_BATCHES; turn++) {
         nm_route route;
         Newsmill__Envelope *env;
@@ -419,15 +430,15 @@ void nm_queue_front_drain(nm_queue *q)
         }
         switch (env->body_case) {
         case NEWSMILL__ENVELOPE__BODY_SUBMIT:
-            handle_submit(q, &g, &route, env, nm_time_mono_ns());
+            handle_submit(q, g, &route, env, nm_time_mono_ns());
             break;
         case NEWSMILL__ENVELOPE__BODY_DEAD_LIST_REQUEST:
-            finish_group(q, &g);
+            finish_group(q, g);
             handle_dead_list(q, &route, env);
             nm_frame_free(&env);
             break;
         case NEWSMILL__ENVELOPE__BODY_REQUEUE:
-            finish_group(q, &g);
+            finish_group(q, g);
             handle_requeue(q, &route, env);
             nm_frame_free(&env);
             break;
@@ -439,8 +450,8 @@ void nm_queue_front_drain(nm_queue *q)
             nm_frame_free(&env);
             break;
         }
-        if (g.n == GROUP_MAX_BATCHES || g.articles >= GROUP_MAX_ARTICLES || g.bytes >= GROUP_MAX_BYTES)
+        if (g->n == GROUP_MAX_BATCHES || g->articles >= GROUP_MAX_ARTICLES || g->bytes >= GROUP_MAX_BYTES)
             break;
     }
-    finish_group(q, &g);
+    finish_group(q, g);
 }

@@ -78,6 +78,8 @@ struct nm_queue {
     bool storage_error;
     int64_t last_full_ns; /* when a submit was last refused as full */
 
+    struct nm_queue_group *group; /* the front's group commit (nm_queue_front.c) */
+
     nm_settle_op *ops;
     size_t n_ops, cap_ops;
 
@@ -110,6 +112,8 @@ void nm_queue_storage_result(nm_queue *q, int rc, const nm_error *err);
 
 /* Front socket: drains and answers everything waiting. */
 void nm_queue_front_drain(nm_queue *q);
+/* Frees the front's buffers (shutdown). */
+void nm_queue_front_free(nm_queue *q);
 
 /* Back socket: drains everything waiting (settles are queued as ops). */
 void nm_queue_back_drain(nm_queue *q);
