@@ -53,6 +53,8 @@ typedef struct workspace {
     nm_scratch scratch;
     nm_stem *stem;
     nm_acronym_def acr[MAX_ACRONYMS];
+    uint64_t syl_key[4096]; /* syllables by lower-case word hash (direct-mapped memo) */
+    uint8_t syl_val[4096];
 } workspace;
 
 struct nm_extractor {
@@ -359,7 +361,13 @@ static void split_sentences(nm_extract_result *r, workspace *w, const uint32_t *
                     syl++;
                     continue;
                 }
-                syl += nm_syllables(r->text + t->start, t->end - t->start);
+                size_t slot = (size_t)(t->lhash & 4095);
+                if (w->syl_key[slot] != t->lhash) {
+                    unsigned n_syl = nm_syllables(r->text + t->start, t->end - t->start);
+                    w->syl_key[slot] = t->lhash;
+                    w->syl_val[slot] = (uint8_t)(n_syl > 255 ? 255 : n_syl);
+                }
+                syl += w->syl_val[slot];
             }
             sen->n_words = words;
             c->words += words;
