@@ -10,15 +10,9 @@
 #include "nm_arena.h"
 #include "nm_frame.h"
 #include "nm_log.h"
-#include "nm_utf8.h"
+#include "nm_report_check.h"
 
-/* Limits on what one untrusted report may carry. */
-#define MAX_STRING 256
-#define MAX_NAME 200
-#define MAX_LABELS 8
-#define MAX_METRICS 4096
-#define MAX_BOUNDS 64
-#define MAX_DEAD 1000
+/* Limits of the aggregator itself (a report's own limits: nm_report_check.h). */
 #define MAX_PROCS 4096
 #define MAX_FRAME ((size_t)16 << 20)
 
@@ -127,91 +121,6 @@ static double ring_rate(const ring *r, int64_t now_ms, double cum_now, int64_t w
     return d > 0 ? d / dt : 0;
 }
 
-static bool valid_name(const char *s, bool label)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > MAX_NAME)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-                     (!label && c == ':');
-        if (!alpha && !(i > 0 && c >= '0' && c <= '9'))
-            return false;
-    }
-    return !(label && n >= 2 && s[0] == '_' && s[1] == '_');
-}
-
-static bool valid_text(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    return n <= max && nm_utf8_valid(s, n, NULL);
-}
-
-static int validate_metric(const Newsmill__Metric *m, nm_error *err)
-{
-    if (!valid_name(m->name, false))
-        return nm_error_set(err, NM_ERR_INVALID, "bad metric name '%.64s'", m->name);
-    if (!strncmp(m->name, "fleet_", 6) || !strncmp(m->name, "process_", 8))
-        return nm_error_set(err, NM_ERR_INVALID, "metric name '%.64s' is reserved", m->name);
-    if (!valid_text(m->help, 1024))
-        return nm_error_set(err, NM_ERR_INVALID, "metric %s: bad help text", m->name);
-    if (m->n_labels > MAX_LABELS)
-        return nm_error_set(err, NM_ERR_INVALID, "metric %s: %zu labels", m->name, m->n_labels);
-    for (size_t i = 0; i < m->n_labels; i++) {
-        if (!valid_name(m->labels[i]->key, true) || !valid_text(m->labels[i]->value, MAX_STRING))
-            return nm_error_set(err, NM_ERR_INVALID, "metric %s: bad label", m->name);
-        for (size_t j = 0; j < i; j++)
-            if (!strcmp(m->labels[i]->key, m->labels[j]->key))
-                return nm_error_set(err, NM_ERR_INVALID, "metric %s: duplicate label", m->name);
-    }
-    switch (m->kind) {
-    case NEWSMILL__METRIC_KIND__METRIC_COUNTER:
-    case NEWSMILL__METRIC_KIND__METRIC_GAUGE:
-        if (!isfinite(m->value))
-            return nm_error_set(err, NM_ERR_INVALID, "metric %s: value not finite", m->name);
-        if (m->kind == NEWSMILL__METRIC_KIND__METRIC_COUNTER && m->value < 0)
-            return nm_error_set(err, NM_ERR_INVALID, "counter %s is negative", m->name);
-        return 0;
-    case NEWSMILL__METRIC_KIND__METRIC_HISTOGRAM: {
-        size_t n = m->n_bucket_bounds;
-        if (n == 0 || n > MAX_BOUNDS || m->n_bucket_counts != n + 1)
-            return nm_error_set(err, NM_ERR_INVALID, "histogram %s: %zu bounds, %zu counts",
-                                m->name, n, m->n_bucket_counts);
-        uint64_t n_obs = 0;
-        for (size_t i = 0; i < n; i++)
-            if (!isfinite(m->bucket_bounds[i]) || (i && m->bucket_bounds[i] <= m->bucket_bounds[i - 1]))
-                return nm_error_set(err, NM_ERR_INVALID, "histogram %s: bounds not ascending",
-                                    m->name);
-        for (size_t i = 0; i <= n; i++)
-            n_obs += m->bucket_counts[i];
-        if (n_obs != m->count || !isfinite(m->sum))
-            return nm_error_set(err, NM_ERR_INVALID, "histogram %s: counts do not add up",
-                                m->name);
-        return 0;
-    }
-    default:
-        return nm_error_set(err, NM_ERR_INVALID, "metric %s: unknown kind %d", m->name,
-                            (int)m->kind);
-    }
-}
-
-static int validate(const Newsmill__StatsReport *r, nm_error *err)
-{
-    if (!*r->role || !*r->instance)
-        return nm_error_set(err, NM_ERR_INVALID, "report without role or instance");
-    if (!valid_text(r->role, 64) || !valid_text(r->instance, MAX_STRING) ||
-        !valid_text(r->host, MAX_STRING) || !valid_text(r->state, 64))
-        return nm_error_set(err, NM_ERR_INVALID, "report with oversized or non-UTF-8 names");
-    if (r->n_metrics > MAX_METRICS || r->n_recent_dead > MAX_DEAD)
-        return nm_error_set(err, NM_ERR_INVALID, "report too big: %zu metrics, %zu dead letters",
-                            r->n_metrics, r->n_recent_dead);
-    for (size_t i = 0; i < r->n_metrics; i++)
-        if (validate_metric(r->metrics[i], err) != 0)
-            return nm_error_prefix(err, "instance %.64s", r->instance);
-    return 0;
-}
-
 /* A deep, protobuf-c-owned copy of r. */
 static Newsmill__StatsReport *copy_report(const Newsmill__StatsReport *r)
 {
@@ -245,8 +154,8 @@ static Newsmill__Metric *copy_metric(const Newsmill__Metric *m)
  * a counter and a gauge of one name are different series. Caller frees. */
 static char *metric_key(const Newsmill__Metric *m)
 {
-    size_t order[MAX_LABELS];
-    size_t n = m->n_labels < MAX_LABELS ? m->n_labels : MAX_LABELS;
+    size_t order[NM_REPORT_MAX_LABELS];
+    size_t n = m->n_labels < NM_REPORT_MAX_LABELS ? m->n_labels : NM_REPORT_MAX_LABELS;
     for (size_t i = 0; i < n; i++) {
         size_t j = i;
         while (j > 0 && strcmp(m->labels[order[j - 1]]->key, m->labels[i]->key) > 0) {
@@ -438,7 +347,7 @@ static proc *find_proc(nm_agg *agg, const char *instance)
 
 int nm_agg_ingest(nm_agg *agg, const Newsmill__StatsReport *report, int64_t now_ms, nm_error *err)
 {
-    if (validate(report, err) != 0) {
+    if (nm_report_check(report, err) != 0) {
         nm_agg_reject(agg, "invalid");
         return -1;
     }

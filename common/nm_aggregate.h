@@ -26,12 +26,9 @@
  *
  * Reports are untrusted: nm_agg_ingest_frame() decodes and validates them;
  * one that does not decode, has another protocol version, is not a
- * StatsReport or breaks the rules below is counted as rejected (by reason)
- * and dropped. Rules: role and instance set; metric names
- * [a-zA-Z_:][a-zA-Z0-9_:]* (not starting with "fleet_" or "process_", which
- * the collector derives itself); label names [a-zA-Z_][a-zA-Z0-9_]*; finite
- * values; histograms with ascending finite bounds, len(bounds)+1 counts that
- * add up to count; everything within fixed size limits.
+ * StatsReport or breaks the rules of nm_report_check.h (names, labels,
+ * finite values, consistent histograms, size limits) is counted as rejected
+ * (by reason) and dropped.
  *
  * Time is passed in by the caller (Unix ms) so tests can drive it. Not
  * thread-safe: one reactor owns an nm_agg.

@@ -1,0 +1,36 @@
+/*
+ * nm_report_check: the rules a StatsReport from the network must follow
+ * before the collector aggregates it.
+ *
+ * A report is untrusted input: any process (or anything that can reach the
+ * stats port) may send one. It is accepted only when: role and instance are
+ * set; role, instance, host and state are UTF-8 within size limits; metric
+ * names match [a-zA-Z_:][a-zA-Z0-9_:]* and do not start with "fleet_" or
+ * "process_" (the collector derives those families itself); label names
+ * match [a-zA-Z_][a-zA-Z0-9_]* without a leading "__", are unique within a
+ * metric, and label values and help are UTF-8 within limits; counter and
+ * gauge values are finite, counters not negative; a histogram has 1..64
+ * strictly ascending finite bounds, len(bounds)+1 counts adding up to its
+ * count, and a finite sum; the kind is counter, gauge or histogram; at most
+ * NM_REPORT_MAX_METRICS metrics and NM_REPORT_MAX_DEAD dead letters.
+ * These guarantee that what the collector renders (Prometheus text, JSON)
+ * is well-formed whatever was sent.
+ */
+#ifndef NM_REPORT_CHECK_H
+#define NM_REPORT_CHECK_H
+
+#include "newsmill.pb-c.h"
+#include "nm_error.h"
+
+#define NM_REPORT_MAX_STRING 256
+#define NM_REPORT_MAX_NAME 200
+#define NM_REPORT_MAX_LABELS 8
+#define NM_REPORT_MAX_METRICS 4096
+#define NM_REPORT_MAX_BOUNDS 64
+#define NM_REPORT_MAX_DEAD 1000
+
+/* Returns 0 when r follows the rules above, else -1 with err
+ * (NM_ERR_INVALID) naming the first rule broken. Reads r only. */
+int nm_report_check(const Newsmill__StatsReport *r, nm_error *err);
+
+#endif
