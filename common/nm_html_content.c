@@ -563,6 +563,24 @@ static bool boilerplate_line(const char *s, size_t n)
     return false;
 }
 
+static bool promo_line(const char *s, size_t n)
+{
+    static const char *const phrases[] = {"subscribe to", "sign up for", "sign up to", "newsletters",
+                                          "your inbox", "have a tip", "may be reached at"};
+    static const char *const networks[] = {"twitter", "facebook", "instagram", "youtube"};
+    if (n > 200)
+        return false;
+    for (size_t i = 0; i < sizeof phrases / sizeof phrases[0]; i++)
+        if (nm_html_icontains(s, n, phrases[i]))
+            return true;
+    if (!nm_html_icontains(s, n, "follow"))
+        return false;
+    for (size_t i = 0; i < sizeof networks / sizeof networks[0]; i++)
+        if (nm_html_icontains(s, n, networks[i]))
+            return true;
+    return false;
+}
+
 /* News-agency credits after the story: "(Reporting by ...; Editing by ...)",
  * "X and Y contributed to this report." */
 static bool credit_line(const char *s, size_t n)
@@ -828,6 +846,12 @@ void nm_html_content(nm_arena *arena, const GumboOutput *out, nm_doc *doc)
     }
     nm_hbuf_free(&e.buf);
     free(t.n);
+    /* Promotions after the story: "Follow us on Twitter", "Sign up for our
+     * newsletter". Only at the tail, only short ones. */
+    while (e.n_blocks > 1 && promo_line(e.blocks[e.n_blocks - 1].text, e.blocks[e.n_blocks - 1].len)) {
+        chars -= e.blocks[e.n_blocks - 1].len;
+        e.n_blocks--;
+    }
     /* A few headings or list items and no prose: an index page, not an
      * article. */
     bool prose = false;

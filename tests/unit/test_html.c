@@ -282,9 +282,17 @@ static void page_shapes(void **state)
          "story</a></li></ul><p><a href=\"/more\">Read more stories from our newsroom</a></p>" LONGP("Two.")
          "</article>",
          {"The suspect, Michael Webb", NULL, NULL}, {"Another story", "Read more", NULL}},
+        {"promotions after the story",
+         "<article>" LONGP("One.") LONGP("Two, about the newsletter business.")
+         "<p>Follow our Opinion section on Facebook and Twitter.</p><p>Get the latest updates right in your "
+         "inbox. Subscribe to our newsletters.</p></article>",
+         {"One.", "newsletter business", NULL}, {"Follow our", "Subscribe", NULL}},
         {"furniture lines", "<article>" LONGP("One.") "<p>Advertisement</p><p>Share this article</p>" LONGP("Two.")
                             "</article>",
          {"One.", "Two.", NULL}, {"Advertisement", "Share this", NULL}},
+        {"wire credits", "<article>" LONGP("One.") LONGP("Two.") "<p>(Reporting by Ann Lee; Editing by Bo Kim)</p>"
+                         "<p>Associated Press writers Ann Lee and Bo Kim contributed to this report.</p></article>",
+         {"One.", "Two.", NULL}, {"Reporting by", "contributed", NULL}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         nm_arena *a = nm_arena_new(0);
