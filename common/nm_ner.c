@@ -11,18 +11,19 @@
 #include "nm_ner_features.h"
 
 #define MAGIC "NMNERMDL"
-#define FORMAT_VERSION 1u
+#define FORMAT_VERSION 2u
 #define MIN_BITS 8u
 #define MAX_BITS 24u
 #define MAX_INFO (64u * 1024u)
 #define MAX_GAZ (4u * 1024u * 1024u)
+_Static_assert(NM_NER_NF * 128 < 32768, "emission sums must fit int16");
 
 struct nm_ner_model {
     unsigned bits, features;
     float scale;
     float start[NM_NER_LABELS];
     float trans[NM_NER_LABELS][NM_NER_LABELS]; /* [prev][cur]; -INFINITY = not allowed */
-    int16_t *w;                                /* 2^bits rows of NM_NER_LABELS */
+    int8_t *w;                                 /* 2^bits rows of NM_NER_LABELS */
     nm_ner_gaz gaz;
     char *info;
 };
@@ -82,10 +83,10 @@ nm_ner_model *nm_ner_model_build(unsigned bits, unsigned features, const float *
     for (size_t i = 0; i < n; i++)
         if (fabsf(weights[i]) > maxabs)
             maxabs = fabsf(weights[i]);
-    m->scale = maxabs > 0 ? maxabs / 32767.0f : 1.0f;
+    m->scale = maxabs > 0 ? maxabs / 127.0f : 1.0f;
     m->w = nm_xmalloc(n * sizeof *m->w);
     for (size_t i = 0; i < n; i++)
-        m->w[i] = (int16_t)lrintf(weights[i] / m->scale);
+        m->w[i] = (int8_t)lrintf(weights[i] / m->scale);
     memcpy(m->start, start, sizeof m->start);
     memcpy(m->trans, trans, sizeof m->trans);
     apply_constraints(m);
@@ -178,9 +179,8 @@ int nm_ner_model_save(const nm_ner_model *m, const char *path, nm_error *err)
         }
     size_t n = ((size_t)1 << m->bits) * NM_NER_LABELS;
     for (size_t i = 0; i < n; i++) {
-        uint16_t v = (uint16_t)m->w[i];
-        unsigned char b[2] = {(unsigned char)v, (unsigned char)(v >> 8)};
-        put(&w, b, 2);
+        unsigned char b = (unsigned char)m->w[i];
+        put(&w, &b, 1);
     }
     put_u64(&w, nm_ner_fnv1a(w.buf, w.len, NM_NER_FNV_BASIS));
 
@@ -306,7 +306,7 @@ int nm_ner_model_load_bytes(const void *data, size_t len, const char *name,
         }
     }
     size_t n = ((size_t)1 << bits) * NM_NER_LABELS;
-    if (!bad && r.len - r.off != n * 2)
+    if (!bad && r.len - r.off != n)
         bad = 1;
     if (bad) {
         nm_ner_model_free(&m);
@@ -316,7 +316,7 @@ int nm_ner_model_load_bytes(const void *data, size_t len, const char *name,
     m->w = nm_xmalloc(n * sizeof *m->w);
     const unsigned char *p = r.p + r.off;
     for (size_t i = 0; i < n; i++)
-        m->w[i] = (int16_t)(uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
+        m->w[i] = (int8_t)p[i];
     apply_constraints(m);
     *out = m;
     return 0;
@@ -361,7 +361,7 @@ static size_t align8(size_t n)
 static inline void prefetch_rows(const nm_ner_model *m, const uint32_t *r)
 {
     for (size_t k = 0; k < NM_NER_NF; k++) {
-        const int16_t *w = m->w + (size_t)r[k] * NM_NER_LABELS;
+        const int8_t *w = m->w + (size_t)r[k] * NM_NER_LABELS;
         __builtin_prefetch(w);
         __builtin_prefetch(w + NM_NER_LABELS - 1); /* a row may straddle two lines */
     }
@@ -382,12 +382,13 @@ static void decode(const nm_ner_model *m, const nm_ner_tokinfo *ti, size_t n, ui
     for (size_t i = 0; i < n; i++) {
         if (i + AHEAD < n)
             prefetch_rows(m, rows + (i + AHEAD) * NM_NER_NF);
-        int32_t e[NM_NER_LABELS] = {0};
+        /* NM_NER_NF x 127 fits int16: narrow sums, wide vector adds. */
+        int16_t e[NM_NER_LABELS] = {0};
         const uint32_t *r = rows + i * NM_NER_NF;
         for (size_t k = 0; k < NM_NER_NF; k++) {
-            const int16_t *w = m->w + (size_t)r[k] * NM_NER_LABELS;
+            const int8_t *w = m->w + (size_t)r[k] * NM_NER_LABELS;
             for (int l = 0; l < NM_NER_LABELS; l++)
-                e[l] += w[l];
+                e[l] = (int16_t)(e[l] + w[l]);
         }
         float *s = score + i * NM_NER_LABELS;
         if (i == 0) {

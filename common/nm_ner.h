@@ -18,19 +18,19 @@
  *   UTF-8 is read as U+FFFD), so 10,000-byte tokens, scripts without case and
  *   all-caps text are tagged in bounded time with sensible labels.
  *
- * Model file format (version 1, all integers little-endian):
+ * Model file format (version 2, all integers little-endian):
  *   offset 0   8 bytes  magic "NMNERMDL"
- *          8   u32      format version (1)
+ *          8   u32      format version (2; version 1 held int16 weights)
  *         12   u32      number of labels (9)
  *         16   u32      hash-table bits B (rows = 2^B)
  *         20   u32      feature-set mask (NM_NER_F_*): which templates the
  *                       model was trained with; the tagger computes the same
- *         24   f32      weight scale (weight = int16 * scale)
+ *         24   f32      weight scale (weight = int8 * scale)
  *         28   u32      length L of the provenance text
  *         32   L bytes  provenance text (corpus, epochs, seed; UTF-8)
  *              9 f32    start scores, then 81 f32 transition scores [prev][cur]
  *              u32 G    gazetteer entries, then G x (u64 word hash, u8 classes)
- *              2^B x 9  i16 weights, row-major
+ *              2^B x 9  i8 weights, row-major
  *              u64      FNV-1a 64 of every byte before it
  * The loader checks the magic, version, sizes against the file length and the
  * checksum, so a missing, truncated or corrupt file fails with a clear

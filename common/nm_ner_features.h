@@ -108,7 +108,8 @@ void nm_ner_sentence_rows(const nm_ner_tokinfo *ti, size_t n, unsigned features,
 
 /* Builds a model in memory from trained float weights (rows = 2^bits, 9 per
  * row), start and transition scores, a gazetteer (copied) and a provenance
- * text. Weights are quantised to int16. Caller owns the result. */
+ * text. Weights are quantised to int8 (one scale for the table). Caller
+ * owns the result. */
 nm_ner_model *nm_ner_model_build(unsigned bits, unsigned features, const float *weights,
                                  const float start[NM_NER_LABELS],
                                  const float trans[NM_NER_LABELS * NM_NER_LABELS],

@@ -306,9 +306,9 @@ int nm_ner_train(const nm_ner_train_config *cfg, nm_error *err)
     if (cfg->progress)
         fprintf(cfg->progress,
                 "train: %zu tokens, %zu sentences, %zu documents; gazetteer %zu words; "
-                "features %#x; table 2^%u rows (%.1f MB as int16)\n",
+                "features %#x; table 2^%u rows (%.1f MB as int8)\n",
                 train->n_tokens, train->n_sentences, train->n_docs, gaz.n, cfg->features,
-                cfg->bits, (double)((size_t)1 << cfg->bits) * L * 2 / 1e6);
+                cfg->bits, (double)((size_t)1 << cfg->bits) * L / 1e6);
 
     perceptron pe = {.bits = cfg->bits, .step = 1};
     size_t n_w = ((size_t)1 << cfg->bits) * L;

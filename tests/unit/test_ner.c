@@ -324,7 +324,7 @@ static void bad_model_files(void **state)
     assert_int_equal(nm_ner_model_load_bytes(bad, len, "magic", &m, &err), -1);
     assert_non_null(strstr(err.msg, "magic"));
     memcpy(bad, good, len);
-    bad[8] = 2; /* a format from the future */
+    bad[8] = 3; /* a format from the future */
     assert_int_equal(nm_ner_model_load_bytes(bad, len, "v2", &m, &err), -1);
     assert_int_equal(err.code, NM_ERR_VERSION);
     /* The file through the path API fails the same way. */
