@@ -23,7 +23,7 @@
 
 typedef struct submit_opts {
     const char *queue, *source;
-    int64_t batch, in_flight, timeout_ms, retries, max_file, max_line;
+    int64_t batch, in_flight, timeout_ms, retries, max_file, max_line, flush_ms;
     bool json, quiet;
 } submit_opts;
 
@@ -181,6 +181,8 @@ static batch *read_batch(submit_run *r)
             r->input_done = true;
             break;
         }
+        if (n > 0 && !nm_input_ready(r->input, (int)r->o.flush_ms))
+            break; /* a quiet stream: send what we have */
         Newsmill__Article *a;
         nm_error err;
         if (nm_input_next(r->input, &a, &err) < 0) {
@@ -513,7 +515,8 @@ int nm_cmd_submit(int argc, char **argv)
                      .timeout_ms = NM_PRODUCER_TIMEOUT_MS_DEFAULT,
                      .retries = NM_PRODUCER_RETRIES_DEFAULT,
                      .max_file = 16 << 20,
-                     .max_line = (int64_t)NM_JSONL_MAX_LINE_DEFAULT};
+                     .max_line = (int64_t)NM_JSONL_MAX_LINE_DEFAULT,
+                     .flush_ms = 200};
     nm_curve_opts curve_opts = {0};
     const nm_opt opts[] = {
         {"queue", 'q', NM_OPT_STRING, &o.queue, "ENDPOINT", "the queue's producer endpoint", 0, 0},
@@ -524,6 +527,8 @@ int nm_cmd_submit(int argc, char **argv)
          "wait this long for each ack before resending", 1, 3600000},
         {"retries", 0, NM_OPT_INT, &o.retries, "N", "resends of a batch before giving up", 0,
          MAX_RETRIES},
+        {"flush", 0, NM_OPT_DURATION, &o.flush_ms, "DURATION",
+         "send a partial batch when a stream is quiet this long", 0, 60000},
         {"source", 0, NM_OPT_STRING, &o.source, "NAME", "source name of file articles", 0, 0},
         {"max-file", 0, NM_OPT_BYTES, &o.max_file, "SIZE", "skip larger files (reported)", 1, 1e12},
         {"max-line", 0, NM_OPT_BYTES, &o.max_line, "SIZE", "skip longer JSON lines (reported)", 1,

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +169,18 @@ void nm_input_destroy(nm_input **input)
     free(in->source);
     free(in);
     *input = NULL;
+}
+
+bool nm_input_ready(const nm_input *in, int timeout_ms)
+{
+    if (in->reader)
+        return nm_jsonl_reader_ready(in->reader, timeout_ms);
+    if (in->next < in->n && in->entries[in->next].kind == ENTRY_STDIN) { /* about to read it */
+        struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
+        int n = poll(&p, 1, timeout_ms);
+        return n > 0 || (n < 0 && errno != EINTR);
+    }
+    return true;
 }
 
 const char *nm_input_error_class(const nm_input *in)

@@ -28,6 +28,7 @@
 #ifndef NM_INPUT_H
 #define NM_INPUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "newsmill.pb-c.h"
@@ -53,6 +54,11 @@ void nm_input_destroy(nm_input **in);
  * nm_jsonl_article_free), 0 with *out NULL when every input is done, or -1
  * with err "WHERE: why" for one bad input (keep calling for the rest). */
 int nm_input_next(nm_input *in, Newsmill__Article **out, nm_error *err);
+
+/* Whether nm_input_next would return without waiting: true except while a
+ * JSON-lines stream (stdin, a pipe) has no whole line buffered and nothing
+ * arrives within timeout_ms. */
+bool nm_input_ready(const nm_input *in, int timeout_ms);
 
 /* Short, stable class of the last error, to group reasons ("not found",
  * "permission denied", "malformed JSON line", ...). */

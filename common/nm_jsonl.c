@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <math.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,6 +283,17 @@ void nm_jsonl_reader_destroy(nm_jsonl_reader **reader)
 size_t nm_jsonl_reader_line(const nm_jsonl_reader *reader)
 {
     return reader->line;
+}
+
+bool nm_jsonl_reader_ready(const nm_jsonl_reader *reader, int timeout_ms)
+{
+    if (reader->eof || memchr(reader->buf + reader->start, '\n', reader->end - reader->start))
+        return true;
+    struct pollfd p = {.fd = reader->fd, .events = POLLIN};
+    int n = poll(&p, 1, timeout_ms);
+    if (n < 0)
+        return errno != EINTR; /* a signal: not ready; other errors: the read reports them */
+    return n > 0;              /* readable or hung up */
 }
 
 /* Reads more bytes after buf[end]. Returns bytes read, 0 at EOF, -1 on error. */

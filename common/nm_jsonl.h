@@ -25,6 +25,7 @@
 #ifndef NM_JSONL_H
 #define NM_JSONL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "newsmill.pb-c.h"
@@ -61,5 +62,10 @@ int nm_jsonl_reader_next(nm_jsonl_reader *reader, Newsmill__Article **out, nm_er
 
 /* Number of the line last returned (1-based; 0 before the first). */
 size_t nm_jsonl_reader_line(const nm_jsonl_reader *reader);
+
+/* Whether nm_jsonl_reader_next would return without waiting for input: a
+ * whole line is buffered, the input ended, or the fd becomes readable within
+ * timeout_ms. Lets a producer send what it has while a stream is quiet. */
+bool nm_jsonl_reader_ready(const nm_jsonl_reader *reader, int timeout_ms);
 
 #endif

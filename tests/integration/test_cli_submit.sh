@@ -98,6 +98,13 @@ rc=$?
 check "clean .jsonl exits 0 (got $rc): $(cat "$tmp/err")" [ $rc -eq 0 ]
 check "clean .jsonl: 2 accepted" [ "$(tail -n 1 <<<"$out" | json_field accepted)" = 2 ]
 
+# A slow stream: what has arrived is sent when the stream is quiet (--flush),
+# not held back until a batch is full.
+out=$( (echo '{"id":"s1","body":"One\n\ntext"}'; sleep 1; echo '{"id":"s2","body":"Two\n\ntext"}') |
+    "$nm" submit --json --flush 100ms --queue "$front" - 2>"$tmp/err")
+check "slow stream: two batches of one: $out" [ "$(grep -c '"type":"batch","batch":[12],"articles":1,' <<<"$out")" -eq 2 ]
+check "slow stream: 2 accepted" [ "$(tail -n 1 <<<"$out" | json_field accepted)" = 2 ]
+
 # 4. Bad command lines: exit 2.
 "$nm" submit >/dev/null 2>&1
 check "no paths: exit 2" [ $? -eq 2 ]

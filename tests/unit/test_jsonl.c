@@ -257,6 +257,35 @@ static void reader_from_pipe(void **state)
     waitpid(pid, &status, 0);
 }
 
+static void reader_ready(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    nm_jsonl_reader *r = nm_jsonl_reader_new(fds[0], 0);
+    assert_false(nm_jsonl_reader_ready(r, 0)); /* nothing written yet */
+    const char *two = "{\"id\":\"a\",\"body\":\"x\"}\n{\"id\":\"b\",\"body\":\"y\"}\n{\"id\"";
+    assert_int_equal(write(fds[1], two, strlen(two)), (ssize_t)strlen(two));
+    assert_true(nm_jsonl_reader_ready(r, 0));
+    Newsmill__Article *a;
+    nm_error err;
+    assert_int_equal(nm_jsonl_reader_next(r, &a, &err), 0);
+    assert_string_equal(a->id, "a");
+    nm_jsonl_article_free(&a);
+    assert_true(nm_jsonl_reader_ready(r, 0)); /* "b" is buffered */
+    assert_int_equal(nm_jsonl_reader_next(r, &a, &err), 0);
+    nm_jsonl_article_free(&a);
+    assert_false(nm_jsonl_reader_ready(r, 10)); /* half a line: not ready */
+    close(fds[1]);
+    assert_true(nm_jsonl_reader_ready(r, 0)); /* hung up: the next read ends it */
+    assert_int_equal(nm_jsonl_reader_next(r, &a, &err), -1); /* the half line */
+    assert_int_equal(nm_jsonl_reader_next(r, &a, &err), 0);
+    assert_null(a);
+    assert_true(nm_jsonl_reader_ready(r, 0));
+    nm_jsonl_reader_destroy(&r);
+    close(fds[0]);
+}
+
 static void reader_io_error(void **state)
 {
     (void)state;
@@ -273,7 +302,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(line_table),      cmocka_unit_test(metadata_kept),
         cmocka_unit_test(reader_line_numbers), cmocka_unit_test(reader_huge_lines),
-        cmocka_unit_test(reader_from_pipe), cmocka_unit_test(reader_io_error),
+        cmocka_unit_test(reader_from_pipe), cmocka_unit_test(reader_ready),
+        cmocka_unit_test(reader_io_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
