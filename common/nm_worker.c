@@ -195,11 +195,14 @@ static void settle_committed(nm_worker *w, size_t n, int64_t persist_ns)
 
 /* Writes held[0..n) in one transaction. An article the store refuses as
  * unusable (NM_ERR_INVALID) is failed and dropped without spoiling the rest.
- * Returns 0 (committed and settled) or -1 with err (rolled back, kept). */
-static int persist(nm_worker *w, size_t n, nm_error *err)
+ * Returns 0 (committed and settled) or -1 with err (rolled back, kept);
+ * *at_article tells whether writing one particular article failed (rather
+ * than BEGIN or COMMIT, which no article is to blame for). */
+static int persist(nm_worker *w, size_t n, bool *at_article, nm_error *err)
 {
     int64_t t0 = nm_time_mono_ns();
     int64_t ingested_ms = nm_time_unix_ms();
+    *at_article = false;
     if (nm_store_begin(w->store, err) < 0)
         return -1;
     size_t i = 0;
@@ -208,8 +211,10 @@ static int persist(nm_worker *w, size_t n, nm_error *err)
             i++;
             continue;
         }
-        if (err->code != NM_ERR_INVALID)
+        if (err->code != NM_ERR_INVALID) {
+            *at_article = true;
             return -1; /* rolled back by the store */
+        }
         fail_lease(w, w->held[i].lease_id, w->held[i].result->id, "invalid-result", err->msg,
                    false);
         drop_held(w, i);
@@ -221,15 +226,23 @@ static int persist(nm_worker *w, size_t n, nm_error *err)
     return 0;
 }
 
-/* After any other database error: one transaction per article, so that the
- * article at fault is failed (retryable: the queue gives up after its
- * attempts) and the others are committed. Stops at busy / full / I/O. */
+/* Errors that say "the database cannot be written now", not "this article". */
+static bool storage_unavailable(nm_errcode code)
+{
+    return code == NM_ERR_BUSY || code == NM_ERR_DISK_FULL || code == NM_ERR_IO;
+}
+
+/* After an article-level database error: one transaction per article, so
+ * that the article at fault is failed (retryable: the queue gives up after
+ * its attempts) and the others are committed. Stops (-1) as soon as the
+ * database itself is the problem. */
 static int persist_one_by_one(nm_worker *w, nm_error *err)
 {
     while (w->n_held) {
-        if (persist(w, 1, err) == 0)
+        bool at_article;
+        if (persist(w, 1, &at_article, err) == 0)
             continue;
-        if (err->code == NM_ERR_BUSY || err->code == NM_ERR_DISK_FULL || err->code == NM_ERR_IO)
+        if (!at_article || storage_unavailable(err->code))
             return -1;
         fail_lease(w, w->held[0].lease_id, w->held[0].result->id, "storage", err->msg, true);
         drop_held(w, 0);
@@ -242,9 +255,9 @@ static void flush(nm_worker *w, int64_t now_ns)
     if (!w->n_held)
         return;
     nm_error err;
-    int rc = persist(w, w->n_held, &err);
-    if (rc < 0 && err.code != NM_ERR_BUSY && err.code != NM_ERR_DISK_FULL &&
-        err.code != NM_ERR_IO) {
+    bool at_article;
+    int rc = persist(w, w->n_held, &at_article, &err);
+    if (rc < 0 && at_article && !storage_unavailable(err.code)) {
         nm_log_error("batch of %zu articles not stored (%s); storing one by one", w->n_held,
                      err.msg);
         rc = persist_one_by_one(w, &err);
@@ -264,8 +277,9 @@ static void flush(nm_worker *w, int64_t now_ns)
         w->retry_at_ns = now_ns + BUSY_RETRY_NS;
         return;
     }
-    /* Full disk, quota or I/O error: keep everything, ask for nothing (no
-     * settle = no new credit), say so once per retry, retry later. */
+    /* Full disk, quota, I/O error or a database that cannot start or commit
+     * a transaction: keep everything, ask for nothing (no settle = no new
+     * credit), say so once per retry, retry later. */
     w->disk_full = true;
     nm_stats_set_state(w->stats, state_name(w));
     w->retry_at_ns = now_ns + w->cfg.retry_ms * NM_NS_PER_MS;

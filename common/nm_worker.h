@@ -21,13 +21,14 @@
  *     worker goes back to taking and extracting deliveries, so its core does
  *     not idle while the other writes, and retries a moment later with
  *     everything held.
- *   - disk full (or the --db-max-size quota) and I/O errors: state
- *     "disk-full"; held articles are kept (no new credit is given, as nothing
- *     is settled), one log line per retry, the batch retried every --retry-ms;
- *     nothing is failed. Leases of held articles are extended while held.
- *   - any other database error: the batch is written one article at a time
- *     so that one bad article cannot block the others; an article that still
- *     fails is reported with fail (retryable).
+ *   - disk full (or the --db-max-size quota), I/O errors, and any error at
+ *     BEGIN or COMMIT: state "disk-full"; held articles are kept (no new
+ *     credit is given, as nothing is settled), one log line per retry, the
+ *     batch retried every --retry-ms; nothing is failed. Leases of held
+ *     articles are extended while held.
+ *   - any other error while writing one article: the batch is written one
+ *     article at a time so that one bad article cannot block the others; an
+ *     article that still fails is reported with fail (retryable).
  *
  * Stopping: the first stop request (SIGTERM/SIGINT in main) drains: no more
  * credit, what is held is committed and settled, deliveries already on the
