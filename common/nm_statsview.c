@@ -231,6 +231,20 @@ void nm_statsview_text(const Newsmill__StatsSnapshot *s, bool color, nm_sbuf *b)
                    s->in_flight, s->backlog > 0 ? age : "-");
     nm_sbuf_printf(b, "  committed/s  1s %.1f   1m %.1f   5m %.1f\n", s->rate_1s, s->rate_1m,
                    s->rate_5m);
+    if (s->n_throughput > 1) { /* the last minute as a sparkline, one cell per second */
+        static const char *const bars[] = {"\u2581", "\u2582", "\u2583", "\u2584",
+                                           "\u2585", "\u2586", "\u2587", "\u2588"};
+        size_t from = s->n_throughput > 60 ? s->n_throughput - 60 : 0;
+        double max = 0;
+        for (size_t i = from; i < s->n_throughput; i++)
+            max = s->throughput[i] > max ? s->throughput[i] : max;
+        nm_sbuf_printf(b, "  last %zus     ", s->n_throughput - from);
+        for (size_t i = from; i < s->n_throughput; i++) {
+            int level = max > 0 ? (int)(s->throughput[i] / max * 7.999) : 0;
+            nm_sbuf_puts(b, bars[level < 0 ? 0 : level > 7 ? 7 : level]);
+        }
+        nm_sbuf_printf(b, "  peak %.0f/s\n", max);
+    }
     nm_sbuf_printf(b, "  %sstats reports %llu received, %llu rejected%s\n\n",
                    s->reports_rejected ? yellow : "", (unsigned long long)s->reports_received,
                    (unsigned long long)s->reports_rejected, s->reports_rejected ? off : "");
