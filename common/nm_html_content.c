@@ -581,6 +581,18 @@ static bool promo_line(const char *s, size_t n)
     return false;
 }
 
+/* "Last updated at 08:43 GMT", "Updated at 1:23 p.m.": page furniture. */
+static bool dateline(const char *s, size_t n)
+{
+    static const char *const starts[] = {"last updated", "updated", "published", "posted", "first published"};
+    if (n > 60 || !strpbrk(s, "0123456789"))
+        return false;
+    for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++)
+        if (strncasecmp(s, starts[i], strlen(starts[i])) == 0)
+            return true;
+    return false;
+}
+
 /* News-agency credits after the story: "(Reporting by ...; Editing by ...)",
  * "X and Y contributed to this report." */
 static bool credit_line(const char *s, size_t n)
@@ -612,7 +624,8 @@ static void flush(emitter *e, const ctx *c)
                                                 : ld >= 0.8f || (ld > 0.5f && e->buf_chars - e->buf_link < 40))
             goto reset;
     }
-    if (boilerplate_line(e->buf.p, e->buf.len) || credit_line(e->buf.p, e->buf.len))
+    if (boilerplate_line(e->buf.p, e->buf.len) || credit_line(e->buf.p, e->buf.len) ||
+        dateline(e->buf.p, e->buf.len))
         goto reset;
     /* The headline (an <h1> before any prose, or one equal to the title) is
      * doc->title, not a block. */

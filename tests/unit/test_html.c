@@ -287,9 +287,9 @@ static void page_shapes(void **state)
          "<p>Follow our Opinion section on Facebook and Twitter.</p><p>Get the latest updates right in your "
          "inbox. Subscribe to our newsletters.</p></article>",
          {"One.", "newsletter business", NULL}, {"Follow our", "Subscribe", NULL}},
-        {"furniture lines", "<article>" LONGP("One.") "<p>Advertisement</p><p>Share this article</p>" LONGP("Two.")
-                            "</article>",
-         {"One.", "Two.", NULL}, {"Advertisement", "Share this", NULL}},
+        {"furniture lines", "<article><p>Last updated at 08:43 GMT</p>" LONGP("One.") "<p>Advertisement</p>"
+                            "<p>Share this article</p>" LONGP("Two.") "</article>",
+         {"One.", "Two.", NULL}, {"Advertisement", "Share this", "Last updated"}},
         {"wire credits", "<article>" LONGP("One.") LONGP("Two.") "<p>(Reporting by Ann Lee; Editing by Bo Kim)</p>"
                          "<p>Associated Press writers Ann Lee and Bo Kim contributed to this report.</p></article>",
          {"One.", "Two.", NULL}, {"Reporting by", "contributed", NULL}},
