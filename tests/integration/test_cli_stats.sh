@@ -71,4 +71,10 @@ grep -q "invalid utf-8 at byte 17" "$tmp/stats.out" || fail "stats table has no 
 if grep -q $'\033' "$tmp/stats.out"; then fail "ANSI codes in piped output"; fi
 "$nm" watch --collector "$q" --iterations 2 --interval 200ms >"$tmp/two.out" || fail "watch --iterations"
 [ "$(grep -c '^newsmill fleet' "$tmp/two.out")" = 2 ] || fail "watch --iterations 2 printed $(grep -c '^newsmill fleet' "$tmp/two.out") frames"
+# on a terminal, watch redraws the screen (cursor home + clear) every frame
+if command -v script >/dev/null; then
+    script -qec "$nm watch --collector $q --iterations 2 --interval 200ms" /dev/null >"$tmp/tty.out" 2>&1 ||
+        fail "watch on a terminal"
+    [ "$(grep -o $'\033\[H\033\[2J' "$tmp/tty.out" | wc -l)" = 2 ] || fail "watch did not clear the screen twice on a terminal"
+fi
 echo "ok"
