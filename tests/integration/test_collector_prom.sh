@@ -66,10 +66,17 @@ for _ in $(seq 1 60); do  # at most ~15 s
 done
 [ "$up" = 1 ] || fail "Prometheus did not scrape the collector (up=$up)"
 health=$(curl -sf "http://127.0.0.1:$prom/api/v1/targets" |
-    python3 -c 'import json,sys; t=json.load(sys.stdin)["data"]["activeTargets"]; print(t[0]["health"], t[0]["lastError"] or "-")')
+    python3 -c 'import json,sys; t=json.load(sys.stdin)["data"]["activeTargets"]; print(t[0]["health"], t[0]["lastError"] or "-")') ||
+    fail "Prometheus /api/v1/targets did not answer"
 [ "${health%% *}" = up ] || fail "target health: $health"
 # and it understood our series: the fleet committed counter is a number > 0
-done_total=$(curl -sf "http://127.0.0.1:$prom/api/v1/query?query=newsmill_fleet_worker_articles_done_total" |
-    python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)')
+done_total=0
+for _ in $(seq 1 20); do
+    done_total=$(curl -sf "http://127.0.0.1:$prom/api/v1/query?query=newsmill_fleet_worker_articles_done_total" |
+        python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)' ||
+        echo 0)
+    python3 -c "import sys; sys.exit(0 if float('$done_total') > 0 else 1)" && break
+    sleep 0.25
+done
 python3 -c "import sys; sys.exit(0 if float('$done_total') > 0 else 1)" || fail "Prometheus has no committed total"
 echo "prometheus scraped the collector: health up, newsmill_fleet_worker_articles_done_total=$done_total"
