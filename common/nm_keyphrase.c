@@ -161,6 +161,8 @@ void nm_keyphrases_extract(nm_extract_result *r, const nm_text_input *in, size_t
         for (size_t i = a; i < b; i++) {
             word_of_token[i] = -1;
             const nm_token *t = &toks[i];
+            if (i + 4 < n && toks[i + 4].kind == NM_TOK_WORD)
+                nm_stem_prefetch(in->stem, in->lang, &toks[i + 4]);
             if (!is_content(in, i))
                 continue;
             int ins;

@@ -88,6 +88,12 @@ static inline uint32_t probe(const nm_stem *s, uint64_t key)
     return i;
 }
 
+void nm_stem_prefetch(const nm_stem *s, int lang, const nm_token *t)
+{
+    uint32_t mask = (1u << CACHE_BITS) - 1;
+    __builtin_prefetch(&s->slot[(uint32_t)cache_key(lang, t) & mask]);
+}
+
 size_t nm_stem_text(nm_stem *s, int lang, const char *text, const nm_token *t, char *buf, size_t cap)
 {
     uint32_t i = probe(s, cache_key(lang, t));

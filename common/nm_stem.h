@@ -28,6 +28,10 @@ void nm_stem_destroy(nm_stem **s);
  * unsupported or -1 = English). */
 uint64_t nm_stem_hash(nm_stem *s, int lang, const char *text, const nm_token *t);
 
+/* Hints the cache line that nm_stem_hash(s, lang, ., t) will read (a word a
+ * few tokens ahead), so that its memory latency overlaps other work. */
+void nm_stem_prefetch(const nm_stem *s, int lang, const nm_token *t);
+
 /* The stem itself, written NUL-terminated into buf (truncated to cap-1);
  * returns its length. */
 size_t nm_stem_text(nm_stem *s, int lang, const char *text, const nm_token *t, char *buf, size_t cap);
