@@ -137,9 +137,11 @@ nm_queue *nm_queue_new(void *zmq_ctx, const nm_queue_config *cfg, nm_error *err)
     q->back = bind_router(zmq_ctx, cfg->back_endpoint, "back", cfg->curve, err);
     if (!q->back)
         goto fail;
-    q->pub = nm_stats_pub_new_curve(zmq_ctx, cfg->stats_endpoint, cfg->curve, err);
-    if (!q->pub)
-        goto fail;
+    if (cfg->stats_endpoint && *cfg->stats_endpoint) { /* "": no stats, as for the worker */
+        q->pub = nm_stats_pub_new_curve(zmq_ctx, cfg->stats_endpoint, cfg->curve, err);
+        if (!q->pub)
+            goto fail;
+    }
     nm_log_info("queue started front=%s back=%s stats=%s spool=%s durability=%s backlog=%lld dead=%lld",
                 cfg->front_endpoint, cfg->back_endpoint, cfg->stats_endpoint, cfg->spool_path,
                 cfg->durability == NM_SPOOL_FULL ? "full" : "normal", (long long)q->n_articles,
@@ -268,7 +270,7 @@ static void send_stats(nm_queue *q)
     Newsmill__StatsReport *r = nm_stats_report_new(q->stats);
     r->recent_dead = q->recent_dead;
     r->n_recent_dead = q->n_recent_dead;
-    if (nm_stats_pub_send_report(q->pub, r, &err) < 0)
+    if (q->pub && nm_stats_pub_send_report(q->pub, r, &err) < 0)
         nm_log_warn("sending stats: %s", err.msg);
     r->recent_dead = NULL;
     r->n_recent_dead = 0;

@@ -31,7 +31,7 @@ int main(int argc, char **argv)
         {"back", 0, NM_OPT_STRING, &cfg.back_endpoint, "ENDPOINT",
          "workers' endpoint (ROUTER, bound)", 0, 0},
         {"stats", 0, NM_OPT_STRING, &cfg.stats_endpoint, "ENDPOINT",
-         "collector's stats endpoint (PUSH, connected)", 0, 0},
+         "collector's stats endpoint (PUSH, connected; \"\": none)", 0, 0},
         {"spool", 0, NM_OPT_STRING, &cfg.spool_path, "FILE",
          "spool database (SQLite); its directory is created", 0, 0},
         {"durability", 0, NM_OPT_STRING, &durability, "MODE",
