@@ -513,104 +513,6 @@ typedef struct emitter {
     bool prose_seen;
 } emitter;
 
-/* Ends like a sentence: . ! ? possibly followed by closing quotes/brackets. */
-static bool ends_sentence(const char *s, size_t n)
-{
-    while (n > 0) {
-        unsigned char c = (unsigned char)s[n - 1];
-        if (c == '"' || c == '\'' || c == ')' || c == ']')
-            n--;
-        else if (n >= 3 && (unsigned char)s[n - 3] == 0xE2 && (unsigned char)s[n - 2] == 0x80 &&
-                 (c == 0x9D || c == 0x99)) /* ” ’ */
-            n -= 3;
-        else
-            break;
-    }
-    return n > 0 && (s[n - 1] == '.' || s[n - 1] == '!' || s[n - 1] == '?');
-}
-
-/* Whole blocks that are page furniture in any article ("Advertisement"). */
-static bool boilerplate_line(const char *s, size_t n)
-{
-    static const char *const lines[] = {
-        "advertisement", "advert", "ad", "ads", "sponsored", "sponsored content", "continue reading",
-        "continue reading below", "story continues below", "story continues below advertisement",
-        "article continues below advertisement", "read more", "read more below", "share",
-        "share this", "share this article", "share this story", "comments", "comment",
-        "this slideshow requires javascript", "like this story share it with a friend",
-        "skip to content", "skip advertisement", "related", "related articles", "related stories",
-        "recommended", "loading", "image", "photo", "close", "click to enlarge",
-    };
-    if (n > 48)
-        return false;
-    char norm[64];
-    size_t k = 0;
-    for (size_t i = 0; i < n && k + 1 < sizeof norm; i++) {
-        char c = s[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c + 32);
-        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-            norm[k++] = c;
-        else if (k && norm[k - 1] != ' ')
-            norm[k++] = ' ';
-    }
-    while (k && norm[k - 1] == ' ')
-        k--;
-    norm[k] = '\0';
-    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
-        if (strcmp(norm, lines[i]) == 0)
-            return true;
-    return false;
-}
-
-static bool promo_line(const char *s, size_t n)
-{
-    static const char *const phrases[] = {"subscribe to", "sign up for", "sign up to", "newsletters",
-                                          "your inbox", "have a tip", "may be reached at"};
-    static const char *const networks[] = {"twitter", "facebook", "instagram", "youtube"};
-    if (n > 200)
-        return false;
-    for (size_t i = 0; i < sizeof phrases / sizeof phrases[0]; i++)
-        if (nm_html_icontains(s, n, phrases[i]))
-            return true;
-    if (!nm_html_icontains(s, n, "follow"))
-        return false;
-    for (size_t i = 0; i < sizeof networks / sizeof networks[0]; i++)
-        if (nm_html_icontains(s, n, networks[i]))
-            return true;
-    return false;
-}
-
-/* "Last updated at 08:43 GMT", "Updated at 1:23 p.m.": page furniture. */
-static bool dateline(const char *s, size_t n)
-{
-    static const char *const starts[] = {"last updated", "updated", "published", "posted", "first published"};
-    if (n > 60 || !strpbrk(s, "0123456789"))
-        return false;
-    for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++)
-        if (strncasecmp(s, starts[i], strlen(starts[i])) == 0)
-            return true;
-    return false;
-}
-
-/* News-agency credits after the story: "(Reporting by ...; Editing by ...)",
- * "X and Y contributed to this report." */
-static bool credit_line(const char *s, size_t n)
-{
-    if (n > 400)
-        return false;
-    if (*s == '(')
-        s++, n--;
-    static const char *const starts[] = {"Reporting by ", "Additional reporting by ", "Editing by ",
-                                         "Writing by ", "Compiled by ", "Reported by "};
-    for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++)
-        if (n > strlen(starts[i]) && strncasecmp(s, starts[i], strlen(starts[i])) == 0)
-            return true;
-    static const char tail[] = "contributed to this report.";
-    size_t tl = sizeof tail - 1;
-    return n > tl && strncmp(s + n - tl, tail, tl) == 0;
-}
-
 static void flush(emitter *e, const ctx *c)
 {
     nm_hbuf_trim_end(&e->buf);
@@ -620,12 +522,12 @@ static void flush(emitter *e, const ctx *c)
      * sentence with a long link in it is not. */
     if (e->buf_chars > 0) {
         float ld = (float)e->buf_link / (float)e->buf_chars;
-        if (ends_sentence(e->buf.p, e->buf.len) ? ld >= 0.8f
+        if (nm_html_line_ends_sentence(e->buf.p, e->buf.len) ? ld >= 0.8f
                                                 : ld >= 0.8f || (ld > 0.5f && e->buf_chars - e->buf_link < 40))
             goto reset;
     }
-    if (boilerplate_line(e->buf.p, e->buf.len) || credit_line(e->buf.p, e->buf.len) ||
-        dateline(e->buf.p, e->buf.len))
+    if (nm_html_line_furniture(e->buf.p, e->buf.len) || nm_html_line_credit(e->buf.p, e->buf.len) ||
+        nm_html_line_dateline(e->buf.p, e->buf.len))
         goto reset;
     /* The headline (an <h1> before any prose, or one equal to the title) is
      * doc->title, not a block. */
@@ -679,8 +581,8 @@ static bool drop_inner(const hnode *h)
         return false;
     float ld = link_density(h);
     bool list = h->tag == GUMBO_TAG_UL || h->tag == GUMBO_TAG_OL;
-    if (h->inputs > h->paras / 3 + 0)
-        return h->inputs > 0;
+    if (h->inputs > 0 && h->inputs > h->paras / 3)
+        return true;
     if (!list && h->items > h->paras + 3 && ld > 0.2f)
         return true;
     if (h->imgs > 1 && (float)h->paras / (float)h->imgs < 0.5f && h->text < 200)
@@ -861,7 +763,7 @@ void nm_html_content(nm_arena *arena, const GumboOutput *out, nm_doc *doc)
     free(t.n);
     /* Promotions after the story: "Follow us on Twitter", "Sign up for our
      * newsletter". Only at the tail, only short ones. */
-    while (e.n_blocks > 1 && promo_line(e.blocks[e.n_blocks - 1].text, e.blocks[e.n_blocks - 1].len)) {
+    while (e.n_blocks > 1 && nm_html_line_promo(e.blocks[e.n_blocks - 1].text, e.blocks[e.n_blocks - 1].len)) {
         chars -= e.blocks[e.n_blocks - 1].len;
         e.n_blocks--;
     }
@@ -875,34 +777,4 @@ void nm_html_content(nm_arena *arena, const GumboOutput *out, nm_doc *doc)
         e.n_blocks = 0;
     doc->blocks = e.blocks;
     doc->n_blocks = e.n_blocks;
-}
-
-void nm_html_blocks_from_text(nm_arena *arena, const char *text, nm_doc *doc)
-{
-    size_t n = 0, cap = 0;
-    nm_block *blocks = NULL;
-    nm_hbuf buf = {0};
-    const char *p = text;
-    while (*p) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        buf.len = 0;
-        nm_hbuf_put_collapsed(&buf, p, len);
-        nm_hbuf_trim_end(&buf);
-        if (buf.len > 0) {
-            if (n == cap) {
-                size_t ncap = cap ? cap * 2 : 16;
-                blocks = nm_arena_grow(arena, blocks, cap * sizeof *blocks, ncap * sizeof *blocks);
-                cap = ncap;
-            }
-            blocks[n].kind = NM_BLOCK_PARAGRAPH;
-            blocks[n].text = nm_arena_strndup(arena, buf.p, buf.len);
-            blocks[n].len = buf.len;
-            n++;
-        }
-        p += len + (nl ? 1 : 0);
-    }
-    nm_hbuf_free(&buf);
-    doc->blocks = blocks;
-    doc->n_blocks = n;
 }

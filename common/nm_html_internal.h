@@ -10,6 +10,7 @@
  *                      (meta tags, JSON-LD, <time>, visible text)
  *   nm_html_class.c    what class/id/role names say (boilerplate or content)
  *   nm_html_content.c  main-content detection and readable blocks
+ *   nm_html_lines.c    block-level text filters (furniture, credits, promos)
  *
  * Nothing here recurses over the document tree: every walk uses an explicit
  * stack or the flat pre-order node table, so deep trees cannot overflow the C
@@ -108,6 +109,19 @@ unsigned nm_html_class_flags(const GumboNode *node);
  * blocks when none was found). doc->title (may be NULL) is used to drop a
  * repeated headline. */
 void nm_html_content(nm_arena *arena, const GumboOutput *out, nm_doc *doc);
+
+/* ---- block text filters (nm_html_lines.c); s[0..n), trimmed ---- */
+
+/* Ends like a sentence: . ! ? possibly followed by closing quotes/brackets. */
+bool nm_html_line_ends_sentence(const char *s, size_t n);
+/* Page furniture in any article: "Advertisement", "Share this article", ... */
+bool nm_html_line_furniture(const char *s, size_t n);
+/* A short promotion: "Follow us on Twitter", "Subscribe to our newsletters". */
+bool nm_html_line_promo(const char *s, size_t n);
+/* A dateline: "Last updated at 08:43 GMT", "Updated at 1:23 p.m.". */
+bool nm_html_line_dateline(const char *s, size_t n);
+/* A wire credit: "(Reporting by ...; Editing by ...)", "... contributed to this report." */
+bool nm_html_line_credit(const char *s, size_t n);
 
 /* Replaces doc's blocks with the paragraphs of a plain text (line breaks
  * separate paragraphs, whitespace collapsed). */
