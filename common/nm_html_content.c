@@ -3,26 +3,35 @@
  *
  * 1. Node table. The gumbo tree is flattened, iteratively, into an array in
  *    document (pre-)order; each entry knows its parent and the end of its
- *    subtree, so walks are loops and subtrees are index ranges. Junk is
+ *    subtree, so walks are loops and subtrees are index ranges. Hard junk is
  *    flagged while flattening: opaque tags (script, style, svg, ...), hidden
- *    elements, boilerplate tags (nav, aside, footer, form controls,
- *    figures) and elements whose class/id say boilerplate (nav, comment,
- *    share, related, promo, ad, sidebar, cookie, newsletter, ...) unless
- *    they also say content (article, story, body, ...).
- * 2. Statistics. One backward pass sums, per element, the visible text
+ *    elements, boilerplate tags (nav, aside, footer, form controls, figures).
+ * 2. Class junk (per pass). Elements whose class/id/role say boilerplate
+ *    (nm_html_class.c: strong words always, weak words unless they also say
+ *    content) are set aside, except one that holds most of the page's
+ *    non-link text and the wrapper of an embedded post.
+ * 3. Statistics. One backward pass sums, per element, the visible text
  *    (characters, whitespace runs counted once), the text inside links,
- *    commas, paragraphs, list items, images and inputs of its subtree,
- *    leaving junk out.
- * 3. Scoring (the Readability idea). Every paragraph-like element (p, pre,
- *    td, or a div with no block inside) with some text gives its ancestors
- *    points for its commas and length: all to the parent, half to the
- *    grandparent, less further up. Ancestors start from a tag and class/id
- *    weight; the final score is discounted by link density. The best
- *    container wins; siblings that score well or hold good paragraphs join.
- * 4. Blocks. The chosen containers are walked in order; block-level elements
+ *    commas, paragraphs, list items, images and inputs of its subtree, and
+ *    its loose inline text, leaving junk out.
+ * 4. Scoring (the Readability idea). Every paragraph-like element (p, pre,
+ *    td, a div with no block inside, or a container's loose text) gives its
+ *    ancestors points for its commas and length: all to the parent, half to
+ *    the grandparent, less further up. Ancestors start from a tag and
+ *    class/id weight; the final score is discounted by link density. The best
+ *    container wins; near-equal rivals elsewhere (an article cut into chunks)
+ *    promote their common ancestor; siblings that score well or hold good
+ *    paragraphs join.
+ * 5. Blocks. The chosen containers are walked in order; block-level elements
  *    end a block, headings/list items/quotes/pre give it its kind. Inner
  *    sub-trees that look like boilerplate (link lists, forms, low text with
- *    many images) are dropped, and so are link-dominated blocks.
+ *    many images) are dropped, and so are link-dominated blocks, a leading
+ *    <h1> (the headline is doc->title) and the lines nm_html_lines.c calls
+ *    furniture, credits or closing promotions.
+ * 6. If little text came out, a second pass ignores class names (their
+ *    words sometimes name article wrappers) and wins if it finds twice as
+ *    much. Headings and list items without any prose are an index page:
+ *    no blocks.
  */
 #include <math.h>
 #include <stdlib.h>
