@@ -131,20 +131,16 @@ int nm_cmd_dead(int argc, char **argv)
     size_t n_opts = sizeof opts / sizeof opts[0];
     int first;
     nm_error err;
-    int rc = nm_opts_parse(opts, n_opts, argc, argv, &first, &err);
-    if (rc == NM_OPTS_HELP) {
-        nm_opts_usage(stdout, "newsmill", "dead [OPTIONS] | dead --requeue ID... | dead --all",
-                      "Lists the articles the queue gave up on, each with every failure (when,\n"
-                      "which attempt, which worker, why); or puts them back in the queue for a\n"
-                      "new round of attempts (their history is kept).\n"
-                      "Exit: 0 ok, 3 queue unreachable, 4 some ids were not dead letters.",
-                      opts, n_opts);
-        return NM_EXIT_OK;
-    }
-    if (rc != 0) {
-        fprintf(stderr, "newsmill dead: %s (see newsmill dead --help)\n", err.msg);
-        return NM_EXIT_USAGE;
-    }
+    const nm_opts_program program = {
+        "newsmill dead", "[OPTIONS] | dead --requeue ID... | dead --all",
+        "Lists the articles the queue gave up on, each with every failure (when,\n"
+        "which attempt, which worker, why); or puts them back in the queue for a\n"
+        "new round of attempts (their history is kept).\n"
+        "Exit: 0 ok, 3 queue unreachable, 4 some ids were not dead letters.",
+        opts, n_opts, -1};
+    int rc = nm_opts_run(&program, argc, argv, &first);
+    if (rc != 0)
+        return rc == NM_OPTS_HELP ? NM_EXIT_OK : NM_EXIT_USAGE;
     size_t n_ids = (size_t)(argc - first);
     if (o.all && n_ids > 0) {
         fprintf(stderr, "newsmill dead: --all takes no ids\n");

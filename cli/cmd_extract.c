@@ -67,19 +67,15 @@ int nm_cmd_extract(int argc, char **argv)
     size_t n_opts = sizeof opts / sizeof opts[0];
     int first = 0;
     nm_error err;
-    int rc = nm_opts_parse(opts, n_opts, argc, argv, &first, &err);
-    if (rc == NM_OPTS_HELP) {
-        nm_opts_usage(stdout, "newsmill extract", "[OPTIONS] FILE|-",
+    const nm_opts_program program = {
+        "newsmill extract", "[OPTIONS] FILE|-",
                       "Extracts one article (title, structure, entities, keyphrases, summary,\n"
                       "fingerprints) and prints the result as JSON. FILE '-' reads stdin.\n"
                       "Content type: --html/--text, else .html/.htm names are HTML, else guessed.",
-                      opts, n_opts);
-        return NM_EXIT_OK;
-    }
-    if (rc < 0) {
-        fprintf(stderr, "newsmill extract: %s\n", err.msg);
-        return NM_EXIT_USAGE;
-    }
+        opts, n_opts, -1};
+    int rc = nm_opts_run(&program, argc, argv, &first);
+    if (rc != 0)
+        return rc == NM_OPTS_HELP ? NM_EXIT_OK : NM_EXIT_USAGE;
     if (argc - first != 1 || (html && text)) {
         fprintf(stderr, "newsmill extract: need exactly one FILE (or -), and at most one of --html/--text\n");
         return NM_EXIT_USAGE;

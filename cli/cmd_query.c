@@ -717,22 +717,18 @@ int nm_cmd_query(int argc, char **argv)
     size_t n_opts = sizeof opts / sizeof opts[0];
     int first;
     nm_error err;
-    int rc = nm_opts_parse(opts, n_opts, argc, argv, &first, &err);
-    if (rc == NM_OPTS_HELP) {
-        nm_opts_usage(stdout, "newsmill", "query [OPTIONS] QUESTION ARGS",
+    const nm_opts_program program = {
+        "newsmill query", "[OPTIONS] QUESTION ARGS",
                       "Canned questions over the results database(s):\n"
                       "  search TEXT                 full-text search (FTS5 syntax: AND, OR, \"phrase\", pre*)\n"
                       "  entity NAME [NAME...]       articles mentioning every NAME (substring match)\n"
                       "  top people|orgs|places|groups|other   most mentioned entities (--since 1h)\n"
                       "  dups ID                     exact and near duplicates of an article\n"
                       "  article ID                  the full extraction of an article, as JSON",
-                      opts, n_opts);
-        return NM_EXIT_OK;
-    }
-    if (rc != 0) {
-        fprintf(stderr, "newsmill query: %s (see newsmill query --help)\n", err.msg);
-        return NM_EXIT_USAGE;
-    }
+        opts, n_opts, -1};
+    int rc = nm_opts_run(&program, argc, argv, &first);
+    if (rc != 0)
+        return rc == NM_OPTS_HELP ? NM_EXIT_OK : NM_EXIT_USAGE;
     if (first >= argc) {
         fprintf(stderr, "newsmill query: which question? search, entity, top, dups, article"
                         " (see newsmill query --help)\n");

@@ -26,24 +26,17 @@ int nm_cmd_stats(int argc, char **argv)
         NM_CURVE_OPT_SERVER_KEY(curve_opts),
     };
     size_t n_opts = sizeof opts / sizeof opts[0];
-    int first;
     nm_error err;
-    int rc = nm_opts_parse(opts, n_opts, argc, argv, &first, &err);
-    if (rc == NM_OPTS_HELP) {
-        nm_opts_usage(stdout, "newsmill stats", "[OPTIONS]",
+    const nm_opts_program program = {
+        "newsmill stats", "[OPTIONS]",
                       "Prints the fleet as the collector sees it: totals (accepted, committed,\n"
                       "failed, dead, backlog, in flight), committed/s over 1s/1m/5m, latency\n"
                       "percentiles, every process, errors by reason and recent dead letters.\n"
                       "Exit 3 when the collector does not answer in time.",
-                      opts, n_opts);
-        return NM_EXIT_OK;
-    }
-    if (rc == 0 && first < argc)
-        rc = nm_error_set(&err, NM_ERR_INVALID, "unexpected argument '%s'", argv[first]);
-    if (rc != 0) {
-        fprintf(stderr, "newsmill stats: %s (see --help)\n", err.msg);
-        return NM_EXIT_USAGE;
-    }
+        opts, n_opts, 0};
+    int rc = nm_opts_run(&program, argc, argv, NULL);
+    if (rc != 0)
+        return rc == NM_OPTS_HELP ? NM_EXIT_OK : NM_EXIT_USAGE;
     nm_curve *curve;
     if (nm_curve_new(NULL, &curve_opts, &curve, &err) != 0) {
         fprintf(stderr, "newsmill stats: %s\n", err.msg);

@@ -542,23 +542,18 @@ int nm_cmd_submit(int argc, char **argv)
     size_t n_opts = sizeof opts / sizeof opts[0];
     int first;
     nm_error err;
-    int rc = nm_opts_parse(opts, n_opts, argc, argv, &first, &err);
-    const char *synopsis = "submit [OPTIONS] PATH...|-";
-    const char *desc =
+    const nm_opts_program program = {
+        "newsmill submit", "[OPTIONS] PATH...|-",
         "Submits articles to the queue and waits until the queue has them durably.\n"
         "PATH: a .txt (plain text) or .html/.htm file, a .jsonl/.ndjson file of JSON lines,\n"
         "or a directory (recursively; other files are skipped and counted). '-' reads JSON\n"
         "lines from stdin: {\"id\",\"url\",\"source\",\"published\",\"content_type\",\"body\",\n"
         "\"language\",\"metadata\"}, published as ISO 8601 or Unix seconds.\n"
-        "Exit: 0 all accepted, 3 queue unreachable, 4 some rejected (input errors included).";
-    if (rc == NM_OPTS_HELP) {
-        nm_opts_usage(stdout, "newsmill", synopsis, desc, opts, n_opts);
-        return NM_EXIT_OK;
-    }
-    if (rc != 0) {
-        fprintf(stderr, "newsmill submit: %s (see newsmill submit --help)\n", err.msg);
-        return NM_EXIT_USAGE;
-    }
+        "Exit: 0 all accepted, 3 queue unreachable, 4 some rejected (input errors included).",
+        opts, n_opts, -1};
+    int rc = nm_opts_run(&program, argc, argv, &first);
+    if (rc != 0)
+        return rc == NM_OPTS_HELP ? NM_EXIT_OK : NM_EXIT_USAGE;
     if (first >= argc) {
         fprintf(stderr, "newsmill submit: nothing to submit: give files, directories or '-'\n");
         return NM_EXIT_USAGE;

@@ -67,24 +67,17 @@ int nm_cmd_watch(int argc, char **argv)
         NM_CURVE_OPT_SERVER_KEY(curve_opts),
     };
     size_t n_opts = sizeof opts / sizeof opts[0];
-    int first;
     nm_error err;
-    int rc = nm_opts_parse(opts, n_opts, argc, argv, &first, &err);
-    if (rc == NM_OPTS_HELP) {
-        nm_opts_usage(stdout, "newsmill watch", "[OPTIONS]",
+    const nm_opts_program program = {
+        "newsmill watch", "[OPTIONS]",
                       "Shows the fleet like `newsmill stats`, refreshed every interval, until\n"
                       "Ctrl-C. On a terminal the screen is redrawn; otherwise frames follow each\n"
                       "other. Exit 3 when the collector does not answer at the start (or, with\n"
                       "--until-idle, stays silent for 10 s).",
-                      opts, n_opts);
-        return NM_EXIT_OK;
-    }
-    if (rc == 0 && first < argc)
-        rc = nm_error_set(&err, NM_ERR_INVALID, "unexpected argument '%s'", argv[first]);
-    if (rc != 0) {
-        fprintf(stderr, "newsmill watch: %s (see --help)\n", err.msg);
-        return NM_EXIT_USAGE;
-    }
+        opts, n_opts, 0};
+    int rc = nm_opts_run(&program, argc, argv, NULL);
+    if (rc != 0)
+        return rc == NM_OPTS_HELP ? NM_EXIT_OK : NM_EXIT_USAGE;
     nm_curve *curve;
     if (nm_curve_new(NULL, &curve_opts, &curve, &err) != 0) {
         fprintf(stderr, "newsmill watch: %s\n", err.msg);

@@ -46,21 +46,18 @@ int main(int argc, char **argv)
         NM_CURVE_OPT_ALLOW(curve_opts),
     };
     size_t n_opts = sizeof opts / sizeof opts[0];
-    int first;
     nm_error err;
-    int rc = nm_opts_parse(opts, n_opts, argc, argv, &first, &err);
-    if (rc == NM_OPTS_HELP) {
-        nm_opts_usage(stdout, "newsmill-collector", "[OPTIONS]",
-                      "Aggregates the stats of every newsmill process and serves them:\n"
-                      "a query socket for the CLI, Prometheus /metrics and a live dashboard.",
-                      opts, n_opts);
-        return 0;
-    }
+    const nm_opts_program program = {
+        "newsmill-collector", "[OPTIONS]",
+        "Aggregates the stats of every newsmill process and serves them:\n"
+        "a query socket for the CLI, Prometheus /metrics and a live dashboard.",
+        opts, n_opts, 0};
+    int rc = nm_opts_run(&program, argc, argv, NULL);
+    if (rc != 0)
+        return rc == NM_OPTS_HELP ? 0 : 2;
     nm_log_level level = NM_LOG_INFO;
-    if (rc == 0 && nm_log_level_parse(log_level, &level) != 0)
+    if (nm_log_level_parse(log_level, &level) != 0)
         rc = nm_error_set(&err, NM_ERR_INVALID, "--log-level: unknown level '%s'", log_level);
-    if (rc == 0 && first < argc)
-        rc = nm_error_set(&err, NM_ERR_INVALID, "unexpected argument '%s'", argv[first]);
     if (rc == 0 && gone_ms < stale_ms)
         rc = nm_error_set(&err, NM_ERR_INVALID,
                           "--gone-after must not be shorter than --stale-after");

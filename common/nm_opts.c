@@ -324,3 +324,24 @@ void nm_opts_usage(FILE *out, const char *program, const char *synopsis,
     fprintf(out, "%-34s %s\n", "      --config FILE", "read options from FILE (name = value lines)");
     fprintf(out, "%-34s %s\n", "  -h, --help", "show this help and exit");
 }
+
+int nm_opts_run(const nm_opts_program *p, int argc, char **argv, int *first_positional)
+{
+    int first = argc;
+    nm_error err;
+    int rc = nm_opts_parse(p->opts, p->n_opts, argc, argv, &first, &err);
+    if (rc == NM_OPTS_HELP) {
+        nm_opts_usage(stdout, p->name, p->synopsis, p->description, p->opts, p->n_opts);
+        return NM_OPTS_HELP;
+    }
+    if (rc == 0 && p->max_args >= 0 && argc - first > p->max_args)
+        rc = nm_error_set(&err, NM_ERR_INVALID, "unexpected argument '%s'", argv[first + p->max_args]);
+    if (rc != 0) {
+        fprintf(stderr, "%s: %s%s\n", p->name, err.msg,
+                strstr(err.msg, "--help") ? "" : " (see --help)");
+        return -1;
+    }
+    if (first_positional)
+        *first_positional = first;
+    return 0;
+}

@@ -57,6 +57,27 @@ int nm_opts_parse(const nm_opt *opts, size_t n_opts, int argc, char **argv,
 void nm_opts_usage(FILE *out, const char *program, const char *synopsis,
                    const char *description, const nm_opt *opts, size_t n_opts);
 
+/* What a program or subcommand says about itself, for nm_opts_run(). */
+typedef struct nm_opts_program {
+    const char *name;        /* "newsmill-queue", "newsmill dead": starts usage and errors */
+    const char *synopsis;    /* after the name in "usage:", e.g. "[OPTIONS] PATH..." */
+    const char *description; /* paragraph under the usage line */
+    const nm_opt *opts;
+    size_t n_opts;
+    int max_args;            /* positional arguments allowed; -1 = any number */
+} nm_opts_program;
+
+/* Parses argv for a program and handles what every program handles alike:
+ * --help prints the usage on stdout and returns NM_OPTS_HELP; a bad option or
+ * more than max_args positional arguments prints "NAME: message (see --help)"
+ * on stderr and returns -1; otherwise returns 0 with *first_positional as in
+ * nm_opts_parse(). A main() then reads:
+ *     int rc = nm_opts_run(&program, argc, argv, &first);
+ *     if (rc != 0)
+ *         return rc == NM_OPTS_HELP ? 0 : 2;
+ */
+int nm_opts_run(const nm_opts_program *program, int argc, char **argv, int *first_positional);
+
 /* Parses a byte size ("64M", "1G", "4096"). Returns 0 or -1 (NM_ERR_INVALID). */
 int nm_opts_parse_bytes(const char *text, int64_t *bytes, nm_error *err);
 

@@ -68,25 +68,16 @@ int main(int argc, char **argv)
         NM_CURVE_OPT_SERVER_KEY(curve_opts),
     };
     size_t n_opts = sizeof opts / sizeof opts[0];
-    int first;
+    const nm_opts_program program = {
+        "newsmill-queue", "[OPTIONS]",
+        "The durable queue: accepts article batches from producers, acks them once they are "
+        "committed\nto the spool, and delivers them to workers by credit under leases "
+        "(at-least-once).",
+        opts, n_opts, 0};
+    int rc = nm_opts_run(&program, argc, argv, NULL);
+    if (rc != 0)
+        return rc == NM_OPTS_HELP ? 0 : 2;
     nm_error err;
-    int rc = nm_opts_parse(opts, n_opts, argc, argv, &first, &err);
-    if (rc == NM_OPTS_HELP) {
-        nm_opts_usage(stdout, "newsmill-queue", "[OPTIONS]",
-                      "The durable queue: accepts article batches from producers, acks them once "
-                      "they are committed\nto the spool, and delivers them to workers by credit "
-                      "under leases (at-least-once).",
-                      opts, n_opts);
-        return 0;
-    }
-    if (rc != 0) {
-        fprintf(stderr, "newsmill-queue: %s\n", err.msg);
-        return 2;
-    }
-    if (first < argc) {
-        fprintf(stderr, "newsmill-queue: unexpected argument '%s' (see --help)\n", argv[first]);
-        return 2;
-    }
     if (!strcmp(durability, "full"))
         cfg.durability = NM_SPOOL_FULL;
     else if (!strcmp(durability, "normal"))

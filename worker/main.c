@@ -61,21 +61,14 @@ int main(int argc, char **argv)
     size_t n_opts = sizeof opts / sizeof *opts;
     nm_log_init("newsmill-worker");
     nm_error err;
-    int first_positional;
-    int rc = nm_opts_parse(opts, n_opts, argc, argv, &first_positional, &err);
-    if (rc == NM_OPTS_HELP) {
-        nm_opts_usage(stdout, "newsmill-worker", "[OPTIONS]",
-                      "Takes articles from the queue, extracts their structure and stores it in"
-                      " the results database, in batched transactions; SIGTERM drains.",
-                      opts, n_opts);
-        return 0;
-    }
-    if (rc < 0 || first_positional < argc) {
-        const char *msg = rc < 0 ? err.msg : "unexpected argument";
-        fprintf(stderr, "newsmill-worker: %s%s\n", msg,
-                strstr(msg, "--help") ? "" : " (see --help)");
-        return 2;
-    }
+    const nm_opts_program program = {
+        "newsmill-worker", "[OPTIONS]",
+        "Takes articles from the queue, extracts their structure and stores it in the results "
+        "database, in batched transactions; SIGTERM drains.",
+        opts, n_opts, 0};
+    int rc = nm_opts_run(&program, argc, argv, NULL);
+    if (rc != 0)
+        return rc == NM_OPTS_HELP ? 0 : 2;
     nm_log_level level;
     if (nm_log_level_parse(log_level, &level) < 0) {
         fprintf(stderr, "newsmill-worker: --log-level: unknown level '%s'\n", log_level);

@@ -360,20 +360,14 @@ int main(int argc, char **argv)
         {"workers", 'w', NM_OPT_INT, &workers, "N", "workers in the fleet", 1, MAX_WORKERS},
         {"keep", 0, NM_OPT_FLAG, &keep_files, NULL, "keep the fleet's directory (logs, databases) afterwards", 0, 0},
     };
-    size_t n_opts = sizeof opts / sizeof opts[0];
-    nm_error err;
-    int rc = nm_opts_parse(opts, n_opts, argc, argv, NULL, &err);
-    if (rc == NM_OPTS_HELP) {
-        nm_opts_usage(stdout, "chaos", "[OPTIONS]",
-                      "Kills and freezes fleet processes under load, then checks that every\n"
-                      "accepted article is stored exactly once and only poison is dead.",
-                      opts, n_opts);
-        return 0;
-    }
-    if (rc) {
-        fprintf(stderr, "chaos: %s\n", err.msg);
-        return 2;
-    }
+    const nm_opts_program program = {
+        "chaos", "[OPTIONS]",
+        "Kills and freezes fleet processes under load, then checks that every\n"
+        "accepted article is stored exactly once and only poison is dead.",
+        opts, sizeof opts / sizeof opts[0], 0};
+    int rc = nm_opts_run(&program, argc, argv, NULL);
+    if (rc != 0)
+        return rc == NM_OPTS_HELP ? 0 : 2;
     if (!seed)
         seed = (int64_t)(nm_time_unix_ms() ^ (getpid() << 16));
     rng_state = (uint64_t)seed | 1;

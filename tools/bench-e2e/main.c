@@ -365,18 +365,13 @@ int main(int argc, char **argv)
     };
     size_t n_opts = sizeof opts / sizeof *opts;
     nm_error err;
-    int first;
-    int rc = nm_opts_parse(opts, n_opts, argc, argv, &first, &err);
-    if (rc == NM_OPTS_HELP) {
-        nm_opts_usage(stdout, "bench-e2e", "[OPTIONS]",
+    const nm_opts_program program = {
+        "bench-e2e", "[OPTIONS]",
                       "End-to-end throughput: queue + workers + results database, JSON lines.",
-                      opts, n_opts);
-        return 0;
-    }
-    if (rc < 0 || first < argc) {
-        fprintf(stderr, "bench-e2e: %s\n", rc < 0 ? err.msg : "unexpected argument");
-        return 2;
-    }
+        opts, n_opts, 0};
+    int rc = nm_opts_run(&program, argc, argv, NULL);
+    if (rc != 0)
+        return rc == NM_OPTS_HELP ? 0 : 2;
     corpus c = {0};
     load_dir(&c, corpus_dir, "");
     if (c.n == 0) {

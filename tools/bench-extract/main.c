@@ -130,20 +130,15 @@ int main(int argc, char **argv)
         {"limit", 'n', NM_OPT_INT, &limit, "N", "use only the first N articles (0 = all; for callgrind)", 0, 1e9},
     };
     size_t n_opts = sizeof opts / sizeof opts[0];
-    int first;
     nm_error err;
-    int rc = nm_opts_parse(opts, n_opts, argc, argv, &first, &err);
-    if (rc == NM_OPTS_HELP) {
-        nm_opts_usage(stdout, "bench-extract", "[OPTIONS]",
+    const nm_opts_program program = {
+        "bench-extract", "[OPTIONS]",
                       "Extraction throughput on one core (no queue): one profiled pass for the\n"
                       "time per stage, then timed passes. JSON lines; the last is the summary.",
-                      opts, n_opts);
-        return 0;
-    }
-    if (rc < 0 || first != argc) {
-        fprintf(stderr, "bench-extract: %s (see --help)\n", rc < 0 ? err.msg : "no arguments expected");
-        return 2;
-    }
+        opts, n_opts, 0};
+    int rc = nm_opts_run(&program, argc, argv, NULL);
+    if (rc != 0)
+        return rc == NM_OPTS_HELP ? 0 : 2;
     corpus c = {0};
     walk(&c, corpus_dir, 0);
     if (limit > 0 && (size_t)limit < c.n) {

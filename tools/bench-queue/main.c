@@ -249,20 +249,15 @@ int main(int argc, char **argv)
         {"keep", 0, NM_OPT_FLAG, &keep, NULL, "keep the temp dir and the queue log", 0, 0},
     };
     size_t n_opts = sizeof opts / sizeof opts[0];
-    int first;
     nm_error err;
-    int rc = nm_opts_parse(opts, n_opts, argc, argv, &first, &err);
-    if (rc == NM_OPTS_HELP) {
-        nm_opts_usage(stdout, "bench-queue", "[OPTIONS]",
+    const nm_opts_program program = {
+        "bench-queue", "[OPTIONS]",
                       "Queue-only benchmark: producers submit batches, consumers ack at once.\n"
                       "Prints JSON lines; the last is the summary (\"mode\":\"queue\").",
-                      opts, n_opts);
-        return 0;
-    }
-    if (rc != 0) {
-        fprintf(stderr, "bench-queue: %s\n", err.msg);
-        return 2;
-    }
+        opts, n_opts, 0};
+    int rc = nm_opts_run(&program, argc, argv, NULL);
+    if (rc != 0)
+        return rc == NM_OPTS_HELP ? 0 : 2;
 
     char dir[512];
     if (*dir_opt) {

@@ -73,21 +73,15 @@ int main(int argc, char **argv)
     size_t n_opts = sizeof opts / sizeof opts[0];
     int first;
     nm_error err;
-    int rc = nm_opts_parse(opts, n_opts, argc, argv, &first, &err);
-    if (rc == NM_OPTS_HELP) {
-        nm_opts_usage(stdout, "eval-ner", "[OPTIONS] [FILE]",
+    const nm_opts_program program = {
+        "eval-ner", "[OPTIONS] [FILE]",
                       "Scores the NER model on a CoNLL-2003 format corpus (default\n"
                       "../shared/eval/conll2003/dev.txt): per-type and overall\n"
                       "precision, recall and F1 by the conlleval rules.",
-                      opts, n_opts);
-        return 0;
-    }
-    if (rc == 0 && argc - first > 1)
-        rc = nm_error_set(&err, NM_ERR_INVALID, "at most one corpus file");
-    if (rc != 0) {
-        fprintf(stderr, "eval-ner: %s (see --help)\n", err.msg);
-        return 2;
-    }
+        opts, n_opts, 1};
+    int rc = nm_opts_run(&program, argc, argv, &first);
+    if (rc != 0)
+        return rc == NM_OPTS_HELP ? 0 : 2;
     const char *corpus_path = first < argc ? argv[first] : "../shared/eval/conll2003/dev.txt";
     nm_ner_model *m;
     nm_conll_corpus *c;

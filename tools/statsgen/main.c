@@ -45,18 +45,14 @@ int main(int argc, char **argv)
         {"interval", 0, NM_OPT_DURATION, &interval_ms, "DURATION", "between reports", 10, 60000},
     };
     size_t n_opts = sizeof opts / sizeof opts[0];
-    int first;
     nm_error err;
-    int rc = nm_opts_parse(opts, n_opts, argc, argv, &first, &err);
-    if (rc == NM_OPTS_HELP) {
-        nm_opts_usage(stdout, "statsgen", "[OPTIONS]",
-                      "Sends synthetic stats of a queue and N workers to a collector.", opts, n_opts);
-        return 0;
-    }
-    if (rc != 0) {
-        fprintf(stderr, "statsgen: %s\n", err.msg);
-        return 2;
-    }
+    const nm_opts_program program = {
+        "statsgen", "[OPTIONS]",
+                      "Sends synthetic stats of a queue and N workers to a collector.",
+        opts, n_opts, 0};
+    int rc = nm_opts_run(&program, argc, argv, NULL);
+    if (rc != 0)
+        return rc == NM_OPTS_HELP ? 0 : 2;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     srand((unsigned)time(NULL));
