@@ -89,7 +89,7 @@ static inline void qtest_start(qtest_queue *q)
     snprintf(old, sizeof old, "%s.old", nm_test_path(logname));
     rename(nm_test_path(logname), old);
     nm_proc_start(&q->proc, q->name, argv);
-    if (!nm_test_wait_until(qtest_front_up, q, 5000)) {
+    if (!nm_test_wait_until(qtest_front_up, q, 30000)) {
         nm_proc_dump_log(&q->proc);
         fail_msg("queue %s did not start", q->name);
     }
@@ -99,7 +99,7 @@ static inline void qtest_stop(qtest_queue *q)
 {
     nm_proc_signal(&q->proc, SIGTERM);
     int status = -1;
-    if (!nm_proc_wait(&q->proc, 5000, &status)) {
+    if (!nm_proc_wait(&q->proc, 30000, &status)) {
         nm_proc_dump_log(&q->proc);
         nm_proc_kill(&q->proc);
         fail_msg("queue %s did not stop on SIGTERM", q->name);
@@ -245,6 +245,29 @@ static inline double qtest_wait_metric(void *pull, const char *name, const char 
             break;
     }
     return v;
+}
+
+/* Waits until any report (each one is looked at, not only the newest)
+ * carries state; true if one did within timeout_ms. */
+static inline bool qtest_wait_state(void *pull, const char *state, int timeout_ms)
+{
+    int64_t deadline = nm_time_mono_ns() + (int64_t)timeout_ms * NM_NS_PER_MS;
+    for (;;) {
+        int64_t left = (deadline - nm_time_mono_ns()) / NM_NS_PER_MS;
+        if (left <= 0)
+            return false;
+        zmq_pollitem_t it = {pull, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, (long)left) <= 0)
+            continue;
+        Newsmill__Envelope *env;
+        if (nm_frame_recv(pull, NULL, NM_FRAME_MAX_DEFAULT, &env, 0, NULL) != 0)
+            continue;
+        bool hit = env->body_case == NEWSMILL__ENVELOPE__BODY_STATS && env->stats->state &&
+                   !strcmp(env->stats->state, state);
+        nm_frame_free(&env);
+        if (hit)
+            return true;
+    }
 }
 
 #endif

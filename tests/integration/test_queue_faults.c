@@ -24,7 +24,7 @@ static void consume_poison(void *ctx, const qtest_queue *q, nm_producer *p, cons
     int64_t start = nm_time_mono_ns();
     int failures = 0;
     for (;;) {
-        assert_true(nm_time_mono_ns() - start < 10 * NM_NS_PER_S);
+        assert_true(nm_time_mono_ns() - start < 30 * NM_NS_PER_S);
         zmq_pollitem_t it = {nm_consumer_socket(c), 0, ZMQ_POLLIN, 0};
         zmq_poll(&it, 1, 20);
         nm_consumer_tick(c);
@@ -119,8 +119,8 @@ static void poison_dead_letters(void **state)
     nm_producer_dead_list_free(&list);
 
     /* stats: dead counted, recent dead letters carried */
-    assert_true(qtest_wait_metric(pull, "queue_articles_dead_total", NULL, 3, 3000) >= 3);
-    Newsmill__Envelope *env = qtest_stats(pull, 500);
+    assert_true(qtest_wait_metric(pull, "queue_articles_dead_total", NULL, 3, 15000) >= 3);
+    Newsmill__Envelope *env = qtest_stats(pull, 5000);
     assert_non_null(env);
     assert_int_equal(qtest_metric(env, "queue_dead_letters", NULL), 2);
     assert_true(env->stats->n_recent_dead >= 2);
@@ -151,8 +151,8 @@ static Newsmill__Envelope *raw_request(void *sock, const void *buf, size_t len)
 {
     assert_true(zmq_send(sock, buf, len, 0) == (int)len);
     zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
-    if (zmq_poll(&it, 1, 3000) != 1)
-        fail_msg("no answer to a bad request within 3 s");
+    if (zmq_poll(&it, 1, 15000) != 1)
+        fail_msg("no answer to a bad request within 15 s");
     Newsmill__Envelope *env;
     nm_error err;
     if (nm_frame_recv(sock, NULL, NM_FRAME_MAX_DEFAULT, &env, 0, &err) != 0)
@@ -309,7 +309,7 @@ static void bad_input(void **state)
     assert_int_equal(nm_producer_submit(p, again, 1, &ack, NULL), 0);
     assert_string_equal(ack->acks[0]->id, derived);
     nm_producer_ack_free(&ack);
-    assert_true(qtest_wait_gauge(pull, "queue_backlog_articles", 3, 3000));
+    assert_true(qtest_wait_gauge(pull, "queue_backlog_articles", 3, 15000));
 
     /* a second queue on the same spool refuses to start */
     char *argv2[] = {(char *)nm_test_bin("newsmill-queue"), "--spool", q.spool, "--front",
@@ -317,7 +317,7 @@ static void bad_input(void **state)
     nm_proc second;
     nm_proc_start(&second, "second", argv2);
     int st2 = 0;
-    assert_true(nm_proc_wait(&second, 5000, &st2));
+    assert_true(nm_proc_wait(&second, 30000, &st2));
     assert_true(WIFEXITED(st2) && WEXITSTATUS(st2) == 1);
 
     /* full: 3 in the spool, the limit is 30 */
@@ -328,13 +328,17 @@ static void bad_input(void **state)
     assert_int_equal(err.code, NM_ERR_FULL);
     assert_non_null(strstr(err.msg, "queue full"));
     assert_non_null(strstr(err.msg, "--max-backlog"));
+    /* the queue reports "full" for 5 s after a refusal: look for it now, on
+     * any report, not after the slower checks below (a loaded machine can
+     * take longer than 5 s over those) */
+    assert_true(qtest_wait_state(pull, "full", 30000));
 
     /* worker side: unknown lease, duplicate done, unknown worker heartbeat */
     nm_consumer_config cfg = {.endpoint = q.back, .capacity = 1, .heartbeat_ms = 50};
     nm_consumer *c = nm_consumer_new(ctx, &cfg, NULL);
     Newsmill__Delivery *d = NULL;
     int64_t start = nm_time_mono_ns();
-    while (!d && nm_time_mono_ns() - start < 3 * NM_NS_PER_S) {
+    while (!d && nm_time_mono_ns() - start < 15 * NM_NS_PER_S) {
         zmq_pollitem_t it = {nm_consumer_socket(c), 0, ZMQ_POLLIN, 0};
         zmq_poll(&it, 1, 20);
         nm_consumer_tick(c);
@@ -351,7 +355,7 @@ static void bad_input(void **state)
     nm_consumer_fail(c, 999, "x", true, NULL);
     nm_consumer_delivery_free(&d);
     start = nm_time_mono_ns();
-    while (nm_consumer_unknown_leases(c) < 4 && nm_time_mono_ns() - start < 3 * NM_NS_PER_S) {
+    while (nm_consumer_unknown_leases(c) < 4 && nm_time_mono_ns() - start < 15 * NM_NS_PER_S) {
         zmq_pollitem_t it = {nm_consumer_socket(c), 0, ZMQ_POLLIN, 0};
         zmq_poll(&it, 1, 20);
         nm_consumer_tick(c);
@@ -361,7 +365,7 @@ static void bad_input(void **state)
     assert_int_equal(nm_consumer_unknown_leases(c), 4);
     nm_consumer_destroy(&c);
 
-    /* stats: every refusal counted, state full... */
+    /* stats: every refusal counted... */
     const struct {
         const char *name, *label;
         double min;
@@ -385,8 +389,8 @@ static void bad_input(void **state)
         {"queue_articles_delivered_total", NULL, 1},
         {"queue_articles_done_total", NULL, 1},
     };
-    qtest_wait_metric(pull, "queue_requests_rejected_total", "unknown-lease", 4, 3000);
-    Newsmill__Envelope *env = qtest_stats(pull, 500);
+    qtest_wait_metric(pull, "queue_requests_rejected_total", "unknown-lease", 4, 15000);
+    Newsmill__Envelope *env = qtest_stats(pull, 5000);
     assert_non_null(env);
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
         double v = qtest_metric(env, counters[i].name, counters[i].label);
@@ -394,7 +398,6 @@ static void bad_input(void **state)
             fail_msg("%s{reason=%s} = %g, want >= %g", counters[i].name,
                      counters[i].label ? counters[i].label : "", v, counters[i].min);
     }
-    assert_string_equal(env->stats->state, "full"); /* a submit was refused as full just now */
     nm_frame_free(&env);
 
     /* ...and still serving */
@@ -465,8 +468,8 @@ static void disk_full(void **state)
     Newsmill__DeadList *list;
     assert_int_equal(nm_producer_dead_list(p, 10, NULL, &list, NULL), 0);
     nm_producer_dead_list_free(&list);
-    assert_true(qtest_wait_metric(pull, "queue_requests_rejected_total", "storage", 3, 3000) >= 3);
-    Newsmill__Envelope *env = qtest_stats(pull, 500);
+    assert_true(qtest_wait_metric(pull, "queue_requests_rejected_total", "storage", 3, 15000) >= 3);
+    Newsmill__Envelope *env = qtest_stats(pull, 5000);
     assert_non_null(env);
     assert_string_equal(env->stats->state, "storage-error");
     nm_frame_free(&env);

@@ -642,12 +642,19 @@ static void concurrent_open(void **state)
             char id[16];
             snprintf(id, sizeof id, "p%d", i);
             nm_extract_result *r = make_result(id, "T", "Hamas spoke.", kalin + 2, 1, 1);
+            /* BUSY (another child holds the write lock) is retried until a
+             * deadline, not a count of attempts: on a loaded machine a
+             * holder can be off the CPU or in fsync for seconds while the
+             * 1 ms attempts here run out; any other error fails at once */
             int rc = -1;
-            for (int attempt = 0; attempt < 1000 && rc != 0; attempt++) {
+            int64_t deadline = nm_time_mono_ns() + 60 * NM_NS_PER_S;
+            while (rc != 0 && nm_time_mono_ns() < deadline) {
                 rc = nm_store_put_batch(s, (const nm_extract_result *const *)&r, 1, 1, &err);
                 if (rc != 0 && err.code != NM_ERR_BUSY)
                     break;
             }
+            if (rc != 0)
+                fprintf(stderr, "child %d: %s\n", i, err.msg);
             free_result(r);
             nm_store_close(&s);
             _exit(rc == 0 ? 0 : 2);
