@@ -69,9 +69,9 @@ int nm_cmd_extract(int argc, char **argv)
     nm_error err;
     const nm_opts_program program = {
         "newsmill extract", "[OPTIONS] FILE|-",
-                      "Extracts one article (title, structure, entities, keyphrases, summary,\n"
-                      "fingerprints) and prints the result as JSON. FILE '-' reads stdin.\n"
-                      "Content type: --html/--text, else .html/.htm names are HTML, else guessed.",
+        "Extracts one article (title, structure, entities, keyphrases, summary,\n"
+        "fingerprints) and prints the result as JSON. FILE '-' reads stdin.\n"
+        "Content type: --html/--text, else .html/.htm names are HTML, else guessed.",
         opts, n_opts, -1};
     int rc = nm_opts_run(&program, argc, argv, &first);
     if (rc != 0)

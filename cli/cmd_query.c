@@ -719,12 +719,12 @@ int nm_cmd_query(int argc, char **argv)
     nm_error err;
     const nm_opts_program program = {
         "newsmill query", "[OPTIONS] QUESTION ARGS",
-                      "Canned questions over the results database(s):\n"
-                      "  search TEXT                 full-text search (FTS5 syntax: AND, OR, \"phrase\", pre*)\n"
-                      "  entity NAME [NAME...]       articles mentioning every NAME (substring match)\n"
-                      "  top people|orgs|places|groups|other   most mentioned entities (--since 1h)\n"
-                      "  dups ID                     exact and near duplicates of an article\n"
-                      "  article ID                  the full extraction of an article, as JSON",
+        "Canned questions over the results database(s):\n"
+        "  search TEXT                 full-text search (FTS5 syntax: AND, OR, \"phrase\", pre*)\n"
+        "  entity NAME [NAME...]       articles mentioning every NAME (substring match)\n"
+        "  top people|orgs|places|groups|other   most mentioned entities (--since 1h)\n"
+        "  dups ID                     exact and near duplicates of an article\n"
+        "  article ID                  the full extraction of an article, as JSON",
         opts, n_opts, -1};
     int rc = nm_opts_run(&program, argc, argv, &first);
     if (rc != 0)

@@ -29,10 +29,10 @@ int nm_cmd_stats(int argc, char **argv)
     nm_error err;
     const nm_opts_program program = {
         "newsmill stats", "[OPTIONS]",
-                      "Prints the fleet as the collector sees it: totals (accepted, committed,\n"
-                      "failed, dead, backlog, in flight), committed/s over 1s/1m/5m, latency\n"
-                      "percentiles, every process, errors by reason and recent dead letters.\n"
-                      "Exit 3 when the collector does not answer in time.",
+        "Prints the fleet as the collector sees it: totals (accepted, committed,\n"
+        "failed, dead, backlog, in flight), committed/s over 1s/1m/5m, latency\n"
+        "percentiles, every process, errors by reason and recent dead letters.\n"
+        "Exit 3 when the collector does not answer in time.",
         opts, n_opts, 0};
     int rc = nm_opts_run(&program, argc, argv, NULL);
     if (rc != 0)

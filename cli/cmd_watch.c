@@ -70,10 +70,10 @@ int nm_cmd_watch(int argc, char **argv)
     nm_error err;
     const nm_opts_program program = {
         "newsmill watch", "[OPTIONS]",
-                      "Shows the fleet like `newsmill stats`, refreshed every interval, until\n"
-                      "Ctrl-C. On a terminal the screen is redrawn; otherwise frames follow each\n"
-                      "other. Exit 3 when the collector does not answer at the start (or, with\n"
-                      "--until-idle, stays silent for 10 s).",
+        "Shows the fleet like `newsmill stats`, refreshed every interval, until\n"
+        "Ctrl-C. On a terminal the screen is redrawn; otherwise frames follow each\n"
+        "other. Exit 3 when the collector does not answer at the start (or, with\n"
+        "--until-idle, stays silent for 10 s).",
         opts, n_opts, 0};
     int rc = nm_opts_run(&program, argc, argv, NULL);
     if (rc != 0)

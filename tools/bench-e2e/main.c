@@ -367,7 +367,7 @@ int main(int argc, char **argv)
     nm_error err;
     const nm_opts_program program = {
         "bench-e2e", "[OPTIONS]",
-                      "End-to-end throughput: queue + workers + results database, JSON lines.",
+        "End-to-end throughput: queue + workers + results database, JSON lines.",
         opts, n_opts, 0};
     int rc = nm_opts_run(&program, argc, argv, NULL);
     if (rc != 0)

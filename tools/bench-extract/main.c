@@ -133,8 +133,8 @@ int main(int argc, char **argv)
     nm_error err;
     const nm_opts_program program = {
         "bench-extract", "[OPTIONS]",
-                      "Extraction throughput on one core (no queue): one profiled pass for the\n"
-                      "time per stage, then timed passes. JSON lines; the last is the summary.",
+        "Extraction throughput on one core (no queue): one profiled pass for the\n"
+        "time per stage, then timed passes. JSON lines; the last is the summary.",
         opts, n_opts, 0};
     int rc = nm_opts_run(&program, argc, argv, NULL);
     if (rc != 0)

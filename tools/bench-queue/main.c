@@ -252,8 +252,8 @@ int main(int argc, char **argv)
     nm_error err;
     const nm_opts_program program = {
         "bench-queue", "[OPTIONS]",
-                      "Queue-only benchmark: producers submit batches, consumers ack at once.\n"
-                      "Prints JSON lines; the last is the summary (\"mode\":\"queue\").",
+        "Queue-only benchmark: producers submit batches, consumers ack at once.\n"
+        "Prints JSON lines; the last is the summary (\"mode\":\"queue\").",
         opts, n_opts, 0};
     int rc = nm_opts_run(&program, argc, argv, NULL);
     if (rc != 0)

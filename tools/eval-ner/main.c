@@ -75,9 +75,9 @@ int main(int argc, char **argv)
     nm_error err;
     const nm_opts_program program = {
         "eval-ner", "[OPTIONS] [FILE]",
-                      "Scores the NER model on a CoNLL-2003 format corpus (default\n"
-                      "../shared/eval/conll2003/dev.txt): per-type and overall\n"
-                      "precision, recall and F1 by the conlleval rules.",
+        "Scores the NER model on a CoNLL-2003 format corpus (default\n"
+        "../shared/eval/conll2003/dev.txt): per-type and overall\n"
+        "precision, recall and F1 by the conlleval rules.",
         opts, n_opts, 1};
     int rc = nm_opts_run(&program, argc, argv, &first);
     if (rc != 0)

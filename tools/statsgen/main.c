@@ -48,7 +48,7 @@ int main(int argc, char **argv)
     nm_error err;
     const nm_opts_program program = {
         "statsgen", "[OPTIONS]",
-                      "Sends synthetic stats of a queue and N workers to a collector.",
+        "Sends synthetic stats of a queue and N workers to a collector.",
         opts, n_opts, 0};
     int rc = nm_opts_run(&program, argc, argv, NULL);
     if (rc != 0)
