@@ -17,6 +17,40 @@
 #include "nm_html_internal.h"
 #include "nm_utf8.h"
 
+/* s as valid UTF-8: s itself, or a repaired copy in the arena (invalid
+ * sequences become U+FFFD); *len updated when len is not NULL. */
+static const char *valid_utf8(nm_arena *arena, const char *s, size_t *len)
+{
+    if (!s)
+        return s;
+    size_t n = len ? *len : strlen(s);
+    if (nm_utf8_valid(s, n, NULL))
+        return s;
+    size_t fixed_len;
+    char *fixed = nm_utf8_repair(s, n, &fixed_len, NULL);
+    const char *kept = nm_arena_strndup(arena, fixed, fixed_len);
+    free(fixed);
+    if (len)
+        *len = fixed_len;
+    return kept;
+}
+
+/* gumbo turns a numeric character reference that overflows an int
+ * ("&#x0000000000000aaaa000096;") into a lone byte (0x96), and JSON-LD may
+ * hold lone surrogates: the input was valid UTF-8, the output is not. Found
+ * by tests/fuzz/fuzz_extract_html; nm_doc promises clean UTF-8. */
+static void keep_doc_utf8(nm_arena *arena, nm_doc *doc)
+{
+    doc->title = valid_utf8(arena, doc->title, NULL);
+    doc->byline = valid_utf8(arena, doc->byline, NULL);
+    doc->site_name = valid_utf8(arena, doc->site_name, NULL);
+    doc->description = valid_utf8(arena, doc->description, NULL);
+    doc->language = valid_utf8(arena, doc->language, NULL);
+    doc->canonical_url = valid_utf8(arena, doc->canonical_url, NULL);
+    for (size_t i = 0; i < doc->n_blocks; i++)
+        doc->blocks[i].text = valid_utf8(arena, doc->blocks[i].text, &doc->blocks[i].len);
+}
+
 int nm_html_parse(nm_arena *arena, const char *html, size_t len, nm_doc *doc, nm_error *err)
 {
     memset(doc, 0, sizeof *doc);
@@ -74,6 +108,7 @@ int nm_html_parse(nm_arena *arena, const char *html, size_t len, nm_doc *doc, nm
     }
     gumbo_destroy_output(&opts, out);
     free(clean);
+    keep_doc_utf8(arena, doc);
     if (doc->n_blocks == 0)
         return nm_error_set(err, NM_ERR_EMPTY, "html: no readable content found");
     return 0;

@@ -15,7 +15,9 @@
 #include <string.h>
 
 #include "../fuzz/fuzz_proto.h"
+#include "nm_extract.h"
 #include "nm_frame.h"
+#include "nm_utf8.h"
 #include "nm_test.h"
 
 /* fuzz_frame, finding 1: field number 0 written as an overlong tag (0x82
@@ -121,9 +123,43 @@ static void frame_corpus_replay(void **state)
     assert_true(replay_dir("tests/fuzz/regress/fuzz_frame") >= 1);
 }
 
+/* fuzz_extract_html, finding 1: gumbo turns a numeric character reference
+ * that overflows an int into a lone byte (&#x...aaaa000096; -> 0x96), so
+ * valid UTF-8 in gave invalid UTF-8 out (text and title). nm_html now
+ * repairs what gumbo hands back: the byte becomes U+FFFD. */
+static void html_overflowing_char_ref(void **state)
+{
+    (void)state;
+    static const char *const pages[] = {
+        "<p>x&#x0000000000000aaaa000096;y</p>",
+        "<html><head><title>T&#x0000000000000aaaa000096;</title></head>"
+        "<body><article><p>Kal&#x1000000131;n met Hamas in Ankara.</p></article></body></html>",
+        "<p>&#99999999999999999999999;&#x7fffffff;&#x80000096;&#-5;</p>",
+    };
+    nm_error err;
+    nm_extractor *ex = nm_extractor_new(NULL, &err);
+    assert_non_null(ex);
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+        nm_extract_input in = {0};
+        in.body = pages[i];
+        in.len = strlen(pages[i]);
+        in.content_type = NM_CONTENT_HTML;
+        nm_extract_result *r;
+        if (nm_extract(ex, &in, &r, &err) != 0)
+            fail_msg("page %zu: %s", i, err.msg);
+        size_t bad = 0;
+        if (!nm_utf8_valid(r->text, r->text_len, &bad))
+            fail_msg("page %zu: text is not UTF-8 at byte %zu", i, bad);
+        assert_true(nm_utf8_valid(r->title, strlen(r->title), NULL));
+        nm_extract_result_free(&r);
+    }
+    nm_extractor_destroy(&ex);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(html_overflowing_char_ref),
         cmocka_unit_test(field_zero_refused),
         cmocka_unit_test(frame_corpus_replay),
     };
