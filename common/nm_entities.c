@@ -5,6 +5,7 @@
 
 #include "nm_alloc.h"
 #include "nm_hash.h"
+#include "nm_keytable.h"
 #include "nm_ner.h"
 
 #define MAX_SPAN 8
@@ -25,56 +26,6 @@ typedef struct ent {
     uint32_t n, first_sentence;
     double score;
 } ent;
-
-typedef struct table {
-    uint64_t *keys;
-    uint32_t *vals;
-    size_t mask;
-} table;
-
-static void table_init(table *t, size_t want)
-{
-    size_t cap = 64;
-    while (cap < want * 2)
-        cap *= 2;
-    t->keys = nm_xcalloc(cap, sizeof *t->keys);
-    t->vals = nm_xmalloc(cap * sizeof *t->vals);
-    t->mask = cap - 1;
-}
-
-static void table_free(table *t)
-{
-    free(t->keys);
-    free(t->vals);
-}
-
-/* Returns a pointer to the value for key, inserting (with *inserted) if new. */
-static uint32_t *table_slot(table *t, uint64_t key, int *inserted)
-{
-    key = key ? key : 1;
-    for (size_t i = key & t->mask;; i = (i + 1) & t->mask) {
-        if (t->keys[i] == key) {
-            *inserted = 0;
-            return &t->vals[i];
-        }
-        if (!t->keys[i]) {
-            t->keys[i] = key;
-            *inserted = 1;
-            return &t->vals[i];
-        }
-    }
-}
-
-static const uint32_t *table_get(const table *t, uint64_t key)
-{
-    key = key ? key : 1;
-    for (size_t i = key & t->mask;; i = (i + 1) & t->mask) {
-        if (t->keys[i] == key)
-            return &t->vals[i];
-        if (!t->keys[i])
-            return NULL;
-    }
-}
 
 static uint64_t seq_key(const nm_token *toks, uint32_t a, uint32_t b)
 {
@@ -238,13 +189,13 @@ void nm_entities_build(nm_extract_result *r, const nm_entities_input *in)
         ns++;
     }
     /* 2. one entity per distinct key */
-    table bykey;
-    table_init(&bykey, ns + in->n_acronyms * 2 + 16);
+    nm_keytable bykey;
+    nm_keytable_init(&bykey, ns + in->n_acronyms * 2 + 16);
     ent *es = nm_xmalloc((ns + 1) * sizeof *es);
     size_t ne = 0;
     for (size_t i = 0; i < ns; i++) {
         int ins;
-        uint32_t *v = table_slot(&bykey, sp[i].key, &ins);
+        uint32_t *v = nm_keytable_slot(&bykey, sp[i].key, &ins);
         if (ins) {
             memset(&es[ne], 0, sizeof es[ne]);
             es[ne].key = sp[i].key;
@@ -265,17 +216,17 @@ void nm_entities_build(nm_extract_result *r, const nm_entities_input *in)
     /* 3a. acronyms join their expansions */
     for (size_t a = 0; a < in->n_acronyms; a++) {
         const nm_acronym_def *d = &in->acronyms[a];
-        const uint32_t *s = table_get(&bykey, toks[d->short_tok].lhash);
-        const uint32_t *l = table_get(&bykey, seq_key(toks, d->long_first, d->long_end));
+        const uint32_t *s = nm_keytable_get(&bykey, toks[d->short_tok].lhash);
+        const uint32_t *l = nm_keytable_get(&bykey, seq_key(toks, d->long_first, d->long_end));
         if (!l && d->long_end > d->long_first + 1) /* "the National ..." labelled without "The" */
-            l = table_get(&bykey, seq_key(toks, d->long_first + 1, d->long_end));
+            l = nm_keytable_get(&bykey, seq_key(toks, d->long_first + 1, d->long_end));
         if (s && l && find(es, *s) != find(es, *l))
             unite(es, *l, *s);
     }
     /* 3b. a person's single name joins the closest earlier full name that ends or starts with it */
     {
-        table names; /* key of one word -> latest multi-word person entity having it */
-        table_init(&names, ns * 2 + 16);
+        nm_keytable names; /* key of one word -> latest multi-word person entity having it */
+        nm_keytable_init(&names, ns * 2 + 16);
         for (size_t i = 0; i < ns; i++) {
             uint32_t e = find(es, sp[i].entity);
             if (es[sp[i].entity].type != NM_ENTITY_PERSON)
@@ -283,30 +234,30 @@ void nm_entities_build(nm_extract_result *r, const nm_entities_input *in)
             uint32_t len = sp[i].end - sp[i].first;
             if (len >= 2) {
                 int ins;
-                *table_slot(&names, toks[sp[i].end - 1].lhash, &ins) = e;
-                uint32_t *f = table_slot(&names, toks[sp[i].first].lhash ^ 0x5bd1e995u, &ins);
+                *nm_keytable_slot(&names, toks[sp[i].end - 1].lhash, &ins) = e;
+                uint32_t *f = nm_keytable_slot(&names, toks[sp[i].first].lhash ^ 0x5bd1e995u, &ins);
                 *f = e;
             } else {
-                const uint32_t *full = table_get(&names, toks[sp[i].first].lhash);
+                const uint32_t *full = nm_keytable_get(&names, toks[sp[i].first].lhash);
                 if (!full)
-                    full = table_get(&names, toks[sp[i].first].lhash ^ 0x5bd1e995u);
+                    full = nm_keytable_get(&names, toks[sp[i].first].lhash ^ 0x5bd1e995u);
                 if (full && find(es, *full) != e)
                     unite(es, *full, sp[i].entity);
             }
         }
-        table_free(&names);
+        nm_keytable_free(&names);
     }
     /* 4. propagation: other capitalised occurrences of known surfaces */
     {
         size_t base = ns;
-        table surf; /* surface key -> entity; max length tracked */
-        table_init(&surf, base + 16);
+        nm_keytable surf; /* surface key -> entity; max length tracked */
+        nm_keytable_init(&surf, base + 16);
         uint32_t maxlen = 0;
         for (size_t i = 0; i < base; i++) {
             if (!cap_word(&toks[sp[i].first]))
                 continue;
             int ins;
-            uint32_t *v = table_slot(&surf, sp[i].key, &ins);
+            uint32_t *v = nm_keytable_slot(&surf, sp[i].key, &ins);
             if (ins)
                 *v = sp[i].entity;
             uint32_t len = sp[i].end - sp[i].first;
@@ -323,7 +274,7 @@ void nm_entities_build(nm_extract_result *r, const nm_entities_input *in)
                 if (in_mention[k + len - 1])
                     break;
                 h = len == 1 ? toks[k].lhash : nm_hash_combine(h, toks[k + len - 1].lhash);
-                const uint32_t *v = table_get(&surf, h ? h : 1);
+                const uint32_t *v = nm_keytable_get(&surf, h ? h : 1);
                 if (v && cap_word(&toks[k + len - 1])) {
                     best_len = len;
                     best_ent = *v;
@@ -346,7 +297,7 @@ void nm_entities_build(nm_extract_result *r, const nm_entities_input *in)
             ns++;
             k += best_len - 1;
         }
-        table_free(&surf);
+        nm_keytable_free(&surf);
     }
     /* 5. roots, canonical names, salience */
     uint32_t *root_index = nm_xmalloc((ne + 1) * sizeof *root_index);
@@ -418,7 +369,7 @@ void nm_entities_build(nm_extract_result *r, const nm_entities_input *in)
     }
     free(ord);
     free(root_index);
-    table_free(&bykey);
+    nm_keytable_free(&bykey);
     free(es);
     free(in_mention);
     free(sp);

@@ -6,6 +6,7 @@
 
 #include "nm_alloc.h"
 #include "nm_hash.h"
+#include "nm_keytable.h"
 
 #define MAX_NGRAM 3
 
@@ -27,44 +28,6 @@ typedef struct cand {
     int first_initial;
     double score;
 } cand;
-
-typedef struct htab {
-    uint64_t *keys;
-    uint32_t *vals;
-    size_t mask;
-} htab;
-
-static void ht_init(htab *t, size_t want)
-{
-    size_t cap = 64;
-    while (cap < want * 2)
-        cap *= 2;
-    t->keys = nm_xcalloc(cap, sizeof *t->keys);
-    t->vals = nm_xmalloc(cap * sizeof *t->vals);
-    t->mask = cap - 1;
-}
-
-static uint32_t *ht_slot(htab *t, uint64_t key, int *inserted)
-{
-    key = key ? key : 1;
-    for (size_t i = key & t->mask;; i = (i + 1) & t->mask) {
-        if (t->keys[i] == key) {
-            *inserted = 0;
-            return &t->vals[i];
-        }
-        if (!t->keys[i]) {
-            t->keys[i] = key;
-            *inserted = 1;
-            return &t->vals[i];
-        }
-    }
-}
-
-static void ht_free(htab *t)
-{
-    free(t->keys);
-    free(t->vals);
-}
 
 /* log(x) for x > 0 to about 1e-6, without libm's call (scores only). */
 static inline double fast_log(double x)
@@ -146,9 +109,9 @@ void nm_keyphrases_extract(nm_extract_result *r, const nm_text_input *in, size_t
     const nm_token *toks = in->tokens;
     const char *text = r->text;
     size_t n = in->n;
-    htab wt, lt; /* stem -> word; surface (lower-case) -> word */
-    ht_init(&wt, n / 2 + 16);
-    ht_init(&lt, n / 2 + 16);
+    nm_keytable wt, lt; /* stem -> word; surface (lower-case) -> word */
+    nm_keytable_init(&wt, n / 2 + 16);
+    nm_keytable_init(&lt, n / 2 + 16);
     word *words = nm_xmalloc((n + 1) * sizeof *words);
     size_t nw = 0;
     /* 1. content words and their statistics */
@@ -166,14 +129,14 @@ void nm_keyphrases_extract(nm_extract_result *r, const nm_text_input *in, size_t
             if (!is_content(in, i))
                 continue;
             int ins;
-            uint32_t *lv = ht_slot(&lt, t->lhash, &ins); /* surface word seen in this article? */
+            uint32_t *lv = nm_keytable_slot(&lt, t->lhash, &ins); /* surface word seen in this article? */
             uint32_t *v;
             uint64_t sh = 0;
             if (!ins) {
                 v = lv;
             } else {
                 sh = nm_stem_hash(in->stem, in->lang, text, t);
-                v = ht_slot(&wt, sh, &ins);
+                v = nm_keytable_slot(&wt, sh, &ins);
             }
             if (ins) {
                 memset(&words[nw], 0, sizeof words[nw]);
@@ -205,9 +168,9 @@ void nm_keyphrases_extract(nm_extract_result *r, const nm_text_input *in, size_t
         a = b;
     }
     *n_words_out = nw;
-    ht_free(&lt);
+    nm_keytable_free(&lt);
     if (nw == 0 || max == 0) {
-        ht_free(&wt);
+        nm_keytable_free(&wt);
         free(words);
         return;
     }
@@ -236,8 +199,8 @@ void nm_keyphrases_extract(nm_extract_result *r, const nm_text_input *in, size_t
         w->s = (wrel * wpos) / (wcase + wfreq / wrel + wspread / wrel);
     }
     /* 3. candidates: 1-3 consecutive content words */
-    htab ct;
-    ht_init(&ct, nw * 3 + 16);
+    nm_keytable ct;
+    nm_keytable_init(&ct, nw * 3 + 16);
     size_t cap = 256, nc = 0;
     cand *cands = nm_xmalloc(cap * sizeof *cands);
     a = 0;
@@ -260,7 +223,7 @@ void nm_keyphrases_extract(nm_extract_result *r, const nm_text_input *in, size_t
                     break; /* two names */
                 key = nm_hash_combine(key, words[word_of_token[j]].stem);
                 int ins;
-                uint32_t *v = ht_slot(&ct, key, &ins);
+                uint32_t *v = nm_keytable_slot(&ct, key, &ins);
                 if (ins) {
                     if (nc == cap) {
                         cap *= 2;
@@ -370,7 +333,7 @@ void nm_keyphrases_extract(nm_extract_result *r, const nm_text_input *in, size_t
     free(chosen);
     free(ord);
     free(cands);
-    ht_free(&ct);
-    ht_free(&wt);
+    nm_keytable_free(&ct);
+    nm_keytable_free(&wt);
     free(words);
 }
