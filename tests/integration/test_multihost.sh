@@ -59,6 +59,15 @@ for n in 1 2; do
         --credit 16 --batch 8 >"$tmp/worker-h$n.log" 2>&1 &
 done
 
+# Both workers hold credit before anything is submitted, so both get work.
+for _ in $(seq 1 120); do
+    grep -q "worker joined name=h1-worker" "$tmp/queue.log" 2>/dev/null &&
+        grep -q "worker joined name=h2-worker" "$tmp/queue.log" 2>/dev/null && break
+    sleep 0.25
+done
+grep -q "worker joined name=h2-worker" "$tmp/queue.log" && grep -q "worker joined name=h1-worker" "$tmp/queue.log" ||
+    fail "both workers did not join the queue within 30 s"
+
 # Articles: 400 short text files written here.
 mkdir -p "$tmp/in"
 for i in $(seq 1 400); do
