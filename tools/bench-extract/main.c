@@ -4,7 +4,12 @@
  * then runs nm_extract over all of them: one pass with per-stage timing
  * (nm_extract_profiled), then --passes timed passes without it. Prints JSON
  * lines: one per stage, one per timed pass, and a last summary line with
- * "mode":"extract". */
+ * "mode":"extract".
+ *
+ * With --store FILE the timed passes also persist every result in a results
+ * database (nm_store, one transaction per --batch articles, as a worker
+ * does; each pass under new ids), and the time spent persisting is reported
+ * on its own: the worker's other stage, without a queue or other writers. */
 #include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -17,6 +22,7 @@
 #include "nm_extract.h"
 #include "nm_log.h"
 #include "nm_opts.h"
+#include "nm_store.h"
 #include "nm_time.h"
 
 typedef struct article {
@@ -95,24 +101,67 @@ static int64_t cpu_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* One pass over the corpus; returns elapsed ns (*cpu gets CPU ns); counts
- * errors. */
-static int64_t run_pass(const nm_extractor *ex, const corpus *c, nm_extract_profile *prof,
-                        size_t *errors, int64_t *cpu)
+/* Where a timed pass persists its results, and the time it spent doing so. */
+typedef struct persist {
+    nm_store *store; /* NULL: extraction only */
+    size_t batch;
+    int64_t pass;    /* ids are "p<pass>-<i>": new rows every pass */
+    int64_t cpu_ns, wall_ns;
+    size_t errors;
+} persist;
+
+/* Persists results[0..n) in one transaction, timing it into *p, and frees
+ * them. */
+static void persist_batch(persist *p, nm_extract_result **results, size_t n)
 {
+    int64_t c0 = cpu_ns(), t0 = nm_time_mono_ns();
+    nm_error err;
+    if (nm_store_put_batch(p->store, (const nm_extract_result *const *)results, n,
+                           nm_time_unix_ms(), &err) < 0) {
+        fprintf(stderr, "bench-extract: persisting: %s\n", err.msg);
+        p->errors += n;
+    }
+    for (size_t i = 0; i < n; i++)
+        nm_extract_result_free(&results[i]);
+    p->cpu_ns += cpu_ns() - c0;
+    p->wall_ns += nm_time_mono_ns() - t0;
+}
+
+/* One pass over the corpus; returns elapsed ns (*cpu gets CPU ns, persisting
+ * included); counts errors. */
+static int64_t run_pass(const nm_extractor *ex, const corpus *c, nm_extract_profile *prof,
+                        persist *p, size_t *errors, int64_t *cpu)
+{
+    nm_extract_result **batch = p ? nm_xcalloc(p->batch, sizeof *batch) : NULL;
+    size_t n_batch = 0;
+    char id[64];
     int64_t c0 = cpu_ns();
     int64_t t0 = nm_time_mono_ns();
     for (size_t i = 0; i < c->n; i++) {
-        nm_extract_input in = {.body = c->v[i].body, .len = c->v[i].len, .content_type = c->v[i].type};
+        if (p)
+            snprintf(id, sizeof id, "p%" PRId64 "-%zu", p->pass, i);
+        nm_extract_input in = {.body = c->v[i].body, .len = c->v[i].len,
+                               .content_type = c->v[i].type, .id = p ? id : NULL};
         nm_extract_result *r;
         nm_error err;
         if (nm_extract_profiled(ex, &in, &r, prof, &err) < 0) {
             (*errors)++;
             continue;
         }
-        nm_extract_result_free(&r);
+        if (!p) {
+            nm_extract_result_free(&r);
+            continue;
+        }
+        batch[n_batch++] = r;
+        if (n_batch == p->batch) {
+            persist_batch(p, batch, n_batch);
+            n_batch = 0;
+        }
     }
+    if (n_batch)
+        persist_batch(p, batch, n_batch);
     *cpu = cpu_ns() - c0;
+    free(batch);
     return nm_time_mono_ns() - t0;
 }
 
@@ -123,11 +172,17 @@ int main(int argc, char **argv)
     const char *recognizer = "model"; /* the extractor's default */
     int64_t passes = 3;
     int64_t limit = 0;
+    const char *store_path = NULL;
+    const char *sync = "full";
+    int64_t batch = 128;
     nm_opt opts[] = {
         {"corpus", 'c', NM_OPT_STRING, &corpus_dir, "DIR", "articles (.txt, .html) under DIR", 0, 0},
         {"passes", 'p', NM_OPT_INT, &passes, "N", "timed passes over the corpus", 1, 1000},
         {"recognizer", 'r', NM_OPT_STRING, &recognizer, "KIND", "entity recogniser: rules or model", 0, 0},
         {"limit", 'n', NM_OPT_INT, &limit, "N", "use only the first N articles (0 = all; for callgrind)", 0, 1e9},
+        {"store", 's', NM_OPT_STRING, &store_path, "FILE", "also persist the timed passes in this results database (created)", 0, 0},
+        {"batch", 'b', NM_OPT_INT, &batch, "N", "articles per transaction with --store", 1, 100000},
+        {"sync", 0, NM_OPT_STRING, &sync, "MODE", "with --store: full (fsync every commit) or normal", 0, 0},
     };
     size_t n_opts = sizeof opts / sizeof opts[0];
     nm_error err;
@@ -158,10 +213,22 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench-extract: %s\n", err.msg);
         return 1;
     }
+    if (strcmp(sync, "full") != 0 && strcmp(sync, "normal") != 0) {
+        fprintf(stderr, "bench-extract: --sync must be full or normal, not '%s'\n", sync);
+        return 2;
+    }
+    persist p = {.batch = (size_t)batch};
+    if (store_path) {
+        nm_store_options so = {.sync_normal = strcmp(sync, "normal") == 0};
+        if (!(p.store = nm_store_open(store_path, &so, &err))) {
+            fprintf(stderr, "bench-extract: %s\n", err.msg);
+            return 1;
+        }
+    }
     nm_extract_profile prof = {0};
     size_t errors = 0;
     int64_t prof_cpu;
-    int64_t prof_ns = run_pass(ex, &c, &prof, &errors, &prof_cpu);
+    int64_t prof_ns = run_pass(ex, &c, &prof, NULL, &errors, &prof_cpu);
     int64_t stage_total = 0;
     for (int s = 0; s < NM_STAGE_COUNT; s++)
         stage_total += prof.stage_ns[s];
@@ -172,19 +239,31 @@ int main(int argc, char **argv)
     printf("{\"pass\":\"profiled\",\"wall_s\":%.4f,\"cpu_s\":%.4f,\"articles_per_cpu_s\":%.0f}\n",
            prof_ns / 1e9, prof_cpu / 1e9, (double)c.n / (prof_cpu / 1e9));
     int64_t best = INT64_MAX, total = 0, total_wall = 0;
-    for (int64_t p = 0; p < passes; p++) {
+    for (int64_t pass = 1; pass <= passes; pass++) {
         size_t e = 0;
         int64_t cpu;
-        int64_t ns = run_pass(ex, &c, NULL, &e, &cpu);
+        int64_t persisted_cpu = p.cpu_ns, persisted_wall = p.wall_ns;
+        p.pass = pass;
+        int64_t ns = run_pass(ex, &c, NULL, p.store ? &p : NULL, &e, &cpu);
+        cpu -= p.cpu_ns - persisted_cpu; /* extraction only */
+        ns -= p.wall_ns - persisted_wall;
         total += cpu;
         total_wall += ns;
         if (cpu < best)
             best = cpu;
         printf("{\"pass\":%" PRId64 ",\"wall_s\":%.4f,\"cpu_s\":%.4f,\"articles_per_cpu_s\":%.0f,"
                "\"mb_per_cpu_s\":%.2f}\n",
-               p + 1, ns / 1e9, cpu / 1e9, (double)c.n / (cpu / 1e9), (double)c.bytes / 1e6 / (cpu / 1e9));
+               pass, ns / 1e9, cpu / 1e9, (double)c.n / (cpu / 1e9), (double)c.bytes / 1e6 / (cpu / 1e9));
     }
-    /* per core = per CPU second of the one extracting thread */
+    if (p.store) {
+        double n_put = (double)c.n * (double)passes;
+        printf("{\"stage\":\"persist\",\"batch\":%zu,\"sync\":\"%s\",\"cpu_us_per_article\":%.2f,"
+               "\"wall_us_per_article\":%.2f,\"errors\":%zu}\n",
+               p.batch, sync, p.cpu_ns / 1e3 / n_put, p.wall_ns / 1e3 / n_put, p.errors);
+        nm_store_close(&p.store);
+    }
+    /* per core = per CPU second of the one extracting thread (persisting
+     * excluded: it has its own line above) */
     double mean_s = (double)total / (double)passes / 1e9;
     double wall_s = (double)total_wall / (double)passes / 1e9;
     printf("{\"mode\":\"extract\",\"recognizer\":\"%s\",\"articles\":%zu,\"bytes\":%zu,\"errors\":%zu,"
