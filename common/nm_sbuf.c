@@ -30,6 +30,24 @@ void nm_sbuf_append(nm_sbuf *b, const char *s, size_t n)
     b->data[b->len] = '\0';
 }
 
+void nm_sbuf_uint(nm_sbuf *b, uint64_t v)
+{
+    char digits[20];
+    size_t n = 0;
+    do {
+        digits[sizeof digits - ++n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    nm_sbuf_append(b, digits + sizeof digits - n, n);
+}
+
+void nm_sbuf_reset(nm_sbuf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
 void nm_sbuf_puts(nm_sbuf *b, const char *s) { nm_sbuf_append(b, s, strlen(s)); }
 
 void nm_sbuf_printf(nm_sbuf *b, const char *fmt, ...)

@@ -10,6 +10,7 @@
 #define NM_SBUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct nm_sbuf {
     char *data; /* NUL-terminated once anything was appended; NULL before */
@@ -35,6 +36,12 @@ void nm_sbuf_json_str(nm_sbuf *b, const char *s);
 /* Appends v as a JSON number: integers exactly, others as the shortest text
  * that reads back as v; NaN and infinities as 0. */
 void nm_sbuf_json_num(nm_sbuf *b, double v);
+
+/* Appends v in decimal; for hot paths, where printf's parsing shows. */
+void nm_sbuf_uint(nm_sbuf *b, uint64_t v);
+
+/* Empties b but keeps its memory, for building the next text in it. */
+void nm_sbuf_reset(nm_sbuf *b);
 
 /* The text so far ("" when empty); owned by the buffer. */
 const char *nm_sbuf_str(const nm_sbuf *b);

@@ -27,11 +27,9 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_FIND_ARTICLE] = "SELECT article FROM articles WHERE id = ?1",
     [ST_DEL_FTS] = "INSERT INTO articles_fts (articles_fts, rowid, title, body)"
                    " SELECT 'delete', article, title, body FROM articles WHERE article = ?1",
-    [ST_DEL_SENTENCES] = "DELETE FROM sentences WHERE article = ?1",
     [ST_DEL_SECTIONS] = "DELETE FROM sections WHERE article = ?1",
     [ST_DEL_OUTLINE] = "DELETE FROM outline WHERE article = ?1",
     [ST_DEL_ARTICLE_ENTITIES] = "DELETE FROM article_entities WHERE article = ?1",
-    [ST_DEL_MENTIONS] = "DELETE FROM mentions WHERE article = ?1",
     [ST_DEL_ACRONYMS] = "DELETE FROM acronyms WHERE article = ?1",
     [ST_DEL_KEYPHRASES] = "DELETE FROM keyphrases WHERE article = ?1",
     [ST_DEL_ARTICLE] = "DELETE FROM articles WHERE article = ?1",
@@ -40,24 +38,19 @@ static const char *const statement_sql[ST_COUNT] = {
         " ingested_unix_ms, language, language_confidence, content_type, title, byline,"
         " n_bytes, n_chars, n_words, n_sentences, n_paragraphs, n_syllables,"
         " avg_sentence_words, flesch_reading_ease, flesch_kincaid_grade,"
-        " fp_exact, simhash, sh0, sh1, sh2, sh3, minhash, summary, warnings, body)"
+        " fp_exact, simhash, sh0, sh1, sh2, sh3, minhash, summary, warnings, body,"
+        " sentences_json)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-        " ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
+        " ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
     [ST_INS_FTS] = "INSERT INTO articles_fts (rowid, title, body) VALUES (?1, ?2, ?3)",
-    [ST_INS_SENTENCE] = "INSERT INTO sentences (article, idx, paragraph, start_byte, end_byte,"
-                        " n_words, summary_rank) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_INS_SECTION] = "INSERT INTO sections (article, idx, level, heading, start_byte, end_byte,"
                        " first_paragraph, n_paragraphs, outline_idx)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [ST_INS_OUTLINE] = "INSERT INTO outline (article, idx, text, start_byte, end_byte, section_idx)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_INS_ARTICLE_ENTITY] =
-        "INSERT INTO article_entities (article, entity, n_mentions, salience)"
-        " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (article, entity) DO UPDATE SET"
-        " n_mentions = n_mentions + excluded.n_mentions,"
-        " salience = max(salience, excluded.salience)",
-    [ST_INS_MENTION] = "INSERT INTO mentions (article, idx, entity, start_byte, end_byte, sentence)"
-                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO article_entities (article, entity, n_mentions, salience, mentions_json)"
+        " VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_INS_ACRONYM] = "INSERT INTO acronyms (article, idx, short_form, long_form,"
                        " short_start_byte, short_end_byte, long_start_byte, long_end_byte, n_uses)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -343,7 +336,7 @@ nm_store *nm_store_open(const char *path, const nm_store_options *opts, nm_error
     char pragmas[256];
     snprintf(pragmas, sizeof pragmas,
              "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; PRAGMA temp_store = MEMORY;"
-             " PRAGMA cache_size = -32768;",
+             " PRAGMA cache_size = -32768; PRAGMA mmap_size = 1073741824;",
              opts->sync_normal ? "NORMAL" : "FULL");
     /* Switching a new file to WAL and creating the schema take exclusive
      * locks; when several processes do it at once SQLite may answer BUSY
@@ -393,6 +386,9 @@ void nm_store_close(nm_store **store)
     free(s->buf);
     free(s->ids);
     free(s->ranks);
+    free(s->refs);
+    free(s->scratch);
+    nm_sbuf_free(&s->json);
     free(s);
     *store = NULL;
 }

@@ -46,7 +46,7 @@
 #include "nm_extract.h"
 
 /* The schema version this build creates and reads (PRAGMA user_version). */
-#define NM_STORE_SCHEMA_VERSION 2
+#define NM_STORE_SCHEMA_VERSION 3
 
 typedef struct nm_store nm_store;
 

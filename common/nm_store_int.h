@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "nm_error.h"
+#include "nm_sbuf.h"
 #include "nm_store.h"
 
 /* The prepared statements, in statement_sql (nm_store.c) order. */
@@ -21,21 +22,17 @@ enum {
     ST_ROLLBACK,
     ST_FIND_ARTICLE,
     ST_DEL_FTS, /* the deletes, in this order: index, children, the article */
-    ST_DEL_SENTENCES,
     ST_DEL_SECTIONS,
     ST_DEL_OUTLINE,
     ST_DEL_ARTICLE_ENTITIES,
-    ST_DEL_MENTIONS,
     ST_DEL_ACRONYMS,
     ST_DEL_KEYPHRASES,
     ST_DEL_ARTICLE,
     ST_INS_ARTICLE,
     ST_INS_FTS,
-    ST_INS_SENTENCE,
     ST_INS_SECTION,
     ST_INS_OUTLINE,
     ST_INS_ARTICLE_ENTITY,
-    ST_INS_MENTION,
     ST_INS_ACRONYM,
     ST_INS_KEYPHRASE,
     ST_FIND_ENTITY,
@@ -53,6 +50,13 @@ typedef struct entity_slot {
 
 #define ENTITY_CACHE_MAX ((size_t)1 << 20) /* entries; dropped and refilled past this */
 
+/* An entity of the article being written and its row id (several of an
+ * article's entities may share a canonical name and type, hence a row). */
+struct entity_ref {
+    int64_t id;
+    uint32_t index; /* into result->entities */
+};
+
 struct nm_store {
     sqlite3 *db;
     bool read_only;
@@ -68,6 +72,10 @@ struct nm_store {
     size_t ids_cap;
     uint32_t *ranks; /* summary rank per sentence */
     size_t ranks_cap;
+    struct entity_ref *refs; /* the article's entities sorted by id, to group them */
+    uint32_t *scratch;       /* per entity and per mention: grouping mentions by entity row */
+    size_t refs_cap, scratch_cap;
+    nm_sbuf json; /* sentences_json / mentions_json being built */
 };
 
 /* Fills err from the connection's last error; returns -1. */

@@ -249,6 +249,40 @@ static int delete_article(nm_store *s, int64_t article, nm_error *err)
     return 0;
 }
 
+/* Fills s->json with articles.sentences_json: per sentence
+ * [paragraph, start_byte, end_byte, n_words(, summary_rank)] (see the
+ * schema's view `sentences`). */
+static void build_sentences_json(nm_store *s, const nm_extract_result *r)
+{
+    if (r->n_sentences > s->ranks_cap) {
+        s->ranks_cap = r->n_sentences * 2;
+        s->ranks = nm_xrealloc(s->ranks, s->ranks_cap * sizeof *s->ranks);
+    }
+    memset(s->ranks, 0, r->n_sentences * sizeof *s->ranks);
+    for (size_t i = 0; i < r->n_summary; i++)
+        s->ranks[r->summary[i]] = (uint32_t)i + 1;
+    nm_sbuf *j = &s->json;
+    nm_sbuf_reset(j);
+    nm_sbuf_append(j, "[", 1);
+    for (size_t i = 0; i < r->n_sentences; i++) {
+        const nm_sentence *x = &r->sentences[i];
+        nm_sbuf_append(j, i ? ",[" : "[", i ? 2 : 1);
+        nm_sbuf_uint(j, x->paragraph);
+        nm_sbuf_append(j, ",", 1);
+        nm_sbuf_uint(j, x->span.start);
+        nm_sbuf_append(j, ",", 1);
+        nm_sbuf_uint(j, x->span.end);
+        nm_sbuf_append(j, ",", 1);
+        nm_sbuf_uint(j, x->n_words);
+        if (s->ranks[i]) {
+            nm_sbuf_append(j, ",", 1);
+            nm_sbuf_uint(j, s->ranks[i]);
+        }
+        nm_sbuf_append(j, "]", 1);
+    }
+    nm_sbuf_append(j, "]", 1);
+}
+
 static int insert_article_row(nm_store *s, const nm_extract_result *r, int64_t ingested_unix_ms,
                               int64_t *article, nm_error *err)
 {
@@ -317,6 +351,8 @@ static int insert_article_row(nm_store *s, const nm_extract_result *r, int64_t i
         sqlite3_bind_null(st, 29);
     }
     sqlite3_bind_text(st, 30, r->text ? r->text : "", (int)r->text_len, SQLITE_STATIC);
+    build_sentences_json(s, r);
+    sqlite3_bind_text(st, 31, s->json.data, (int)s->json.len, SQLITE_STATIC);
     if (nm_store_step(s, st, err, "inserting article") < 0)
         return -1;
     *article = sqlite3_last_insert_rowid(s->db);
@@ -325,34 +361,6 @@ static int insert_article_row(nm_store *s, const nm_extract_result *r, int64_t i
     sqlite3_bind_text(st, 2, r->title ? r->title : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, r->text ? r->text : "", (int)r->text_len, SQLITE_STATIC);
     return nm_store_step(s, st, err, "indexing article");
-}
-
-static int insert_sentences(nm_store *s, const nm_extract_result *r, int64_t article,
-                            nm_error *err)
-{
-    if (r->n_sentences > s->ranks_cap) {
-        s->ranks_cap = r->n_sentences * 2;
-        s->ranks = nm_xrealloc(s->ranks, s->ranks_cap * sizeof *s->ranks);
-    }
-    memset(s->ranks, 0, r->n_sentences * sizeof *s->ranks);
-    for (size_t i = 0; i < r->n_summary; i++)
-        s->ranks[r->summary[i]] = (uint32_t)i + 1;
-    sqlite3_stmt *st = s->stmt[ST_INS_SENTENCE];
-    sqlite3_bind_int64(st, 1, article);
-    for (size_t i = 0; i < r->n_sentences; i++) {
-        const nm_sentence *x = &r->sentences[i];
-        sqlite3_bind_int64(st, 2, (int64_t)i);
-        sqlite3_bind_int64(st, 3, x->paragraph);
-        bind_span(st, 4, x->span);
-        sqlite3_bind_int64(st, 6, x->n_words);
-        if (s->ranks[i])
-            sqlite3_bind_int64(st, 7, s->ranks[i]);
-        else
-            sqlite3_bind_null(st, 7);
-        if (nm_store_step(s, st, err, "inserting sentence") < 0)
-            return -1;
-    }
-    return 0;
 }
 
 static int insert_structure(nm_store *s, const nm_extract_result *r, int64_t article,
@@ -411,33 +419,101 @@ static int insert_structure(nm_store *s, const nm_extract_result *r, int64_t art
     return 0;
 }
 
+static int cmp_entity_ref(const void *a, const void *b)
+{
+    const struct entity_ref *x = a, *y = b;
+    if (x->id != y->id)
+        return x->id < y->id ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Appends one mention as [idx, start_byte, end_byte, sentence] (the view
+ * `mentions`). */
+static void append_mention_json(nm_sbuf *j, const nm_mention *x, size_t idx, bool first)
+{
+    nm_sbuf_append(j, first ? "[" : ",[", first ? 1 : 2);
+    nm_sbuf_uint(j, idx);
+    nm_sbuf_append(j, ",", 1);
+    nm_sbuf_uint(j, x->span.start);
+    nm_sbuf_append(j, ",", 1);
+    nm_sbuf_uint(j, x->span.end);
+    if (x->sentence == NM_NO_INDEX) {
+        nm_sbuf_append(j, ",null]", 6);
+    } else {
+        nm_sbuf_append(j, ",", 1);
+        nm_sbuf_uint(j, x->sentence);
+        nm_sbuf_append(j, "]", 1);
+    }
+}
+
+/* One article_entities row per entity row id: entities of the article that
+ * share a canonical name and type (so a row) are merged, their mentions
+ * added up and the higher salience kept. Mentions are grouped by row with a
+ * counting sort, keeping text order within a row. */
 static int insert_entities(nm_store *s, const nm_extract_result *r, int64_t article,
                            nm_error *err)
 {
-    if (r->n_entities > s->ids_cap) {
-        s->ids_cap = r->n_entities * 2;
+    size_t n_ent = r->n_entities, n_men = r->n_mentions;
+    if (n_ent > s->ids_cap) {
+        s->ids_cap = n_ent * 2;
         s->ids = nm_xrealloc(s->ids, s->ids_cap * sizeof *s->ids);
     }
-    sqlite3_stmt *st = s->stmt[ST_INS_ARTICLE_ENTITY];
-    for (size_t i = 0; i < r->n_entities; i++) {
+    if (n_ent > s->refs_cap) {
+        s->refs_cap = n_ent * 2;
+        s->refs = nm_xrealloc(s->refs, s->refs_cap * sizeof *s->refs);
+    }
+    if (2 * n_ent + 1 + n_men > s->scratch_cap) {
+        s->scratch_cap = (2 * n_ent + 1 + n_men) * 2;
+        s->scratch = nm_xrealloc(s->scratch, s->scratch_cap * sizeof *s->scratch);
+    }
+    for (size_t i = 0; i < n_ent; i++) {
         if (entity_id(s, &r->entities[i], &s->ids[i], err) < 0)
             return -1;
-        sqlite3_bind_int64(st, 1, article);
-        sqlite3_bind_int64(st, 2, s->ids[i]);
-        sqlite3_bind_int64(st, 3, r->entities[i].n_mentions);
-        sqlite3_bind_double(st, 4, r->entities[i].salience);
-        if (nm_store_step(s, st, err, "inserting article entity") < 0)
-            return -1;
+        s->refs[i] = (struct entity_ref){s->ids[i], (uint32_t)i};
     }
-    st = s->stmt[ST_INS_MENTION];
+    if (n_ent > 1)
+        qsort(s->refs, n_ent, sizeof *s->refs, cmp_entity_ref);
+    /* row_of[entity] = its row number (0.., in id order); rows = how many */
+    uint32_t *row_of = s->scratch, *row_start = row_of + n_ent, *by_row = row_start + n_ent + 1;
+    size_t rows = 0;
+    for (size_t i = 0; i < n_ent; i++) {
+        if (i && s->refs[i].id != s->refs[i - 1].id)
+            rows++;
+        row_of[s->refs[i].index] = (uint32_t)rows;
+    }
+    rows += n_ent > 0;
+    memset(row_start, 0, (rows + 1) * sizeof *row_start);
+    for (size_t m = 0; m < n_men; m++)
+        row_start[row_of[r->mentions[m].entity] + 1]++;
+    for (size_t k = 0; k < rows; k++)
+        row_start[k + 1] += row_start[k];
+    for (size_t m = 0; m < n_men; m++) /* row_start[k] advances to the end of row k */
+        by_row[row_start[row_of[r->mentions[m].entity]]++] = (uint32_t)m;
+    sqlite3_stmt *st = s->stmt[ST_INS_ARTICLE_ENTITY];
     sqlite3_bind_int64(st, 1, article);
-    for (size_t i = 0; i < r->n_mentions; i++) {
-        const nm_mention *x = &r->mentions[i];
-        sqlite3_bind_int64(st, 2, (int64_t)i);
-        sqlite3_bind_int64(st, 3, s->ids[x->entity]);
-        bind_span(st, 4, x->span);
-        bind_index_or_null(st, 6, x->sentence);
-        if (nm_store_step(s, st, err, "inserting mention") < 0)
+    size_t i = 0;
+    for (size_t k = 0; k < rows; k++) {
+        uint32_t n_mentions = 0;
+        double salience = 0;
+        int64_t id = s->refs[i].id;
+        for (; i < n_ent && s->refs[i].id == id; i++) {
+            const nm_entity *e = &r->entities[s->refs[i].index];
+            n_mentions += e->n_mentions;
+            if (e->salience > salience)
+                salience = e->salience;
+        }
+        nm_sbuf *j = &s->json;
+        nm_sbuf_reset(j);
+        nm_sbuf_append(j, "[", 1);
+        size_t from = k ? row_start[k - 1] : 0;
+        for (size_t m = from; m < row_start[k]; m++)
+            append_mention_json(j, &r->mentions[by_row[m]], by_row[m], m == from);
+        nm_sbuf_append(j, "]", 1);
+        sqlite3_bind_int64(st, 2, id);
+        sqlite3_bind_int64(st, 3, n_mentions);
+        sqlite3_bind_double(st, 4, salience);
+        sqlite3_bind_text(st, 5, j->data, (int)j->len, SQLITE_STATIC);
+        if (nm_store_step(s, st, err, "inserting article entity") < 0)
             return -1;
     }
     return 0;
@@ -461,8 +537,7 @@ int nm_store_put(nm_store *s, const nm_extract_result *r, int64_t ingested_unix_
     }
     if ((old >= 0 && delete_article(s, old, err) < 0) ||
         insert_article_row(s, r, ingested_unix_ms, &article, err) < 0 ||
-        insert_sentences(s, r, article, err) < 0 || insert_structure(s, r, article, err) < 0 ||
-        insert_entities(s, r, article, err) < 0)
+        insert_structure(s, r, article, err) < 0 || insert_entities(s, r, article, err) < 0)
         goto fail;
     return 0;
 fail:

@@ -13,6 +13,7 @@
 #include "nm_alloc.h"
 #include "nm_error.h"
 #include "nm_log.h"
+#include "nm_sbuf.h"
 #include "nm_test.h"
 #include "nm_time.h"
 
@@ -106,6 +107,24 @@ static void time_parsing(void **state)
     assert_true(nm_time_unix_ms() > 1700000000000);
 }
 
+static void sbuf_numbers_and_reset(void **state)
+{
+    (void)state;
+    nm_sbuf b = NM_SBUF_INIT;
+    static const uint64_t values[] = {0, 7, 10, 4294967295u, UINT64_MAX};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        nm_sbuf_uint(&b, values[i]);
+        nm_sbuf_append(&b, " ", 1);
+    }
+    assert_string_equal(nm_sbuf_str(&b), "0 7 10 4294967295 18446744073709551615 ");
+    nm_sbuf_reset(&b);
+    assert_string_equal(nm_sbuf_str(&b), "");
+    assert_int_equal(b.len, 0);
+    nm_sbuf_uint(&b, 42);
+    assert_string_equal(nm_sbuf_str(&b), "42");
+    nm_sbuf_free(&b);
+}
+
 static void alloc_helpers(void **state)
 {
     (void)state;
@@ -125,6 +144,7 @@ int main(void)
         cmocka_unit_test(log_is_one_line_per_event),
         cmocka_unit_test(time_parsing),
         cmocka_unit_test(alloc_helpers),
+        cmocka_unit_test(sbuf_numbers_and_reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -267,6 +267,33 @@ static void put_and_children(void **state)
     nm_store_close(&s);
 }
 
+/* Two entities of one article with the same canonical name and type share a
+ * row: mentions added up, every mention kept, in text order per entity. */
+static void entities_sharing_a_row(void **state)
+{
+    (void)state;
+    nm_store *s = open_store("shared_row.db");
+    static const ent_spec ents[] = {{"Ankara", NM_ENTITY_PLACE},
+                                    {"Hamas", NM_ENTITY_ORGANISATION},
+                                    {"Ankara", NM_ENTITY_PLACE}};
+    nm_extract_result *r =
+        make_result("dup1", "Twice", "Ankara spoke. Hamas listened. Ankara again.", ents, 3, 9);
+    assert_int_equal(r->n_entities, 3);
+    put_one(s, r);
+    assert_int_equal(query_int(s, "SELECT count(*) FROM article_entities"), 2);
+    assert_int_equal(query_int(s, "SELECT n_mentions FROM article_entities JOIN entities"
+                                  " USING (entity) WHERE name = 'Ankara'"),
+                     4);
+    assert_string_equal(query_col(nm_store_db(s),
+                                  "SELECT m.idx || ':' || m.start_byte || ':' || m.sentence"
+                                  " FROM mentions m JOIN entities e USING (entity)"
+                                  " WHERE e.name = 'Ankara' ORDER BY m.idx"),
+                        "0:0:0|1:30:2|3:0:0|4:30:2");
+    assert_int_equal(query_int(s, "SELECT count(*) FROM mentions"), 5);
+    free_result(r);
+    nm_store_close(&s);
+}
+
 static void idempotent_replace(void **state)
 {
     (void)state;
@@ -377,8 +404,8 @@ static void migrate_v1(void **state)
     sqlite3_close(db);
 
     nm_store *s = open_store("v1.db");
-    assert_int_equal(nm_store_schema_version(s), 2);
-    assert_int_equal(query_int(s, "PRAGMA user_version"), 2);
+    assert_int_equal(nm_store_schema_version(s), NM_STORE_SCHEMA_VERSION);
+    assert_int_equal(query_int(s, "PRAGMA user_version"), NM_STORE_SCHEMA_VERSION);
     /* rows kept, new columns backfilled */
     assert_int_equal(query_int(s, "SELECT count(*) FROM articles"), 1);
     assert_int_equal(query_int(s, "SELECT sh0 FROM articles"), 0xDDDD);
@@ -387,6 +414,17 @@ static void migrate_v1(void **state)
     assert_int_equal(query_int(s, "SELECT sh3 FROM articles"), 0xAAAA);
     assert_string_equal(query_col(nm_store_db(s), "SELECT sentence FROM mentions ORDER BY idx"),
                         "0|1");
+    /* v3 moved sentences and mentions into JSON behind views: same rows */
+    assert_string_equal(query_col(nm_store_db(s),
+                                  "SELECT idx || ':' || paragraph || ':' || start_byte || '-' ||"
+                                  " end_byte || ':' || n_words || ':' || ifnull(summary_rank, '-')"
+                                  " FROM sentences ORDER BY idx"),
+                        "0:0:0-12:2:-|1:0:13-20:1:-");
+    assert_string_equal(query_col(nm_store_db(s),
+                                  "SELECT m.idx || ':' || e.name || ':' || m.start_byte || '-' ||"
+                                  " m.end_byte FROM mentions m JOIN entities e USING (entity)"
+                                  " ORDER BY m.idx"),
+                        "0:Hamas:0-5|1:Ankara:13-19");
     assert_int_equal(query_int(s, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH"
                                   " 'hamas'"), 1);
     /* the migrated shape is the new shape */
@@ -676,6 +714,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(schema_created),     cmocka_unit_test(put_and_children),
+        cmocka_unit_test(entities_sharing_a_row),
         cmocka_unit_test(idempotent_replace), cmocka_unit_test(migrate_v1),
         cmocka_unit_test(readme_queries_work), cmocka_unit_test(sql_functions),
         cmocka_unit_test(read_only_and_busy), cmocka_unit_test(disk_full),
