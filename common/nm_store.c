@@ -336,7 +336,7 @@ nm_store *nm_store_open(const char *path, const nm_store_options *opts, nm_error
     char pragmas[256];
     snprintf(pragmas, sizeof pragmas,
              "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; PRAGMA temp_store = MEMORY;"
-             " PRAGMA cache_size = -32768; PRAGMA mmap_size = 1073741824;",
+             " PRAGMA cache_size = -32768;",
              opts->sync_normal ? "NORMAL" : "FULL");
     /* Switching a new file to WAL and creating the schema take exclusive
      * locks; when several processes do it at once SQLite may answer BUSY
