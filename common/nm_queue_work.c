@@ -110,7 +110,6 @@ static void drop_worker(nm_queue *q, nm_worker *w, const char *why)
         n++;
     }
     nm_log_warn("worker dropped name=%s reason=\"%s\" leases_returned=%zu", w->name, why, n);
-    nm_metric_set(w->in_flight_gauge, 0);
     for (nm_worker **pp = &q->workers; *pp; pp = &(*pp)->next) {
         if (*pp == w) {
             *pp = w->next;
@@ -118,6 +117,13 @@ static void drop_worker(nm_queue *q, nm_worker *w, const char *why)
         }
     }
     q->n_workers--;
+    /* The per-worker series goes with the worker (restarts would otherwise
+     * pile them up), unless another live worker shares its name. */
+    bool shared = false;
+    for (const nm_worker *o = q->workers; o; o = o->next)
+        shared |= o->in_flight_gauge == w->in_flight_gauge;
+    if (!shared)
+        nm_stats_remove(q->stats, &w->in_flight_gauge);
     free(w);
 }
 

@@ -183,6 +183,22 @@ nm_metric *nm_stats_histogram(nm_stats *stats, const char *name, const char *hel
     return m;
 }
 
+void nm_stats_remove(nm_stats *stats, nm_metric **metric)
+{
+    if (!metric || !*metric)
+        return;
+    for (size_t i = 0; i < stats->n_metrics; i++) {
+        if (stats->metrics[i] == *metric) {
+            memmove(&stats->metrics[i], &stats->metrics[i + 1],
+                    (stats->n_metrics - i - 1) * sizeof *stats->metrics);
+            stats->n_metrics--;
+            break;
+        }
+    }
+    metric_free(*metric);
+    *metric = NULL;
+}
+
 void nm_metric_add(nm_metric *counter, double delta) { counter->value += delta; }
 void nm_metric_set(nm_metric *gauge, double value) { gauge->value = value; }
 

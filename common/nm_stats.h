@@ -63,6 +63,11 @@ nm_metric *nm_stats_gauge(nm_stats *stats, const char *name, const char *help,
 nm_metric *nm_stats_histogram(nm_stats *stats, const char *name, const char *help,
                               nm_hist_scale scale);
 
+/* Removes a labelled series whose subject is gone for good (a worker that
+ * left), so that reports stop carrying it; *metric is freed and cleared.
+ * Any other handle to it is dangling afterwards. Accepts NULL. */
+void nm_stats_remove(nm_stats *stats, nm_metric **metric);
+
 void nm_metric_add(nm_metric *counter, double delta);
 void nm_metric_set(nm_metric *gauge, double value);
 void nm_metric_observe(nm_metric *histogram, double value);

@@ -463,6 +463,14 @@ static void silent_worker(void **state)
     }
     assert_true(qtest_wait_metric(pull, "queue_articles_redelivered_total", NULL, 3, 3000) >= 3);
     assert_true(qtest_wait_gauge(pull, "queue_workers", 1, 3000));
+    /* the dropped worker's series left the reports with it */
+    Newsmill__Envelope *env = qtest_stats(pull, 1000);
+    assert_non_null(env);
+    size_t series = 0;
+    for (size_t i = 0; i < env->stats->n_metrics; i++)
+        series += strcmp(env->stats->metrics[i]->name, "queue_worker_in_flight_articles") == 0;
+    assert_int_equal(series, 1);
+    nm_frame_free(&env);
     kill(kid, SIGKILL);
     waitpid(kid, NULL, 0);
     nm_consumer_destroy(&c);
