@@ -119,7 +119,7 @@ static void workspace_free(workspace *w)
     free(w->stopmask);
     free(w->sent_flags);
     free(w->sent_prose);
-    free(w->scratch.p);
+    nm_scratch_free(&w->scratch);
     nm_stem_destroy(&w->stem);
     free(w);
 }

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "nm_alloc.h"
-#include "nm_ner_features.h"
+#include "nm_ner_int.h"
 
 #define MAGIC "NMNERMDL"
 #define FORMAT_VERSION 2u
@@ -16,17 +16,6 @@
 #define MAX_BITS 24u
 #define MAX_INFO (64u * 1024u)
 #define MAX_GAZ (4u * 1024u * 1024u)
-_Static_assert(NM_NER_NF * 128 < 32768, "emission sums must fit int16");
-
-struct nm_ner_model {
-    unsigned bits, features;
-    float scale;
-    float start[NM_NER_LABELS];
-    float trans[NM_NER_LABELS][NM_NER_LABELS]; /* [prev][cur]; -INFINITY = not allowed */
-    int8_t *w;                                 /* 2^bits rows of NM_NER_LABELS */
-    nm_ner_gaz gaz;
-    char *info;
-};
 
 static const char *const label_names[NM_NER_LABELS] = {
     "O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"};
@@ -84,7 +73,7 @@ nm_ner_model *nm_ner_model_build(unsigned bits, unsigned features, const float *
         if (fabsf(weights[i]) > maxabs)
             maxabs = fabsf(weights[i]);
     m->scale = maxabs > 0 ? maxabs / 127.0f : 1.0f;
-    m->w = nm_xmalloc(n * sizeof *m->w);
+    m->w = nm_xcalloc(n + NM_NER_ROW_PAD, sizeof *m->w);
     for (size_t i = 0; i < n; i++)
         m->w[i] = (int8_t)lrintf(weights[i] / m->scale);
     memcpy(m->start, start, sizeof m->start);
@@ -96,6 +85,7 @@ nm_ner_model *nm_ner_model_build(unsigned bits, unsigned features, const float *
             if (gaz->keys[i])
                 nm_ner_gaz_add(&m->gaz, gaz->keys[i], gaz->vals[i]);
     m->info = nm_xstrdup(info ? info : "");
+    nm_ner_model_prepare(m);
     return m;
 }
 
@@ -313,11 +303,12 @@ int nm_ner_model_load_bytes(const void *data, size_t len, const char *name,
         return nm_error_set(err, NM_ERR_MALFORMED,
                             "NER model %s: sections do not match the file size", name);
     }
-    m->w = nm_xmalloc(n * sizeof *m->w);
+    m->w = nm_xcalloc(n + NM_NER_ROW_PAD, sizeof *m->w);
     const unsigned char *p = r.p + r.off;
     for (size_t i = 0; i < n; i++)
         m->w[i] = (int8_t)p[i];
     apply_constraints(m);
+    nm_ner_model_prepare(m);
     *out = m;
     return 0;
 }
@@ -367,39 +358,23 @@ static inline void prefetch_rows(const nm_ner_model *m, const uint32_t *r)
     }
 }
 
-/* Viterbi over one sentence whose token summaries are complete. rows, score
- * and back have room for n tokens. */
-static void decode(const nm_ner_model *m, const nm_ner_tokinfo *ti, size_t n, uint8_t *labels,
-                   uint32_t *rows, float *score, uint8_t *back)
+void nm_ner_viterbi(const nm_ner_model *m, const int16_t *e, size_t n, uint8_t *labels,
+                    float *score, uint8_t *back)
 {
-    nm_ner_sentence_rows(ti, n, m->features, m->bits, rows);
-
-    /* The weight rows are random reads in a table of megabytes: ask for the
-     * rows of the tokens ahead while adding up the current one. */
-    enum { AHEAD = 4 };
-    for (size_t i = 0; i < n && i < AHEAD; i++)
-        prefetch_rows(m, rows + i * NM_NER_NF);
     for (size_t i = 0; i < n; i++) {
-        if (i + AHEAD < n)
-            prefetch_rows(m, rows + (i + AHEAD) * NM_NER_NF);
-        /* NM_NER_NF x 127 fits int16: narrow sums, wide vector adds. */
-        int16_t e[NM_NER_LABELS] = {0};
-        const uint32_t *r = rows + i * NM_NER_NF;
-        for (size_t k = 0; k < NM_NER_NF; k++) {
-            const int8_t *w = m->w + (size_t)r[k] * NM_NER_LABELS;
-            for (int l = 0; l < NM_NER_LABELS; l++)
-                e[l] = (int16_t)(e[l] + w[l]);
-        }
+        const int16_t *ei = e + i * NM_NER_LANES;
         float *s = score + i * NM_NER_LABELS;
         if (i == 0) {
             for (int l = 0; l < NM_NER_LABELS; l++) {
-                s[l] = m->start[l] + (float)e[l] * m->scale;
+                s[l] = m->start[l] + (float)ei[l] * m->scale;
                 back[l] = 0;
             }
             continue;
         }
         const float *prev = s - NM_NER_LABELS;
-        for (int c = 0; c < NM_NER_LABELS; c++) {
+        uint8_t *bk = back + i * NM_NER_LABELS;
+        /* O and B-X may follow any label. */
+        for (int c = 0; c < NM_NER_LABELS; c = c ? c + 2 : 1) {
             float best = -INFINITY;
             int arg = 0;
             for (int q = 0; q < NM_NER_LABELS; q++) {
@@ -409,8 +384,24 @@ static void decode(const nm_ner_model *m, const nm_ner_tokinfo *ti, size_t n, ui
                     arg = q;
                 }
             }
-            s[c] = best + (float)e[c] * m->scale;
-            back[i * NM_NER_LABELS + c] = (uint8_t)arg;
+            s[c] = best + (float)ei[c] * m->scale;
+            bk[c] = (uint8_t)arg;
+        }
+        /* I-X only B-X or I-X: the other transitions are -INFINITY and
+         * could never win, so only these two are tried (same order, same
+         * ties, same result as trying all nine). */
+        for (int c = 2; c < NM_NER_LABELS; c += 2) {
+            float best = -INFINITY;
+            int arg = 0;
+            for (int q = c - 1; q <= c; q++) {
+                float v = prev[q] + m->trans[q][c];
+                if (v > best) {
+                    best = v;
+                    arg = q;
+                }
+            }
+            s[c] = best + (float)ei[c] * m->scale;
+            bk[c] = (uint8_t)arg;
         }
     }
     const float *last = score + (n - 1) * NM_NER_LABELS;
@@ -424,10 +415,36 @@ static void decode(const nm_ner_model *m, const nm_ner_tokinfo *ti, size_t n, ui
     }
 }
 
+/* The sentence tagger: every feature row of every token looked up. The
+ * document tagger (nm_ner_doc.c) gets the same sums with fewer lookups;
+ * this one is the reference it is tested against. rows, e, score and back
+ * have room for n tokens. */
+static void decode(const nm_ner_model *m, const nm_ner_tokinfo *ti, size_t n, uint8_t *labels,
+                   uint32_t *rows, int16_t *e, float *score, uint8_t *back)
+{
+    nm_ner_sentence_rows(ti, n, m->features, m->bits, rows);
+
+    /* The weight rows are random reads in a table of megabytes: ask for the
+     * rows of the tokens ahead while adding up the current one. */
+    enum { AHEAD = 4 };
+    for (size_t i = 0; i < n && i < AHEAD; i++)
+        prefetch_rows(m, rows + i * NM_NER_NF);
+    for (size_t i = 0; i < n; i++) {
+        if (i + AHEAD < n)
+            prefetch_rows(m, rows + (i + AHEAD) * NM_NER_NF);
+        int16_t *ei = e + i * NM_NER_LANES;
+        memset(ei, 0, NM_NER_LANES * sizeof *ei);
+        const uint32_t *r = rows + i * NM_NER_NF;
+        for (size_t k = 0; k < NM_NER_NF; k++)
+            nm_ner_add_row(ei, m, r[k]);
+    }
+    nm_ner_viterbi(m, e, n, labels, score, back);
+}
+
 static size_t sentence_work_size(size_t n)
 {
-    return align8(n * NM_NER_NF * sizeof(uint32_t)) + align8(n * NM_NER_LABELS * sizeof(float)) +
-           align8(n * NM_NER_LABELS);
+    return align8(n * NM_NER_NF * sizeof(uint32_t)) + align8(n * NM_NER_LANES * sizeof(int16_t)) +
+           align8(n * NM_NER_LABELS * sizeof(float)) + align8(n * NM_NER_LABELS);
 }
 
 size_t nm_ner_scratch_size(size_t n)
@@ -449,68 +466,12 @@ void nm_ner_tag(const nm_ner_model *m, const nm_ner_doc *doc, const nm_ner_token
     p += align8(n * sizeof *ti);
     uint32_t *rows = (uint32_t *)p;
     p += align8(n * NM_NER_NF * sizeof *rows);
+    int16_t *e = (int16_t *)p;
+    p += align8(n * NM_NER_LANES * sizeof *e);
     float *score = (float *)p;
     p += align8(n * NM_NER_LABELS * sizeof *score);
     nm_ner_sentence_info(tokens, n, &m->gaz, doc, ti);
-    decode(m, ti, n, labels, rows, score, p);
-    free(own);
-}
-
-size_t nm_ner_document_scratch_size(size_t n, size_t longest)
-{
-    return align8(sizeof(nm_ner_doc)) + align8(n * sizeof(nm_ner_tokinfo)) +
-           sentence_work_size(longest) + 8;
-}
-
-void nm_ner_tag_document(const nm_ner_model *m, const nm_ner_token *tokens, size_t n,
-                         const uint32_t *sent_ends, size_t n_sentences, uint8_t *labels,
-                         void *scratch, size_t scratch_size)
-{
-    size_t longest = 0, a = 0;
-    for (size_t s = 0; s < n_sentences; s++) {
-        size_t b = sent_ends[s] < n ? sent_ends[s] : n;
-        if (b > a && b - a > longest)
-            longest = b - a;
-        a = b > a ? b : a;
-    }
-    if (a < n && n - a > longest)
-        longest = n - a;
-    size_t need = nm_ner_document_scratch_size(n, longest);
-    void *own = NULL;
-    if (!scratch || scratch_size < need)
-        scratch = own = nm_xmalloc(need);
-    unsigned char *p = scratch;
-    nm_ner_doc *doc = (nm_ner_doc *)p;
-    p += align8(sizeof *doc);
-    nm_ner_tokinfo *ti = (nm_ner_tokinfo *)p;
-    p += align8(n * sizeof *ti);
-    uint32_t *rows = (uint32_t *)p;
-    p += align8(longest * NM_NER_NF * sizeof *rows);
-    float *score = (float *)p;
-    p += align8(longest * NM_NER_LABELS * sizeof *score);
-    uint8_t *back = p;
-
-    for (size_t i = 0; i < n; i++)
-        nm_ner_token_info(tokens[i].text, tokens[i].len, &ti[i]);
-    nm_ner_doc_reset(doc);
-    /* Sentences as given; tokens after the last end form one more. */
-    for (int pass = 0; pass < 2; pass++) {
-        a = 0;
-        for (size_t s = 0; s <= n_sentences && a < n; s++) {
-            size_t b = s < n_sentences ? sent_ends[s] : n;
-            if (b > n)
-                b = n;
-            if (b <= a)
-                continue;
-            if (pass == 0) {
-                nm_ner_doc_add_info(doc, ti + a, b - a);
-            } else {
-                nm_ner_sentence_context(tokens + a, b - a, &m->gaz, doc, ti + a);
-                decode(m, ti + a, b - a, labels + a, rows, score, back);
-            }
-            a = b;
-        }
-    }
+    decode(m, ti, n, labels, rows, e, score, p);
     free(own);
 }
 

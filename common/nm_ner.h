@@ -146,6 +146,28 @@ void nm_ner_tag_document(const nm_ner_model *m, const nm_ner_token *tokens, size
                          const uint32_t *sent_ends, size_t n_sentences, uint8_t *labels,
                          void *scratch, size_t scratch_size);
 
+/* A memo of word types for nm_ner_tag_document_memo: what the tagger works
+ * out about a word (its summary, the sums of the feature weights that
+ * depend on it alone), kept from one document to the next so that common
+ * words cost a lookup. Fixed size (a few MiB, allocated as used); newer
+ * words replace older ones. One per thread: tagging writes to it. It
+ * remembers the model it was filled with and starts over for another. */
+typedef struct nm_ner_memo nm_ner_memo;
+
+/* Never NULL (allocation failure aborts). */
+nm_ner_memo *nm_ner_memo_new(void);
+
+/* Accepts NULL; clears *memo. */
+void nm_ner_memo_free(nm_ner_memo **memo);
+
+/* nm_ner_tag_document with a memo (NULL = none): the same labels, faster
+ * once the memo knows the document's words. Thread-safe for different
+ * memos. */
+void nm_ner_tag_document_memo(const nm_ner_model *m, nm_ner_memo *memo,
+                              const nm_ner_token *tokens, size_t n, const uint32_t *sent_ends,
+                              size_t n_sentences, uint8_t *labels, void *scratch,
+                              size_t scratch_size);
+
 /* Walks the entities of a label sequence by the conlleval rules: an entity
  * starts at B-X, or at I-X after O or after another type; it continues over
  * I-X of the same type. Starting with *pos = 0, each call returns true with

@@ -338,7 +338,7 @@ int nm_ner_sentence_is_title_case(const nm_ner_tokinfo *ti, size_t n)
 
 /* Info of the token with its first letter in lower case ("Talks" as
  * "talks"); tokens longer than the buffer keep their info. */
-static void token_info_lowered(const char *text, size_t len, nm_ner_tokinfo *ti)
+void nm_ner_token_info_lowered(const char *text, size_t len, nm_ner_tokinfo *ti)
 {
     char buf[96];
     size_t pos = 0;
@@ -361,7 +361,7 @@ void nm_ner_sentence_context(const nm_ner_token *tokens, size_t n, const nm_ner_
         for (size_t i = 0; i < n; i++)
             if (ti[i].cap == NM_NER_CAP_TITLE && ti[i].doc == NM_NER_DOC_LOWER) {
                 uint8_t flags = ti[i].doc;
-                token_info_lowered(tokens[i].text, tokens[i].len, &ti[i]);
+                nm_ner_token_info_lowered(tokens[i].text, tokens[i].len, &ti[i]);
                 ti[i].doc = flags;
             }
     }
@@ -425,6 +425,20 @@ enum {
 };
 _Static_assert(T_COUNT == NM_NER_NF, "NM_NER_NF must match the templates");
 
+/* The templates of each group (nm_ner_features.h), every template in
+ * exactly one group. */
+static const uint8_t group_list[NM_NER_GROUPS][NM_NER_GROUP_MAX] = {
+    [NM_NER_G_SELF] = {T_FORM, T_LOWER, T_PRE1, T_PRE2, T_PRE3, T_PRE4, T_SUF1, T_SUF2, T_SUF3,
+                       T_SUF4, T_SHAPE, T_SSHAPE, T_GAZ0},
+    [NM_NER_G_M1] = {T_LOWER_M1, T_SSHAPE_M1, T_GAZ_M1},
+    [NM_NER_G_M2] = {T_LOWER_M2},
+    [NM_NER_G_P1] = {T_LOWER_P1, T_SSHAPE_P1, T_GAZ_P1},
+    [NM_NER_G_P2] = {T_LOWER_P2},
+    [NM_NER_G_POS] = {T_BIAS, T_CAP, T_FIRST_LOWER, T_HEAD_LOWER, T_DOC, T_CAP_TRI,
+                      T_SSHAPE_TRI, T_BI_M1, T_BI_P1},
+};
+static const uint8_t group_len[NM_NER_GROUPS] = {13, 3, 1, 3, 1, 9};
+
 static inline uint32_t row_of(unsigned t, uint64_t v, unsigned bits)
 {
     uint64_t h = mix64(v ^ ((uint64_t)(t + 1) * UINT64_C(0x9E3779B97F4A7C15)));
@@ -436,8 +450,7 @@ static inline uint64_t pair(uint64_t a, uint64_t b)
     return mix64(a) * 31 + b;
 }
 
-/* Stand-ins for the neighbours beyond the sentence edges. */
-static const nm_ner_tokinfo *edge(size_t which)
+const nm_ner_tokinfo *nm_ner_edge(size_t which)
 {
     static const nm_ner_tokinfo edges[4] = {
         {.form = 101, .lower = 101, .shape = 101, .sshape = 101, .cap = 8},
@@ -448,56 +461,103 @@ static const nm_ner_tokinfo *edge(size_t which)
     return &edges[which];
 }
 
+size_t nm_ner_group_rows(int group, const nm_ner_tokinfo *w, unsigned features, unsigned bits,
+                         uint32_t *out)
+{
+    int win = (features & NM_NER_F_WINDOW) != 0;
+    int gaz = (features & NM_NER_F_GAZ) != 0;
+    /* In the order of group_list. */
+    switch (group) {
+    case NM_NER_G_SELF: {
+        out[0] = row_of(T_FORM, w->form, bits);
+        out[1] = row_of(T_LOWER, w->lower, bits);
+        int affix = (features & NM_NER_F_AFFIX) != 0;
+        for (unsigned k = 0; k < 4; k++) {
+            out[2 + k] = row_of(T_PRE1 + k, affix ? w->pre[k] : 0, bits);
+            out[6 + k] = row_of(T_SUF1 + k, affix ? w->suf[k] : 0, bits);
+        }
+        int shape = (features & NM_NER_F_SHAPE) != 0;
+        out[10] = row_of(T_SHAPE, shape ? w->shape : 0, bits);
+        out[11] = row_of(T_SSHAPE, shape ? w->sshape : 0, bits);
+        out[12] = row_of(T_GAZ0, gaz && w->gaz ? (uint64_t)w->gaz | (uint64_t)w->cap << 8 : 0,
+                         bits);
+        return 13;
+    }
+    case NM_NER_G_M1:
+        out[0] = row_of(T_LOWER_M1, win ? w->lower : 0, bits);
+        out[1] = row_of(T_SSHAPE_M1, win ? w->sshape : 0, bits);
+        out[2] = row_of(T_GAZ_M1, gaz ? w->gaz : 0, bits);
+        return 3;
+    case NM_NER_G_M2:
+        out[0] = row_of(T_LOWER_M2, win ? w->lower : 0, bits);
+        return 1;
+    case NM_NER_G_P1:
+        out[0] = row_of(T_LOWER_P1, win ? w->lower : 0, bits);
+        out[1] = row_of(T_SSHAPE_P1, win ? w->sshape : 0, bits);
+        out[2] = row_of(T_GAZ_P1, gaz ? w->gaz : 0, bits);
+        return 3;
+    case NM_NER_G_P2:
+        out[0] = row_of(T_LOWER_P2, win ? w->lower : 0, bits);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+void nm_ner_pos_rows_own(unsigned cap, unsigned doc, uint64_t lower, int first, int headline,
+                         unsigned features, unsigned bits, uint32_t *out)
+{
+    uint64_t fst = (features & NM_NER_F_POS) && first;
+    uint64_t head = (uint64_t)headline;
+    out[0] = row_of(T_BIAS, 0, bits);
+    out[1] = row_of(T_CAP, cap | fst << 4 | head << 5, bits);
+    out[2] = row_of(T_FIRST_LOWER, fst ? lower : 0, bits);
+    out[3] = row_of(T_HEAD_LOWER, head ? lower : 0, bits);
+    int use_doc = (features & NM_NER_F_DOC) != 0;
+    out[4] = row_of(T_DOC, use_doc ? (uint64_t)doc | (uint64_t)cap << 2 | fst << 6 | head << 7
+                                   : 0, bits);
+}
+
+void nm_ner_pos_rows_window(const nm_ner_tokinfo *w, const nm_ner_tokinfo *m1,
+                            const nm_ner_tokinfo *p1, int headline, unsigned features,
+                            unsigned bits, uint32_t *out)
+{
+    uint64_t head = (uint64_t)headline;
+    int win = (features & NM_NER_F_WINDOW) != 0;
+    out[0] = row_of(T_CAP_TRI, win ? (uint64_t)m1->cap | (uint64_t)w->cap << 4 |
+                                         (uint64_t)p1->cap << 8 | head << 12
+                                   : 0, bits);
+    out[1] = row_of(T_SSHAPE_TRI, win ? pair(pair(m1->sshape, w->sshape), p1->sshape) : 0, bits);
+    int bi = (features & NM_NER_F_BIGRAM) != 0;
+    out[2] = row_of(T_BI_M1, bi ? pair(m1->lower, w->lower) : 0, bits);
+    out[3] = row_of(T_BI_P1, bi ? pair(w->lower, p1->lower) : 0, bits);
+}
+
+/* Rows of a group, each in its template's place r[t]. */
+static void place(int group, const uint32_t *out, uint32_t *r)
+{
+    for (size_t j = 0; j < group_len[group]; j++)
+        r[group_list[group][j]] = out[j];
+}
+
 void nm_ner_sentence_rows(const nm_ner_tokinfo *ti, size_t n, unsigned features,
                           unsigned bits, uint32_t *rows)
 {
     int headline = (features & NM_NER_F_POS) ? nm_ner_sentence_is_headline(ti, n) : 0;
     for (size_t i = 0; i < n; i++) {
         const nm_ner_tokinfo *w = &ti[i];
-        const nm_ner_tokinfo *m2 = i >= 2 ? &ti[i - 2] : edge(0);
-        const nm_ner_tokinfo *m1 = i >= 1 ? &ti[i - 1] : edge(1);
-        const nm_ner_tokinfo *p1 = i + 1 < n ? &ti[i + 1] : edge(2);
-        const nm_ner_tokinfo *p2 = i + 2 < n ? &ti[i + 2] : edge(3);
-        uint32_t *r = rows + i * NM_NER_NF;
-        uint64_t first = (features & NM_NER_F_POS) && i == 0;
-        uint64_t head = (uint64_t)headline;
-        r[T_BIAS] = row_of(T_BIAS, 0, bits);
-        r[T_FORM] = row_of(T_FORM, w->form, bits);
-        r[T_LOWER] = row_of(T_LOWER, w->lower, bits);
-        int affix = (features & NM_NER_F_AFFIX) != 0;
-        for (unsigned k = 0; k < 4; k++) {
-            r[T_PRE1 + k] = row_of(T_PRE1 + k, affix ? w->pre[k] : 0, bits);
-            r[T_SUF1 + k] = row_of(T_SUF1 + k, affix ? w->suf[k] : 0, bits);
+        const nm_ner_tokinfo *m2 = i >= 2 ? &ti[i - 2] : nm_ner_edge(0);
+        const nm_ner_tokinfo *m1 = i >= 1 ? &ti[i - 1] : nm_ner_edge(1);
+        const nm_ner_tokinfo *p1 = i + 1 < n ? &ti[i + 1] : nm_ner_edge(2);
+        const nm_ner_tokinfo *p2 = i + 2 < n ? &ti[i + 2] : nm_ner_edge(3);
+        uint32_t *r = rows + i * NM_NER_NF, out[NM_NER_GROUP_MAX];
+        const nm_ner_tokinfo *of[NM_NER_G_POS] = {w, m1, m2, p1, p2}; /* by group */
+        for (int g = 0; g < NM_NER_G_POS; g++) {
+            nm_ner_group_rows(g, of[g], features, bits, out);
+            place(g, out, r);
         }
-        int shape = (features & NM_NER_F_SHAPE) != 0;
-        r[T_SHAPE] = row_of(T_SHAPE, shape ? w->shape : 0, bits);
-        r[T_SSHAPE] = row_of(T_SSHAPE, shape ? w->sshape : 0, bits);
-        r[T_CAP] = row_of(T_CAP, w->cap | first << 4 | head << 5, bits);
-        r[T_FIRST_LOWER] = row_of(T_FIRST_LOWER, first ? w->lower : 0, bits);
-        r[T_HEAD_LOWER] = row_of(T_HEAD_LOWER, head ? w->lower : 0, bits);
-        int win = (features & NM_NER_F_WINDOW) != 0;
-        r[T_LOWER_M1] = row_of(T_LOWER_M1, win ? m1->lower : 0, bits);
-        r[T_LOWER_M2] = row_of(T_LOWER_M2, win ? m2->lower : 0, bits);
-        r[T_LOWER_P1] = row_of(T_LOWER_P1, win ? p1->lower : 0, bits);
-        r[T_LOWER_P2] = row_of(T_LOWER_P2, win ? p2->lower : 0, bits);
-        r[T_SSHAPE_M1] = row_of(T_SSHAPE_M1, win ? m1->sshape : 0, bits);
-        r[T_SSHAPE_P1] = row_of(T_SSHAPE_P1, win ? p1->sshape : 0, bits);
-        r[T_CAP_TRI] = row_of(T_CAP_TRI, win ? (uint64_t)m1->cap | (uint64_t)w->cap << 4 |
-                                                   (uint64_t)p1->cap << 8 | head << 12
-                                             : 0, bits);
-        r[T_SSHAPE_TRI] =
-            row_of(T_SSHAPE_TRI, win ? pair(pair(m1->sshape, w->sshape), p1->sshape) : 0, bits);
-        int bi = (features & NM_NER_F_BIGRAM) != 0;
-        r[T_BI_M1] = row_of(T_BI_M1, bi ? pair(m1->lower, w->lower) : 0, bits);
-        r[T_BI_P1] = row_of(T_BI_P1, bi ? pair(w->lower, p1->lower) : 0, bits);
-        int gaz = (features & NM_NER_F_GAZ) != 0;
-        r[T_GAZ0] = row_of(T_GAZ0, gaz && w->gaz ? (uint64_t)w->gaz | (uint64_t)w->cap << 8 : 0,
-                           bits);
-        r[T_GAZ_M1] = row_of(T_GAZ_M1, gaz ? m1->gaz : 0, bits);
-        r[T_GAZ_P1] = row_of(T_GAZ_P1, gaz ? p1->gaz : 0, bits);
-        int doc = (features & NM_NER_F_DOC) != 0;
-        r[T_DOC] = row_of(T_DOC, doc ? (uint64_t)w->doc | (uint64_t)w->cap << 2 | first << 6 |
-                                           head << 7
-                                     : 0, bits);
+        nm_ner_pos_rows_own(w->cap, w->doc, w->lower, i == 0, headline, features, bits, out);
+        nm_ner_pos_rows_window(w, m1, p1, headline, features, bits, out + NM_NER_POS_OWN);
+        place(NM_NER_G_POS, out, r);
     }
 }

@@ -67,6 +67,10 @@ typedef struct nm_ner_gaz {
 /* Summarises a token (gaz and doc left 0: the caller looks them up). */
 void nm_ner_token_info(const char *text, size_t len, nm_ner_tokinfo *ti);
 
+/* nm_ner_token_info of the token with its first letter in lower case
+ * ("Talks" as "talks"); tokens over 92 bytes keep their own info. */
+void nm_ner_token_info_lowered(const char *text, size_t len, nm_ner_tokinfo *ti);
+
 /* The gazetteer classes of a lower-case word hash (0 if absent). */
 uint8_t nm_ner_gaz_get(const nm_ner_gaz *g, uint64_t lower);
 
@@ -101,6 +105,44 @@ void nm_ner_sentence_context(const nm_ner_token *tokens, size_t n, const nm_ner_
 /* nm_ner_doc_add from token summaries (the same marks for n <= 64; longer
  * sentences are never headings). */
 void nm_ner_doc_add_info(nm_ner_doc *doc, const nm_ner_tokinfo *ti, size_t n);
+
+/* Feature groups, by what a template reads: the token alone (SELF), the
+ * token as the left neighbour at distance 1 or 2 of the token being scored
+ * (M1, M2), as its right neighbour (P1, P2), or its position in the
+ * sentence and its neighbours together (POS). The first five depend on one
+ * token summary only, so the document tagger adds them up once per word
+ * type; a token's emission is the sum of all groups either way. */
+enum {
+    NM_NER_G_SELF, NM_NER_G_M1, NM_NER_G_M2, NM_NER_G_P1, NM_NER_G_P2, NM_NER_G_POS,
+    NM_NER_GROUPS
+};
+#define NM_NER_GROUP_MAX 13
+
+/* The rows of group g (not NM_NER_G_POS) into out (at most
+ * NM_NER_GROUP_MAX, in a fixed order per group); returns how many. w is
+ * the token (SELF) or the neighbour the group reads. */
+size_t nm_ner_group_rows(int group, const nm_ner_tokinfo *w, unsigned features, unsigned bits,
+                         uint32_t *out);
+
+/* The 9 rows of NM_NER_G_POS come in two parts. The first
+ * NM_NER_POS_OWN read only the token's capitalisation class, document
+ * flags and lower case (the last only at a sentence start or in a
+ * headline), with first = the first token of its sentence, headline = the
+ * sentence is a headline. */
+#define NM_NER_POS_ROWS 9
+#define NM_NER_POS_OWN 5
+void nm_ner_pos_rows_own(unsigned cap, unsigned doc, uint64_t lower, int first, int headline,
+                         unsigned features, unsigned bits, uint32_t *out);
+
+/* The other NM_NER_POS_ROWS - NM_NER_POS_OWN read token w with its
+ * neighbours m1 and p1 (nm_ner_edge stand-ins at the sentence edges). */
+void nm_ner_pos_rows_window(const nm_ner_tokinfo *w, const nm_ner_tokinfo *m1,
+                            const nm_ner_tokinfo *p1, int headline, unsigned features,
+                            unsigned bits, uint32_t *out);
+
+/* Stand-ins for the neighbours beyond the sentence edges: 0 = two before
+ * the first token, 1 = one before, 2 = one after the last, 3 = two after. */
+const nm_ner_tokinfo *nm_ner_edge(size_t which);
 
 /* Fills rows[i * NM_NER_NF + k] for every token i of a sentence. */
 void nm_ner_sentence_rows(const nm_ner_tokinfo *ti, size_t n, unsigned features,

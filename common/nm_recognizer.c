@@ -26,6 +26,13 @@ void *nm_scratch_get(nm_scratch *s, size_t size)
     return s->p;
 }
 
+void nm_scratch_free(nm_scratch *s)
+{
+    free(s->p);
+    nm_ner_memo_free(&s->ner_memo);
+    memset(s, 0, sizeof *s);
+}
+
 nm_recognizer *nm_recognizer_new(const char *kind, const char *data_dir, nm_error *err)
 {
     nm_recognizer *r = nm_xcalloc(1, sizeof *r);
@@ -101,8 +108,10 @@ static void label_model(const nm_recognizer *r, const nm_recognizer_input *in, u
         words[k].text = in->text + in->tokens[k].start;
         words[k].len = in->tokens[k].end - in->tokens[k].start;
     }
-    nm_ner_tag_document(r->model, words, in->n, in->sent_ends, in->n_sentences, labels,
-                        mem + words_size, tag_size);
+    if (!scratch->ner_memo)
+        scratch->ner_memo = nm_ner_memo_new();
+    nm_ner_tag_document_memo(r->model, scratch->ner_memo, words, in->n, in->sent_ends,
+                             in->n_sentences, labels, mem + words_size, tag_size);
     join_national_orgs(r->model, words, in, labels);
 }
 

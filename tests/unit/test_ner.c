@@ -159,6 +159,44 @@ static void more_sentences(void **state)
     assert_false(nm_ner_misc_is_group(shipped, cup, 2));
 }
 
+/* Splits lines into sentences of space-separated tokens (pointing into
+ * text); returns the number of tokens, *ns the number of sentences. */
+static size_t split_document(const char *text, nm_ner_token *t, size_t max, uint32_t *ends,
+                             size_t *ns)
+{
+    size_t n = 0;
+    *ns = 0;
+    const char *p = text;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        char line[512];
+        assert_true(len < sizeof line);
+        memcpy(line, p, len);
+        line[len] = '\0';
+        size_t k = split(line, t + n, max - n);
+        for (size_t i = 0; i < k; i++) /* point back into text */
+            t[n + i].text = p + (t[n + i].text - line);
+        n += k;
+        ends[(*ns)++] = (uint32_t)n;
+        p += len + (nl ? 1 : 0);
+    }
+    return n;
+}
+
+/* The reference labels: doc_add over every sentence, then nm_ner_tag each. */
+static void tag_by_sentence(const nm_ner_token *t, const uint32_t *ends, size_t ns,
+                            uint8_t *labels)
+{
+    nm_ner_doc *doc = malloc(sizeof *doc);
+    nm_ner_doc_reset(doc);
+    for (size_t s = 0, a = 0; s < ns; a = ends[s++])
+        nm_ner_doc_add(doc, t + a, ends[s] - a);
+    for (size_t s = 0, a = 0; s < ns; a = ends[s++])
+        nm_ner_tag(shipped, doc, t + a, ends[s] - a, labels + a, NULL, 0);
+    free(doc);
+}
+
 /* Tagging a whole document at once gives the labels of doc_add + tag. */
 static void document_call_matches(void **state)
 {
@@ -171,28 +209,10 @@ static void document_call_matches(void **state)
         "SOCCER - JAPAN GET LUCKY WIN , CHINA IN SURPRISE DEFEAT .";
     nm_ner_token t[128];
     uint32_t ends[8];
-    size_t n = 0, ns = 0;
-    const char *p = text;
-    while (*p) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        char line[256];
-        memcpy(line, p, len);
-        line[len] = '\0';
-        size_t k = split(line, t + n, 128 - n);
-        for (size_t i = 0; i < k; i++) /* point back into text */
-            t[n + i].text = p + (t[n + i].text - line);
-        n += k;
-        ends[ns++] = (uint32_t)n;
-        p += len + (nl ? 1 : 0);
-    }
+    size_t ns;
+    size_t n = split_document(text, t, 128, ends, &ns);
     uint8_t one[128], two[128];
-    nm_ner_doc doc;
-    nm_ner_doc_reset(&doc);
-    for (size_t s = 0, a = 0; s < ns; a = ends[s++])
-        nm_ner_doc_add(&doc, t + a, ends[s] - a);
-    for (size_t s = 0, a = 0; s < ns; a = ends[s++])
-        nm_ner_tag(shipped, &doc, t + a, ends[s] - a, one + a, NULL, 0);
+    tag_by_sentence(t, ends, ns, one);
     nm_ner_tag_document(shipped, t, n, ends, ns, two, NULL, 0);
     assert_memory_equal(one, two, n);
     size_t size = nm_ner_document_scratch_size(n, 16);
@@ -207,6 +227,78 @@ static void document_call_matches(void **state)
     assert_iob2(two, n);
     free(scratch);
     nm_ner_tag_document(shipped, t, 0, ends, 0, two, NULL, 0); /* empty document */
+}
+
+/* The memo carries words from one document to the next: the labels stay
+ * those of the sentence tagger, whether a word is new, remembered, pushed
+ * out by another, longer than the memo keeps, or read in lower case in a
+ * heading; and after a switch to another model. */
+static void memo_matches_sentence_tagger(void **state)
+{
+    (void)state;
+    const char *docs[] = {
+        "Turkish Intelligence Chief Holds Talks with Hamas Leaders in Ankara\n"
+        "Turkish intelligence chief Ibrahim Kalın recently met with Hamas leaders in Ankara .\n"
+        "Humanitarian Aid and Crisis in Gaza\n"
+        "The humanitarian crisis in Gaza was a major concern , said Kalın .",
+        "SOCCER - JAPAN GET LUCKY WIN , CHINA IN SURPRISE DEFEAT .\n"
+        "Israel’s talks with the Palestinian Authority resumed in Cairo on Monday , "
+        "officials said .\n"
+        "The Pneumonoultramicroscopicsilicovolcanoconiosis Research Foundation in São "
+        "Paulo said the talks were a crisis .\n"
+        "Talks , talks and more talks : Kalın met Erdoğan in Ankara .",
+    };
+    nm_ner_memo *memo = nm_ner_memo_new();
+    nm_ner_token t[128];
+    uint32_t ends[16];
+    uint8_t want[128], got[128];
+    for (int round = 0; round < 3; round++)
+        for (size_t d = 0; d < sizeof docs / sizeof docs[0]; d++) {
+            size_t ns, n = split_document(docs[d], t, 128, ends, &ns);
+            tag_by_sentence(t, ends, ns, want);
+            memset(got, 0xff, sizeof got);
+            nm_ner_tag_document_memo(shipped, memo, t, n, ends, ns, got, NULL, 0);
+            assert_memory_equal(want, got, n);
+        }
+    /* More distinct words than the memo has slots, twice: most replace
+     * another word or are found again. */
+    size_t n_big = 24000;
+    nm_ner_token *many = malloc(n_big * sizeof *many);
+    char *words = malloc(n_big * 8);
+    uint32_t *big_ends = malloc(n_big * sizeof *big_ends);
+    uint8_t *big_want = malloc(n_big), *big_got = malloc(n_big);
+    size_t ns = 0;
+    for (size_t i = 0; i < n_big; i++) {
+        snprintf(words + i * 8, 8, i % 3 ? "w%05zu" : "W%05zu", (i * 7919) % 20000);
+        many[i].text = words + i * 8;
+        many[i].len = 6;
+        if (i % 20 == 19 || i + 1 == n_big)
+            big_ends[ns++] = (uint32_t)(i + 1);
+    }
+    tag_by_sentence(many, big_ends, ns, big_want);
+    for (int round = 0; round < 2; round++) {
+        memset(big_got, 0xff, n_big);
+        nm_ner_tag_document_memo(shipped, memo, many, n_big, big_ends, ns, big_got, NULL, 0);
+        assert_memory_equal(big_want, big_got, n_big);
+    }
+    /* Another model object: the memo starts over (same weights here, so
+     * the same labels). */
+    nm_ner_model *again;
+    nm_error err;
+    assert_int_equal(nm_ner_model_load(model_path(), &again, &err), 0);
+    size_t n = split_document(docs[0], t, 128, ends, &ns);
+    tag_by_sentence(t, ends, ns, want);
+    nm_ner_tag_document_memo(again, memo, t, n, ends, ns, got, NULL, 0);
+    assert_memory_equal(want, got, n);
+    nm_ner_model_free(&again);
+    nm_ner_memo_free(&memo);
+    assert_null(memo);
+    nm_ner_memo_free(NULL);
+    free(big_got);
+    free(big_want);
+    free(big_ends);
+    free(words);
+    free(many);
 }
 
 /* A title-case heading: words the article writes in lower case elsewhere
@@ -479,6 +571,7 @@ int main(void)
         cmocka_unit_test(more_sentences),
         cmocka_unit_test(title_case_heading),
         cmocka_unit_test(document_call_matches),
+        cmocka_unit_test(memo_matches_sentence_tagger),
         cmocka_unit_test(bad_tokens),
         cmocka_unit_test(bad_model_files),
         cmocka_unit_test(spans),

@@ -48,7 +48,7 @@ int eval_recognizer(const char *kind, const char *data_dir, const nm_conll_corpu
         free(toks);
         free(text);
     }
-    free(scratch.p);
+    nm_scratch_free(&scratch);
     nm_recognizer_destroy(&r);
     return 0;
 }
