@@ -13,6 +13,7 @@
  * the additions, so the emissions, and hence the labels, are exactly those
  * of the sentence tagger (test_ner checks this).
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,7 +59,7 @@ size_t nm_ner_document_scratch_size(size_t n, size_t longest)
            align64(table_cap(n) * sizeof(uint32_t)) +
            align64(longest * NM_NER_LANES * sizeof(int16_t)) +
            align64(longest * NM_NER_LABELS * sizeof(float)) + align64(longest * NM_NER_LABELS) +
-           64;
+           align64(n) + 64;
 }
 
 /* A hash of a token's bytes (any hash does: equal bytes, equal hash). The
@@ -163,8 +164,8 @@ static void all_type_sums(const nm_ner_model *m, wtype *types, const uint32_t *t
 
 /* ---- the memo: word types kept across documents ---- */
 
-#define MEMO_SLOTS 8192 /* direct-mapped; under 2 MiB, touched as used */
-#define MEMO_TEXT 37    /* longer tokens are not kept */
+#define MEMO_SLOTS 16384 /* direct-mapped: 3.5 MiB, touched as used */
+#define MEMO_TEXT 36    /* longer tokens are not kept */
 
 /* A word and what tokens need of it: the first cache line is all a miss
  * reads. */
@@ -172,9 +173,11 @@ typedef struct memo_entry {
     uint64_t key; /* bytes hash | 1; 0 = empty */
     uint64_t lower, sshape;
     uint8_t len, cap, letters;
+    uint8_t keep; /* found again since it came in, minus words turned away */
     char text[MEMO_TEXT];
     int16_t sum[TYPE_GROUPS][NM_NER_LANES];
 } memo_entry;
+_Static_assert(offsetof(memo_entry, sum) == 64, "a memo entry's key and text fill one line");
 
 struct nm_ner_memo {
     const nm_ner_model *model; /* what the sums were computed with, */
@@ -211,11 +214,13 @@ static inline void memo_prefetch(const nm_ner_memo *memo, uint64_t h)
 }
 
 /* Fills t from the memo if it holds exactly t's bytes; returns 1 if so. */
-static int memo_load(const nm_ner_memo *memo, wtype *t)
+static int memo_load(nm_ner_memo *memo, wtype *t)
 {
-    const memo_entry *me = memo_slot(memo, t->hash);
+    memo_entry *me = memo_slot(memo, t->hash);
     if (me->key != (t->hash | 1) || me->len != t->len || memcmp(me->text, t->text, t->len) != 0)
         return 0;
+    if (me->keep < 255)
+        me->keep++;
     /* A known word is never summed again: of its summary the tokens read
      * only these (capitalisation, letters, lower case and short shape). */
     memset(&t->ti, 0, sizeof t->ti);
@@ -233,6 +238,14 @@ static void memo_store(nm_ner_memo *memo, const wtype *t)
     if (t->len > MEMO_TEXT)
         return;
     memo_entry *me = memo_slot(memo, t->hash);
+    /* A slot goes to a new word only once its word has been turned away
+     * more often than it was found again: frequent words stay, and a
+     * stream of rare ones does not flush them. */
+    if (me->key && me->keep > 0) {
+        me->keep--;
+        return;
+    }
+    me->keep = 0;
     me->key = t->hash | 1;
     me->lower = t->ti.lower;
     me->sshape = t->ti.sshape;
@@ -343,6 +356,101 @@ static void lowered_type(wtype *t, const nm_ner_model *m, const char *text, size
     t->ti.gaz = nm_ner_gaz_get(&m->gaz, t->ti.lower);
 }
 
+/* One document's working memory, carved from the scratch. */
+typedef struct tagger {
+    const nm_ner_model *m;
+    nm_ner_memo *memo; /* may be NULL */
+    nm_ner_doc *doc;
+    nm_ner_tokinfo *ti; /* per token: its type's summary, with document flags */
+    uint32_t *tid;      /* per token: its type */
+    uint32_t *todo;     /* types to summarise */
+    uint64_t *hashes;   /* per token: bytes_hash */
+    wtype *types;       /* room for 2n */
+    size_t nt;
+    uint32_t *rows;     /* rows of the types, then of one sentence */
+    uint32_t *table;    /* type index + 1 by hash; 0 = empty */
+    size_t cap;
+    int16_t *e;         /* emissions of one sentence */
+    float *score;
+    uint8_t *marked;    /* per type: document flags marked */
+    uint8_t *back;
+    int16_t edge[TYPE_GROUPS][NM_NER_LANES];
+} tagger;
+
+/* Cuts the document into word types: each new one is found in the memo or
+ * summarised (after all are known, so that the weight rows of many types
+ * can be fetched at once). */
+static void intern_types(tagger *tg, const nm_ner_token *tokens, size_t n)
+{
+    /* The memo is megabytes read at random: the slots of all tokens are
+     * requested first, while hashing. */
+    for (size_t i = 0; i < n; i++) {
+        tg->hashes[i] = bytes_hash(tokens[i].text, tokens[i].len);
+        if (tg->memo)
+            memo_prefetch(tg->memo, tg->hashes[i]);
+    }
+    memset(tg->table, 0, tg->cap * sizeof *tg->table);
+    size_t nt = 0, n_todo = 0, mask = tg->cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        const char *text = tokens[i].text;
+        size_t len = tokens[i].len;
+        uint64_t h = tg->hashes[i];
+        for (size_t slot = (size_t)h & mask;; slot = (slot + 1) & mask) {
+            uint32_t v = tg->table[slot];
+            if (v == 0) {
+                wtype *t = &tg->types[nt];
+                t->text = text;
+                t->hash = h;
+                t->len = (uint32_t)len;
+                t->doc_known = 0;
+                if (!tg->memo || !memo_load(tg->memo, t)) {
+                    type_init(t, tg->m, text, len);
+                    tg->todo[n_todo++] = (uint32_t)nt;
+                }
+                tg->table[slot] = (uint32_t)++nt;
+                tg->tid[i] = (uint32_t)(nt - 1);
+                break;
+            }
+            const wtype *t = &tg->types[v - 1];
+            if (t->hash == h && t->len == len && memcmp(t->text, text, len) == 0) {
+                tg->tid[i] = v - 1;
+                break;
+            }
+        }
+        tg->ti[i] = tg->types[tg->tid[i]].ti;
+    }
+    tg->nt = nt;
+    all_type_sums(tg->m, tg->types, tg->todo, n_todo, tg->rows);
+    if (tg->memo)
+        for (size_t j = 0; j < n_todo; j++)
+            memo_store(tg->memo, &tg->types[tg->todo[j]]);
+}
+
+/* nm_ner_sentence_context for the sentence [a, b), by type: document flags
+ * of the original word (the document context is complete by now), the
+ * lower-cased reading in title-case headings (a type of its own). */
+static void sentence_context(tagger *tg, const nm_ner_token *tokens, size_t a, size_t b)
+{
+    for (size_t i = a; i < b; i++) {
+        wtype *t = &tg->types[tg->tid[i]];
+        if (!t->doc_known) {
+            t->doc = nm_ner_doc_get(tg->doc, t->ti.lower);
+            t->doc_known = 1;
+        }
+        tg->ti[i].doc = t->doc;
+    }
+    if (!nm_ner_sentence_is_title_case(tg->ti + a, b - a))
+        return;
+    for (size_t i = a; i < b; i++)
+        if (tg->ti[i].cap == NM_NER_CAP_TITLE && tg->ti[i].doc == NM_NER_DOC_LOWER) {
+            wtype *t = &tg->types[tg->nt];
+            lowered_type(t, tg->m, tokens[i].text, tokens[i].len);
+            tg->tid[i] = (uint32_t)tg->nt++;
+            tg->ti[i] = t->ti;
+            tg->ti[i].doc = NM_NER_DOC_LOWER;
+        }
+}
+
 void nm_ner_tag_document(const nm_ner_model *m, const nm_ner_token *tokens, size_t n,
                          const uint32_t *sent_ends, size_t n_sentences, uint8_t *labels,
                          void *scratch, size_t scratch_size)
@@ -375,77 +483,33 @@ void nm_ner_tag_document_memo(const nm_ner_model *m, nm_ner_memo *memo,
     if (!scratch || scratch_size < need)
         scratch = own = nm_xmalloc(need);
     unsigned char *p = (unsigned char *)align64((size_t)scratch);
-    nm_ner_doc *doc = (nm_ner_doc *)p;
-    p += align64(sizeof *doc);
-    nm_ner_tokinfo *ti = (nm_ner_tokinfo *)p;
-    p += align64(n * sizeof *ti);
-    uint32_t *tid = (uint32_t *)p;
-    p += align64(n * sizeof *tid);
-    uint32_t *todo = (uint32_t *)p; /* the types to summarise */
-    p += align64(n * sizeof *todo);
-    uint64_t *hashes = (uint64_t *)p;
-    p += align64(n * sizeof *hashes);
-    wtype *types = (wtype *)p;
-    p += align64(2 * n * sizeof *types);
-    uint32_t *rows = (uint32_t *)p; /* rows of the types, then of one sentence */
-    p += align64(n * TYPE_ROWS * sizeof *rows);
-    size_t cap = table_cap(n);
-    uint32_t *table = (uint32_t *)p; /* type index + 1; 0 = empty */
-    p += align64(cap * sizeof *table);
-    int16_t *e = (int16_t *)p;
-    p += align64(longest * NM_NER_LANES * sizeof *e);
-    float *score = (float *)p;
-    p += align64(longest * NM_NER_LABELS * sizeof *score);
-    uint8_t *back = p;
+    tagger tg = {.m = m, .memo = memo, .cap = table_cap(n)};
+/* Each array in turn, 64-byte aligned (nm_ner_document_scratch_size). */
+#define CARVE(field, count)                                                                    \
+    do {                                                                                       \
+        tg.field = (void *)p;                                                                  \
+        p += align64((count) * sizeof *tg.field);                                             \
+    } while (0)
+    CARVE(doc, 1);
+    CARVE(ti, n);
+    CARVE(tid, n);
+    CARVE(todo, n);
+    CARVE(hashes, n);
+    CARVE(types, 2 * n);
+    CARVE(rows, n * TYPE_ROWS);
+    CARVE(table, tg.cap);
+    CARVE(e, longest * NM_NER_LANES);
+    CARVE(score, longest * NM_NER_LABELS);
+    CARVE(marked, n);
+    CARVE(back, longest * NM_NER_LABELS);
+#undef CARVE
 
-    /* Word types, each summarised once (or found in the memo). The memo
-     * is a few MiB read at random: the slots of all tokens are requested
-     * first, while hashing. */
-    for (size_t i = 0; i < n; i++) {
-        hashes[i] = bytes_hash(tokens[i].text, tokens[i].len);
-        if (memo)
-            memo_prefetch(memo, hashes[i]);
-    }
-    memset(table, 0, cap * sizeof *table);
-    size_t nt = 0, n_todo = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *text = tokens[i].text;
-        size_t len = tokens[i].len;
-        uint64_t h = hashes[i];
-        size_t slot = (size_t)h & (cap - 1);
-        for (;; slot = (slot + 1) & (cap - 1)) {
-            uint32_t v = table[slot];
-            if (v == 0) {
-                wtype *t = &types[nt];
-                t->text = text;
-                t->hash = h;
-                t->len = (uint32_t)len;
-                t->doc_known = 0;
-                if (!memo || !memo_load(memo, t)) {
-                    type_init(t, m, text, len);
-                    todo[n_todo++] = (uint32_t)nt;
-                }
-                table[slot] = (uint32_t)++nt;
-                tid[i] = (uint32_t)(nt - 1);
-                break;
-            }
-            const wtype *t = &types[v - 1];
-            if (t->hash == h && t->len == len && memcmp(t->text, text, len) == 0) {
-                tid[i] = v - 1;
-                break;
-            }
-        }
-        ti[i] = types[tid[i]].ti;
-    }
-    all_type_sums(m, types, todo, n_todo, rows);
-    if (memo)
-        for (size_t j = 0; j < n_todo; j++)
-            memo_store(memo, &types[todo[j]]);
-    int16_t edge[TYPE_GROUPS][NM_NER_LANES];
-    edge_sums(m, edge);
-
-    nm_ner_doc_reset(doc);
-    /* Sentences as given; tokens after the last end form one more. */
+    intern_types(&tg, tokens, n);
+    edge_sums(m, tg.edge);
+    nm_ner_doc_reset(tg.doc);
+    memset(tg.marked, 0, tg.nt);
+    /* Sentences as given; tokens after the last end form one more. Pass 0
+     * builds the document context, pass 1 tags. */
     for (int pass = 0; pass < 2; pass++) {
         a = 0;
         for (size_t s = 0; s <= n_sentences && a < n; s++) {
@@ -455,33 +519,13 @@ void nm_ner_tag_document_memo(const nm_ner_model *m, nm_ner_memo *memo,
             if (b <= a)
                 continue;
             if (pass == 0) {
-                nm_ner_doc_add_info(doc, ti + a, b - a);
-                a = b;
-                continue;
+                nm_ner_doc_add_types(tg.doc, tg.ti + a, b - a, tg.tid + a, tg.marked);
+            } else {
+                sentence_context(&tg, tokens, a, b);
+                sentence_emissions(m, tg.types, tg.tid + a, tg.ti + a, b - a, tg.edge, tg.e,
+                                   tg.rows);
+                nm_ner_viterbi(m, tg.e, b - a, labels + a, tg.score, tg.back);
             }
-            /* nm_ner_sentence_context, by type: document flags of the
-             * original word, the lower-cased reading in title-case
-             * headings (a type of its own), gazetteer classes. */
-            for (size_t i = a; i < b; i++) {
-                wtype *t = &types[tid[i]];
-                if (!t->doc_known) {
-                    t->doc = nm_ner_doc_get(doc, t->ti.lower);
-                    t->doc_known = 1;
-                }
-                ti[i].doc = t->doc;
-            }
-            if (nm_ner_sentence_is_title_case(ti + a, b - a)) {
-                for (size_t i = a; i < b; i++)
-                    if (ti[i].cap == NM_NER_CAP_TITLE && ti[i].doc == NM_NER_DOC_LOWER) {
-                        wtype *t = &types[nt];
-                        lowered_type(t, m, tokens[i].text, tokens[i].len);
-                        tid[i] = (uint32_t)nt++;
-                        ti[i] = t->ti;
-                        ti[i].doc = NM_NER_DOC_LOWER;
-                    }
-            }
-            sentence_emissions(m, types, tid + a, ti + a, b - a, edge, e, rows);
-            nm_ner_viterbi(m, e, b - a, labels + a, score, back);
             a = b;
         }
     }

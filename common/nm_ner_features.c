@@ -377,23 +377,46 @@ void nm_ner_sentence_info(const nm_ner_token *tokens, size_t n, const nm_ner_gaz
     nm_ner_sentence_context(tokens, n, gaz, doc, ti);
 }
 
+/* Marks the words of a block of a sentence (first = its first token's
+ * index in the sentence). With tid, marked[tid[i]] holds the flags already
+ * marked for token i's word, and those are not marked again: marking is
+ * idempotent (a word the full context dropped stays dropped), so the
+ * context is the same either way. */
 static void doc_mark_block(nm_ner_doc *doc, const nm_ner_tokinfo *ti, size_t m, size_t first,
-                           int headline)
+                           int headline, const uint32_t *tid, uint8_t *marked)
 {
     for (size_t i = 0; i < m; i++) {
         uint8_t c = ti[i].cap;
+        unsigned flags = 0;
         if (c == NM_NER_CAP_LOWER)
-            doc_mark(doc, ti[i].lower, NM_NER_DOC_LOWER);
+            flags = NM_NER_DOC_LOWER;
         else if ((c == NM_NER_CAP_TITLE || c == NM_NER_CAP_MIXED) && first + i > 0 && !headline)
-            doc_mark(doc, ti[i].lower, NM_NER_DOC_CAPMID);
+            flags = NM_NER_DOC_CAPMID;
+        if (!flags)
+            continue;
+        if (tid) {
+            if (marked[tid[i]] & flags)
+                continue;
+            marked[tid[i]] |= (uint8_t)flags;
+        }
+        doc_mark(doc, ti[i].lower, flags);
     }
+}
+
+static int sentence_is_heading(const nm_ner_tokinfo *ti, size_t n)
+{
+    return n <= 64 && (nm_ner_sentence_is_headline(ti, n) || nm_ner_sentence_is_title_case(ti, n));
 }
 
 void nm_ner_doc_add_info(nm_ner_doc *doc, const nm_ner_tokinfo *ti, size_t n)
 {
-    int heading = n <= 64 && (nm_ner_sentence_is_headline(ti, n) ||
-                              nm_ner_sentence_is_title_case(ti, n));
-    doc_mark_block(doc, ti, n, 0, heading);
+    doc_mark_block(doc, ti, n, 0, sentence_is_heading(ti, n), NULL, NULL);
+}
+
+void nm_ner_doc_add_types(nm_ner_doc *doc, const nm_ner_tokinfo *ti, size_t n,
+                          const uint32_t *tid, uint8_t *marked)
+{
+    doc_mark_block(doc, ti, n, 0, sentence_is_heading(ti, n), tid, marked);
 }
 
 void nm_ner_doc_add(nm_ner_doc *doc, const nm_ner_token *tokens, size_t n)
@@ -412,7 +435,7 @@ void nm_ner_doc_add(nm_ner_doc *doc, const nm_ner_token *tokens, size_t n)
         size_t m = n - b < BLOCK ? n - b : BLOCK;
         for (size_t i = 0; i < m; i++)
             nm_ner_token_info(tokens[b + i].text, tokens[b + i].len, &ti[i]);
-        doc_mark_block(doc, ti, m, b, 0);
+        doc_mark_block(doc, ti, m, b, 0, NULL, NULL);
     }
 }
 

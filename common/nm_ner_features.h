@@ -106,6 +106,12 @@ void nm_ner_sentence_context(const nm_ner_token *tokens, size_t n, const nm_ner_
  * sentences are never headings). */
 void nm_ner_doc_add_info(nm_ner_doc *doc, const nm_ner_tokinfo *ti, size_t n);
 
+/* The same for a sentence whose tokens are of word types tid[i], where
+ * marked[type] (zero at the start of the document) keeps which flags a
+ * type has had marked already, so that repeated words cost nothing. */
+void nm_ner_doc_add_types(nm_ner_doc *doc, const nm_ner_tokinfo *ti, size_t n,
+                          const uint32_t *tid, uint8_t *marked);
+
 /* Feature groups, by what a template reads: the token alone (SELF), the
  * token as the left neighbour at distance 1 or 2 of the token being scored
  * (M1, M2), as its right neighbour (P1, P2), or its position in the
