@@ -418,6 +418,8 @@ int nm_store_begin(nm_store *s, nm_error *err)
     return 0;
 }
 
+void nm_store_interrupt(nm_store *s) { sqlite3_interrupt(s->db); }
+
 void nm_store_rollback(nm_store *s)
 {
     if (!s->in_txn)

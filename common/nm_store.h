@@ -95,6 +95,11 @@ int nm_store_commit(nm_store *store, nm_error *err);
 /* Abandons the open transaction (no-op when none). */
 void nm_store_rollback(nm_store *store);
 
+/* Makes the statement running on the store's connection stop with an error
+ * (its transaction is then rolled back by the failing call). The one call
+ * that may come from another thread than the store's. */
+void nm_store_interrupt(nm_store *store);
+
 /* begin + put each + commit. Returns 0, or -1 with err and nothing stored. */
 int nm_store_put_batch(nm_store *store, const nm_extract_result *const *results, size_t n,
                        int64_t ingested_unix_ms, nm_error *err);

@@ -31,6 +31,7 @@
 #include "nm_stats.h"
 #include "nm_store.h"
 #include "nm_time.h"
+#include "nm_writer.h"
 
 #define STATS_INTERVAL_NS NM_NS_PER_S
 #define EXTEND_CHECK_NS (100 * NM_NS_PER_MS)
@@ -58,13 +59,19 @@ struct nm_worker {
     void *zmq_ctx;
     nm_consumer *consumer;
     nm_extractor *extractor;
-    nm_store *store;
+    nm_writer *writer; /* owns the results database */
     nm_stats *stats;
     nm_stats_pub *pub;
     worker_metrics m;
-    held *held; /* oldest first */
-    size_t n_held, cap_held;
+    held *held; /* oldest first; held[0..n_writing) are the writer's job */
+    size_t n_held, cap_held, n_writing;
     uint64_t *lease_ids; /* scratch, cap_held long */
+    nm_write_job job;    /* the writer's job, and its arrays (job_cap long) */
+    nm_extract_result **job_results;
+    nm_write_status *job_status;
+    nm_error *job_errors;
+    size_t job_cap;
+    bool one_by_one_next; /* the last batch failed because of an article */
     bool draining, disk_full;
     int64_t retry_at_ns;   /* no flush before this (after a failed one); 0: none */
     int64_t drain_deadline_ns;
@@ -142,7 +149,7 @@ static void publish_stats(nm_worker *w, int64_t now_ns)
         nm_log_warn("stats not sent: %s", err.msg);
 }
 
-/* ---- settling ---------------------------------------------------------- */
+/* ---- failing ----------------------------------------------------------- */
 
 static void fail_lease(nm_worker *w, uint64_t lease_id, const char *id, const char *reason,
                        const char *message, bool retryable)
@@ -160,71 +167,7 @@ static void fail_lease(nm_worker *w, uint64_t lease_id, const char *id, const ch
                     (unsigned long long)lease_id, err.msg);
 }
 
-static void drop_held(nm_worker *w, size_t i)
-{
-    nm_extract_result_free(&w->held[i].result);
-    memmove(&w->held[i], &w->held[i + 1], (w->n_held - i - 1) * sizeof *w->held);
-    w->n_held--;
-}
-
-/* Settles held[0..n) after their commit and forgets them. */
-static void settle_committed(nm_worker *w, size_t n, int64_t persist_ns)
-{
-    int64_t commit_ms = nm_time_unix_ms();
-    for (size_t i = 0; i < n; i++) {
-        w->lease_ids[i] = w->held[i].lease_id;
-        if (w->held[i].enqueued_unix_ms > 0)
-            nm_metric_observe(w->m.submit_to_commit_s,
-                              (double)(commit_ms - w->held[i].enqueued_unix_ms) / 1e3);
-        nm_extract_result_free(&w->held[i].result);
-    }
-    nm_error err;
-    if (nm_consumer_done(w->consumer, w->lease_ids, n, &err) < 0)
-        nm_log_warn("done not sent for %zu committed articles (they will redeliver and be"
-                    " replaced idempotently): %s", n, err.msg);
-    nm_metric_add(w->m.done, (double)n);
-    nm_metric_add(w->m.batches, 1);
-    nm_metric_observe(w->m.batch_articles, (double)n);
-    if (persist_ns >= 0)
-        nm_metric_observe(w->m.persist_s, (double)persist_ns / 1e9);
-    memmove(w->held, w->held + n, (w->n_held - n) * sizeof *w->held);
-    w->n_held -= n;
-}
-
 /* ---- persisting -------------------------------------------------------- */
-
-/* Writes held[0..n) in one transaction. An article the store refuses as
- * unusable (NM_ERR_INVALID) is failed and dropped without spoiling the rest.
- * Returns 0 (committed and settled) or -1 with err (rolled back, kept);
- * *at_article tells whether writing one particular article failed (rather
- * than BEGIN or COMMIT, which no article is to blame for). */
-static int persist(nm_worker *w, size_t n, bool *at_article, nm_error *err)
-{
-    int64_t t0 = nm_time_mono_ns();
-    int64_t ingested_ms = nm_time_unix_ms();
-    *at_article = false;
-    if (nm_store_begin(w->store, err) < 0)
-        return -1;
-    size_t i = 0;
-    while (i < n) {
-        if (nm_store_put(w->store, w->held[i].result, ingested_ms, err) == 0) {
-            i++;
-            continue;
-        }
-        if (err->code != NM_ERR_INVALID) {
-            *at_article = true;
-            return -1; /* rolled back by the store */
-        }
-        fail_lease(w, w->held[i].lease_id, w->held[i].result->id, "invalid-result", err->msg,
-                   false);
-        drop_held(w, i);
-        n--;
-    }
-    if (nm_store_commit(w->store, err) < 0)
-        return -1;
-    settle_committed(w, n, nm_time_mono_ns() - t0);
-    return 0;
-}
 
 /* Errors that say "the database cannot be written now", not "this article". */
 static bool storage_unavailable(nm_errcode code)
@@ -232,37 +175,77 @@ static bool storage_unavailable(nm_errcode code)
     return code == NM_ERR_BUSY || code == NM_ERR_DISK_FULL || code == NM_ERR_IO;
 }
 
-/* After an article-level database error: one transaction per article, so
- * that the article at fault is failed (retryable: the queue gives up after
- * its attempts) and the others are committed. Stops (-1) as soon as the
- * database itself is the problem. */
-static int persist_one_by_one(nm_worker *w, nm_error *err)
+/* Hands everything held to the writer thread as one job: one transaction,
+ * or one per article after a batch failed because of one of them. */
+static void flush(nm_worker *w)
 {
-    while (w->n_held) {
-        bool at_article;
-        if (persist(w, 1, &at_article, err) == 0)
-            continue;
-        if (!at_article || storage_unavailable(err->code))
-            return -1;
-        fail_lease(w, w->held[0].lease_id, w->held[0].result->id, "storage", err->msg, true);
-        drop_held(w, 0);
+    size_t n = w->n_held;
+    if (n > w->job_cap) {
+        w->job_cap = n;
+        w->job_results = nm_xrealloc(w->job_results, n * sizeof *w->job_results);
+        w->job_status = nm_xrealloc(w->job_status, n * sizeof *w->job_status);
+        w->job_errors = nm_xrealloc(w->job_errors, n * sizeof *w->job_errors);
     }
-    return 0;
+    for (size_t i = 0; i < n; i++)
+        w->job_results[i] = w->held[i].result;
+    w->job = (nm_write_job){
+        .results = w->job_results,
+        .n = n,
+        .one_by_one = w->one_by_one_next,
+        .ingested_unix_ms = nm_time_unix_ms(),
+        .status = w->job_status,
+        .errors = w->job_errors,
+    };
+    w->one_by_one_next = false;
+    if (nm_writer_start(w->writer, &w->job))
+        w->n_writing = n;
 }
 
-static void flush(nm_worker *w, int64_t now_ns)
+/* After the writer finished a job: done for what it committed, fail for
+ * what it refused, keep the rest (in order) for the next job; on a database
+ * error, decide when to retry. */
+static void written(nm_worker *w, int64_t now_ns)
 {
-    if (!w->n_held)
+    nm_write_job *job = nm_writer_take(w->writer);
+    if (!job)
         return;
-    nm_error err;
-    bool at_article;
-    int rc = persist(w, w->n_held, &at_article, &err);
-    if (rc < 0 && at_article && !storage_unavailable(err.code)) {
-        nm_log_error("batch of %zu articles not stored (%s); storing one by one", w->n_held,
-                     err.msg);
-        rc = persist_one_by_one(w, &err);
+    int64_t commit_ms = nm_time_unix_ms();
+    size_t n_done = 0, n_kept = 0;
+    for (size_t i = 0; i < job->n; i++) {
+        held *h = &w->held[i];
+        switch (job->status[i]) {
+        case NM_WRITE_PENDING:
+            w->held[n_kept++] = *h;
+            continue;
+        case NM_WRITE_COMMITTED:
+            w->lease_ids[n_done++] = h->lease_id;
+            if (h->enqueued_unix_ms > 0)
+                nm_metric_observe(w->m.submit_to_commit_s,
+                                  (double)(commit_ms - h->enqueued_unix_ms) / 1e3);
+            break;
+        case NM_WRITE_INVALID:
+            fail_lease(w, h->lease_id, h->result->id, "invalid-result", job->errors[i].msg, false);
+            break;
+        case NM_WRITE_FAILED:
+            fail_lease(w, h->lease_id, h->result->id, "storage", job->errors[i].msg, true);
+            break;
+        }
+        nm_extract_result_free(&h->result);
     }
-    if (rc == 0) {
+    memmove(w->held + n_kept, w->held + job->n, (w->n_held - job->n) * sizeof *w->held);
+    w->n_held -= job->n - n_kept;
+    w->n_writing = 0;
+    if (n_done) {
+        nm_error err;
+        if (nm_consumer_done(w->consumer, w->lease_ids, n_done, &err) < 0)
+            nm_log_warn("done not sent for %zu committed articles (they will redeliver and be"
+                        " replaced idempotently): %s", n_done, err.msg);
+        nm_metric_add(w->m.done, (double)n_done);
+        nm_metric_add(w->m.batches, 1);
+        nm_metric_observe(w->m.batch_articles, (double)n_done);
+        nm_metric_observe(w->m.persist_s, (double)job->write_ns / 1e9);
+    }
+    if (job->rc == 0) {
         w->retry_at_ns = 0;
         if (w->disk_full) {
             w->disk_full = false;
@@ -271,9 +254,16 @@ static void flush(nm_worker *w, int64_t now_ns)
         }
         return;
     }
+    if (job->at_article && !job->one_by_one && !storage_unavailable(job->err.code)) {
+        nm_log_error("batch of %zu articles not stored (%s); storing one by one", job->n,
+                     job->err.msg);
+        w->one_by_one_next = true;
+        w->retry_at_ns = 0;
+        return;
+    }
     nm_metric_add(w->m.db_retries, 1);
-    if (err.code == NM_ERR_BUSY) {
-        nm_log_debug("results database busy, retrying: %s", err.msg);
+    if (job->err.code == NM_ERR_BUSY) {
+        nm_log_debug("results database busy, retrying: %s", job->err.msg);
         w->retry_at_ns = now_ns + BUSY_RETRY_NS;
         return;
     }
@@ -285,7 +275,7 @@ static void flush(nm_worker *w, int64_t now_ns)
     w->retry_at_ns = now_ns + w->cfg.retry_ms * NM_NS_PER_MS;
     nm_log_error("RESULTS DATABASE NOT WRITABLE: holding %zu articles, taking no new work,"
                  " retrying in %lld ms: %s",
-                 w->n_held, (long long)w->cfg.retry_ms, err.msg);
+                 w->n_held, (long long)w->cfg.retry_ms, job->err.msg);
 }
 
 /* ---- deliveries -------------------------------------------------------- */
@@ -404,7 +394,7 @@ static int64_t min_i64(int64_t a, int64_t b)
 
 static bool flush_due(const nm_worker *w, int64_t now_ns)
 {
-    if (!w->n_held || (w->retry_at_ns && now_ns < w->retry_at_ns))
+    if (!w->n_held || (w->retry_at_ns && now_ns < w->retry_at_ns) || w->n_writing)
         return false;
     return w->n_held >= w->cfg.batch || w->draining ||
            now_ns - w->held[0].received_ns >= w->cfg.flush_ms * NM_NS_PER_MS;
@@ -416,9 +406,12 @@ static long poll_timeout_ms(nm_worker *w, int64_t now_ns)
     int64_t until_ns = (int64_t)nm_consumer_tick(w->consumer) * NM_NS_PER_MS;
     until_ns = min_i64(until_ns, w->next_stats_ns - now_ns);
     if (w->n_held) {
-        int64_t flush_at = w->retry_at_ns ? w->retry_at_ns
-                                          : w->held[0].received_ns + w->cfg.flush_ms * NM_NS_PER_MS;
-        until_ns = min_i64(until_ns, flush_at - now_ns);
+        if (!w->n_writing) { /* else the writer's descriptor wakes us */
+            int64_t flush_at = w->retry_at_ns
+                                   ? w->retry_at_ns
+                                   : w->held[0].received_ns + w->cfg.flush_ms * NM_NS_PER_MS;
+            until_ns = min_i64(until_ns, flush_at - now_ns);
+        }
         until_ns = min_i64(until_ns, w->next_extend_check_ns - now_ns);
     }
     if (w->draining)
@@ -451,14 +444,18 @@ int nm_worker_run(nm_worker *w, volatile sig_atomic_t *stop_requests, nm_error *
         if (*stop_requests >= 2) {
             nm_log_warn("second stop request: exiting now with %zu articles uncommitted (their"
                         " leases will expire and redeliver)", w->n_held);
+            nm_writer_interrupt(w->writer);
             return NM_WORKER_ABORTED;
         }
         now_ns = nm_time_mono_ns();
         if (*stop_requests >= 1 && !w->draining)
             start_drain(w, now_ns);
-        zmq_pollitem_t items[] = {{nm_consumer_socket(w->consumer), 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 1, poll_timeout_ms(w, now_ns)) < 0 && zmq_errno() != EINTR)
+        zmq_pollitem_t items[] = {{nm_consumer_socket(w->consumer), 0, ZMQ_POLLIN, 0},
+                                  {NULL, nm_writer_fd(w->writer), ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, 2, poll_timeout_ms(w, now_ns)) < 0 && zmq_errno() != EINTR)
             return nm_error_set(err, NM_ERR_ZMQ, "zmq_poll: %s", zmq_strerror(zmq_errno()));
+        if (w->n_writing)
+            written(w, nm_time_mono_ns());
         /* Take what is waiting, a batch at a time so timers still run. */
         for (uint32_t taken = 0; taken < w->cfg.batch && *stop_requests < 2; taken++) {
             int64_t t0 = nm_time_mono_ns();
@@ -471,12 +468,14 @@ int nm_worker_run(nm_worker *w, volatile sig_atomic_t *stop_requests, nm_error *
             take_delivery(w, d, nm_time_mono_ns() - t0);
             nm_consumer_delivery_free(&d);
             now_ns = nm_time_mono_ns();
+            if (w->n_writing)
+                written(w, now_ns);
             if (flush_due(w, now_ns) && w->n_held >= w->cfg.batch)
-                flush(w, now_ns);
+                flush(w);
         }
         now_ns = nm_time_mono_ns();
         if (flush_due(w, now_ns))
-            flush(w, now_ns);
+            flush(w);
         if (w->n_held && now_ns >= w->next_extend_check_ns)
             extend_leases(w, now_ns);
         if (now_ns >= w->next_stats_ns)
@@ -529,9 +528,14 @@ nm_worker *nm_worker_new(const nm_worker_config *cfg, nm_error *err)
         .sync_normal = cfg->sync_normal,
         .max_bytes = cfg->db_max_bytes,
     };
-    w->store = nm_store_open(cfg->db_path, &sopts, err);
-    if (!w->store)
+    nm_store *store = nm_store_open(cfg->db_path, &sopts, err);
+    if (!store)
         goto fail;
+    w->writer = nm_writer_new(store, err);
+    if (!w->writer) {
+        nm_store_close(&store);
+        goto fail;
+    }
     w->stats = nm_stats_new("worker", cfg->name);
     metrics_init(w);
     w->zmq_ctx = zmq_ctx_new();
@@ -568,16 +572,19 @@ void nm_worker_destroy(nm_worker **worker)
     if (!worker || !*worker)
         return;
     nm_worker *w = *worker;
+    nm_writer_destroy(&w->writer); /* first: its job borrows held results */
     for (size_t i = 0; i < w->n_held; i++)
         nm_extract_result_free(&w->held[i].result);
     free(w->held);
     free(w->lease_ids);
+    free(w->job_results);
+    free(w->job_status);
+    free(w->job_errors);
     nm_consumer_destroy(&w->consumer);
     nm_stats_pub_destroy(&w->pub);
     if (w->zmq_ctx)
         zmq_ctx_term(w->zmq_ctx);
     nm_stats_destroy(&w->stats);
-    nm_store_close(&w->store);
     nm_extractor_destroy(&w->extractor);
     free(w);
     *worker = NULL;

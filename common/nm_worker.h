@@ -5,11 +5,12 @@
  * One reactor (zmq_poll) on one thread: the nm_consumer socket brings
  * deliveries; each is decoded, validated and extracted at once (one
  * nm_extractor per process, loaded at start) and its result is held; held
- * results are written to the results database (nm_store) in one transaction
- * when --batch of them are held or the oldest has waited --flush-ms, and only
- * after COMMIT are their leases settled with done. The consumer keeps the
- * queue's credit topped up to --credit, so at most that many articles are
- * ever held in memory.
+ * results are handed to the writer thread (nm_writer, which owns the
+ * nm_store) as one transaction when --batch of them are held or the oldest
+ * has waited --flush-ms, and the reactor goes on extracting while it
+ * writes; only after COMMIT are their leases settled with done. The
+ * consumer keeps the queue's credit topped up to --credit, so at most that
+ * many articles are ever held in memory.
  *
  * Failures:
  *   - bad input (no article, empty body, invalid UTF-8, too large, HTML that
@@ -18,9 +19,7 @@
  *     worker goes on either way.
  *   - database busy/locked (another worker holds the write lock past
  *     --busy-timeout, kept short): counted in worker_db_retries_total; the
- *     worker goes back to taking and extracting deliveries, so its core does
- *     not idle while the other writes, and retries a moment later with
- *     everything held.
+ *     batch is retried a moment later with everything held since.
  *   - disk full (or the --db-max-size quota), I/O errors, and any error at
  *     BEGIN or COMMIT: state "disk-full"; held articles are kept (no new
  *     credit is given, as nothing is settled), one log line per retry, the

@@ -49,7 +49,7 @@ int main(int argc, char **argv)
         {"drain-timeout", 0, NM_OPT_DURATION, &drain_ms, "DURATION",
          "longest a SIGTERM drain may take", 1, 600000},
         {"busy-timeout", 0, NM_OPT_DURATION, &busy_ms, "DURATION",
-         "wait this long for another worker's write lock, then extract more and retry", 1,
+         "wait this long for another worker's write lock, then retry (extraction goes on)", 1,
          600000},
         {"db-max-size", 0, NM_OPT_BYTES, &db_max, "BYTES",
          "results database quota, behaves like a full disk when reached (0: none)", 0, 0},
