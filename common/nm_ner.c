@@ -73,7 +73,7 @@ nm_ner_model *nm_ner_model_build(unsigned bits, unsigned features, const float *
         if (fabsf(weights[i]) > maxabs)
             maxabs = fabsf(weights[i]);
     m->scale = maxabs > 0 ? maxabs / 127.0f : 1.0f;
-    m->w = nm_xcalloc(n + NM_NER_ROW_PAD, sizeof *m->w);
+    m->w = nm_ner_table_alloc(n + NM_NER_ROW_PAD);
     for (size_t i = 0; i < n; i++)
         m->w[i] = (int8_t)lrintf(weights[i] / m->scale);
     memcpy(m->start, start, sizeof m->start);
@@ -303,7 +303,7 @@ int nm_ner_model_load_bytes(const void *data, size_t len, const char *name,
         return nm_error_set(err, NM_ERR_MALFORMED,
                             "NER model %s: sections do not match the file size", name);
     }
-    m->w = nm_xcalloc(n + NM_NER_ROW_PAD, sizeof *m->w);
+    m->w = nm_ner_table_alloc(n + NM_NER_ROW_PAD);
     const unsigned char *p = r.p + r.off;
     for (size_t i = 0; i < n; i++)
         m->w[i] = (int8_t)p[i];

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "nm_alloc.h"
 #include "nm_ner_int.h"
@@ -29,6 +30,7 @@ typedef struct wtype {
     int16_t sum[TYPE_GROUPS][NM_NER_LANES]; /* per group; valid when ready */
     nm_ner_tokinfo ti; /* gaz filled in, doc not; from the memo only what tokens need */
     const char *text;
+    const struct memo_entry *src; /* where the sums come from, if the memo had them */
     uint64_t hash; /* bytes_hash of text */
     uint32_t len;
     uint8_t ready; /* sums computed */
@@ -104,7 +106,7 @@ static void type_init(wtype *t, const nm_ner_model *m, const char *text, size_t 
 
 /* The weight rows are random reads in a table of megabytes: the rows of a
  * few items ahead are requested while the current one is added up. */
-enum { AHEAD = 4 };
+enum { AHEAD = 8 };
 
 static inline void prefetch_rows(const nm_ner_model *m, const uint32_t *r, size_t k)
 {
@@ -185,10 +187,25 @@ struct nm_ner_memo {
     memo_entry *slot;          /* MEMO_SLOTS */
 };
 
+void *nm_ner_table_alloc(size_t size)
+{
+    /* Whole huge pages only: a partial one stays in small pages. */
+    enum { HUGE = 2u << 20 };
+    size_t whole = (size + HUGE - 1) / HUGE * HUGE;
+    void *p = NULL;
+    if (size < HUGE / 2 || posix_memalign(&p, HUGE, whole) != 0)
+        return nm_xcalloc(1, size);
+#if defined(MADV_HUGEPAGE)
+    madvise(p, whole, MADV_HUGEPAGE); /* a hint (fine if refused), before the first touch */
+#endif
+    memset(p, 0, whole);
+    return p;
+}
+
 nm_ner_memo *nm_ner_memo_new(void)
 {
     nm_ner_memo *memo = nm_xcalloc(1, sizeof *memo);
-    memo->slot = nm_xcalloc(MEMO_SLOTS, sizeof *memo->slot);
+    memo->slot = nm_ner_table_alloc(MEMO_SLOTS * sizeof *memo->slot);
     return memo;
 }
 
@@ -206,21 +223,18 @@ static inline memo_entry *memo_slot(const nm_ner_memo *memo, uint64_t h)
     return &memo->slot[h & (MEMO_SLOTS - 1)];
 }
 
-static inline void memo_prefetch(const nm_ner_memo *memo, uint64_t h)
-{
-    const char *p = (const char *)memo_slot(memo, h);
-    for (size_t o = 0; o < sizeof(memo_entry); o += 64)
-        __builtin_prefetch(p + o);
-}
-
-/* Fills t from the memo if it holds exactly t's bytes; returns 1 if so. */
-static int memo_load(nm_ner_memo *memo, wtype *t)
+/* Returns the entry if the memo holds exactly t's bytes, else NULL. Fills
+ * in t's summary and asks for the entry's sums, which memo_sums copies
+ * once they had time to arrive. */
+static const memo_entry *memo_find(nm_ner_memo *memo, wtype *t)
 {
     memo_entry *me = memo_slot(memo, t->hash);
     if (me->key != (t->hash | 1) || me->len != t->len || memcmp(me->text, t->text, t->len) != 0)
-        return 0;
+        return NULL;
     if (me->keep < 255)
         me->keep++;
+    for (size_t o = offsetof(memo_entry, sum); o < sizeof *me; o += 64)
+        __builtin_prefetch((const char *)me + o);
     /* A known word is never summed again: of its summary the tokens read
      * only these (capitalisation, letters, lower case and short shape). */
     memset(&t->ti, 0, sizeof t->ti);
@@ -228,9 +242,8 @@ static int memo_load(nm_ner_memo *memo, wtype *t)
     t->ti.sshape = me->sshape;
     t->ti.cap = me->cap;
     t->ti.letters = me->letters;
-    memcpy(t->sum, me->sum, sizeof t->sum);
     t->ready = 1;
-    return 1;
+    return me;
 }
 
 static void memo_store(nm_ner_memo *memo, const wtype *t)
@@ -349,6 +362,7 @@ static void sentence_emissions(const nm_ner_model *m, wtype *types, const uint32
 static void lowered_type(wtype *t, const nm_ner_model *m, const char *text, size_t len)
 {
     t->text = text;
+    t->src = NULL;
     t->len = (uint32_t)len;
     t->ready = 0;
     t->doc_known = 0;
@@ -382,16 +396,20 @@ typedef struct tagger {
  * can be fetched at once). */
 static void intern_types(tagger *tg, const nm_ner_token *tokens, size_t n)
 {
-    /* The memo is megabytes read at random: the slots of all tokens are
-     * requested first, while hashing. */
-    for (size_t i = 0; i < n; i++) {
+    /* The memo is megabytes read at random: the first line of a token's
+     * slot (key and text) is requested MEMO_AHEAD tokens before it is
+     * needed, the rest only for the words found (requesting everything at
+     * once would stall on the memory system's queue). */
+    enum { MEMO_AHEAD = 16 };
+    for (size_t i = 0; i < n; i++)
         tg->hashes[i] = bytes_hash(tokens[i].text, tokens[i].len);
-        if (tg->memo)
-            memo_prefetch(tg->memo, tg->hashes[i]);
-    }
+    for (size_t i = 0; tg->memo && i < n && i < MEMO_AHEAD; i++)
+        __builtin_prefetch(memo_slot(tg->memo, tg->hashes[i]));
     memset(tg->table, 0, tg->cap * sizeof *tg->table);
     size_t nt = 0, n_todo = 0, mask = tg->cap - 1;
     for (size_t i = 0; i < n; i++) {
+        if (tg->memo && i + MEMO_AHEAD < n)
+            __builtin_prefetch(memo_slot(tg->memo, tg->hashes[i + MEMO_AHEAD]));
         const char *text = tokens[i].text;
         size_t len = tokens[i].len;
         uint64_t h = tg->hashes[i];
@@ -403,7 +421,8 @@ static void intern_types(tagger *tg, const nm_ner_token *tokens, size_t n)
                 t->hash = h;
                 t->len = (uint32_t)len;
                 t->doc_known = 0;
-                if (!tg->memo || !memo_load(tg->memo, t)) {
+                t->src = tg->memo ? memo_find(tg->memo, t) : NULL;
+                if (!t->src) {
                     type_init(t, tg->m, text, len);
                     tg->todo[n_todo++] = (uint32_t)nt;
                 }
@@ -420,6 +439,9 @@ static void intern_types(tagger *tg, const nm_ner_token *tokens, size_t n)
         tg->ti[i] = tg->types[tg->tid[i]].ti;
     }
     tg->nt = nt;
+    for (size_t t = 0; t < nt; t++)
+        if (tg->types[t].src)
+            memcpy(tg->types[t].sum, tg->types[t].src->sum, sizeof tg->types[t].sum);
     all_type_sums(tg->m, tg->types, tg->todo, n_todo, tg->rows);
     if (tg->memo)
         for (size_t j = 0; j < n_todo; j++)

@@ -44,6 +44,12 @@ struct nm_ner_model {
     uint64_t stamp;
 };
 
+/* Zeroed memory for a large table read at random (the weights, the memo):
+ * from 1 MiB up, whole 2 MiB pages marked for huge pages, so that its reads
+ * do not also miss the TLB (page walks are dear in a VM). Never NULL; free
+ * with free(). */
+void *nm_ner_table_alloc(size_t size);
+
 /* Fills the derived tables; after the weights are in place. */
 void nm_ner_model_prepare(nm_ner_model *m);
 
