@@ -137,7 +137,8 @@ size_t nm_ner_document_scratch_size(size_t n, size_t longest);
 
 /* Tags a whole document: builds its context and tags every sentence, the
  * same labels as nm_ner_doc_add over every sentence then nm_ner_tag on each,
- * but summarising each token once (the fast path for pipelines).
+ * but adding up the weights that depend on one word alone once per word
+ * type (the fast path for pipelines; nm_ner_doc.c).
  * sent_ends[s] is the token index one past sentence s (ascending; tokens
  * after the last end form one more sentence). scratch may be NULL (the call
  * mallocs its own) or hold scratch_size >= nm_ner_document_scratch_size
