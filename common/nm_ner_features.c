@@ -158,7 +158,9 @@ void nm_ner_token_info(const char *text, size_t len, nm_ner_tokinfo *ti)
     unsigned char prev_sc = 0;
     unsigned run = 0;
     while (pos < len) {
-        uint32_t c = nm_utf8_next(text, len, &pos);
+        /* ASCII inline (what nm_utf8_next returns for it), the rest decoded */
+        unsigned char b = (unsigned char)text[pos];
+        uint32_t c = b < 0x80 ? (pos++, b) : nm_utf8_next(text, len, &pos);
         int kind;
         unsigned char sc = shape_char(c, &kind);
         switch (kind) {
