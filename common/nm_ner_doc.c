@@ -8,10 +8,14 @@
  * An article repeats its words, so the document is first cut into word
  * types (tokens with the same bytes) and each type's five partial sums
  * (self, as left neighbour at 1 and 2, as right neighbour at 1 and 2) are
- * added up once; a token then costs five vector adds plus the nine rows
- * that depend on its position. Integer sums do not depend on the order of
- * the additions, so the emissions, and hence the labels, are exactly those
- * of the sentence tagger (test_ner checks this).
+ * added up once, or found in the memo (words kept from earlier documents
+ * by the thread); a token then costs five vector adds, one precomputed sum
+ * for the rows that read only its capitalisation and document flags, and
+ * the four rows that read it with its neighbours. Integer sums do not
+ * depend on the order of the additions, so the emissions, and hence the
+ * labels, are exactly those of the sentence tagger (test_ner and the
+ * fuzz_ner target check this). Lanes 9-15 of the sums hold whatever the
+ * 16-byte row reads bring (nm_ner_add_row); nothing reads them.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -224,8 +228,8 @@ static inline memo_entry *memo_slot(const nm_ner_memo *memo, uint64_t h)
 }
 
 /* Returns the entry if the memo holds exactly t's bytes, else NULL. Fills
- * in t's summary and asks for the entry's sums, which memo_sums copies
- * once they had time to arrive. */
+ * in t's summary and asks for the entry's sums, which intern_types copies
+ * after the other tokens' lookups, by when they have arrived. */
 static const memo_entry *memo_find(nm_ner_memo *memo, wtype *t)
 {
     memo_entry *me = memo_slot(memo, t->hash);
