@@ -22,7 +22,6 @@ struct nm_stem {
         uint8_t len;       /* stem length when it fits in text, else 0xFF */
         char text[INLINE_STEM];
     } slot[1u << CACHE_BITS];
-    uint32_t used;
     uint64_t hits, misses;
 };
 
@@ -78,14 +77,27 @@ static inline uint64_t cache_key(int lang, const nm_token *t)
     return key ? key : 1;
 }
 
-/* Index of the slot for key: its entry, or the empty slot where it goes. */
-static inline uint32_t probe(const nm_stem *s, uint64_t key)
+/* A word is looked for in this many slots from its home slot. */
+#define PROBES 8
+
+/* Index of key's slot (*found = 1), else of the slot it goes to: the first
+ * empty one within PROBES of its home, or, when all are taken, its home
+ * slot, whose word it replaces. Replacing instead of clearing the whole
+ * cache when it fills keeps the words in use: a news stream's vocabulary
+ * outgrows any cache, and a flush would make every word a miss again. */
+static inline uint32_t probe(const nm_stem *s, uint64_t key, int *found)
 {
     uint32_t mask = (1u << CACHE_BITS) - 1;
-    uint32_t i = (uint32_t)key & mask;
-    while (s->slot[i].key && s->slot[i].key != key)
-        i = (i + 1) & mask;
-    return i;
+    uint32_t home = (uint32_t)key & mask;
+    for (uint32_t k = 0; k < PROBES; k++) {
+        uint32_t i = (home + k) & mask;
+        if (s->slot[i].key == key || !s->slot[i].key) {
+            *found = s->slot[i].key == key;
+            return i;
+        }
+    }
+    *found = 0;
+    return home;
 }
 
 void nm_stem_prefetch(const nm_stem *s, int lang, const nm_token *t)
@@ -96,8 +108,9 @@ void nm_stem_prefetch(const nm_stem *s, int lang, const nm_token *t)
 
 size_t nm_stem_text(nm_stem *s, int lang, const char *text, const nm_token *t, char *buf, size_t cap)
 {
-    uint32_t i = probe(s, cache_key(lang, t));
-    if (s->slot[i].key && s->slot[i].len <= INLINE_STEM && s->slot[i].len < cap) {
+    int found;
+    uint32_t i = probe(s, cache_key(lang, t), &found);
+    if (found && s->slot[i].len <= INLINE_STEM && s->slot[i].len < cap) {
         memcpy(buf, s->slot[i].text, s->slot[i].len);
         buf[s->slot[i].len] = '\0';
         return s->slot[i].len;
@@ -108,8 +121,9 @@ size_t nm_stem_text(nm_stem *s, int lang, const char *text, const nm_token *t, c
 uint64_t nm_stem_hash(nm_stem *s, int lang, const char *text, const nm_token *t)
 {
     uint64_t key = cache_key(lang, t);
-    uint32_t i = probe(s, key);
-    if (s->slot[i].key) {
+    int found;
+    uint32_t i = probe(s, key, &found);
+    if (found) {
         s->hits++;
         return s->slot[i].val;
     }
@@ -117,17 +131,11 @@ uint64_t nm_stem_hash(nm_stem *s, int lang, const char *text, const nm_token *t)
     char buf[256];
     size_t len = run_stemmer(s, lang, text, t, buf, sizeof buf);
     uint64_t h = nm_hash_bytes(buf, len);
-    if (s->used >= (1u << CACHE_BITS) / 2) { /* half full: start over (bounded memory) */
-        memset(s->slot, 0, sizeof s->slot);
-        s->used = 0;
-        i = probe(s, key);
-    }
     s->slot[i].key = key;
     s->slot[i].val = h;
     s->slot[i].len = len <= INLINE_STEM ? (uint8_t)len : 0xFF;
     if (len <= INLINE_STEM)
         memcpy(s->slot[i].text, buf, len);
-    s->used++;
     return h;
 }
 

@@ -6,7 +6,8 @@
  * handed to one call at a time). Stemmers are created on first use per
  * language. The cache maps a word's lower-case hash to its stem's hash, so a
  * word seen before (in this or an earlier article) costs one probe instead of
- * a Snowball run; it is cleared when half full (bounded memory).
+ * a Snowball run. Fixed size: when a word's few slots are taken, it replaces
+ * the word in its home slot (the cache is never flushed).
  */
 #ifndef NM_STEM_H
 #define NM_STEM_H
