@@ -384,7 +384,6 @@ void nm_store_close(nm_store **store)
     nm_store_cache_clear(s);
     free(s->slots);
     free(s->buf);
-    free(s->ids);
     free(s->ranks);
     free(s->refs);
     free(s->scratch);
@@ -416,6 +415,11 @@ int nm_store_begin(nm_store *s, nm_error *err)
     s->in_txn = true;
     s->txn_new_entities = false;
     return 0;
+}
+
+bool nm_store_error_is_transient(nm_errcode code)
+{
+    return code == NM_ERR_BUSY || code == NM_ERR_DISK_FULL || code == NM_ERR_IO;
 }
 
 void nm_store_interrupt(nm_store *s) { sqlite3_interrupt(s->db); }

@@ -112,6 +112,11 @@ int64_t nm_store_count_articles(nm_store *store, nm_error *err);
  * elsewhere. Returns 0 or -1 with err. */
 int nm_store_register_functions(sqlite3 *db, nm_error *err);
 
+/* True for the classes that mean "the database cannot be written now"
+ * (NM_ERR_BUSY, NM_ERR_DISK_FULL, NM_ERR_IO) rather than "this article":
+ * retry later with the same articles. */
+bool nm_store_error_is_transient(nm_errcode code);
+
 /* Maps an SQLite result code to newsmill's error class (see above). */
 nm_errcode nm_store_errcode(int sqlite_rc);
 

@@ -68,8 +68,6 @@ struct nm_store {
     size_t slots_cap, slots_used;
     char *buf; /* summary / warnings text */
     size_t buf_cap;
-    int64_t *ids; /* entity ids of the article being written */
-    size_t ids_cap;
     uint32_t *ranks; /* summary rank per sentence */
     size_t ranks_cap;
     struct entity_ref *refs; /* the article's entities sorted by id, to group them */

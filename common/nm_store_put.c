@@ -454,10 +454,6 @@ static int insert_entities(nm_store *s, const nm_extract_result *r, int64_t arti
                            nm_error *err)
 {
     size_t n_ent = r->n_entities, n_men = r->n_mentions;
-    if (n_ent > s->ids_cap) {
-        s->ids_cap = n_ent * 2;
-        s->ids = nm_xrealloc(s->ids, s->ids_cap * sizeof *s->ids);
-    }
     if (n_ent > s->refs_cap) {
         s->refs_cap = n_ent * 2;
         s->refs = nm_xrealloc(s->refs, s->refs_cap * sizeof *s->refs);
@@ -467,9 +463,9 @@ static int insert_entities(nm_store *s, const nm_extract_result *r, int64_t arti
         s->scratch = nm_xrealloc(s->scratch, s->scratch_cap * sizeof *s->scratch);
     }
     for (size_t i = 0; i < n_ent; i++) {
-        if (entity_id(s, &r->entities[i], &s->ids[i], err) < 0)
+        s->refs[i].index = (uint32_t)i;
+        if (entity_id(s, &r->entities[i], &s->refs[i].id, err) < 0)
             return -1;
-        s->refs[i] = (struct entity_ref){s->ids[i], (uint32_t)i};
     }
     if (n_ent > 1)
         qsort(s->refs, n_ent, sizeof *s->refs, cmp_entity_ref);

@@ -169,12 +169,6 @@ static void fail_lease(nm_worker *w, uint64_t lease_id, const char *id, const ch
 
 /* ---- persisting -------------------------------------------------------- */
 
-/* Errors that say "the database cannot be written now", not "this article". */
-static bool storage_unavailable(nm_errcode code)
-{
-    return code == NM_ERR_BUSY || code == NM_ERR_DISK_FULL || code == NM_ERR_IO;
-}
-
 /* Hands everything held to the writer thread as one job: one transaction,
  * or one per article after a batch failed because of one of them. */
 static void flush(nm_worker *w)
@@ -254,7 +248,7 @@ static void written(nm_worker *w, int64_t now_ns)
         }
         return;
     }
-    if (job->at_article && !job->one_by_one && !storage_unavailable(job->err.code)) {
+    if (job->at_article && !job->one_by_one && !nm_store_error_is_transient(job->err.code)) {
         nm_log_error("batch of %zu articles not stored (%s); storing one by one", job->n,
                      job->err.msg);
         w->one_by_one_next = true;

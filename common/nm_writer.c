@@ -43,12 +43,6 @@ static bool stop_requested(nm_writer *w, nm_write_job *job)
     return true;
 }
 
-/* Errors that say "the database cannot be written now", not "this article". */
-static bool storage_unavailable(nm_errcode code)
-{
-    return code == NM_ERR_BUSY || code == NM_ERR_DISK_FULL || code == NM_ERR_IO;
-}
-
 /* All results in one transaction. An invalid result is skipped (reported
  * INVALID) without spoiling the rest. */
 static void write_batch(nm_writer *w, nm_write_job *job)
@@ -99,7 +93,7 @@ static void write_one_by_one(nm_writer *w, nm_write_job *job)
             return;
         }
         if (nm_store_put(store, job->results[i], job->ingested_unix_ms, &err) < 0) {
-            if (storage_unavailable(err.code)) {
+            if (nm_store_error_is_transient(err.code)) {
                 job->err = err;
                 job->rc = -1;
                 job->at_article = true;
