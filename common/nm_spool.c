@@ -15,7 +15,7 @@ extern const unsigned char nm_embed_spool_schema_sql[];
 #define NM_SPOOL_SCHEMA_VERSION 1
 
 enum {
-    ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SYNC_FULL, ST_SYNC_NORMAL,
+    ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
     ST_INSERT, ST_REPLACE, ST_REMOVE, ST_GET_HISTORY, ST_RETRY, ST_BURY, ST_DELETE_SEQ,
     ST_SCAN_READY, ST_FETCH, ST_OLDEST, ST_COUNT_ARTICLES, ST_COUNT_DEAD,
     ST_PAGE_COUNT, ST_FREELIST, ST_PAGE_SIZE, ST_DEAD_LIST, ST_DEAD_ONE, ST_DEAD_GET,
@@ -26,8 +26,6 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    [ST_SYNC_FULL] = "PRAGMA synchronous=FULL",
-    [ST_SYNC_NORMAL] = "PRAGMA synchronous=NORMAL",
     [ST_INSERT] = "INSERT INTO articles (id, priority, enqueued_unix_ms, article) "
                   "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO NOTHING",
     [ST_REPLACE] = "UPDATE articles SET article = ?2, priority = ?3, rev = rev + 1 WHERE id = ?1",
@@ -62,7 +60,7 @@ struct nm_spool {
     nm_spool_durability durability;
     sqlite3_stmt *st[ST_COUNT];
     bool in_txn;
-    int sync; /* ST_SYNC_FULL or ST_SYNC_NORMAL currently set */
+    bool sync_full; /* the connection's synchronous level is FULL (else NORMAL) */
 };
 
 /* Maps a SQLite failure to an nm_error with the statement's context. */
@@ -196,7 +194,7 @@ nm_spool *nm_spool_open(const char *path, nm_spool_durability durability, nm_err
         nm_spool_close(&s);
         return NULL;
     }
-    s->sync = ST_SYNC_FULL;
+    s->sync_full = true;
     for (int i = 0; i < ST_COUNT; i++) {
         if (sqlite3_prepare_v3(s->db, statement_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
                                NULL) != SQLITE_OK) {
@@ -225,11 +223,14 @@ void nm_spool_close(nm_spool **spool)
 
 int nm_spool_begin(nm_spool *s, bool durable, nm_error *err)
 {
-    int want = durable && s->durability == NM_SPOOL_FULL ? ST_SYNC_FULL : ST_SYNC_NORMAL;
-    if (want != s->sync) {
-        if (run(s, want, err) != 0)
+    /* Executed, never prepared: SQLite applies PRAGMA synchronous when the
+     * statement is compiled, so a persistent prepared statement would set the
+     * level once at open and then do nothing (acks went out unsynced). */
+    bool want_full = durable && s->durability == NM_SPOOL_FULL;
+    if (want_full != s->sync_full) {
+        if (exec(s, want_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", err) != 0)
             return -1;
-        s->sync = want;
+        s->sync_full = want_full;
     }
     if (run(s, ST_BEGIN, err) != 0)
         return -1;
