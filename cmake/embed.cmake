@@ -1,6 +1,6 @@
 # Embed data files into the library as C byte arrays.
 #
-# Every file in common/embed/ (e.g. results_schema.sql) becomes
+# Every file in a folder's embed/ (e.g. store/embed/results_schema.sql) becomes
 #   extern const unsigned char nm_embed_<name>[];   /* NUL-terminated */
 #   extern const size_t nm_embed_<name>_len;        /* without the NUL */
 # where <name> is the file name with every non-alphanumeric character as '_'

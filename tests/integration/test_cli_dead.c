@@ -1,5 +1,5 @@
 /* newsmill dead: a poison article through a real newsmill-queue. A consumer
- * (the worker's API from common/) fails it as non-retryable; `newsmill dead`
+ * (the worker's API from worker/) fails it as non-retryable; `newsmill dead`
  * lists it with its failure; `newsmill dead --requeue ID` puts it back; it
  * fails again (nothing was fixed) and is a dead letter again, now with two
  * failures in its history. Also: unknown ids (exit 4), --all, queue down

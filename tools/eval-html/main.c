@@ -1,6 +1,6 @@
 /*
  * eval-html: how well nm_html_parse finds article bodies, scored like the
- * public article-extraction benchmark (see common/nm_shingle_score.h).
+ * public article-extraction benchmark (see extract/nm_shingle_score.h).
  *
  *   eval-html [DIR]              DIR/<id>.html + DIR/<id>.json {"articleBody"}
  *   eval-html --cleaneval DIR    DIR/input/<id>.html (<text id=URL> wrapper),

@@ -1,5 +1,5 @@
 /* train-ner: trains newsmill's NER model on a CoNLL-format corpus and writes
- * the model file (see common/nm_ner_train.h and the format in nm_ner.h). */
+ * the model file (see extract/ner/train/nm_ner_train.h and the format in nm_ner.h). */
 #include <stdio.h>
 #include <string.h>
 
