@@ -199,7 +199,7 @@ static void tick(nm_collector *c)
             c->http_seen[i] = counts[i];
         }
     }
-    nm_curve_report(c->curve, c->self);
+    nm_stats_curve_report(c->self, c->curve);
     int64_t now_ms = nm_time_unix_ms();
     Newsmill__StatsReport *own = nm_stats_report_new(c->self);
     nm_error err;

@@ -12,7 +12,6 @@
 
 #include "nm_alloc.h"
 #include "nm_log.h"
-#include "nm_stats.h"
 
 #define KEY_FILE_MAX (64 * 1024)
 #define ALLOW_FILE_MAX (16 * 1024 * 1024)
@@ -555,28 +554,15 @@ uint64_t nm_curve_refused(const nm_curve *curve)
     return nm_curve_serving(curve) ? nm_curve_auth_refused(curve->auth) : 0;
 }
 
-/* Raises counter m to total (counters only go up; the counter itself
- * remembers what was reported). */
-static void counter_to(nm_metric *m, uint64_t total)
+void nm_curve_counts(const nm_curve *curve, uint64_t *accepted, uint64_t *refused)
 {
-    double now = nm_metric_value(m);
-    if ((double)total > now)
-        nm_metric_add(m, (double)total - now);
-}
-
-void nm_curve_report(const nm_curve *curve, nm_stats *stats)
-{
-    if (!nm_curve_serving(curve) || !stats)
+    *accepted = *refused = 0;
+    if (!nm_curve_serving(curve))
         return;
     nm_curve_auth_counts c;
     nm_curve_auth_counts_get(curve->auth, &c);
-    counter_to(nm_stats_counter(stats, "curve_accepted_total",
-                                "CURVE clients accepted (allow-listed key)", NULL, NULL),
-               c.accepted);
-    counter_to(nm_stats_counter(stats, "curve_refused_total",
-                                "Connections refused by CURVE (unknown key, no CURVE, wrong "
-                                "server key)", NULL, NULL),
-               c.refused_key + c.refused_handshake);
+    *accepted = c.accepted;
+    *refused = c.refused_key + c.refused_handshake;
 }
 
 void nm_curve_destroy(nm_curve **curve)

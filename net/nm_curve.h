@@ -191,10 +191,10 @@ int nm_curve_apply_client(const nm_curve *curve, void *sock, nm_error *err);
 /* Refusals so far (0 when not serving). */
 uint64_t nm_curve_refused(const nm_curve *curve);
 
-/* When serving, brings the counters curve_accepted_total and
- * curve_refused_total of stats up to date (call before each report). */
-struct nm_stats;
-void nm_curve_report(const nm_curve *curve, struct nm_stats *stats);
+/* Clients accepted (allow-listed key) and connections refused (unknown key,
+ * no CURVE, wrong server key) so far; both 0 when not serving. Reported as
+ * metrics by nm_stats_curve_report. */
+void nm_curve_counts(const nm_curve *curve, uint64_t *accepted, uint64_t *refused);
 
 /* Stops the authenticator; accepts NULL; clears *curve. */
 void nm_curve_destroy(nm_curve **curve);

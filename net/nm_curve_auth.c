@@ -1,5 +1,6 @@
 /*
  * The ZAP authenticator of nm_curve.h: an actor thread.
+ * Cycle with nm_curve.c: the authenticator is nm_curve's helper thread, started by it, and reads nm_curve's allow-list (one module, split in two files for the thread).
  *
  * DESIGN. The caller binds a PAIR pipe, starts the thread and waits for one
  * message: "OK" once the thread has bound inproc://zeromq.zap.01 (ZeroMQ

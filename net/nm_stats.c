@@ -284,6 +284,30 @@ void nm_stats_report_free(Newsmill__StatsReport **report)
     *report = NULL;
 }
 
+/* Raises counter m to total (counters only go up; the counter itself
+ * remembers what was reported). */
+static void counter_to(nm_metric *m, uint64_t total)
+{
+    double now = nm_metric_value(m);
+    if ((double)total > now)
+        nm_metric_add(m, (double)total - now);
+}
+
+void nm_stats_curve_report(nm_stats *stats, const nm_curve *curve)
+{
+    if (!nm_curve_serving(curve) || !stats)
+        return;
+    uint64_t accepted, refused;
+    nm_curve_counts(curve, &accepted, &refused);
+    counter_to(nm_stats_counter(stats, "curve_accepted_total",
+                                "CURVE clients accepted (allow-listed key)", NULL, NULL),
+               accepted);
+    counter_to(nm_stats_counter(stats, "curve_refused_total",
+                                "Connections refused by CURVE (unknown key, no CURVE, wrong "
+                                "server key)", NULL, NULL),
+               refused);
+}
+
 nm_stats_pub *nm_stats_pub_new(void *zmq_ctx, const char *endpoint, nm_error *err)
 {
     return nm_stats_pub_new_curve(zmq_ctx, endpoint, NULL, err);

@@ -90,6 +90,10 @@ double nm_hist_quantile(const double *bounds, const uint64_t *counts, size_t n_b
  * endpoint. Caller owns the result. */
 nm_stats_pub *nm_stats_pub_new(void *zmq_ctx, const char *endpoint, nm_error *err);
 
+/* When curve is serving, brings the counters curve_accepted_total and
+ * curve_refused_total up to date (call before each report); else nothing. */
+void nm_stats_curve_report(nm_stats *stats, const nm_curve *curve);
+
 /* Same, connecting with CURVE when curve says so (nm_curve_apply_client;
  * NULL: plain). curve is only used during the call. */
 nm_stats_pub *nm_stats_pub_new_curve(void *zmq_ctx, const char *endpoint, const nm_curve *curve,

@@ -266,7 +266,7 @@ static void send_stats(nm_queue *q)
                 (q->cfg.max_spool_bytes > 0 && q->spool_bytes >= q->cfg.max_spool_bytes) ||
                 (q->last_full_ns && nm_time_mono_ns() - q->last_full_ns < 5 * NM_NS_PER_S);
     nm_stats_set_state(q->stats, q->storage_error ? "storage-error" : full ? "full" : "running");
-    nm_curve_report(q->cfg.curve, q->stats);
+    nm_stats_curve_report(q->stats, q->cfg.curve);
     Newsmill__StatsReport *r = nm_stats_report_new(q->stats);
     r->recent_dead = q->recent_dead;
     r->n_recent_dead = q->n_recent_dead;
