@@ -7,6 +7,7 @@
 #include "nm_alloc.h"
 #include "nm_hash.h"
 #include "nm_lexicon.h"
+#include "nm_ner.h"
 
 enum {
     C_LOC = 1u << 0,      /* place */

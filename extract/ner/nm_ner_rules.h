@@ -21,7 +21,8 @@
 #ifndef NM_NER_RULES_H
 #define NM_NER_RULES_H
 
-#include "nm_recognizer.h"
+#include "nm_error.h"
+#include "nm_scratch.h"
 
 typedef struct nm_ner_rules nm_ner_rules;
 

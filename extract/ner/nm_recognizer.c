@@ -13,26 +13,6 @@ struct nm_recognizer {
     nm_ner_model *model;
 };
 
-void *nm_scratch_get(nm_scratch *s, size_t size)
-{
-    if (s->cap < size) {
-        free(s->p);
-        size_t cap = s->cap ? s->cap : 4096;
-        while (cap < size)
-            cap *= 2;
-        s->p = nm_xmalloc(cap);
-        s->cap = cap;
-    }
-    return s->p;
-}
-
-void nm_scratch_free(nm_scratch *s)
-{
-    free(s->p);
-    nm_ner_memo_free(&s->ner_memo);
-    memset(s, 0, sizeof *s);
-}
-
 nm_recognizer *nm_recognizer_new(const char *kind, const char *data_dir, nm_error *err)
 {
     nm_recognizer *r = nm_xcalloc(1, sizeof *r);

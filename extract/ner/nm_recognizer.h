@@ -22,31 +22,7 @@
 
 #include "nm_error.h"
 #include "nm_ner.h"
-#include "nm_token.h"
-
-typedef struct nm_recognizer_input {
-    const char *text;          /* the text the tokens index */
-    const nm_token *tokens;    /* the document's tokens, in order */
-    size_t n;
-    const uint32_t *sent_ends; /* token index one past each sentence, ascending, last == n */
-    size_t n_sentences;
-    const uint8_t *headline;   /* per sentence: 1 = a title or heading (may be NULL) */
-} nm_recognizer_input;
-
-/* Per-thread scratch memory a call may grow, and what the recogniser keeps
- * from one call to the next. Zero-initialise before first use; release
- * with nm_scratch_free. */
-typedef struct nm_scratch {
-    void *p;
-    size_t cap;
-    struct nm_ner_memo *ner_memo; /* the model's word memo (made on first use) */
-} nm_scratch;
-
-/* Returns scratch memory of at least size bytes (aligned for uint64_t). */
-void *nm_scratch_get(nm_scratch *s, size_t size);
-
-/* Frees what s holds and zeroes it (ready for reuse). */
-void nm_scratch_free(nm_scratch *s);
+#include "nm_scratch.h"
 
 typedef struct nm_recognizer nm_recognizer;
 
