@@ -1,8 +1,10 @@
 /*
  * nm_ner_int: the NER tagger's internals, shared by its two files and by no
  * one else:
- *   nm_ner.c      model file, model object, sentence tagger, Viterbi, spans
- *   nm_ner_doc.c  document tagger (word types, emission sums per type)
+ *   nm_ner.c          model file, model object, sentence tagger, spans
+ *   nm_ner_doc.c      document tagger (word types, emission sums per type),
+ *                     the model's derived tables and its large-table allocator
+ *   nm_ner_viterbi.c  the decoder both taggers share
  */
 #ifndef NM_NER_INT_H
 #define NM_NER_INT_H
