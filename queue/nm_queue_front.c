@@ -1,5 +1,6 @@
 /* The queue's front socket: submits (validation + group commit) and the
  * dead-letter admin requests. See nm_queue.h for the design. */
+/* Cycle with nm_queue.c, nm_queue_work.c: the reactor (nm_queue.c) and its two socket handlers are one object (struct nm_queue in nm_queue_int.h); the handlers use its counters and storage-result path. */
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>

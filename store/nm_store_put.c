@@ -1,5 +1,6 @@
 /*
  * nm_store_put: writing one extracted article (see nm_store.h).
+ * Cycle with nm_store.c: one module in two files; the writer uses the connection's statement and error helpers, nm_store_put_batch the writer.
  *
  * Writing one article: look its id up; if stored, remove it from the
  * full-text index, delete the old row from every child table and then the
