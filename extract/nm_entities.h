@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #include "nm_acronym.h"
-#include "nm_extract.h"
+#include "nm_article.h"
 #include "nm_lexicon.h"
 #include "nm_token.h"
 

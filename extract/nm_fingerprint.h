@@ -18,7 +18,7 @@
 
 #include <stddef.h>
 
-#include "nm_extract.h"
+#include "nm_article.h"
 #include "nm_token.h"
 
 /* Computes *fp from toks[0..n) (non-word tokens are ignored). */

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nm_extract.h"
+#include "nm_article.h"
 #include "nm_lang.h"
 #include "nm_stem.h"
 #include "nm_token.h"

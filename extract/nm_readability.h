@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "nm_extract.h"
+#include "nm_article.h"
 
 /* Syllables of one word (UTF-8; ASCII case is folded here). Numbers count as
  * one; words over 64 bytes count one per three bytes. */

@@ -17,7 +17,7 @@
 #define NM_STRUCTURE_H
 
 #include "nm_doc.h"
-#include "nm_extract.h"
+#include "nm_article.h"
 
 /* Fills r->sections, r->outline and every paragraph's section index.
  * r->paragraphs[i] must come from doc->blocks[i]. */

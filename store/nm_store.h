@@ -43,7 +43,7 @@
 #include <sqlite3.h>
 
 #include "nm_error.h"
-#include "nm_extract.h"
+#include "nm_article.h"
 
 /* The schema version this build creates and reads (PRAGMA user_version). */
 #define NM_STORE_SCHEMA_VERSION 3

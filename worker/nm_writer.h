@@ -33,7 +33,7 @@
 #include <stdint.h>
 
 #include "nm_error.h"
-#include "nm_extract.h"
+#include "nm_article.h"
 #include "nm_store.h"
 
 typedef enum nm_write_status {
