@@ -49,4 +49,23 @@ static inline uint64_t nm_hash_bytes(const void *s, size_t n)
     return nm_hash_mix(h);
 }
 
+/* FNV-1a 64: the byte-at-a-time hash for keys read as they arrive and for
+ * formats that pin it (the NER model file's checksum and feature hashes).
+ * Start from NM_HASH_FNV_BASIS; chain calls to hash pieces as one string. */
+#define NM_HASH_FNV_BASIS UINT64_C(0xcbf29ce484222325)
+#define NM_HASH_FNV_PRIME UINT64_C(0x100000001b3)
+
+static inline uint64_t nm_hash_fnv1a_byte(uint64_t h, unsigned char c)
+{
+    return (h ^ c) * NM_HASH_FNV_PRIME;
+}
+
+static inline uint64_t nm_hash_fnv1a(const void *data, size_t len, uint64_t h)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++)
+        h = nm_hash_fnv1a_byte(h, p[i]);
+    return h;
+}
+
 #endif

@@ -5,6 +5,7 @@
 #include <utf8proc.h>
 
 #include "nm_alloc.h"
+#include "nm_hash.h"
 #include "nm_shingle_score.h"
 #include "nm_utf8.h"
 
@@ -37,14 +38,6 @@ static bool is_word_cp(uint32_t cp)
     }
 }
 
-static uint64_t fnv1a(const char *s, size_t n, uint64_t h)
-{
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
 
 static void push_tok(tokvec *out, const char *text, size_t start, size_t end)
 {
@@ -54,7 +47,7 @@ static void push_tok(tokvec *out, const char *text, size_t start, size_t end)
     }
     out->v[out->n].start = start;
     out->v[out->n].len = end - start;
-    out->v[out->n].hash = fnv1a(text + start, end - start, 0xcbf29ce484222325ULL);
+    out->v[out->n].hash = nm_hash_fnv1a(text + start, end - start, NM_HASH_FNV_BASIS);
     out->n++;
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "nm_alloc.h"
+#include "nm_hash.h"
 #include "nm_store.h"
 #include "nm_store_int.h"
 
@@ -35,16 +36,6 @@ static int64_t u64_bits(uint64_t v)
 }
 
 /* ---- entity cache ----------------------------------------------------- */
-
-static uint64_t fnv1a(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
 
 void nm_store_cache_clear(nm_store *s)
 {
@@ -203,7 +194,7 @@ static int entity_id(nm_store *s, const nm_entity *e, int64_t *id, nm_error *err
     key[0] = (char)('0' + e->type);
     memcpy(key + 1, e->name, name_len);
     size_t key_len = name_len + 1;
-    uint64_t hash = fnv1a(key, key_len);
+    uint64_t hash = nm_hash_fnv1a(key, key_len, NM_HASH_FNV_BASIS);
     int ret = 0;
     if (s->slots_cap) {
         entity_slot *slot = cache_find(s, key, key_len, hash);

@@ -5,23 +5,19 @@
 #include <string.h>
 
 #include "nm_alloc.h"
+#include "nm_hash.h"
 #include "nm_utf8.h"
 
-#define FNV_PRIME UINT64_C(0x100000001b3)
-
+/* The model file pins FNV-1a 64 (its checksum, and the feature hashes that
+ * index its weights): these are nm_hash's FNV-1a, named for that contract. */
 uint64_t nm_ner_fnv1a(const void *data, size_t len, uint64_t h)
 {
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= FNV_PRIME;
-    }
-    return h;
+    return nm_hash_fnv1a(data, len, h);
 }
 
 static inline uint64_t fnv_byte(uint64_t h, unsigned char c)
 {
-    return (h ^ c) * FNV_PRIME;
+    return nm_hash_fnv1a_byte(h, c);
 }
 
 static inline uint64_t fnv_cp(uint64_t h, uint32_t cp)

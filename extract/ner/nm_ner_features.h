@@ -169,6 +169,6 @@ int nm_ner_model_save(const nm_ner_model *m, const char *path, nm_error *err);
 
 /* FNV-1a 64 (the file checksum). */
 uint64_t nm_ner_fnv1a(const void *data, size_t len, uint64_t h);
-#define NM_NER_FNV_BASIS UINT64_C(0xcbf29ce484222325)
+#define NM_NER_FNV_BASIS UINT64_C(0xcbf29ce484222325) /* == NM_HASH_FNV_BASIS */
 
 #endif
