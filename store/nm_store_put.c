@@ -19,14 +19,6 @@
 #include "nm_store.h"
 #include "nm_store_int.h"
 
-/* The stable type names of nm_extract.h (nm_entity_type_name), kept here so
- * that the database layer does not depend on the extractor's code. */
-static const char *const entity_type_names[NM_ENTITY_TYPE_COUNT] = {
-    [NM_ENTITY_PERSON] = "person",     [NM_ENTITY_ORGANISATION] = "organisation",
-    [NM_ENTITY_PLACE] = "place",       [NM_ENTITY_NATIONALITY] = "nationality",
-    [NM_ENTITY_OTHER] = "other",
-};
-
 /* A uint64 stored in an INTEGER column: the same 64 bits. */
 static int64_t u64_bits(uint64_t v)
 {
@@ -187,7 +179,7 @@ static const char *join_summary(nm_store *s, const nm_extract_result *r, size_t 
 /* Finds or creates the entity row; -1 with err on a database error. */
 static int entity_id(nm_store *s, const nm_entity *e, int64_t *id, nm_error *err)
 {
-    const char *type = entity_type_names[e->type];
+    const char *type = nm_entity_type_name(e->type);
     size_t name_len = strlen(e->name);
     char stack_key[256];
     char *key = name_len + 1 <= sizeof stack_key ? stack_key : nm_xmalloc(name_len + 1);
