@@ -150,4 +150,11 @@ bool nm_fingerprints_near_duplicate(const nm_fingerprints *a, const nm_fingerpri
 /* Estimated Jaccard similarity of the two texts' shingle sets, 0..1. */
 double nm_fingerprints_similarity(const nm_fingerprints *a, const nm_fingerprints *b);
 
+/* Bits in which two SimHashes differ (near-duplicates: <= 3). */
+int nm_simhash_distance(uint64_t a, uint64_t b);
+
+/* Share of equal slots of two MinHash signatures of n > 0 slots: the
+ * estimated Jaccard similarity, 0..1. */
+double nm_minhash_similarity(const uint32_t *a, const uint32_t *b, size_t n);
+
 #endif

@@ -93,19 +93,29 @@ void nm_fingerprints_compute(const nm_token *toks, size_t n, nm_fingerprints *fp
     finish(&s, fp);
 }
 
+int nm_simhash_distance(uint64_t a, uint64_t b)
+{
+    return __builtin_popcountll(a ^ b);
+}
+
+double nm_minhash_similarity(const uint32_t *a, const uint32_t *b, size_t n)
+{
+    size_t same = 0;
+    for (size_t i = 0; i < n; i++)
+        same += a[i] == b[i];
+    return (double)same / (double)n;
+}
+
 double nm_fingerprints_similarity(const nm_fingerprints *a, const nm_fingerprints *b)
 {
-    unsigned same = 0;
-    for (int i = 0; i < NM_MINHASH_SIZE; i++)
-        same += a->minhash[i] == b->minhash[i];
-    return (double)same / NM_MINHASH_SIZE;
+    return nm_minhash_similarity(a->minhash, b->minhash, NM_MINHASH_SIZE);
 }
 
 bool nm_fingerprints_near_duplicate(const nm_fingerprints *a, const nm_fingerprints *b)
 {
     if (a->exact == b->exact)
         return true;
-    if (__builtin_popcountll(a->simhash ^ b->simhash) <= 3)
+    if (nm_simhash_distance(a->simhash, b->simhash) <= 3)
         return true;
     return nm_fingerprints_similarity(a, b) >= 0.8;
 }

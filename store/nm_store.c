@@ -100,7 +100,7 @@ static void fn_hamming(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     }
     uint64_t a = (uint64_t)sqlite3_value_int64(argv[0]);
     uint64_t b = (uint64_t)sqlite3_value_int64(argv[1]);
-    sqlite3_result_int(ctx, __builtin_popcountll(a ^ b));
+    sqlite3_result_int(ctx, nm_simhash_distance(a, b));
 }
 
 static void fn_minhash_similarity(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -118,10 +118,18 @@ static void fn_minhash_similarity(sqlite3_context *ctx, int argc, sqlite3_value 
         sqlite3_result_null(ctx);
         return;
     }
-    int same = 0;
-    for (int i = 0; i < na; i += 4)
-        same += memcmp(a + i, b + i, 4) == 0;
-    sqlite3_result_double(ctx, (double)same / (na / 4));
+    /* Slots compare equal as bytes exactly when they do as host uint32s. */
+    size_t n = (size_t)na / 4;
+    uint32_t a_fixed[NM_MINHASH_SIZE], b_fixed[NM_MINHASH_SIZE];
+    uint32_t *av = n <= NM_MINHASH_SIZE ? a_fixed : nm_xmalloc(n * sizeof *av);
+    uint32_t *bv = n <= NM_MINHASH_SIZE ? b_fixed : nm_xmalloc(n * sizeof *bv);
+    memcpy(av, a, n * sizeof *av);
+    memcpy(bv, b, n * sizeof *bv);
+    sqlite3_result_double(ctx, nm_minhash_similarity(av, bv, n));
+    if (av != a_fixed) {
+        free(av);
+        free(bv);
+    }
 }
 
 int nm_store_register_functions(sqlite3 *db, nm_error *err)
