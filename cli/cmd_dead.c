@@ -10,6 +10,7 @@
 #include "nm_curve.h"
 #include "nm_opts.h"
 #include "nm_producer.h"
+#include "nm_protocol.h"
 #include "nm_time.h"
 
 typedef struct dead_opts {
@@ -110,7 +111,7 @@ static int requeue(nm_producer *p, const dead_opts *o, char **ids, size_t n)
 
 int nm_cmd_dead(int argc, char **argv)
 {
-    dead_opts o = {.queue = NM_PRODUCER_ENDPOINT_DEFAULT,
+    dead_opts o = {.queue = NM_QUEUE_FRONT_ENDPOINT_DEFAULT,
                    .id = "",
                    .limit = 100,
                    .timeout_ms = NM_PRODUCER_TIMEOUT_MS_DEFAULT};

@@ -8,13 +8,14 @@
 #include "nm_curve.h"
 #include "nm_frame.h"
 #include "nm_opts.h"
+#include "nm_protocol.h"
 #include "nm_sbuf.h"
 #include "nm_statsclient.h"
 #include "nm_statsview.h"
 
 int nm_cmd_stats(int argc, char **argv)
 {
-    const char *collector = NM_COLLECTOR_QUERY_DEFAULT;
+    const char *collector = NM_COLLECTOR_QUERY_ENDPOINT_DEFAULT;
     bool json = false;
     int64_t timeout_ms = 2000;
     nm_curve_opts curve_opts = {0};

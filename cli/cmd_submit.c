@@ -16,6 +16,7 @@
 #include "nm_jsonl.h"
 #include "nm_opts.h"
 #include "nm_producer.h"
+#include "nm_protocol.h"
 #include "nm_time.h"
 
 #define MAX_IN_FLIGHT 64
@@ -508,7 +509,7 @@ static int summary(submit_run *r)
 
 int nm_cmd_submit(int argc, char **argv)
 {
-    submit_opts o = {.queue = NM_PRODUCER_ENDPOINT_DEFAULT,
+    submit_opts o = {.queue = NM_QUEUE_FRONT_ENDPOINT_DEFAULT,
                      .source = "file",
                      .batch = 100,
                      .in_flight = 4,

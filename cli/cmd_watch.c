@@ -11,6 +11,7 @@
 #include "nm_curve.h"
 #include "nm_frame.h"
 #include "nm_opts.h"
+#include "nm_protocol.h"
 #include "nm_sbuf.h"
 #include "nm_statsclient.h"
 #include "nm_statsview.h"
@@ -52,7 +53,7 @@ static void sleep_ms(int64_t ms)
 
 int nm_cmd_watch(int argc, char **argv)
 {
-    const char *collector = NM_COLLECTOR_QUERY_DEFAULT;
+    const char *collector = NM_COLLECTOR_QUERY_ENDPOINT_DEFAULT;
     bool until_idle = false;
     int64_t timeout_ms = 2000, interval_ms = 1000, iterations = 0;
     nm_curve_opts curve_opts = {0};

@@ -8,6 +8,7 @@
 #include "nm_curve.h"
 #include "nm_log.h"
 #include "nm_opts.h"
+#include "nm_protocol.h"
 
 static volatile sig_atomic_t stop;
 
@@ -20,8 +21,8 @@ static void on_signal(int sig)
 int main(int argc, char **argv)
 {
     nm_log_init("newsmill-collector");
-    const char *stats_bind = "tcp://127.0.0.1:5557";
-    const char *query_bind = "tcp://127.0.0.1:5558";
+    const char *stats_bind = NM_COLLECTOR_STATS_ENDPOINT_DEFAULT;
+    const char *query_bind = NM_COLLECTOR_QUERY_ENDPOINT_DEFAULT;
     const char *http = "127.0.0.1:9180";
     const char *instance = "";
     const char *log_level = "info";

@@ -10,6 +10,7 @@
 #include "nm_arena.h"
 #include "nm_frame.h"
 #include "nm_log.h"
+#include "nm_protocol.h"
 #include "nm_report_check.h"
 
 /* Limits of the aggregator itself (a report's own limits: nm_report_check.h). */
@@ -21,8 +22,6 @@
 #define HIST_RING 64                    /* per-second merged histograms: > 1 min */
 #define RECENT_DEAD_MAX 50
 
-#define DONE_METRIC "worker_articles_done_total"
-#define QUEUE_DONE_METRIC "queue_articles_done_total"
 
 typedef struct sample {
     int64_t t_ms;
@@ -357,8 +356,8 @@ int nm_agg_ingest(nm_agg *agg, const Newsmill__StatsReport *report, int64_t now_
         return nm_error_set(err, NM_ERR_FULL, "already %d processes", MAX_PROCS);
     }
     Newsmill__StatsReport *copy = copy_report(report);
-    double fleet_new = report_sum(copy, DONE_METRIC, NEWSMILL__METRIC_KIND__METRIC_COUNTER);
-    double own_new = fleet_new + report_sum(copy, QUEUE_DONE_METRIC, NEWSMILL__METRIC_KIND__METRIC_COUNTER);
+    double fleet_new = report_sum(copy, NM_METRIC_WORKER_ARTICLES_DONE_TOTAL, NEWSMILL__METRIC_KIND__METRIC_COUNTER);
+    double own_new = fleet_new + report_sum(copy, NM_METRIC_QUEUE_ARTICLES_DONE_TOTAL, NEWSMILL__METRIC_KIND__METRIC_COUNTER);
     double fleet_delta = 0, own_delta = 0;
     if (!p) {
         if (agg->n_procs == agg->cap_procs) {
@@ -378,8 +377,8 @@ int nm_agg_ingest(nm_agg *agg, const Newsmill__StatsReport *report, int64_t now_
                     copy->host, copy->pid);
     } else {
         const Newsmill__StatsReport *old = p->report;
-        double fleet_old = report_sum(old, DONE_METRIC, NEWSMILL__METRIC_KIND__METRIC_COUNTER);
-        double own_old = fleet_old + report_sum(old, QUEUE_DONE_METRIC, NEWSMILL__METRIC_KIND__METRIC_COUNTER);
+        double fleet_old = report_sum(old, NM_METRIC_WORKER_ARTICLES_DONE_TOTAL, NEWSMILL__METRIC_KIND__METRIC_COUNTER);
+        double own_old = fleet_old + report_sum(old, NM_METRIC_QUEUE_ARTICLES_DONE_TOTAL, NEWSMILL__METRIC_KIND__METRIC_COUNTER);
         bool restart = copy->started_unix_ms != old->started_unix_ms || copy->seq < old->seq ||
                        went_back(old, copy);
         if (restart) {
@@ -465,7 +464,7 @@ static int cmp_total(const void *a, const void *b)
 
 static bool is_max_gauge(const char *name)
 {
-    return !strcmp(name, "queue_oldest_backlog_age_seconds");
+    return !strcmp(name, NM_METRIC_QUEUE_OLDEST_BACKLOG_AGE_SECONDS);
 }
 
 /* Merges the live and stale processes' metrics and the retired remainder
@@ -679,10 +678,10 @@ static void fill_processes(nm_agg *agg, nm_arena *arena, Newsmill__StatsSnapshot
         ps->status = p->gone ? "gone" : silent > agg->cfg.stale_after_ms ? "stale" : "live";
         ps->last_seen_unix_ms = p->last_seen_ms;
         ps->articles_per_s = ring_rate(&p->samples, now_ms, p->own_cum, 60000);
-        ps->in_flight = report_sum(p->report, "worker_in_flight_articles", NEWSMILL__METRIC_KIND__METRIC_GAUGE) +
-                        report_sum(p->report, "queue_in_flight_articles", NEWSMILL__METRIC_KIND__METRIC_GAUGE);
+        ps->in_flight = report_sum(p->report, NM_METRIC_WORKER_IN_FLIGHT_ARTICLES, NEWSMILL__METRIC_KIND__METRIC_GAUGE) +
+                        report_sum(p->report, NM_METRIC_QUEUE_IN_FLIGHT_ARTICLES, NEWSMILL__METRIC_KIND__METRIC_GAUGE);
         ps->articles_total =
-            report_sum(p->report, DONE_METRIC, NEWSMILL__METRIC_KIND__METRIC_COUNTER) + report_sum(p->report, QUEUE_DONE_METRIC, NEWSMILL__METRIC_KIND__METRIC_COUNTER);
+            report_sum(p->report, NM_METRIC_WORKER_ARTICLES_DONE_TOTAL, NEWSMILL__METRIC_KIND__METRIC_COUNTER) + report_sum(p->report, NM_METRIC_QUEUE_ARTICLES_DONE_TOTAL, NEWSMILL__METRIC_KIND__METRIC_COUNTER);
         s->processes[s->n_processes++] = ps;
     }
     qsort(s->processes, s->n_processes, sizeof *s->processes, cmp_process);
@@ -744,15 +743,15 @@ Newsmill__StatsSnapshot *nm_agg_snapshot(nm_agg *agg, int64_t now_ms)
         }
     }
     bool queue_in_flight = false;
-    s->backlog = total_value(t, n, "queue_backlog_articles", NEWSMILL__METRIC_KIND__METRIC_GAUGE, NULL);
-    s->in_flight = total_value(t, n, "queue_in_flight_articles", NEWSMILL__METRIC_KIND__METRIC_GAUGE, &queue_in_flight);
+    s->backlog = total_value(t, n, NM_METRIC_QUEUE_BACKLOG_ARTICLES, NEWSMILL__METRIC_KIND__METRIC_GAUGE, NULL);
+    s->in_flight = total_value(t, n, NM_METRIC_QUEUE_IN_FLIGHT_ARTICLES, NEWSMILL__METRIC_KIND__METRIC_GAUGE, &queue_in_flight);
     if (!queue_in_flight)
-        s->in_flight = total_value(t, n, "worker_in_flight_articles", NEWSMILL__METRIC_KIND__METRIC_GAUGE, NULL);
-    s->oldest_backlog_age_s = total_value(t, n, "queue_oldest_backlog_age_seconds", NEWSMILL__METRIC_KIND__METRIC_GAUGE, NULL);
-    s->accepted = total_value(t, n, "queue_articles_accepted_total", NEWSMILL__METRIC_KIND__METRIC_COUNTER, NULL);
-    s->done = total_value(t, n, DONE_METRIC, NEWSMILL__METRIC_KIND__METRIC_COUNTER, NULL);
-    s->failed = total_value(t, n, "worker_articles_failed_total", NEWSMILL__METRIC_KIND__METRIC_COUNTER, NULL);
-    s->dead = total_value(t, n, "queue_dead_letters", NEWSMILL__METRIC_KIND__METRIC_GAUGE, NULL);
+        s->in_flight = total_value(t, n, NM_METRIC_WORKER_IN_FLIGHT_ARTICLES, NEWSMILL__METRIC_KIND__METRIC_GAUGE, NULL);
+    s->oldest_backlog_age_s = total_value(t, n, NM_METRIC_QUEUE_OLDEST_BACKLOG_AGE_SECONDS, NEWSMILL__METRIC_KIND__METRIC_GAUGE, NULL);
+    s->accepted = total_value(t, n, NM_METRIC_QUEUE_ARTICLES_ACCEPTED_TOTAL, NEWSMILL__METRIC_KIND__METRIC_COUNTER, NULL);
+    s->done = total_value(t, n, NM_METRIC_WORKER_ARTICLES_DONE_TOTAL, NEWSMILL__METRIC_KIND__METRIC_COUNTER, NULL);
+    s->failed = total_value(t, n, NM_METRIC_WORKER_ARTICLES_FAILED_TOTAL, NEWSMILL__METRIC_KIND__METRIC_COUNTER, NULL);
+    s->dead = total_value(t, n, NM_METRIC_QUEUE_DEAD_LETTERS, NEWSMILL__METRIC_KIND__METRIC_GAUGE, NULL);
 
     s->rate_1s = ring_rate(&agg->fleet, now_ms, agg->committed_cum, 1000);
     s->rate_1m = ring_rate(&agg->fleet, now_ms, agg->committed_cum, 60000);

@@ -10,6 +10,7 @@
 #include "nm_curve.h"
 #include "nm_frame.h"
 #include "nm_log.h"
+#include "nm_protocol.h"
 #include "nm_time.h"
 
 struct nm_consumer {
@@ -46,7 +47,7 @@ static int send_credit(nm_consumer *c, uint32_t credit, bool reset, nm_error *er
     env.body_case = NEWSMILL__ENVELOPE__BODY_CREDIT;
     env.credit = &cr;
     if (reset)
-        env.request_id = NM_CONSUMER_CREDIT_RESET_BIT | c->next_request_id++;
+        env.request_id = NM_REQUEST_CREDIT_RESET_BIT | c->next_request_id++;
     if (send_env(c, &env, err) != 0)
         return -1;
     c->promised = reset ? credit : c->promised + credit;
@@ -69,7 +70,7 @@ static int send_heartbeat(nm_consumer *c, nm_error *err)
     Newsmill__Envelope env = NEWSMILL__ENVELOPE__INIT;
     env.body_case = NEWSMILL__ENVELOPE__BODY_HEARTBEAT;
     env.heartbeat = &hb;
-    env.request_id = NM_CONSUMER_HEARTBEAT_ID_BIT | c->next_request_id++;
+    env.request_id = NM_REQUEST_HEARTBEAT_BIT | c->next_request_id++;
     c->next_heartbeat_ns = nm_time_mono_ns() + c->heartbeat_ns;
     return send_env(c, &env, err);
 }
@@ -77,7 +78,7 @@ static int send_heartbeat(nm_consumer *c, nm_error *err)
 nm_consumer *nm_consumer_new(void *zmq_ctx, const nm_consumer_config *cfg, nm_error *err)
 {
     const char *endpoint = cfg->endpoint && *cfg->endpoint ? cfg->endpoint
-                                                           : NM_CONSUMER_ENDPOINT_DEFAULT;
+                                                           : NM_QUEUE_BACK_ENDPOINT_DEFAULT;
     void *sock = zmq_socket(zmq_ctx, ZMQ_DEALER);
     if (!sock) {
         nm_error_set(err, NM_ERR_ZMQ, "consumer socket: %s", zmq_strerror(zmq_errno()));
@@ -182,7 +183,7 @@ int nm_consumer_recv(nm_consumer *consumer, Newsmill__Delivery **delivery, nm_er
                         env->lease_reply->n_unknown_lease_ids);
             break;
         case NEWSMILL__ENVELOPE__BODY_ERROR:
-            if ((env->request_id & NM_CONSUMER_HEARTBEAT_ID_BIT) &&
+            if ((env->request_id & NM_REQUEST_HEARTBEAT_BIT) &&
                 env->error->code == NEWSMILL__ERROR_CODE__ERROR_BAD_REQUEST)
                 reannounce(consumer);
             else

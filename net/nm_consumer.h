@@ -55,13 +55,9 @@
 
 #include "newsmill.pb-c.h"
 #include "nm_error.h"
+#include "nm_protocol.h" /* endpoints, request-id bits */
 
-#define NM_CONSUMER_ENDPOINT_DEFAULT "tcp://127.0.0.1:5556"
 #define NM_CONSUMER_HEARTBEAT_MS_DEFAULT 1000
-/* Bit set in the request_id of heartbeats (see the header comment). */
-#define NM_CONSUMER_HEARTBEAT_ID_BIT (UINT64_C(1) << 63)
-/* Bit set in the request_id of a reset Credit (see the header comment). */
-#define NM_CONSUMER_CREDIT_RESET_BIT (UINT64_C(1) << 62)
 
 typedef struct nm_consumer_config {
     const char *endpoint; /* queue back endpoint; NULL: the default */

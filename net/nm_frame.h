@@ -21,8 +21,7 @@
 
 #include "newsmill.pb-c.h"
 #include "nm_error.h"
-
-#define NM_PROTOCOL_VERSION 1
+#include "nm_protocol.h" /* NM_PROTOCOL_VERSION */
 
 /* Default largest Envelope frame accepted: a batch of big articles fits. */
 #define NM_FRAME_MAX_DEFAULT ((size_t)256 << 20)

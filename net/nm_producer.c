@@ -8,6 +8,7 @@
 #include "nm_alloc.h"
 #include "nm_curve.h"
 #include "nm_frame.h"
+#include "nm_protocol.h"
 #include "nm_time.h"
 
 struct nm_producer {
@@ -54,7 +55,7 @@ nm_producer *nm_producer_new_curve(void *zmq_ctx, const char *endpoint, const nm
                                    nm_error *err)
 {
     if (!endpoint || !*endpoint)
-        endpoint = NM_PRODUCER_ENDPOINT_DEFAULT;
+        endpoint = NM_QUEUE_FRONT_ENDPOINT_DEFAULT;
     void *sock = open_socket(zmq_ctx, endpoint, curve, err);
     if (!sock)
         return NULL;

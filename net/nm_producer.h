@@ -46,8 +46,8 @@
 
 #include "newsmill.pb-c.h"
 #include "nm_error.h"
+#include "nm_protocol.h" /* NM_QUEUE_FRONT_ENDPOINT_DEFAULT */
 
-#define NM_PRODUCER_ENDPOINT_DEFAULT "tcp://127.0.0.1:5555"
 #define NM_PRODUCER_TIMEOUT_MS_DEFAULT 5000
 #define NM_PRODUCER_RETRIES_DEFAULT 2
 

@@ -12,8 +12,7 @@
 
 #include "newsmill.pb-c.h"
 #include "nm_error.h"
-
-#define NM_COLLECTOR_QUERY_DEFAULT "tcp://127.0.0.1:5558"
+#include "nm_protocol.h" /* NM_COLLECTOR_QUERY_ENDPOINT_DEFAULT */
 
 /* Fetches a snapshot. On success returns 0 and *reply is the envelope
  * (caller frees with nm_frame_free); (*reply)->snapshot is the fleet. Fails

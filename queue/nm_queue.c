@@ -1,4 +1,5 @@
 #include "nm_curve.h"
+#include "nm_protocol.h"
 #include "nm_queue.h"
 
 #include <errno.h>
@@ -17,9 +18,9 @@ char nm_queue_window_marker;
 void nm_queue_config_defaults(nm_queue_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->front_endpoint = "tcp://127.0.0.1:5555";
-    cfg->back_endpoint = "tcp://127.0.0.1:5556";
-    cfg->stats_endpoint = "tcp://127.0.0.1:5557";
+    cfg->front_endpoint = NM_QUEUE_FRONT_ENDPOINT_DEFAULT;
+    cfg->back_endpoint = NM_QUEUE_BACK_ENDPOINT_DEFAULT;
+    cfg->stats_endpoint = NM_COLLECTOR_STATS_ENDPOINT_DEFAULT;
     cfg->spool_path = "./var/queue.db";
     cfg->durability = NM_SPOOL_FULL;
     cfg->max_article_bytes = 16 << 20;
@@ -66,11 +67,11 @@ static void make_metrics(nm_queue *q)
     nm_stats *s = q->stats;
     q->m.submitted = nm_stats_counter(s, "queue_articles_submitted_total",
                                       "Articles received in submit batches", NULL, NULL);
-    q->m.accepted = nm_stats_counter(s, "queue_articles_accepted_total",
+    q->m.accepted = nm_stats_counter(s, NM_METRIC_QUEUE_ARTICLES_ACCEPTED_TOTAL,
                                      "Articles committed to the spool and acked", NULL, NULL);
     q->m.delivered = nm_stats_counter(s, "queue_articles_delivered_total",
                                       "Deliveries to workers (redeliveries included)", NULL, NULL);
-    q->m.done = nm_stats_counter(s, "queue_articles_done_total",
+    q->m.done = nm_stats_counter(s, NM_METRIC_QUEUE_ARTICLES_DONE_TOTAL,
                                  "Articles settled by workers and removed from the spool", NULL, NULL);
     q->m.failed = nm_stats_counter(s, "queue_articles_failed_total",
                                    "Fail reports from workers", NULL, NULL);
@@ -79,15 +80,15 @@ static void make_metrics(nm_queue *q)
                                         NULL, NULL);
     q->m.dead = nm_stats_counter(s, "queue_articles_dead_total",
                                  "Articles moved to the dead letters", NULL, NULL);
-    q->m.backlog = nm_stats_gauge(s, "queue_backlog_articles",
+    q->m.backlog = nm_stats_gauge(s, NM_METRIC_QUEUE_BACKLOG_ARTICLES,
                                   "Articles waiting for delivery", NULL, NULL);
-    q->m.in_flight = nm_stats_gauge(s, "queue_in_flight_articles",
+    q->m.in_flight = nm_stats_gauge(s, NM_METRIC_QUEUE_IN_FLIGHT_ARTICLES,
                                     "Articles under lease", NULL, NULL);
-    q->m.oldest_age = nm_stats_gauge(s, "queue_oldest_backlog_age_seconds",
+    q->m.oldest_age = nm_stats_gauge(s, NM_METRIC_QUEUE_OLDEST_BACKLOG_AGE_SECONDS,
                                      "Age of the oldest waiting article", NULL, NULL);
     q->m.spool_bytes = nm_stats_gauge(s, "queue_spool_bytes", "Bytes used by the spool",
                                       NULL, NULL);
-    q->m.dead_letters = nm_stats_gauge(s, "queue_dead_letters", "Dead letters kept", NULL, NULL);
+    q->m.dead_letters = nm_stats_gauge(s, NM_METRIC_QUEUE_DEAD_LETTERS, "Dead letters kept", NULL, NULL);
     q->m.workers = nm_stats_gauge(s, "queue_workers", "Workers connected", NULL, NULL);
     q->m.submit_ack_seconds = nm_stats_histogram(s, "queue_submit_ack_seconds",
                                                  "Time from receiving a batch to acking it",
@@ -186,7 +187,7 @@ void nm_queue_destroy(nm_queue **queue)
 
 void nm_queue_count_refusal(nm_queue *q, const char *reason)
 {
-    nm_metric_add(nm_stats_counter(q->stats, "queue_requests_rejected_total",
+    nm_metric_add(nm_stats_counter(q->stats, NM_METRIC_QUEUE_REQUESTS_REJECTED_TOTAL,
                                    "Requests refused (bad frames, wrong socket, full, storage, "
                                    "unknown leases)",
                                    "reason", reason),

@@ -7,8 +7,8 @@
 #include <zmq.h>
 
 #include "nm_alloc.h"
-#include "nm_consumer.h"
 #include "nm_log.h"
+#include "nm_protocol.h"
 #include "nm_queue_int.h"
 #include "nm_time.h"
 
@@ -156,7 +156,7 @@ static void reply_unknown(nm_queue *q, const nm_route *route, uint64_t request_i
 {
     if (n == 0)
         return;
-    nm_metric_add(nm_stats_counter(q->stats, "queue_requests_rejected_total",
+    nm_metric_add(nm_stats_counter(q->stats, NM_METRIC_QUEUE_REQUESTS_REJECTED_TOTAL,
                                    "Requests refused (bad frames, wrong socket, full, storage, "
                                    "unknown leases)",
                                    "reason", "unknown-lease"),
@@ -179,14 +179,14 @@ static void ask_for_credit(nm_queue *q, const nm_route *route, nm_worker *w, uin
 {
     if (w)
         w->sync_mark = w->sent;
-    back_error(q, route, NM_CONSUMER_HEARTBEAT_ID_BIT | request_id, NM_ERR_INVALID,
+    back_error(q, route, NM_REQUEST_HEARTBEAT_BIT | request_id, NM_ERR_INVALID,
                "unknown-worker", "unknown worker: announce credit (reset) first");
 }
 
 static void on_credit(nm_queue *q, const nm_route *route, nm_worker *w, uint64_t request_id,
                       const Newsmill__Credit *c)
 {
-    bool reset = (request_id & NM_CONSUMER_CREDIT_RESET_BIT) != 0;
+    bool reset = (request_id & NM_REQUEST_CREDIT_RESET_BIT) != 0;
     if (!w) {
         w = add_worker(q, route, c);
         w->last_seen_ns = nm_time_mono_ns();

@@ -7,6 +7,7 @@
 #include "nm_curve.h"
 #include "nm_log.h"
 #include "nm_opts.h"
+#include "nm_protocol.h"
 #include "nm_worker.h"
 
 static volatile sig_atomic_t stop_requests;
@@ -20,8 +21,8 @@ static void on_stop_signal(int sig)
 
 int main(int argc, char **argv)
 {
-    const char *queue = "tcp://127.0.0.1:5556";
-    const char *stats = "tcp://127.0.0.1:5557";
+    const char *queue = NM_QUEUE_BACK_ENDPOINT_DEFAULT;
+    const char *stats = NM_COLLECTOR_STATS_ENDPOINT_DEFAULT;
     const char *db = "./var/results.db";
     const char *name = "";
     const char *data_dir = "";

@@ -15,6 +15,7 @@
  *   gauges     worker_in_flight_articles, worker_rss_bytes, worker_articles_per_second
  * State: "running", "draining", "disk-full".
  */
+#include "nm_protocol.h"
 #include "nm_worker.h"
 
 #include <errno.h>
@@ -86,31 +87,31 @@ static void metrics_init(nm_worker *w)
 {
     nm_stats *s = w->stats;
     worker_metrics *m = &w->m;
-    m->done = nm_stats_counter(s, "worker_articles_done_total",
+    m->done = nm_stats_counter(s, NM_METRIC_WORKER_ARTICLES_DONE_TOTAL,
                                "articles committed to the results database and settled", NULL,
                                NULL);
     m->bytes_in = nm_stats_counter(s, "worker_bytes_in_total", "article body bytes received",
                                    NULL, NULL);
     m->batches = nm_stats_counter(s, "worker_batches_total", "transactions committed", NULL, NULL);
-    m->db_retries = nm_stats_counter(s, "worker_db_retries_total",
+    m->db_retries = nm_stats_counter(s, NM_METRIC_WORKER_DB_RETRIES_TOTAL,
                                      "batches retried because the database was busy or full",
                                      NULL, NULL);
-    m->decode_s = nm_stats_histogram(s, "worker_decode_seconds",
+    m->decode_s = nm_stats_histogram(s, NM_METRIC_WORKER_DECODE_SECONDS,
                                      "receiving, decoding and validating one delivery",
                                      NM_HIST_SECONDS);
-    m->extract_s = nm_stats_histogram(s, "worker_extract_seconds", "extracting one article",
+    m->extract_s = nm_stats_histogram(s, NM_METRIC_WORKER_EXTRACT_SECONDS, "extracting one article",
                                       NM_HIST_SECONDS);
-    m->persist_s = nm_stats_histogram(s, "worker_persist_seconds",
+    m->persist_s = nm_stats_histogram(s, NM_METRIC_WORKER_PERSIST_SECONDS,
                                       "writing one batch, BEGIN to COMMIT", NM_HIST_SECONDS);
-    m->batch_articles = nm_stats_histogram(s, "worker_batch_articles",
+    m->batch_articles = nm_stats_histogram(s, NM_METRIC_WORKER_BATCH_ARTICLES,
                                            "articles per committed batch", NM_HIST_COUNT);
     m->submit_to_commit_s = nm_stats_histogram(
-        s, "worker_submit_to_commit_seconds",
+        s, NM_METRIC_WORKER_SUBMIT_TO_COMMIT_SECONDS,
         "from the queue accepting an article to its commit in the results database",
         NM_HIST_SECONDS);
-    m->in_flight = nm_stats_gauge(s, "worker_in_flight_articles",
+    m->in_flight = nm_stats_gauge(s, NM_METRIC_WORKER_IN_FLIGHT_ARTICLES,
                                   "articles held (delivered, not yet committed)", NULL, NULL);
-    m->rss = nm_stats_gauge(s, "worker_rss_bytes", "resident memory of the worker", NULL, NULL);
+    m->rss = nm_stats_gauge(s, NM_METRIC_WORKER_RSS_BYTES, "resident memory of the worker", NULL, NULL);
     m->rate = nm_stats_gauge(s, "worker_articles_per_second",
                              "articles committed per second over the last report", NULL, NULL);
 }
@@ -154,7 +155,7 @@ static void publish_stats(nm_worker *w, int64_t now_ns)
 static void fail_lease(nm_worker *w, uint64_t lease_id, const char *id, const char *reason,
                        const char *message, bool retryable)
 {
-    nm_metric_add(nm_stats_counter(w->stats, "worker_articles_failed_total",
+    nm_metric_add(nm_stats_counter(w->stats, NM_METRIC_WORKER_ARTICLES_FAILED_TOTAL,
                                    "articles reported failed, by reason", "reason", reason),
                   1);
     nm_log_warn("article failed id=%s reason=%s retryable=%s: %s", id ? id : "", reason,

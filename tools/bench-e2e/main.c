@@ -32,6 +32,7 @@
 #include "nm_frame.h"
 #include "nm_opts.h"
 #include "nm_producer.h"
+#include "nm_protocol.h"
 #include "nm_stats.h"
 #include "nm_store.h"
 #include "nm_time.h"
@@ -540,9 +541,9 @@ int main(int argc, char **argv)
     printf("{\"mode\":\"e2e\",\"stage\":\"submit\",\"articles\":%zu,\"seconds\":%.3f,"
            "\"articles_per_s\":%.0f}\n",
            acked, (double)(acked_ns - t0) / 1e9, (double)acked / ((double)(acked_ns - t0) / 1e9));
-    const char *stages[][2] = {{"decode", "worker_decode_seconds"},
-                               {"extract", "worker_extract_seconds"},
-                               {"persist", "worker_persist_seconds"}};
+    const char *stages[][2] = {{"decode", NM_METRIC_WORKER_DECODE_SECONDS},
+                               {"extract", NM_METRIC_WORKER_EXTRACT_SECONDS},
+                               {"persist", NM_METRIC_WORKER_PERSIST_SECONDS}};
     for (size_t i = 0; i < 3; i++) {
         merged m;
         merge_histogram(&view, stages[i][1], &m);
@@ -553,16 +554,16 @@ int main(int argc, char **argv)
                m.count ? nm_hist_quantile(m.bounds, m.counts, m.n_bounds, 0.99) * 1e3 : 0);
     }
     merged lat, batches;
-    merge_histogram(&view, "worker_submit_to_commit_seconds", &lat);
-    merge_histogram(&view, "worker_batch_articles", &batches);
+    merge_histogram(&view, NM_METRIC_WORKER_SUBMIT_TO_COMMIT_SECONDS, &lat);
+    merge_histogram(&view, NM_METRIC_WORKER_BATCH_ARTICLES, &batches);
     double p50 = lat.count ? nm_hist_quantile(lat.bounds, lat.counts, lat.n_bounds, 0.5) : 0;
     double p99 = lat.count ? nm_hist_quantile(lat.bounds, lat.counts, lat.n_bounds, 0.99) : 0;
     printf("{\"mode\":\"e2e\",\"stage\":\"batches\",\"batches\":%llu,\"mean_articles\":%.1f,"
            "\"db_retries\":%.0f,\"failed\":%.0f}\n",
            (unsigned long long)batches.count,
            batches.count ? batches.sum / (double)batches.count : 0,
-           counter_total(&view, "worker_db_retries_total"),
-           counter_total(&view, "worker_articles_failed_total"));
+           counter_total(&view, NM_METRIC_WORKER_DB_RETRIES_TOTAL),
+           counter_total(&view, NM_METRIC_WORKER_ARTICLES_FAILED_TOTAL));
     printf("{\"mode\":\"e2e\",\"process\":\"queue\",\"peak_rss_bytes\":%lld,"
            "\"cpu_seconds\":%.2f}\n",
            rss_queue, cpu_queue);

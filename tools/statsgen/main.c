@@ -12,6 +12,7 @@
 
 #include "nm_log.h"
 #include "nm_opts.h"
+#include "nm_protocol.h"
 #include "nm_stats.h"
 #include "nm_time.h"
 
@@ -34,7 +35,7 @@ static double jitter(double base) { return base * (0.5 + (double)rand() / RAND_M
 int main(int argc, char **argv)
 {
     nm_log_init("statsgen");
-    const char *endpoint = "tcp://127.0.0.1:5557";
+    const char *endpoint = NM_COLLECTOR_STATS_ENDPOINT_DEFAULT;
     int64_t n_workers = 2, seconds = 0, rate = 20, backlog = 5000, interval_ms = 1000;
     const nm_opt opts[] = {
         {"stats", 0, NM_OPT_STRING, &endpoint, "ENDPOINT", "collector stats endpoint", 0, 0},
@@ -64,12 +65,12 @@ int main(int argc, char **argv)
         return 1;
     }
     nm_stats *q = nm_stats_new("queue", "statsgen-queue");
-    nm_metric *accepted = nm_stats_counter(q, "queue_articles_accepted_total", "Articles accepted durably", NULL, NULL);
-    nm_metric *qdone = nm_stats_counter(q, "queue_articles_done_total", "Articles settled done", NULL, NULL);
-    nm_metric *qbacklog = nm_stats_gauge(q, "queue_backlog_articles", "Articles waiting for a worker", NULL, NULL);
-    nm_metric *qflight = nm_stats_gauge(q, "queue_in_flight_articles", "Articles leased to workers", NULL, NULL);
-    nm_metric *qoldest = nm_stats_gauge(q, "queue_oldest_backlog_age_seconds", "Age of the oldest waiting article", NULL, NULL);
-    nm_metric *qdead = nm_stats_gauge(q, "queue_dead_letters", "Dead letters held", NULL, NULL);
+    nm_metric *accepted = nm_stats_counter(q, NM_METRIC_QUEUE_ARTICLES_ACCEPTED_TOTAL, "Articles accepted durably", NULL, NULL);
+    nm_metric *qdone = nm_stats_counter(q, NM_METRIC_QUEUE_ARTICLES_DONE_TOTAL, "Articles settled done", NULL, NULL);
+    nm_metric *qbacklog = nm_stats_gauge(q, NM_METRIC_QUEUE_BACKLOG_ARTICLES, "Articles waiting for a worker", NULL, NULL);
+    nm_metric *qflight = nm_stats_gauge(q, NM_METRIC_QUEUE_IN_FLIGHT_ARTICLES, "Articles leased to workers", NULL, NULL);
+    nm_metric *qoldest = nm_stats_gauge(q, NM_METRIC_QUEUE_OLDEST_BACKLOG_AGE_SECONDS, "Age of the oldest waiting article", NULL, NULL);
+    nm_metric *qdead = nm_stats_gauge(q, NM_METRIC_QUEUE_DEAD_LETTERS, "Dead letters held", NULL, NULL);
     nm_metric_add(accepted, (double)backlog);
     fake_worker *w = calloc((size_t)n_workers, sizeof *w);
     for (int64_t i = 0; i < n_workers; i++) {
@@ -77,15 +78,15 @@ int main(int argc, char **argv)
         snprintf(name, sizeof name, "statsgen-worker-%lld", (long long)i + 1);
         nm_stats *s = w[i].stats = nm_stats_new("worker", name);
         w[i].pub = nm_stats_pub_new(ctx, endpoint, NULL);
-        w[i].done = nm_stats_counter(s, "worker_articles_done_total", "Articles committed", NULL, NULL);
-        w[i].failed = nm_stats_counter(s, "worker_articles_failed_total", "Failed attempts", "reason", "invalid utf-8");
-        w[i].in_flight = nm_stats_gauge(s, "worker_in_flight_articles", "Leases held", NULL, NULL);
-        w[i].rss = nm_stats_gauge(s, "worker_rss_bytes", "Resident memory", NULL, NULL);
-        w[i].decode = nm_stats_histogram(s, "worker_decode_seconds", "Decode time per article", NM_HIST_SECONDS);
-        w[i].extract = nm_stats_histogram(s, "worker_extract_seconds", "Extraction time per article", NM_HIST_SECONDS);
-        w[i].persist = nm_stats_histogram(s, "worker_persist_seconds", "Commit time per batch", NM_HIST_SECONDS);
-        w[i].s2c = nm_stats_histogram(s, "worker_submit_to_commit_seconds", "Submit to commit per article", NM_HIST_SECONDS);
-        w[i].batch = nm_stats_histogram(s, "worker_batch_articles", "Articles per batch", NM_HIST_COUNT);
+        w[i].done = nm_stats_counter(s, NM_METRIC_WORKER_ARTICLES_DONE_TOTAL, "Articles committed", NULL, NULL);
+        w[i].failed = nm_stats_counter(s, NM_METRIC_WORKER_ARTICLES_FAILED_TOTAL, "Failed attempts", "reason", "invalid utf-8");
+        w[i].in_flight = nm_stats_gauge(s, NM_METRIC_WORKER_IN_FLIGHT_ARTICLES, "Leases held", NULL, NULL);
+        w[i].rss = nm_stats_gauge(s, NM_METRIC_WORKER_RSS_BYTES, "Resident memory", NULL, NULL);
+        w[i].decode = nm_stats_histogram(s, NM_METRIC_WORKER_DECODE_SECONDS, "Decode time per article", NM_HIST_SECONDS);
+        w[i].extract = nm_stats_histogram(s, NM_METRIC_WORKER_EXTRACT_SECONDS, "Extraction time per article", NM_HIST_SECONDS);
+        w[i].persist = nm_stats_histogram(s, NM_METRIC_WORKER_PERSIST_SECONDS, "Commit time per batch", NM_HIST_SECONDS);
+        w[i].s2c = nm_stats_histogram(s, NM_METRIC_WORKER_SUBMIT_TO_COMMIT_SECONDS, "Submit to commit per article", NM_HIST_SECONDS);
+        w[i].batch = nm_stats_histogram(s, NM_METRIC_WORKER_BATCH_ARTICLES, "Articles per batch", NM_HIST_COUNT);
     }
     double left = (double)backlog, dead = 0;
     int64_t start_ns = nm_time_mono_ns(), t0_ms = nm_time_unix_ms();
