@@ -89,8 +89,6 @@ nm_collector *nm_collector_new(void *zmq_ctx, const nm_collector_config *cfg, nm
     return c;
 }
 
-int nm_collector_http_port(const nm_collector *c) { return c->http ? nm_http_port(c->http) : 0; }
-
 void nm_collector_destroy(nm_collector **cp)
 {
     if (!cp || !*cp)

@@ -40,9 +40,6 @@ typedef struct nm_collector_config {
  * Caller owns the result; zmq_ctx must outlive it. */
 nm_collector *nm_collector_new(void *zmq_ctx, const nm_collector_config *cfg, nm_error *err);
 
-/* Port the HTTP server bound (0 without HTTP). */
-int nm_collector_http_port(const nm_collector *c);
-
 /* Serves until *stop becomes non-zero. Returns 0, or -1 with err on a socket
  * failure it cannot continue from. */
 int nm_collector_run(nm_collector *c, volatile sig_atomic_t *stop, nm_error *err);

@@ -21,11 +21,6 @@ void nm_log_set_level(nm_log_level level)
     log_level = level;
 }
 
-nm_log_level nm_log_get_level(void)
-{
-    return log_level;
-}
-
 int nm_log_level_parse(const char *name, nm_log_level *level)
 {
     for (int i = 0; i <= NM_LOG_DEBUG; i++) {

@@ -23,7 +23,6 @@ typedef enum nm_log_level {
 void nm_log_init(const char *program);
 
 void nm_log_set_level(nm_log_level level);
-nm_log_level nm_log_get_level(void);
 
 /* Parses "error", "warn", "info" or "debug". Returns 0, or -1 if unknown. */
 int nm_log_level_parse(const char *name, nm_log_level *level);

@@ -57,22 +57,9 @@ const char *nm_lang_code(int index)
     return index >= 0 && index < NM_LANG_COUNT ? codes[index] : "und";
 }
 
-bool nm_lang_is_stopword(const nm_lang *l, int lang, uint64_t lhash)
-{
-    if (lang < 0)
-        lang = L_EN;
-    return (nm_lexicon_word(l->stop, lhash) >> lang) & 1u;
-}
-
 uint32_t nm_lang_stopmask(const nm_lang *l, uint64_t lhash)
 {
     return nm_lexicon_word(l->stop, lhash);
-}
-
-int nm_lang_detect(const nm_lang *l, const char *text, const nm_token *toks, size_t n,
-                   double *confidence)
-{
-    return nm_lang_detect_masked(l, text, toks, n, NULL, confidence);
 }
 
 int nm_lang_detect_masked(const nm_lang *l, const char *text, const nm_token *toks, size_t n,

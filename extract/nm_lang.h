@@ -38,11 +38,6 @@ int nm_lang_index(const char *code);
 /* Code of an index (0..NM_LANG_COUNT-1), "und" otherwise. */
 const char *nm_lang_code(int index);
 
-/* Detects the language of the tokens; returns its index or -1 ("und"), and
- * the confidence (0..1) in *confidence. */
-int nm_lang_detect(const nm_lang *l, const char *text, const nm_token *toks, size_t n,
-                   double *confidence);
-
 /* Stop-word mask of a word: bit i set when it is a stop word of language i. */
 uint32_t nm_lang_stopmask(const nm_lang *l, uint64_t lhash);
 
@@ -50,9 +45,5 @@ uint32_t nm_lang_stopmask(const nm_lang *l, uint64_t lhash);
  * (masks[i] = nm_lang_stopmask of token i, 0 for non-words). */
 int nm_lang_detect_masked(const nm_lang *l, const char *text, const nm_token *toks, size_t n,
                           const uint16_t *masks, double *confidence);
-
-/* True if the word (by lower-case hash) is a stop word of language index
- * lang (or of English when lang is -1). */
-bool nm_lang_is_stopword(const nm_lang *l, int lang, uint64_t lhash);
 
 #endif

@@ -85,11 +85,6 @@ void nm_producer_set_timeout(nm_producer *producer, int64_t timeout_ms, int retr
     producer->retries = retries > 0 ? retries : 0;
 }
 
-void *nm_producer_socket(nm_producer *producer)
-{
-    return producer->sock;
-}
-
 nm_errcode nm_producer_errcode(Newsmill__ErrorCode code)
 {
     switch (code) {

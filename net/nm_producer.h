@@ -100,9 +100,6 @@ int nm_producer_send(nm_producer *producer, Newsmill__Article *const *articles, 
 int nm_producer_recv(nm_producer *producer, int64_t timeout_ms, uint64_t *request_id,
                      Newsmill__SubmitAck **ack, nm_error *err);
 
-/* The DEALER socket, to poll (ZMQ_POLLIN) together with other sockets. */
-void *nm_producer_socket(nm_producer *producer);
-
 /* Synchronous dead-letter listing: at most limit (0: 100), only article id if
  * id is non-empty. Returns 0 with *list (caller owns, nm_producer_dead_list_free)
  * or -1 as for submit. */

@@ -118,7 +118,6 @@ void nm_stats_destroy(nm_stats **stats)
 }
 
 const char *nm_stats_instance(const nm_stats *stats) { return stats->instance; }
-const char *nm_stats_host(const nm_stats *stats) { return stats->host; }
 
 void nm_stats_set_state(nm_stats *stats, const char *state)
 {

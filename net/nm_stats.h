@@ -47,7 +47,6 @@ nm_stats *nm_stats_new(const char *role, const char *instance);
 void nm_stats_destroy(nm_stats **stats);
 
 const char *nm_stats_instance(const nm_stats *stats);
-const char *nm_stats_host(const nm_stats *stats);
 
 /* Sets the state shown by the collector ("running", "draining", ...). The
  * string is copied. */

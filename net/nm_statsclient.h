@@ -14,15 +14,12 @@
 #include "nm_error.h"
 #include "nm_protocol.h" /* NM_COLLECTOR_QUERY_ENDPOINT_DEFAULT */
 
-/* Fetches a snapshot. On success returns 0 and *reply is the envelope
- * (caller frees with nm_frame_free); (*reply)->snapshot is the fleet. Fails
- * with NM_ERR_TIMEOUT when nothing came back in time, NM_ERR_INVALID on a
- * bad endpoint, the collector's error (as NM_ERR_INTERNAL with its message)
+/* Fetches a snapshot, connecting with CURVE when curve says so (nm_curve.h;
+ * NULL: plain). On success returns 0 and *reply is the envelope (caller
+ * frees with nm_frame_free); (*reply)->snapshot is the fleet. Fails with
+ * NM_ERR_TIMEOUT when nothing came back in time, NM_ERR_INVALID on a bad
+ * endpoint, the collector's error (as NM_ERR_INTERNAL with its message)
  * when it answered with an ErrorReply, or a decode error. */
-int nm_statsclient_fetch(void *zmq_ctx, const char *endpoint, int64_t timeout_ms,
-                         Newsmill__Envelope **reply, nm_error *err);
-
-/* Same, connecting with CURVE when curve says so (nm_curve.h; NULL: plain). */
 typedef struct nm_curve nm_curve;
 int nm_statsclient_fetch_curve(void *zmq_ctx, const char *endpoint, const nm_curve *curve,
                                int64_t timeout_ms, Newsmill__Envelope **reply, nm_error *err);

@@ -149,20 +149,6 @@ static int group_suffix(const char *text, const nm_token *t)
     return 0;
 }
 
-bool nm_ner_rules_is_group(const nm_ner_rules *r, const nm_token *toks, size_t i, size_t j,
-                           const char *text)
-{
-    if (j <= i)
-        return false;
-    uint32_t c;
-    if (nm_lexicon_match(r->lex, toks, i, j, &c) == j - i && (c & C_NAT))
-        return true;
-    /* "Turkish Cypriots": the last word decides */
-    if (nm_lexicon_word(r->lex, toks[j - 1].lhash) & C_NAT)
-        return true;
-    return j - i == 1 && group_suffix(text, &toks[i]);
-}
-
 static void put_span(uint8_t *labels, size_t s, size_t e, int type /* NM_NER_PER.. */)
 {
     labels[s] = (uint8_t)(1 + 2 * type);

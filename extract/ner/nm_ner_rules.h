@@ -37,9 +37,4 @@ void nm_ner_rules_destroy(nm_ner_rules **r);
 void nm_ner_rules_label(const nm_ner_rules *r, const nm_recognizer_input *in, uint8_t *labels,
                         nm_scratch *scratch);
 
-/* True if the words toks[i..j) name a nationality or group (a "nat" entry,
- * or a single word ending in -ian(s), -ese, -ish, -i, -ic, -ans). */
-bool nm_ner_rules_is_group(const nm_ner_rules *r, const nm_token *toks, size_t i, size_t j,
-                           const char *text);
-
 #endif

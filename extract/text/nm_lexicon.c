@@ -125,11 +125,6 @@ size_t nm_lexicon_match(const nm_lexicon *lx, const nm_token *toks, size_t i, si
     return best;
 }
 
-size_t nm_lexicon_size(const nm_lexicon *lx)
-{
-    return lx->phrases;
-}
-
 int nm_lexicon_load(nm_lexicon *lx, const char *path, const nm_lexicon_class *classes,
                     size_t n_classes, uint32_t default_classes, nm_error *err)
 {

@@ -54,7 +54,4 @@ uint32_t nm_lexicon_word(const nm_lexicon *lx, uint64_t lhash);
 size_t nm_lexicon_match(const nm_lexicon *lx, const nm_token *toks, size_t i, size_t end,
                         uint32_t *classes);
 
-/* Number of phrases stored. */
-size_t nm_lexicon_size(const nm_lexicon *lx);
-
 #endif
