@@ -260,7 +260,7 @@ static void send_stats(nm_queue *q)
     nm_metric_set(q->m.oldest_age, 0);
     if (nm_spool_scan_oldest(q->spool, in_flight + 1, oldest_waiting, q, &err) != 0)
         nm_log_warn("reading oldest article: %s", err.msg);
-    for (nm_worker *w = q->workers; w; w = w->next)
+    for (nm_queue_worker *w = q->workers; w; w = w->next)
         nm_metric_set(w->in_flight_gauge, w->in_flight);
     /* full: at a limit now, or a submit was refused as full in the last 5 s */
     bool full = (q->cfg.max_backlog > 0 && q->n_articles >= q->cfg.max_backlog) ||

@@ -19,20 +19,20 @@
 
 /* ---- workers ---- */
 
-static nm_worker *find_worker(nm_queue *q, const nm_route *route)
+static nm_queue_worker *find_worker(nm_queue *q, const nm_route *route)
 {
     if (route->n != 1)
         return NULL;
-    for (nm_worker *w = q->workers; w; w = w->next) {
+    for (nm_queue_worker *w = q->workers; w; w = w->next) {
         if (w->rid_len == route->len[0] && !memcmp(w->rid, route->data[0], w->rid_len))
             return w;
     }
     return NULL;
 }
 
-static nm_worker *add_worker(nm_queue *q, const nm_route *route, const Newsmill__Credit *c)
+static nm_queue_worker *add_worker(nm_queue *q, const nm_route *route, const Newsmill__Credit *c)
 {
-    nm_worker *w = nm_xcalloc(1, sizeof *w);
+    nm_queue_worker *w = nm_xcalloc(1, sizeof *w);
     w->rid_len = route->len[0];
     memcpy(w->rid, route->data[0], w->rid_len);
     if (c->worker && *c->worker)
@@ -50,7 +50,7 @@ static nm_worker *add_worker(nm_queue *q, const nm_route *route, const Newsmill_
 
 static void unlink_lease(nm_queue *q, nm_lease *l)
 {
-    nm_worker *w = l->owner;
+    nm_queue_worker *w = l->owner;
     if (l->owner_prev)
         l->owner_prev->owner_next = l->owner_next;
     else
@@ -84,7 +84,7 @@ static void push_op(nm_queue *q, nm_settle_kind kind, const nm_lease *l, const c
 /* A delivery ended without done: retry with back-off, or bury. */
 static void fail_lease(nm_queue *q, nm_lease *l, const char *reason, bool retryable)
 {
-    nm_worker *w = l->owner;
+    nm_queue_worker *w = l->owner;
     bool bury = !retryable || (int64_t)l->attempt >= q->cfg.max_attempts;
     push_op(q, bury ? SETTLE_BURY : SETTLE_RETRY, l, reason, w->name);
     if (!bury) {
@@ -99,7 +99,7 @@ static void fail_lease(nm_queue *q, nm_lease *l, const char *reason, bool retrya
 }
 
 /* Takes every lease of w back (reason in the history) and forgets w. */
-static void drop_worker(nm_queue *q, nm_worker *w, const char *why)
+static void drop_worker(nm_queue *q, nm_queue_worker *w, const char *why)
 {
     size_t n = 0;
     char reason[300];
@@ -110,7 +110,7 @@ static void drop_worker(nm_queue *q, nm_worker *w, const char *why)
         n++;
     }
     nm_log_warn("worker dropped name=%s reason=\"%s\" leases_returned=%zu", w->name, why, n);
-    for (nm_worker **pp = &q->workers; *pp; pp = &(*pp)->next) {
+    for (nm_queue_worker **pp = &q->workers; *pp; pp = &(*pp)->next) {
         if (*pp == w) {
             *pp = w->next;
             break;
@@ -120,7 +120,7 @@ static void drop_worker(nm_queue *q, nm_worker *w, const char *why)
     /* The per-worker series goes with the worker (restarts would otherwise
      * pile them up), unless another live worker shares its name. */
     bool shared = false;
-    for (const nm_worker *o = q->workers; o; o = o->next)
+    for (const nm_queue_worker *o = q->workers; o; o = o->next)
         shared |= o->in_flight_gauge == w->in_flight_gauge;
     if (!shared)
         nm_stats_remove(q->stats, &w->in_flight_gauge);
@@ -130,7 +130,7 @@ static void drop_worker(nm_queue *q, nm_worker *w, const char *why)
 void nm_queue_workers_free(nm_queue *q)
 {
     while (q->workers) {
-        nm_worker *w = q->workers;
+        nm_queue_worker *w = q->workers;
         while (w->leases)
             unlink_lease(q, w->leases);
         q->workers = w->next;
@@ -175,7 +175,7 @@ static void reply_unknown(nm_queue *q, const nm_route *route, uint64_t request_i
 
 /* Asks a worker we do not know (or no longer trust the credit of) for a
  * reset Credit; see nm_consumer.h. */
-static void ask_for_credit(nm_queue *q, const nm_route *route, nm_worker *w, uint64_t request_id)
+static void ask_for_credit(nm_queue *q, const nm_route *route, nm_queue_worker *w, uint64_t request_id)
 {
     if (w)
         w->sync_mark = w->sent;
@@ -183,7 +183,7 @@ static void ask_for_credit(nm_queue *q, const nm_route *route, nm_worker *w, uin
                "unknown-worker", "unknown worker: announce credit (reset) first");
 }
 
-static void on_credit(nm_queue *q, const nm_route *route, nm_worker *w, uint64_t request_id,
+static void on_credit(nm_queue *q, const nm_route *route, nm_queue_worker *w, uint64_t request_id,
                       const Newsmill__Credit *c)
 {
     bool reset = (request_id & NM_REQUEST_CREDIT_RESET_BIT) != 0;
@@ -262,7 +262,7 @@ static void on_extend(nm_queue *q, const nm_route *route, uint64_t request_id,
 
 static void handle_back(nm_queue *q, const nm_route *route, Newsmill__Envelope *env)
 {
-    nm_worker *w = find_worker(q, route);
+    nm_queue_worker *w = find_worker(q, route);
     if (w)
         w->last_seen_ns = nm_time_mono_ns();
     switch (env->body_case) {
@@ -346,11 +346,11 @@ void nm_queue_expire(nm_queue *q, int64_t now_ns)
     while ((l = nm_lease_next(q->leases)) && l->deadline_ns <= now_ns) {
         nm_metric_add(q->m.redelivered, 1);
         nm_log_info("lease expired lease=%llu worker=%s attempt=%u",
-                    (unsigned long long)l->lease_id, ((nm_worker *)l->owner)->name, l->attempt);
+                    (unsigned long long)l->lease_id, ((nm_queue_worker *)l->owner)->name, l->attempt);
         fail_lease(q, l, "lease expired", true);
     }
     int64_t silent_ns = q->cfg.worker_timeout_ms * NM_NS_PER_MS;
-    for (nm_worker *w = q->workers, *next; w; w = next) {
+    for (nm_queue_worker *w = q->workers, *next; w; w = next) {
         next = w->next;
         if (now_ns - w->last_seen_ns > silent_ns) {
             char why[100];
@@ -534,7 +534,7 @@ static size_t encode_delivery(nm_queue *q, const nm_lease *l, const nm_spool_row
 
 /* Sends one article to w. Returns 1 sent, 0 nothing to send, -1 the worker
  * cannot take it now (full pipe or gone: w may have been freed). */
-static int deliver_one(nm_queue *q, nm_worker *w)
+static int deliver_one(nm_queue *q, nm_queue_worker *w)
 {
     int64_t seq;
     for (;;) {
@@ -584,7 +584,7 @@ void nm_queue_dispatch(nm_queue *q)
     bool progress = true;
     while (progress) {
         progress = false;
-        for (nm_worker *w = q->workers, *next; w; w = next) {
+        for (nm_queue_worker *w = q->workers, *next; w; w = next) {
             next = w->next;
             if (w->credit == 0 || w->draining)
                 continue;

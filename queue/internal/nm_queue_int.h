@@ -24,7 +24,9 @@
 /* Dead letters carried in every StatsReport. */
 #define NM_QUEUE_RECENT_DEAD 5
 
-typedef struct nm_worker {
+/* The queue's record of one connected worker (the worker program's engine is
+ * nm_worker, worker/nm_worker.h). */
+typedef struct nm_queue_worker {
     unsigned char rid[NM_ROUTE_MAX_BYTES]; /* ROUTER identity */
     size_t rid_len;
     char name[128];
@@ -36,8 +38,8 @@ typedef struct nm_worker {
     int64_t last_seen_ns;
     nm_lease *leases; /* doubly linked through owner_prev/owner_next */
     nm_metric *in_flight_gauge;
-    struct nm_worker *next;
-} nm_worker;
+    struct nm_queue_worker *next;
+} nm_queue_worker;
 
 /* A settle operation decided while reading the back socket or expiring
  * leases, applied in one transaction per loop turn. */
@@ -69,7 +71,7 @@ struct nm_queue {
     bool win_dirty;  /* the spool may hold ready rows not in the window */
     int64_t next_dirty_ns;
 
-    nm_worker *workers;
+    nm_queue_worker *workers;
     size_t n_workers;
 
     int64_t n_articles; /* rows in the spool (waiting + leased) */
