@@ -22,8 +22,11 @@
  *     NM_ERR_DISK_FULL (no space, or the configured size limit: retry later,
  *     the batch is not lost), NM_ERR_IO (the disk failed: retry later),
  *     NM_ERR_VERSION (schema newer than this build), NM_ERR_DB (anything else).
- *     After a failed put or commit the transaction is rolled back; call
- *     nm_store_begin() and put the batch again.
+ *     NM_ERR_INVALID (a result that breaks the article invariants) is found
+ *     before anything is written: the transaction stays open and usable, and
+ *     the caller may skip that article and go on (the worker's writer does).
+ *     After any other failed put, or a failed commit, the transaction is
+ *     rolled back; call nm_store_begin() and put the batch again.
  *
  * SQL functions registered on every connection nm_store opens (and by
  * nm_store_register_functions() on any other):
@@ -84,7 +87,10 @@ int nm_store_begin(nm_store *store, nm_error *err);
 /* Adds one extracted article to the open transaction, replacing any stored
  * article with the same id (and all its child rows). ingested_unix_ms is
  * stored as the ingestion time. The result is only read. Returns 0, or -1
- * with err; on -1 the transaction has been rolled back. */
+ * with err: with NM_ERR_INVALID (the result was checked before any write)
+ * nothing was written and the transaction stays open and usable; with
+ * NM_ERR_INTERNAL no transaction was open (nothing changes); with any other
+ * code the transaction has been rolled back. */
 int nm_store_put(nm_store *store, const nm_extract_result *result, int64_t ingested_unix_ms,
                  nm_error *err);
 
