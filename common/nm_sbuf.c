@@ -70,31 +70,68 @@ void nm_sbuf_printf(nm_sbuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-void nm_sbuf_json_str(nm_sbuf *b, const char *s)
+void nm_sbuf_json_str_n(nm_sbuf *b, const char *s, size_t len)
 {
+    static const char hex[] = "0123456789abcdef";
+    reserve(b, len + 2);
     nm_sbuf_append(b, "\"", 1);
-    const unsigned char *p = (const unsigned char *)(s ? s : "");
-    size_t n = strlen((const char *)p);
     size_t i = 0;
-    while (i < n) {
-        unsigned char c = p[i];
-        if (c == '"' || c == '\\') {
-            char esc[2] = {'\\', (char)c};
-            nm_sbuf_append(b, esc, 2);
+    while (i < len) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            size_t j = i;
+            while (j < len && (unsigned char)s[j] >= 0x20 && (unsigned char)s[j] < 0x80 && s[j] != '"' &&
+                   s[j] != '\\')
+                j++;
+            nm_sbuf_append(b, s + i, j - i);
+            i = j;
+            continue;
+        }
+        if (c < 0x80) {
+            char esc[8];
+            switch (c) {
+            case '"': nm_sbuf_append(b, "\\\"", 2); break;
+            case '\\': nm_sbuf_append(b, "\\\\", 2); break;
+            case '\n': nm_sbuf_append(b, "\\n", 2); break;
+            case '\t': nm_sbuf_append(b, "\\t", 2); break;
+            case '\r': nm_sbuf_append(b, "\\r", 2); break;
+            default:
+                esc[0] = '\\'; esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
+                esc[4] = hex[c >> 4]; esc[5] = hex[c & 15];
+                nm_sbuf_append(b, esc, 6);
+            }
             i++;
-        } else if (c < 0x20 || c == 0x7f) {
-            nm_sbuf_printf(b, "\\u%04x", c);
-            i++;
-        } else if (c < 0x80) {
-            nm_sbuf_append(b, (const char *)p + i, 1);
-            i++;
+            continue;
+        }
+        size_t bad;
+        size_t take = len - i < 4 ? len - i : 4;
+        /* the length of this sequence: the shortest valid prefix */
+        size_t seq = 0;
+        for (size_t k = 1; k <= take; k++) {
+            if (nm_utf8_valid(s + i, k, &bad)) {
+                seq = k;
+                break;
+            }
+        }
+        if (seq) {
+            nm_sbuf_append(b, s + i, seq);
+            i += seq;
         } else {
-            char out[4];
-            uint32_t cp = nm_utf8_next((const char *)p, n, &i);
-            nm_sbuf_append(b, out, nm_utf8_encode(cp, out));
+            nm_sbuf_append(b, "\xEF\xBF\xBD", 3);
+            i++;
         }
     }
     nm_sbuf_append(b, "\"", 1);
+}
+
+void nm_sbuf_json_str(nm_sbuf *b, const char *s)
+{
+    nm_sbuf_json_str_n(b, s ? s : "", s ? strlen(s) : 0);
+}
+
+void nm_sbuf_reserve(nm_sbuf *b, size_t extra)
+{
+    reserve(b, extra);
 }
 
 void nm_sbuf_json_num(nm_sbuf *b, double v)

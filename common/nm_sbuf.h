@@ -29,9 +29,17 @@ void nm_sbuf_puts(nm_sbuf *b, const char *s);
 /* Appends printf-style text. */
 void nm_sbuf_printf(nm_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Appends s as a JSON string literal, quotes included; invalid UTF-8 bytes
- * become U+FFFD so the output is always valid JSON. s NULL is "". */
+/* Appends s[0..len) as a JSON string: the project's one JSON string
+ * escaper. Quoted; '"' and '\\' escaped, \n \t \r as such, other control
+ * characters as \u00XX (RFC 8259); invalid UTF-8 bytes become U+FFFD, so
+ * the output is always valid UTF-8 JSON. */
+void nm_sbuf_json_str_n(nm_sbuf *b, const char *s, size_t len);
+
+/* nm_sbuf_json_str_n of a NUL-terminated s; NULL is written as "". */
 void nm_sbuf_json_str(nm_sbuf *b, const char *s);
+
+/* Makes room for extra more bytes (a hint; appending grows as needed). */
+void nm_sbuf_reserve(nm_sbuf *b, size_t extra);
 
 /* Appends v as a JSON number: integers exactly, others as the shortest text
  * that reads back as v; NaN and infinities as 0. */

@@ -1,9 +1,9 @@
 /*
  * nm_extract_to_json: the whole extraction result as one JSON object.
  *
- * Strings are escaped per RFC 8259 (", \, control characters as \uXXXX) and
- * any invalid UTF-8 is replaced by U+FFFD, so the output is always valid
- * UTF-8 JSON. Non-finite numbers become null.
+ * Strings are escaped by nm_sbuf_json_str_n (RFC 8259; invalid UTF-8 becomes
+ * U+FFFD), so the output is always valid UTF-8 JSON. Non-finite numbers
+ * become null.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -13,30 +13,16 @@
 
 #include "nm_alloc.h"
 #include "nm_extract.h"
-#include "nm_utf8.h"
+#include "nm_sbuf.h"
 
 typedef struct jbuf {
-    char *p;
-    size_t n, cap;
+    nm_sbuf s;
     int first; /* no comma needed before the next member */
 } jbuf;
 
-static void jb_reserve(jbuf *b, size_t more)
-{
-    if (b->n + more + 1 <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->n + more + 1)
-        cap *= 2;
-    b->p = nm_xrealloc(b->p, cap);
-    b->cap = cap;
-}
-
 static void jb_raw(jbuf *b, const char *s, size_t n)
 {
-    jb_reserve(b, n);
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
+    nm_sbuf_append(&b->s, s, n);
 }
 
 static void jb_lit(jbuf *b, const char *s)
@@ -46,57 +32,7 @@ static void jb_lit(jbuf *b, const char *s)
 
 static void jb_str_n(jbuf *b, const char *s, size_t len)
 {
-    static const char hex[] = "0123456789abcdef";
-    jb_reserve(b, len + 2);
-    b->p[b->n++] = '"';
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-            size_t j = i;
-            while (j < len && (unsigned char)s[j] >= 0x20 && (unsigned char)s[j] < 0x80 && s[j] != '"' &&
-                   s[j] != '\\')
-                j++;
-            jb_raw(b, s + i, j - i);
-            i = j;
-            continue;
-        }
-        if (c < 0x80) {
-            char esc[8];
-            switch (c) {
-            case '"': jb_raw(b, "\\\"", 2); break;
-            case '\\': jb_raw(b, "\\\\", 2); break;
-            case '\n': jb_raw(b, "\\n", 2); break;
-            case '\t': jb_raw(b, "\\t", 2); break;
-            case '\r': jb_raw(b, "\\r", 2); break;
-            default:
-                esc[0] = '\\'; esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
-                esc[4] = hex[c >> 4]; esc[5] = hex[c & 15];
-                jb_raw(b, esc, 6);
-            }
-            i++;
-            continue;
-        }
-        size_t bad;
-        size_t take = len - i < 4 ? len - i : 4;
-        /* find the length of this sequence by validating growing prefixes */
-        size_t seq = 0;
-        for (size_t k = 1; k <= take; k++) {
-            if (nm_utf8_valid(s + i, k, &bad)) {
-                seq = k;
-                break;
-            }
-        }
-        if (seq) {
-            jb_raw(b, s + i, seq);
-            i += seq;
-        } else {
-            jb_raw(b, "\xEF\xBF\xBD", 3);
-            i++;
-        }
-    }
-    jb_reserve(b, 1);
-    b->p[b->n++] = '"';
+    nm_sbuf_json_str_n(&b->s, s, len);
 }
 
 static void jb_str(jbuf *b, const char *s)
@@ -328,8 +264,8 @@ static void write_entities(jbuf *b, const nm_extract_result *r)
 
 char *nm_extract_to_json(const nm_extract_result *r, size_t *len)
 {
-    jbuf b = {0};
-    jb_reserve(&b, r->text_len * 3 + 4096);
+    jbuf b = {NM_SBUF_INIT, 0};
+    nm_sbuf_reserve(&b.s, r->text_len * 3 + 4096);
     jb_open(&b, '{');
     kv_str(&b, "id", r->id);
     kv_str(&b, "source", r->source);
@@ -381,9 +317,7 @@ char *nm_extract_to_json(const nm_extract_result *r, size_t *len)
     jb_close(&b, ']');
     kv_str(&b, "text", r->text);
     jb_close(&b, '}');
-    jb_reserve(&b, 1);
-    b.p[b.n] = '\0';
     if (len)
-        *len = b.n;
-    return b.p;
+        *len = b.s.len;
+    return nm_sbuf_take(&b.s);
 }
