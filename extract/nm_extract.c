@@ -484,10 +484,9 @@ int nm_extract(const nm_extractor *ex, const nm_extract_input *in, nm_extract_re
     return nm_extract_profiled(ex, in, out, NULL, err);
 }
 
-int nm_extract_profiled(const nm_extractor *ex, const nm_extract_input *in, nm_extract_result **out,
-                        nm_extract_profile *prof, nm_error *err)
+/* The input policy (see nm_extract.h): 0, or -1 with err. */
+static int check_input(const nm_extractor *ex, const nm_extract_input *in, nm_error *err)
 {
-    *out = NULL;
     if (!in || (!in->body && in->len))
         return nm_error_set(err, NM_ERR_INVALID, "no input body");
     if (in->len > ex->cfg.max_input_bytes)
@@ -495,39 +494,112 @@ int nm_extract_profiled(const nm_extractor *ex, const nm_extract_input *in, nm_e
                             ex->cfg.max_input_bytes);
     if (in->len == 0 || only_space(in->body, in->len))
         return nm_error_set(err, NM_ERR_EMPTY, "article is empty");
-    int64_t t = prof ? cpu_now_ns() : 0;
+    return 0;
+}
 
+/* Stage "parse": bytes -> *doc, and a new result (in its own arena) with
+ * the article's metadata. NULL with err when nothing readable is found. */
+static nm_extract_result *parse_article(const nm_extractor *ex, const nm_extract_input *in,
+                                        nm_doc *doc, nm_error *err)
+{
     nm_arena *arena = nm_arena_new(in->len * 4 + 16384 < (1u << 16) ? 1u << 16 : in->len * 4 + 16384);
     nm_extract_result *r = nm_arena_calloc(arena, 1, sizeof *r);
     r->arena = arena;
-    nm_doc doc;
-    if (parse_input(ex, in, r, &doc, err) < 0) {
+    if (parse_input(ex, in, r, doc, err) < 0) {
         nm_arena_destroy(&arena);
-        return -1;
+        return NULL;
     }
-    if (doc.n_blocks == 0 && doc.title && doc.title[0]) {
+    if (doc->n_blocks == 0 && doc->title && doc->title[0]) {
         /* a one-line article: its line is both title and body */
         nm_block *b = nm_arena_calloc(arena, 1, sizeof *b);
         b->kind = NM_BLOCK_PARAGRAPH;
-        b->text = doc.title;
-        b->len = strlen(doc.title);
-        doc.blocks = b;
-        doc.n_blocks = 1;
+        b->text = doc->title;
+        b->len = strlen(doc->title);
+        doc->blocks = b;
+        doc->n_blocks = 1;
     }
-    if (doc.n_blocks == 0) {
+    if (doc->n_blocks == 0) {
         nm_arena_destroy(&arena);
-        return nm_error_set(err, NM_ERR_EMPTY, "no readable text");
+        nm_error_set(err, NM_ERR_EMPTY, "no readable text");
+        return NULL;
     }
     r->id = dup_or_null(arena, in->id);
     r->source = dup_or_null(arena, in->source);
-    r->url = dup_or_null(arena, in->url ? in->url : doc.canonical_url);
+    r->url = dup_or_null(arena, in->url ? in->url : doc->canonical_url);
     const char *title = meta_value(in, "title");
-    r->title = dup_or_null(arena, title ? title : doc.title ? doc.title : "");
+    r->title = dup_or_null(arena, title ? title : doc->title ? doc->title : "");
     const char *byline = meta_value(in, "byline");
-    r->byline = dup_or_null(arena, byline ? byline : doc.byline);
-    r->published_unix_ms = in->published_unix_ms ? in->published_unix_ms : doc.published_unix_ms;
-    r->modified_unix_ms = doc.modified_unix_ms;
+    r->byline = dup_or_null(arena, byline ? byline : doc->byline);
+    r->published_unix_ms = in->published_unix_ms ? in->published_unix_ms : doc->published_unix_ms;
+    r->modified_unix_ms = doc->modified_unix_ms;
     r->language = "und";
+    return r;
+}
+
+/* Stage "language": the hint, else the page's declared language for a
+ * short text, else detection; sets r->language and its confidence and
+ * returns the language index (-1: unknown). Fills w->stopmask (and sizes
+ * the per-token arrays of w) on the way. */
+static int find_language(const nm_extractor *ex, const nm_extract_input *in, const nm_doc *doc,
+                         nm_extract_result *r, workspace *w)
+{
+    const nm_token *toks = w->toks.v;
+    size_t n = w->toks.n;
+    size_t cap = n + 1;
+    size_t tc = w->tok_cap, tc2 = w->tok_cap;
+    w->labels = grow(w->labels, &tc, cap, 1);
+    w->stopmask = grow(w->stopmask, &tc2, cap, sizeof *w->stopmask);
+    w->word_ids = grow(w->word_ids, &w->tok_cap, cap, sizeof *w->word_ids);
+    for (size_t i = 0; i < n; i++)
+        w->stopmask[i] = toks[i].kind == NM_TOK_WORD ? (uint16_t)nm_lang_stopmask(ex->langs, toks[i].lhash) : 0;
+    int lang;
+    if (in->language_hint && in->language_hint[0]) {
+        lang = nm_lang_index(in->language_hint);
+        size_t hl = strcspn(in->language_hint, "-_");
+        r->language = nm_arena_strndup(r->arena, in->language_hint, hl < 8 ? hl : 8);
+        for (char *p = (char *)r->language; *p; p++)
+            *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+        r->language_confidence = 1.0;
+    } else {
+        if (doc->language && nm_lang_index(doc->language) >= 0 && n < 30) {
+            lang = nm_lang_index(doc->language); /* too short to detect: the page's word */
+            r->language_confidence = 0.5;
+        } else {
+            lang = nm_lang_detect_masked(ex->langs, r->text, toks, n, w->stopmask, &r->language_confidence);
+        }
+        r->language = nm_lang_code(lang);
+    }
+    return lang;
+}
+
+/* Stage "entities": acronyms, the recogniser's labels, mention grouping. */
+static void find_entities(const nm_extractor *ex, nm_extract_result *r, workspace *w)
+{
+    const nm_token *toks = w->toks.v;
+    size_t n = w->toks.n;
+    size_t n_acr;
+    find_acronyms(r, w, &n_acr);
+    nm_recognizer_input rin = {.text = r->text, .tokens = toks, .n = n, .sent_ends = w->ends,
+                               .n_sentences = r->n_sentences, .headline = w->sent_flags};
+    nm_recognizer_label(ex->rec, &rin, w->labels, &w->scratch);
+    nm_entities_input ein = {.tokens = toks, .n = n, .labels = w->labels, .sent_ends = w->ends,
+                             .n_sentences = r->n_sentences, .acronyms = w->acr,
+                             .n_acronyms = n_acr, .groups = ex->groups};
+    nm_entities_build(r, &ein);
+}
+
+int nm_extract_profiled(const nm_extractor *ex, const nm_extract_input *in, nm_extract_result **out,
+                        nm_extract_profile *prof, nm_error *err)
+{
+    *out = NULL;
+    if (check_input(ex, in, err) < 0)
+        return -1;
+    int64_t t = prof ? cpu_now_ns() : 0;
+
+    nm_doc doc;
+    nm_extract_result *r = parse_article(ex, in, &doc, err);
+    if (!r)
+        return -1;
     lap(prof, NM_STAGE_PARSE, &t);
 
     build_text(r, &doc);
@@ -542,46 +614,13 @@ int nm_extract_profiled(const nm_extractor *ex, const nm_extract_input *in, nm_e
     count_text(r);
     lap(prof, NM_STAGE_SENTENCES, &t);
 
-    const nm_token *toks = w->toks.v;
-    size_t n = w->toks.n;
-    size_t cap = n + 1;
-    size_t tc = w->tok_cap, tc2 = w->tok_cap;
-    w->labels = grow(w->labels, &tc, cap, 1);
-    w->stopmask = grow(w->stopmask, &tc2, cap, sizeof *w->stopmask);
-    w->word_ids = grow(w->word_ids, &w->tok_cap, cap, sizeof *w->word_ids);
-    for (size_t i = 0; i < n; i++)
-        w->stopmask[i] = toks[i].kind == NM_TOK_WORD ? (uint16_t)nm_lang_stopmask(ex->langs, toks[i].lhash) : 0;
-    int lang;
-    if (in->language_hint && in->language_hint[0]) {
-        lang = nm_lang_index(in->language_hint);
-        size_t hl = strcspn(in->language_hint, "-_");
-        r->language = nm_arena_strndup(arena, in->language_hint, hl < 8 ? hl : 8);
-        for (char *p = (char *)r->language; *p; p++)
-            *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-        r->language_confidence = 1.0;
-    } else {
-        if (doc.language && nm_lang_index(doc.language) >= 0 && n < 30) {
-            lang = nm_lang_index(doc.language); /* too short to detect: the page's word */
-            r->language_confidence = 0.5;
-        } else {
-            lang = nm_lang_detect_masked(ex->langs, r->text, toks, n, w->stopmask, &r->language_confidence);
-        }
-        r->language = nm_lang_code(lang);
-    }
+    int lang = find_language(ex, in, &doc, r, w);
     lap(prof, NM_STAGE_LANGUAGE, &t);
 
-    size_t n_acr;
-    find_acronyms(r, w, &n_acr);
-    nm_recognizer_input rin = {.text = r->text, .tokens = toks, .n = n, .sent_ends = w->ends,
-                               .n_sentences = r->n_sentences, .headline = w->sent_flags};
-    nm_recognizer_label(ex->rec, &rin, w->labels, &w->scratch);
-    nm_entities_input ein = {.tokens = toks, .n = n, .labels = w->labels, .sent_ends = w->ends,
-                             .n_sentences = r->n_sentences, .acronyms = w->acr,
-                             .n_acronyms = n_acr, .groups = ex->groups};
-    nm_entities_build(r, &ein);
+    find_entities(ex, r, w);
     lap(prof, NM_STAGE_ENTITIES, &t);
 
-    nm_text_input tin = {.tokens = toks, .n = n, .sent_ends = w->ends,
+    nm_text_input tin = {.tokens = w->toks.v, .n = w->toks.n, .sent_ends = w->ends,
                          .n_sentences = r->n_sentences, .sent_prose = w->sent_prose,
                          .lang = lang, .langs = ex->langs, .stem = w->stem, .labels = w->labels,
                          .stopmask = w->stopmask};
@@ -591,7 +630,7 @@ int nm_extract_profiled(const nm_extractor *ex, const nm_extract_input *in, nm_e
     nm_summary_build(r, &tin, w->word_ids, n_words, ex->cfg.summary_sentences, ex->cfg.summary_words);
     lap(prof, NM_STAGE_SUMMARY, &t);
 
-    nm_fingerprints_compute(toks, n, &r->fingerprints);
+    nm_fingerprints_compute(w->toks.v, w->toks.n, &r->fingerprints);
     lap(prof, NM_STAGE_FINGERPRINTS, &t);
     workspace_put(ex, w);
     *out = r;
