@@ -1,0 +1,560 @@
+/* nm_store_query: the canned questions over the results databases (see
+ * nm_store_query.h). Each question runs on every database and the rows are
+ * merged here (sorted, summed for top, limited). */
+#include "nm_store_query.h"
+
+#include <glob.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nm_alloc.h"
+#include "nm_store.h"
+
+typedef struct db_ref {
+    char *path;
+    nm_store *store;
+} db_ref;
+
+struct nm_store_query {
+    db_ref *dbs;
+    size_t n_dbs;
+};
+
+/* ---- opening ------------------------------------------------------------ */
+
+nm_store_query *nm_store_query_open(const char *db_path, const char *dir, nm_error *err)
+{
+    char **paths = NULL;
+    size_t n = 0;
+    glob_t g = {0};
+    if (dir) {
+        char pattern[4096];
+        snprintf(pattern, sizeof pattern, "%s/results*.db", dir);
+        if (glob(pattern, 0, NULL, &g) != 0 || g.gl_pathc == 0) {
+            globfree(&g);
+            nm_error_set(err, NM_ERR_NOT_FOUND, "no results*.db in %s", dir);
+            return NULL;
+        }
+        paths = g.gl_pathv;
+        n = g.gl_pathc;
+    } else {
+        paths = (char **)&db_path;
+        n = 1;
+    }
+    nm_store_query *q = nm_xcalloc(1, sizeof *q);
+    q->dbs = nm_xcalloc(n, sizeof *q->dbs);
+    nm_store_options so = {.read_only = true};
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        q->dbs[q->n_dbs].path = nm_xstrdup(paths[i]);
+        q->dbs[q->n_dbs].store = nm_store_open(paths[i], &so, err);
+        if (!q->dbs[q->n_dbs].store) {
+            free(q->dbs[q->n_dbs].path);
+            if (err->code == NM_ERR_NOT_FOUND && !dir)
+                nm_error_set(err, NM_ERR_NOT_FOUND,
+                             "no results database at %s (start a fleet: scripts/fleet start;"
+                             " or --db FILE / --dir DIR)",
+                             paths[i]);
+            rc = -1;
+            break;
+        }
+        q->n_dbs++;
+    }
+    if (dir)
+        globfree(&g);
+    if (rc != 0)
+        nm_store_query_close(&q);
+    return q;
+}
+
+void nm_store_query_close(nm_store_query **qp)
+{
+    if (!qp || !*qp)
+        return;
+    nm_store_query *q = *qp;
+    for (size_t i = 0; i < q->n_dbs; i++) {
+        nm_store_close(&q->dbs[i].store);
+        free(q->dbs[i].path);
+    }
+    free(q->dbs);
+    free(q);
+    *qp = NULL;
+}
+
+size_t nm_store_query_databases(const nm_store_query *q)
+{
+    return q->n_dbs;
+}
+
+/* ---- rows -------------------------------------------------------------- */
+
+static json_object *col_value(sqlite3_stmt *st, int i)
+{
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_INTEGER: return json_object_new_int64(sqlite3_column_int64(st, i));
+    case SQLITE_FLOAT: return json_object_new_double(sqlite3_column_double(st, i));
+    case SQLITE_NULL: return NULL;
+    default:
+        return json_object_new_string_len((const char *)sqlite3_column_text(st, i),
+                                          sqlite3_column_bytes(st, i));
+    }
+}
+
+/* Appends every result row of st (columns named by their SQL alias) to
+ * rows, with "db" added when several databases are read. */
+static int collect(const nm_store_query *q, const db_ref *db, sqlite3_stmt *st, json_object *rows,
+                   nm_error *err)
+{
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_object *row = json_object_new_object();
+        for (int i = 0; i < sqlite3_column_count(st); i++)
+            json_object_object_add(row, sqlite3_column_name(st, i), col_value(st, i));
+        if (q->n_dbs > 1) {
+            const char *slash = strrchr(db->path, '/');
+            json_object_object_add(row, "db", json_object_new_string(slash ? slash + 1 : db->path));
+        }
+        json_object_array_add(rows, row);
+    }
+    if (rc != SQLITE_DONE)
+        return nm_error_set(err, nm_store_errcode(rc), "%s: %s", db->path,
+                            sqlite3_errmsg(sqlite3_db_handle(st)));
+    return 0;
+}
+
+static sqlite3_stmt *prepare(const db_ref *db, const char *sql, nm_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(nm_store_db(db->store), sql, -1, &st, NULL) != SQLITE_OK) {
+        nm_error_set(err, NM_ERR_DB, "%s: %s", db->path, sqlite3_errmsg(nm_store_db(db->store)));
+        return NULL;
+    }
+    return st;
+}
+
+static double num(json_object *row, const char *key)
+{
+    json_object *v;
+    return json_object_object_get_ex(row, key, &v) && v ? json_object_get_double(v) : 0;
+}
+
+/* json-c's sort takes no context: the key and direction of the sort in
+ * progress (one at a time: the module is not thread-safe). */
+static const char *sort_key;
+static int sort_sign;
+
+static int cmp_rows(const void *a, const void *b)
+{
+    double x = num(*(json_object *const *)a, sort_key), y = num(*(json_object *const *)b, sort_key);
+    return x < y ? -sort_sign : x > y ? sort_sign : 0;
+}
+
+/* Sorts rows by key (ascending when sign is 1) and keeps the first limit. */
+static void sort_limit(json_object *rows, const char *key, int sign, int64_t limit)
+{
+    sort_key = key;
+    sort_sign = sign;
+    json_object_array_sort(rows, cmp_rows);
+    size_t n = json_object_array_length(rows);
+    if (n > (size_t)limit)
+        json_object_array_del_idx(rows, (size_t)limit, n - (size_t)limit);
+}
+
+/* Sorts rows by the number rank_key (highest first), keeps limit, and
+ * drops the key. */
+static void rank_limit(json_object *rows, int64_t limit)
+{
+    sort_limit(rows, "rank_key", -1, limit);
+    for (size_t i = 0; i < json_object_array_length(rows); i++)
+        json_object_object_del(json_object_array_get_idx(rows, i), "rank_key");
+}
+
+/* ---- questions ---------------------------------------------------------- */
+
+/* FTS5 syntax is powerful but easy to trip on ("don't", "U.S."): when the
+ * text does not parse as a query, search for its words instead. */
+static char *quote_words(const char *text)
+{
+    size_t len = strlen(text), cap = len * 2 + 8, o = 0;
+    char *out = nm_xmalloc(cap);
+    bool in_word = false;
+    for (size_t i = 0; i <= len; i++) {
+        char c = text[i];
+        bool space = c == ' ' || c == '\t' || c == '\n' || c == '\0';
+        if (!space && !in_word) {
+            out[o++] = '"';
+            in_word = true;
+        }
+        if (space && in_word) {
+            out[o++] = '"';
+            out[o++] = ' ';
+            in_word = false;
+        }
+        if (!space) {
+            if (c == '"')
+                out[o++] = '"';
+            out[o++] = c;
+        }
+        if (o + 4 > cap)
+            out = nm_xrealloc(out, cap *= 2);
+    }
+    out[o] = '\0';
+    return out;
+}
+
+json_object *nm_store_query_search(nm_store_query *q, const char *text, int64_t limit, nm_error *err)
+{
+    static const char *sql =
+        "SELECT a.id AS id, a.title AS title, a.source AS source,"
+        " a.published_unix_ms AS published_unix_ms,"
+        " snippet(articles_fts, 1, '[', ']', '…', 10) AS snippet, bm25(articles_fts) AS score"
+        " FROM articles_fts JOIN articles a ON a.article = articles_fts.rowid"
+        " WHERE articles_fts MATCH ?1 ORDER BY rank LIMIT ?2";
+    json_object *rows = json_object_new_array();
+    int rc = 0;
+    for (size_t d = 0; d < q->n_dbs && rc == 0; d++) {
+        sqlite3_stmt *st = prepare(&q->dbs[d], sql, err);
+        if (!st) {
+            rc = -1;
+            break;
+        }
+        sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, limit);
+        rc = collect(q, &q->dbs[d], st, rows, err);
+        if (rc != 0 && strstr(err->msg, "syntax error")) { /* retry as plain words */
+            char *words = quote_words(text);
+            sqlite3_reset(st);
+            sqlite3_bind_text(st, 1, words, -1, SQLITE_TRANSIENT);
+            free(words);
+            rc = collect(q, &q->dbs[d], st, rows, err);
+        }
+        sqlite3_finalize(st);
+    }
+    if (rc != 0) {
+        json_object_put(rows);
+        return NULL;
+    }
+    sort_limit(rows, "score", 1, limit); /* bm25: lower is better */
+    return rows;
+}
+
+json_object *nm_store_query_entity(nm_store_query *q, const char *const *names, size_t n,
+                                   int64_t limit, nm_error *err)
+{
+    if (n < 1 || n > 8) {
+        nm_error_set(err, NM_ERR_INVALID, "entity needs 1 to 8 NAMEs (articles mention all)");
+        return NULL;
+    }
+    int argc = (int)n;
+    /* One EXISTS per name: articles that mention every one of them. */
+    char sql[8192];
+    size_t o = (size_t)snprintf(
+        sql, sizeof sql,
+        "SELECT a.id AS id, a.title AS title, a.published_unix_ms AS published_unix_ms,"
+        " (SELECT group_concat(e.name || ' (' || e.type || ')', ', ') FROM article_entities ae"
+        "  JOIN entities e ON e.entity = ae.entity WHERE ae.article = a.article AND (");
+    for (int i = 0; i < argc; i++)
+        o += (size_t)snprintf(sql + o, sizeof sql - o, "%se.name LIKE ?%d ESCAPE '\\'", i ? " OR " : "",
+                              i + 1);
+    o += (size_t)snprintf(sql + o, sizeof sql - o,
+                          ")) AS entities,"
+                          " (SELECT sum(ae.n_mentions) FROM article_entities ae JOIN entities e"
+                          "  ON e.entity = ae.entity WHERE ae.article = a.article AND (");
+    for (int i = 0; i < argc; i++)
+        o += (size_t)snprintf(sql + o, sizeof sql - o, "%se.name LIKE ?%d ESCAPE '\\'", i ? " OR " : "",
+                              i + 1);
+    o += (size_t)snprintf(sql + o, sizeof sql - o, ")) AS mentions FROM articles a WHERE 1");
+    for (int i = 0; i < argc; i++)
+        o += (size_t)snprintf(sql + o, sizeof sql - o,
+                              " AND EXISTS (SELECT 1 FROM article_entities ae JOIN entities e"
+                              " ON e.entity = ae.entity WHERE ae.article = a.article"
+                              " AND e.name LIKE ?%d ESCAPE '\\')",
+                              i + 1);
+    snprintf(sql + o, sizeof sql - o, " ORDER BY mentions DESC LIMIT %lld", (long long)limit);
+    json_object *rows = json_object_new_array();
+    for (size_t d = 0; d < q->n_dbs; d++) {
+        sqlite3_stmt *st = prepare(&q->dbs[d], sql, err);
+        if (!st) {
+            json_object_put(rows);
+            return NULL;
+        }
+        for (int i = 0; i < argc; i++) {
+            /* %NAME% with NAME's own % _ \ taken literally */
+            char *pat = nm_xmalloc(2 * strlen(names[i]) + 3), *w = pat;
+            *w++ = '%';
+            for (const char *c = names[i]; *c; c++) {
+                if (*c == '%' || *c == '_' || *c == '\\')
+                    *w++ = '\\';
+                *w++ = *c;
+            }
+            *w++ = '%';
+            *w = '\0';
+            sqlite3_bind_text(st, i + 1, pat, -1, free);
+        }
+        int rc = collect(q, &q->dbs[d], st, rows, err);
+        sqlite3_finalize(st);
+        if (rc != 0) {
+            json_object_put(rows);
+            return NULL;
+        }
+    }
+    sort_limit(rows, "mentions", -1, limit);
+    return rows;
+}
+
+static const struct {
+    const char *word, *type;
+} entity_kinds[] = {
+    {"people", "person"},          {"persons", "person"},      {"orgs", "organisation"},
+    {"organisations", "organisation"}, {"organizations", "organisation"},
+    {"places", "place"},           {"groups", "nationality"},  {"nationalities", "nationality"},
+    {"other", "other"},
+};
+
+const char *nm_store_query_entity_type(const char *word)
+{
+    for (size_t i = 0; i < sizeof entity_kinds / sizeof entity_kinds[0]; i++)
+        if (!strcmp(word, entity_kinds[i].word))
+            return entity_kinds[i].type;
+    return NULL;
+}
+
+json_object *nm_store_query_top(nm_store_query *q, const char *type, int64_t since_unix_ms,
+                                int64_t limit, nm_error *err)
+{
+    static const char *sql =
+        "SELECT e.name AS name, count(*) AS articles, sum(ae.n_mentions) AS mentions"
+        " FROM article_entities ae JOIN entities e ON e.entity = ae.entity"
+        " JOIN articles a ON a.article = ae.article"
+        " WHERE e.type = ?1 AND a.ingested_unix_ms >= ?2"
+        " GROUP BY e.entity ORDER BY articles DESC, mentions DESC";
+    json_object *merged = json_object_new_object(); /* name -> row, summed across dbs */
+    for (size_t d = 0; d < q->n_dbs; d++) {
+        sqlite3_stmt *st = prepare(&q->dbs[d], sql, err);
+        if (!st) {
+            json_object_put(merged);
+            return NULL;
+        }
+        sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, since_unix_ms);
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *name = (const char *)sqlite3_column_text(st, 0);
+            json_object *row;
+            if (!json_object_object_get_ex(merged, name, &row)) {
+                row = json_object_new_object();
+                json_object_object_add(row, "name", json_object_new_string(name));
+                json_object_object_add(row, "articles", json_object_new_int64(0));
+                json_object_object_add(row, "mentions", json_object_new_int64(0));
+                json_object_object_add(merged, name, row);
+            }
+            json_object_object_add(row, "articles",
+                                   json_object_new_int64((int64_t)num(row, "articles") +
+                                                         sqlite3_column_int64(st, 1)));
+            json_object_object_add(row, "mentions",
+                                   json_object_new_int64((int64_t)num(row, "mentions") +
+                                                         sqlite3_column_int64(st, 2)));
+        }
+        if (rc != SQLITE_DONE)
+            nm_error_set(err, NM_ERR_DB, "%s: %s", q->dbs[d].path,
+                         sqlite3_errmsg(nm_store_db(q->dbs[d].store)));
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+            json_object_put(merged);
+            return NULL;
+        }
+    }
+    json_object *rows = json_object_new_array();
+    json_object_object_foreach(merged, key, row)
+    {
+        (void)key;
+        /* ties: more mentions first, via a combined key */
+        json_object_object_add(row, "rank_key", json_object_new_double(num(row, "articles") * 1e9 +
+                                                                       num(row, "mentions")));
+        json_object_array_add(rows, json_object_get(row));
+    }
+    json_object_put(merged);
+    rank_limit(rows, limit);
+    return rows;
+}
+
+/* Finds an article's fingerprints in any database. */
+static int find_fingerprints(nm_store_query *q, const char *id, int64_t fp[6], void **minhash,
+                             int *minhash_len, nm_error *err)
+{
+    static const char *sql =
+        "SELECT simhash, sh0, sh1, sh2, sh3, fp_exact, minhash FROM articles WHERE id = ?1";
+    for (size_t d = 0; d < q->n_dbs; d++) {
+        sqlite3_stmt *st = prepare(&q->dbs[d], sql, err);
+        if (!st)
+            return -1;
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            for (int i = 0; i < 6; i++)
+                fp[i] = sqlite3_column_int64(st, i);
+            *minhash_len = sqlite3_column_bytes(st, 6);
+            *minhash = nm_xmalloc((size_t)*minhash_len + 1);
+            if (*minhash_len)
+                memcpy(*minhash, sqlite3_column_blob(st, 6), (size_t)*minhash_len);
+            sqlite3_finalize(st);
+            return 0;
+        }
+        sqlite3_finalize(st);
+    }
+    return nm_error_set(err, NM_ERR_NOT_FOUND, "no article with id '%s'", id);
+}
+
+json_object *nm_store_query_dups(nm_store_query *q, const char *id, int64_t max_distance,
+                                 double min_similarity, int64_t limit, nm_error *err)
+{
+    int64_t fp[6];
+    void *minhash = NULL;
+    int minhash_len = 0;
+    if (find_fingerprints(q, id, fp, &minhash, &minhash_len, err) != 0)
+        return NULL;
+    /* SimHash catches light edits, MinHash (Jaccard over 3-word shingles)
+     * also catches a paragraph added or rewritten: either makes a near
+     * duplicate. MinHash needs every article looked at (a scan). */
+    const char *sql =
+        "SELECT id, title, hamming(simhash, ?1) AS distance,"
+        " minhash_similarity(minhash, ?7) AS similarity, fp_exact = ?6 AS exact"
+        " FROM articles WHERE id != ?8 AND (fp_exact = ?6 OR hamming(simhash, ?1) <= ?9"
+        " OR minhash_similarity(minhash, ?7) >= ?10)"
+        " AND ?2 IS NOT NULL AND ?3 IS NOT NULL AND ?4 IS NOT NULL AND ?5 IS NOT NULL";
+    json_object *rows = json_object_new_array();
+    int rc = 0;
+    for (size_t d = 0; d < q->n_dbs && rc == 0; d++) {
+        sqlite3_stmt *st = prepare(&q->dbs[d], sql, err);
+        if (!st) {
+            rc = -1;
+            break;
+        }
+        sqlite3_bind_int64(st, 1, fp[0]);
+        for (int i = 1; i < 6; i++)
+            sqlite3_bind_int64(st, i + 1, fp[i]);
+        if (minhash_len)
+            sqlite3_bind_blob(st, 7, minhash, minhash_len, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 7);
+        sqlite3_bind_text(st, 8, id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 9, max_distance);
+        sqlite3_bind_double(st, 10, min_similarity);
+        rc = collect(q, &q->dbs[d], st, rows, err);
+        sqlite3_finalize(st);
+    }
+    free(minhash);
+    if (rc != 0) {
+        json_object_put(rows);
+        return NULL;
+    }
+    for (size_t i = 0; i < json_object_array_length(rows); i++) { /* most alike first */
+        json_object *row = json_object_array_get_idx(rows, i);
+        json_object_object_add(row, "rank_key",
+                               json_object_new_double(num(row, "exact") * 1e6 +
+                                                      num(row, "similarity") * 1e3 -
+                                                      num(row, "distance")));
+    }
+    rank_limit(rows, limit);
+    return rows;
+}
+
+/* Runs sql (?1 = article key) and returns its rows as a JSON array; columns
+ * named start_byte/end_byte also yield "text" cut from body. */
+static json_object *child_rows(sqlite3 *db, const char *sql, int64_t article, const char *body,
+                               size_t body_len, nm_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        nm_error_set(err, NM_ERR_DB, "%s", sqlite3_errmsg(db));
+        return NULL;
+    }
+    sqlite3_bind_int64(st, 1, article);
+    json_object *arr = json_object_new_array();
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_object *row = json_object_new_object();
+        int64_t start = -1, end = -1;
+        for (int i = 0; i < sqlite3_column_count(st); i++) {
+            const char *name = sqlite3_column_name(st, i);
+            json_object_object_add(row, name, col_value(st, i));
+            if (!strcmp(name, "start_byte"))
+                start = sqlite3_column_int64(st, i);
+            if (!strcmp(name, "end_byte"))
+                end = sqlite3_column_int64(st, i);
+        }
+        if (start >= 0 && end >= start && (size_t)end <= body_len)
+            json_object_object_add(row, "text",
+                                   json_object_new_string_len(body + start, (int)(end - start)));
+        json_object_array_add(arr, row);
+    }
+    sqlite3_finalize(st);
+    return arr;
+}
+
+json_object *nm_store_query_article(nm_store_query *q, const char *id, nm_error *err)
+{
+    static const char *sql =
+        "SELECT article, id, source, url, published_unix_ms, modified_unix_ms, ingested_unix_ms,"
+        " language, language_confidence, content_type, title, byline, n_bytes, n_chars, n_words,"
+        " n_sentences, n_paragraphs, n_syllables, avg_sentence_words, flesch_reading_ease,"
+        " flesch_kincaid_grade, printf('%016x', fp_exact) AS fp_exact,"
+        " printf('%016x', simhash) AS simhash, summary, warnings, body"
+        " FROM articles WHERE id = ?1";
+    static const struct {
+        const char *key, *sql;
+    } children[] = {
+        {"sentences", "SELECT idx, paragraph, start_byte, end_byte, n_words, summary_rank"
+                      " FROM sentences WHERE article = ?1 ORDER BY idx"},
+        {"sections", "SELECT idx, level, heading, first_paragraph, n_paragraphs, outline_idx"
+                     " FROM sections WHERE article = ?1 ORDER BY idx"},
+        {"outline", "SELECT idx, text, section_idx FROM outline WHERE article = ?1 ORDER BY idx"},
+        {"entities", "SELECT e.name AS name, e.type AS type, ae.n_mentions AS n_mentions,"
+                     " ae.salience AS salience FROM article_entities ae JOIN entities e"
+                     " ON e.entity = ae.entity WHERE ae.article = ?1 ORDER BY ae.salience DESC"},
+        {"mentions", "SELECT m.idx AS idx, e.name AS entity, m.sentence AS sentence,"
+                     " m.start_byte AS start_byte, m.end_byte AS end_byte FROM mentions m"
+                     " JOIN entities e ON e.entity = m.entity WHERE m.article = ?1 ORDER BY m.idx"},
+        {"acronyms", "SELECT short_form, long_form, n_uses FROM acronyms WHERE article = ?1"
+                     " ORDER BY idx"},
+        {"keyphrases", "SELECT rank, phrase, score, n_occurrences FROM keyphrases"
+                       " WHERE article = ?1 ORDER BY rank"},
+    };
+    for (size_t d = 0; d < q->n_dbs; d++) {
+        sqlite3 *db = nm_store_db(q->dbs[d].store);
+        sqlite3_stmt *st = prepare(&q->dbs[d], sql, err);
+        if (!st)
+            return NULL;
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            sqlite3_finalize(st);
+            continue;
+        }
+        json_object *art = json_object_new_object();
+        int64_t key = sqlite3_column_int64(st, 0);
+        for (int i = 1; i < sqlite3_column_count(st); i++)
+            json_object_object_add(art, sqlite3_column_name(st, i), col_value(st, i));
+        const char *body = (const char *)sqlite3_column_text(st, sqlite3_column_count(st) - 1);
+        size_t body_len = (size_t)sqlite3_column_bytes(st, sqlite3_column_count(st) - 1);
+        if (q->n_dbs > 1)
+            json_object_object_add(art, "db", json_object_new_string(q->dbs[d].path));
+        int rc = 0;
+        for (size_t c = 0; c < sizeof children / sizeof children[0] && rc == 0; c++) {
+            json_object *arr = child_rows(db, children[c].sql, key, body, body_len, err);
+            if (!arr)
+                rc = -1;
+            else
+                json_object_object_add(art, children[c].key, arr);
+        }
+        sqlite3_finalize(st);
+        if (rc != 0) {
+            json_object_put(art);
+            return NULL;
+        }
+        return art;
+    }
+    nm_error_set(err, NM_ERR_NOT_FOUND, "no article with id '%s' in %zu database%s", id, q->n_dbs,
+                 q->n_dbs == 1 ? "" : "s");
+    return NULL;
+}
