@@ -19,6 +19,7 @@
 #include "nm_acronym.h"
 #include "nm_alloc.h"
 #include "nm_doc.h"
+#include "nm_html.h"
 #include "nm_entities.h"
 #include "nm_fingerprint.h"
 #include "nm_keyphrase.h"

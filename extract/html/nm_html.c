@@ -1,5 +1,5 @@
 /*
- * nm_html: HTML bytes -> nm_doc (see nm_doc.h for the contract and
+ * nm_html: HTML bytes -> nm_doc (see nm_html.h for the contract and
  * nm_html_internal.h for how the work is split).
  *
  * Steps: UTF-16 (by BOM) or a declared legacy charset -> UTF-8 (iconv); invalid
@@ -10,6 +10,8 @@
  * the input: gumbo's tree is a constant factor of the input, and every walk
  * over it is a loop.
  */
+#include "nm_html.h"
+
 #include <stdlib.h>
 #include <string.h>
 

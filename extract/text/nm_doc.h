@@ -2,7 +2,7 @@
  * nm_doc: an article reduced to its readable blocks, before analysis.
  *
  * Both input paths produce an nm_doc: nm_text_parse() for plain text and
- * nm_html_parse() for HTML (boilerplate removed). Everything after that
+ * nm_html_parse() (extract/html/nm_html.h) for HTML (boilerplate removed). Everything after that
  * (sentences, sections, entities, ...) works on nm_doc only, so text and
  * HTML articles are analysed the same way.
  *
@@ -56,13 +56,5 @@ typedef struct nm_doc {
  * text must be valid UTF-8 (see nm_utf8). Returns 0, or -1 with NM_ERR_EMPTY
  * when there is no text at all. */
 int nm_text_parse(nm_arena *arena, const char *text, size_t len, nm_doc *doc, nm_error *err);
-
-/* HTML: parsed with gumbo (HTML5), main content found and boilerplate
- * (navigation, ads, footers, comments, share widgets) removed; title from
- * og:title / h1 / <title> (site suffix removed); byline and dates from meta,
- * JSON-LD and visible text. Bytes that are not UTF-8 are repaired first.
- * Returns 0, or -1 with NM_ERR_EMPTY when no readable content was found
- * (doc->title may still be set) or NM_ERR_MALFORMED. */
-int nm_html_parse(nm_arena *arena, const char *html, size_t len, nm_doc *doc, nm_error *err);
 
 #endif

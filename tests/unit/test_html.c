@@ -14,6 +14,7 @@
 
 #include "nm_alloc.h"
 #include "nm_doc.h"
+#include "nm_html.h"
 #include "nm_shingle_score.h"
 #include "nm_test.h"
 #include "nm_time.h"

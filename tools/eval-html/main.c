@@ -21,6 +21,7 @@
 #include "nm_alloc.h"
 #include "nm_arena.h"
 #include "nm_doc.h"
+#include "nm_html.h"
 #include "nm_error.h"
 #include "nm_opts.h"
 #include "nm_shingle_score.h"

@@ -27,6 +27,7 @@
 
 #include "nm_arena.h"
 #include "nm_doc.h"
+#include "nm_html.h"
 
 /* ---- scratch buffer (malloc'd, grows; abort on OOM like nm_alloc) ---- */
 typedef struct nm_hbuf {
