@@ -45,7 +45,6 @@
 #include <stdint.h>
 
 #include "nm_error.h"
-#include "nm_opts.h"
 
 #define NM_CURVE_KEY_LEN 40 /* Z85 text of a 32-byte key */
 #define NM_CURVE_KEY_BYTES 32
@@ -152,7 +151,8 @@ typedef struct nm_curve_opts {
     const char *server_key_path; /* --curve-server-key */
 } nm_curve_opts;
 
-/* nm_opt table entries; put them in a program's option array. */
+/* nm_opt table entries; put them in a program's option array (where
+ * nm_opts.h is included: CURVE itself does not depend on option parsing). */
 #define NM_CURVE_OPT_SECRET(o)                                                                  \
     {"curve-secret", 0, NM_OPT_STRING, &(o).secret_path, "FILE",                               \
      "this process's CURVE key pair (newsmill keygen); off when unset", 0, 0}
