@@ -116,7 +116,7 @@ CREATE VIRTUAL TABLE articles_fts USING fts5 (
 );
 -- Each committed batch adds an index segment; merge them 16 at a time (the
 -- default, 4, merges 4x as often): indexing cost 110 -> 80 us per article,
--- queries unchanged (see README "Performance").
+-- queries unchanged (see docs/throughput.md, "How it got here").
 INSERT INTO articles_fts (articles_fts, rank) VALUES ('automerge', 16);
 
 -- Sentences in article order; paragraph numbers group them into paragraphs.

@@ -1,5 +1,5 @@
 /* nm_store: schema creation, idempotent re-persist, v1 -> v2 migration, the
- * README's queries (read from README.md itself) on hand-made results, FTS,
+ * documented queries (read from docs/queries.md itself) on hand-made results, FTS,
  * read-only access, busy and disk-full classification. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -455,35 +455,33 @@ static void migrate_v1(void **state)
     assert_non_null(strstr(err.msg, "99"));
 }
 
-/* The ```sql blocks of README's "Query the results" section, in order. */
-static size_t readme_queries(char **out, size_t max)
+/* The ```sql blocks of docs/queries.md, in order. */
+static size_t doc_queries(char **out, size_t max)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/README.md", nm_test_source_dir());
-    char *readme = nm_test_read_file(path, NULL);
-    assert_non_null(readme);
-    char *p = strstr(readme, "## Query the results");
-    assert_non_null(p);
-    char *section_end = strstr(p + 3, "\n## ");
+    snprintf(path, sizeof path, "%s/docs/queries.md", nm_test_source_dir());
+    char *doc = nm_test_read_file(path, NULL);
+    assert_non_null(doc);
+    char *p = doc;
     size_t n = 0;
-    while (n < max && (p = strstr(p, "```sql\n")) && (!section_end || p < section_end)) {
+    while (n < max && (p = strstr(p, "```sql\n"))) {
         p += 7;
         char *end = strstr(p, "```");
         assert_non_null(end);
         out[n++] = nm_xstrndup(p, (size_t)(end - p));
         p = end + 3;
     }
-    free(readme);
+    free(doc);
     return n;
 }
 
-static void readme_queries_work(void **state)
+static void doc_queries_work(void **state)
 {
     (void)state;
     char *q[8];
-    size_t n = readme_queries(q, 8);
+    size_t n = doc_queries(q, 8);
     assert_int_equal(n, 4);
-    nm_store *s = open_store("readme.db");
+    nm_store *s = open_store("queries.db");
     static const ent_spec ents[] = {
         {"Ibrahim Kalın", NM_ENTITY_PERSON}, {"Ankara", NM_ENTITY_PLACE},
         {"Hamas", NM_ENTITY_ORGANISATION},   {"Recep Tayyip Erdoğan", NM_ENTITY_PERSON},
@@ -716,7 +714,7 @@ int main(void)
         cmocka_unit_test(schema_created),     cmocka_unit_test(put_and_children),
         cmocka_unit_test(entities_sharing_a_row),
         cmocka_unit_test(idempotent_replace), cmocka_unit_test(migrate_v1),
-        cmocka_unit_test(readme_queries_work), cmocka_unit_test(sql_functions),
+        cmocka_unit_test(doc_queries_work), cmocka_unit_test(sql_functions),
         cmocka_unit_test(read_only_and_busy), cmocka_unit_test(disk_full),
         cmocka_unit_test(concurrent_open),
     };
