@@ -157,15 +157,21 @@ static int run_producer(const fleet *f, int p)
     Newsmill__Article arts[BATCH], *batch[BATCH];
     long next_id = 0;
     uint64_t rng = (rng_state ^ (uint64_t)(p + 1) * 0x9e3779b97f4a7c15u) | 1;
-    while (!producer_stop && next_id < MAX_IDS / PRODUCERS - BATCH) {
+    const long id_space = MAX_IDS / PRODUCERS;
+    while (!producer_stop) {
         for (int i = 0; i < BATCH; i++) {
-            rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-            /* One in four: a new version of an id this producer sent. */
-            long n = next_id > 0 && rng % 4 == 0 ? (long)((rng >> 8) % (uint64_t)next_id)
-                                                   : next_id++;
-            for (int k = 0; k < i; k++) /* one version of an id per batch */
-                if (strcmp(ids[k], "") != 0 && atol(strrchr(ids[k], '-') + 1) == n)
-                    n = next_id++;
+            /* One in four (all once the id space is used up): a new version
+             * of an id this producer sent; one version of an id per batch. */
+            long n;
+            bool taken;
+            do {
+                rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+                bool again = next_id >= id_space || (next_id > BATCH && rng % 4 == 0);
+                n = again ? (long)((rng >> 8) % (uint64_t)next_id) : next_id++;
+                taken = false;
+                for (int k = 0; k < i; k++)
+                    taken |= atol(strrchr(ids[k], '-') + 1) == n;
+            } while (taken);
             int v = ++version[n];
             snprintf(ids[i], sizeof ids[i], "cut-p%d-%ld", p, n);
             snprintf(bodies[i], sizeof bodies[i],
@@ -192,7 +198,6 @@ static int run_producer(const fleet *f, int p)
                 fprintf(out, "%s %d\n", ids[i], version[atol(strrchr(ids[i], '-') + 1)]);
         fflush(out);
         nm_producer_ack_free(&ack);
-        memset(ids, 0, sizeof ids);
         sleep_ms(10);
     }
     fclose(out);
@@ -481,7 +486,7 @@ int main(int argc, char **argv)
         }
         /* Half the time the workers fall behind (frozen), so that acked
          * articles wait in the spool when the power goes. */
-        bool backlog = rng_between(0, 1) == 1;
+        bool backlog = rng_between(0, 1) == 1 && l.in_spool < 5000;
         for (int i = 0; backlog && i < WORKERS; i++)
             nm_proc_signal(&f.workers[i], SIGSTOP);
         sleep_ms(rng_between(200, 1500));
@@ -536,7 +541,7 @@ int main(int argc, char **argv)
     long missing = 0;
     if (!failures) {
         load_acked(&f, &l);
-        int64_t deadline = nm_time_mono_ns() + INT64_C(90) * 1000000000;
+        int64_t deadline = nm_time_mono_ns() + (90 + l.in_spool / 500) * INT64_C(1000000000);
         do {
             sleep_ms(500);
             ledger *stored = &l; /* only the results count now */
