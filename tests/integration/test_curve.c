@@ -438,8 +438,7 @@ static void bad_curve_flags(void **state)
 int main(void)
 {
     if (nm_curve_available(NULL) != 0) {
-        printf("SKIP: libzmq has no CURVE support\n");
-        return NM_TEST_SKIP;
+        nm_test_skip_program("libzmq has no CURVE support");
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(curve_end_to_end),

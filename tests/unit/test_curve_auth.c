@@ -482,8 +482,7 @@ int main(void)
     if (getenv("NM_TEST_DEBUG"))
         nm_log_set_level(NM_LOG_DEBUG);
     if (nm_curve_available(NULL) != 0) {
-        printf("SKIP: libzmq has no CURVE support\n");
-        return NM_TEST_SKIP;
+        nm_test_skip_program("libzmq has no CURVE support");
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(key_decoding),
