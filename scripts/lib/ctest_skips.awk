@@ -2,6 +2,8 @@
 # prints one line per skip: "TEST<TAB>CASE<TAB>WHY".
 #   - a test case that cmocka skipped ("[  SKIPPED ] CASE"), with the reason
 #     nm_test_skip printed ("NM-SKIP: CASE: WHY");
+#   - a part of a test case that did not run ("NM-SKIP: WHAT: WHY" alone,
+#     from nm_test_skip_part);
 #   - a whole test that ctest reports as skipped (exit 77): pass their names
 #     in -v skipped="NAME NAME..."; CASE is "*", WHY the line its output gave
 #     ("NM-SKIP: *: WHY" from nm_test_skip_program, or "SKIP: WHY" from a
@@ -36,5 +38,10 @@ END {
         if (part[1] in is_whole) continue
         w = (k in why) ? why[k] : "(no reason printed: use nm_test_skip)"
         printf "%s\t%s\t%s\n", part[1], part[2], w
+    }
+    for (k in why) { # a part of a case that did not run (nm_test_skip_part)
+        split(k, part, SUBSEP)
+        if (part[1] in is_whole || k in cases) continue
+        printf "%s\t%s\t%s\n", part[1], part[2], why[k]
     }
 }

@@ -112,6 +112,11 @@ void nm_test_skip_case(const char *test_case, const char *why)
     abort();
 }
 
+void nm_test_skip_part(const char *what, const char *why)
+{
+    print_skip(what, why);
+}
+
 void nm_test_skip_program(const char *why)
 {
     print_skip("*", why);

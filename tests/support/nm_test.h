@@ -49,10 +49,13 @@ const char *nm_test_require_shared(const char *why);
  * nm_test_skip(why) skips the current test case (call it from the test
  * function itself: its name is the case name) and does not return.
  * nm_test_skip_program(why) skips the whole program: exits NM_TEST_SKIP,
- * which ctest reports as "Skipped". */
+ * which ctest reports as "Skipped".
+ * nm_test_skip_part(what, why) says that a part of a test case (a row of a
+ * table, a step) did not run and returns; it counts as one skip. */
 #define nm_test_skip(why) nm_test_skip_case(__func__, (why))
 _Noreturn void nm_test_skip_case(const char *test_case, const char *why);
 _Noreturn void nm_test_skip_program(const char *why);
+void nm_test_skip_part(const char *what, const char *why);
 
 /* A TCP port on 127.0.0.1 that was free a moment ago. */
 int nm_test_free_port(void);
