@@ -460,14 +460,23 @@ static int64_t queue_idle_report(const fleet *f, void *ctx)
         nm_frame_free(&env);
         return 0;
     }
+    /* the live queue's own gauges: the fleet totals also sum the last report
+     * of a queue killed a moment ago until the collector forgets it */
     const Newsmill__StatsSnapshot *snap = env->snapshot;
     for (size_t i = 0; i < snap->n_processes; i++) {
-        const Newsmill__ProcessStatus *ps = snap->processes[i];
-        if (ps->last && !strcmp(ps->last->role, "queue") && !strcmp(ps->status, "live"))
-            sent = ps->last->sent_unix_ms;
+        const Newsmill__StatsReport *r = snap->processes[i]->last;
+        if (!r || strcmp(r->role, "queue") || strcmp(snap->processes[i]->status, "live"))
+            continue;
+        double waiting = -1, in_flight = -1;
+        for (size_t m = 0; m < r->n_metrics; m++) {
+            if (!strcmp(r->metrics[m]->name, "queue_backlog_articles"))
+                waiting = r->metrics[m]->value;
+            else if (!strcmp(r->metrics[m]->name, "queue_in_flight_articles"))
+                in_flight = r->metrics[m]->value;
+        }
+        if (waiting == 0 && in_flight == 0)
+            sent = r->sent_unix_ms;
     }
-    if (snap->backlog != 0 || snap->in_flight != 0)
-        sent = 0;
     nm_frame_free(&env);
     return sent;
 }
