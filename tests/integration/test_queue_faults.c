@@ -427,8 +427,7 @@ static void disk_full(void **state)
 {
     (void)state;
     if (access("/usr/bin/prlimit", X_OK) != 0) {
-        printf("SKIP: disk_full needs prlimit (util-linux)\n");
-        skip();
+        nm_test_skip("needs /usr/bin/prlimit (util-linux)");
     }
     qtest_queue q;
     qtest_init(&q, "full");
