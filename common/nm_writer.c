@@ -56,7 +56,7 @@ static void write_batch(nm_writer *w, nm_write_job *job)
         nm_error err;
         if (stop_requested(w, job))
             return;
-        if (nm_store_put(store, job->results[i], job->ingested_unix_ms, &err) == 0)
+        if (nm_store_put(store, job->results[i], 0, job->ingested_unix_ms, NULL, &err) == 0)
             continue;
         if (err.code == NM_ERR_INVALID) {
             job->status[i] = NM_WRITE_INVALID;
@@ -92,7 +92,7 @@ static void write_one_by_one(nm_writer *w, nm_write_job *job)
             job->rc = -1;
             return;
         }
-        if (nm_store_put(store, job->results[i], job->ingested_unix_ms, &err) < 0) {
+        if (nm_store_put(store, job->results[i], 0, job->ingested_unix_ms, NULL, &err) < 0) {
             if (nm_store_error_is_transient(err.code)) {
                 job->err = err;
                 job->rc = -1;
