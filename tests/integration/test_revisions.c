@@ -207,6 +207,7 @@ static void old_failure_spares_newer_body(void **state)
                  (unsigned long long)list->total);
     }
     assert_true(body_is(d2, BODY_TWO));
+    assert_true(d1->revision > 0 && d2->revision > d1->revision);
     assert_int_equal(d2->attempt, 1); /* version two's first delivery */
     assert_int_equal(nm_consumer_done(c, &d2->lease_id, 1, NULL), 0);
     Newsmill__DeadList *list;
@@ -305,6 +306,7 @@ static void done_counts_removed_rows(void **state)
     Newsmill__Delivery *d2 = qtest_next_delivery(c, 10000);
     assert_non_null(d2);
     assert_true(body_is(d2, BODY_TWO));
+    assert_true(d2->revision > d1->revision);
     assert_int_equal(nm_consumer_done(c, &d2->lease_id, 1, NULL), 0);
     /* settled: nothing waits, nothing is out */
     assert_true(qtest_wait_gauge(pull, "queue_backlog_articles", 0, 10000));
