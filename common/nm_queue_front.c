@@ -287,7 +287,7 @@ static void finish_group(nm_queue *q, group *g)
         nm_queue_storage_result(q, rc, &g->txn_err);
     if (rc == 0) {
         q->n_articles += g->new_rows;
-        if (g->new_rows > 0)
+        if (g->txn_open) /* new rows, or replaced bodies that start without back-off */
             q->win_dirty = true;
         if (q->cfg.max_spool_bytes > 0)
             nm_spool_bytes(q->spool, &q->spool_bytes, NULL);

@@ -19,7 +19,8 @@
 -- act on a row only while its revision is the one delivered, so a worker
 -- reporting on an old body never removes, penalises or buries a newer one.
 -- A requeued dead letter keeps the revision it died with (dead.rev): if a
--- newer body of its id was stored since, the old one stays older.
+-- newer body of its id was stored since, the old one stays older. (A
+-- JetStream store would give its stream sequence this role.)
 --
 -- Where the counter starts: a new spool starts it at its creation time in
 -- microseconds (Unix). This is the one place the spool trusts the clock,
