@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "nm_alloc.h"
+#include "nm_fault.h"
 #include "nm_log.h"
 #include "nm_time.h"
 
@@ -48,6 +49,7 @@ static bool stop_requested(nm_writer *w, nm_write_job *job)
 static void write_batch(nm_writer *w, nm_write_job *job)
 {
     nm_store *store = w->store;
+    nm_fault_point("writer.before_begin");
     if (nm_store_begin(store, &job->err) < 0) {
         job->rc = -1;
         return;
@@ -69,10 +71,12 @@ static void write_batch(nm_writer *w, nm_write_job *job)
         job->at_article = true;
         return;
     }
+    nm_fault_point("writer.after_puts");
     if (nm_store_commit(store, &job->err) < 0) {
         job->rc = -1;
         return;
     }
+    nm_fault_point("writer.after_commit");
     for (size_t i = 0; i < job->n; i++)
         if (job->status[i] == NM_WRITE_PENDING)
             job->status[i] = NM_WRITE_COMMITTED;
