@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -1078,6 +1079,79 @@ static void kill9_after_commit_before_done(void **state)
     kill9_at_point("done", "writer.after_commit", true);
 }
 
+/* ---- an article that crashes workers ------------------------------------- */
+
+/* One article crashes every worker that extracts it (NM_FAULT crash-on-id),
+ * among 256 others submitted with it to two workers that the test restarts
+ * whenever they die. Only it may reach the dead letters (the queue's default
+ * --max-attempts, 5), with a reason saying workers died holding it alone;
+ * the 256 delivered around it are stored, with their content. */
+static void crashing_article_isolated(void **state)
+{
+    (void)state;
+    fleet f;
+    fleet_start_queue_with(&f, "iso", "2s", (const char *[]){"--max-attempts", "5", NULL});
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core); /* abort() should not write 13 core files */
+    setenv("NM_FAULT", "worker.extract:crash-on-id=iso-poison", 1);
+    for (int i = 0; i < 2; i++)
+        fleet_start_worker(&f, i, NULL);
+    article_set all = {0}, innocent = {0};
+    generated_articles(&all, "iso", 257);
+    free(all.ids[128]);
+    all.ids[128] = nm_xstrdup("iso-poison"); /* in the middle of what is delivered */
+    for (size_t i = 0; i < all.n; i++)
+        if (i != 128)
+            set_add(&innocent, all.ids[i], all.bodies[i], all.lens[i]);
+    submit_range(&f, &all, 0, all.n, NEWSMILL__CONTENT_TYPE__CONTENT_TYPE_TEXT);
+    int restarts = 0;
+    int64_t t0 = nm_time_mono_ns();
+    int64_t until = t0 + (NM_SANITIZED ? 300 : 150) * NM_NS_PER_S;
+    Newsmill__DeadList *dead = NULL;
+    nm_error err;
+    for (;;) {
+        for (int i = 0; i < 2; i++) {
+            int status;
+            if (nm_proc_wait(&f.workers[i], 0, &status)) {
+                restarts++;
+                fleet_start_worker(&f, i, NULL);
+            }
+        }
+        assert_int_equal(nm_producer_dead_list(f.producer, 10, NULL, &dead, &err), 0);
+        int64_t stored = db_count(f.db, "SELECT count(*) FROM articles");
+        if (stored + (int64_t)dead->total >= (int64_t)all.n)
+            break; /* every article is settled one way or the other */
+        if (nm_time_mono_ns() > until) {
+            fleet_dump_logs(&f);
+            fail_msg("after %d worker restarts: %lld stored, %llu dead, of %zu", restarts,
+                     (long long)stored, (unsigned long long)dead->total, all.n);
+        }
+        nm_producer_dead_list_free(&dead);
+        usleep(100 * 1000);
+    }
+    unsetenv("NM_FAULT");
+    printf("isolated in %.1f s, %d worker restarts; dead letters: %llu\n",
+           (double)(nm_time_mono_ns() - t0) / 1e9, restarts, (unsigned long long)dead->total);
+    for (size_t i = 0; i < dead->n_dead; i++)
+        printf("  dead %s attempts=%u\n", dead->dead[i]->id, dead->dead[i]->attempts);
+    if (dead->total != 1)
+        fail_msg("%llu articles dead-lettered, want only iso-poison",
+                 (unsigned long long)dead->total);
+    assert_string_equal(dead->dead[0]->id, "iso-poison");
+    assert_int_equal(dead->dead[0]->attempts, 5);
+    assert_true(dead->dead[0]->n_failures >= 1);
+    const char *reason = dead->dead[0]->failures[dead->dead[0]->n_failures - 1]->reason;
+    printf("dead letter iso-poison: %s\n", reason);
+    assert_non_null(strstr(reason, "worker died while processing it"));
+    assert_non_null(strstr(reason, "delivered alone"));
+    nm_producer_dead_list_free(&dead);
+    wait_queue_settled(&f, (int64_t)innocent.n, 10000);
+    assert_exactly_once(&f, &innocent);
+    fleet_stop(&f);
+    set_free(&all);
+    set_free(&innocent);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -1092,6 +1166,7 @@ int main(void)
         cmocka_unit_test(kill9_inside_transaction),
         cmocka_unit_test(kill9_inside_commit),
         cmocka_unit_test(kill9_after_commit_before_done),
+        cmocka_unit_test(crashing_article_isolated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
