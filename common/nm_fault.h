@@ -45,6 +45,7 @@
 #define NM_FAULT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "nm_error.h"
 
@@ -62,7 +63,7 @@ void nm_fault_fire(const char *point, const char *id);
 static inline void nm_fault_point(const char *point)
 {
     if (nm_fault_armed)
-        nm_fault_fire(point, 0);
+        nm_fault_fire(point, NULL);
 }
 
 static inline void nm_fault_point_id(const char *point, const char *id)
