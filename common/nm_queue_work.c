@@ -411,13 +411,16 @@ void nm_queue_expire(nm_queue *q, int64_t now_ns)
 
 /* ---- settling ---- */
 
-static int apply_op(nm_queue *q, const nm_settle_op *op, nm_error *err)
+/* Applies one op to the row at the revision its lease delivered: a row that
+ * holds a newer body since (resubmitted while leased) is left alone, to be
+ * delivered. *removed: a done deleted the row. */
+static int apply_op(nm_queue *q, const nm_settle_op *op, bool *removed, nm_error *err)
 {
+    *removed = false;
     if (op->kind == SETTLE_DONE) {
-        bool removed;
-        if (nm_spool_remove(q->spool, op->seq, op->rev, &removed, err) != 0)
+        if (nm_spool_remove(q->spool, op->seq, op->rev, removed, err) != 0)
             return -1;
-        if (removed)
+        if (*removed)
             q->n_articles--;
         return 0;
     }
@@ -426,11 +429,22 @@ static int apply_op(nm_queue *q, const nm_settle_op *op, nm_error *err)
     rec.attempt = op->attempt;
     rec.reason = op->reason ? op->reason : "";
     rec.worker = (char *)op->worker;
-    if (op->kind == SETTLE_RETRY)
-        return nm_spool_retry(q->spool, op->seq, op->attempt, op->not_before_unix_ms, &rec, err);
-    Newsmill__DeadLetter *letter;
-    if (nm_spool_bury(q->spool, op->seq, op->attempt, &rec, op->at_unix_ms, &letter, err) != 0)
-        return -1;
+    bool applied = false;
+    Newsmill__DeadLetter *letter = NULL;
+    if (op->kind == SETTLE_RETRY) {
+        if (nm_spool_retry(q->spool, op->seq, op->rev, op->attempt, op->not_before_unix_ms, &rec,
+                           &applied, err) != 0)
+            return -1;
+    } else {
+        if (nm_spool_bury(q->spool, op->seq, op->rev, op->attempt, &rec, op->at_unix_ms, &letter,
+                          err) != 0)
+            return -1;
+        applied = letter != NULL;
+    }
+    if (!applied)
+        nm_log_info("failure of row %lld revision %lld not recorded: the row is settled or holds a"
+                    " newer body (reason \"%s\")",
+                    (long long)op->seq, (long long)op->rev, rec.reason);
     if (letter) {
         q->n_articles--;
         q->n_dead++;
@@ -448,11 +462,12 @@ void nm_queue_settle(nm_queue *q)
         return;
     nm_error err;
     int64_t n_articles = q->n_articles, n_dead = q->n_dead;
-    size_t n_done = 0;
+    size_t n_removed = 0; /* done that deleted its row: what queue_articles_done_total counts */
     int rc = nm_spool_begin(q->spool, false, &err);
     for (size_t i = 0; rc == 0 && i < q->n_ops; i++) {
-        rc = apply_op(q, &q->ops[i], &err);
-        n_done += q->ops[i].kind == SETTLE_DONE;
+        bool removed;
+        rc = apply_op(q, &q->ops[i], &removed, &err);
+        n_removed += removed;
     }
     if (rc == 0)
         rc = nm_spool_commit(q->spool, &err);
@@ -462,7 +477,7 @@ void nm_queue_settle(nm_queue *q)
         q->n_articles = n_articles;
         q->n_dead = n_dead;
     } else {
-        nm_metric_add(q->m.done, (double)n_done);
+        nm_metric_add(q->m.done, (double)n_removed);
     }
     nm_queue_storage_result(q, rc, &err);
     for (size_t i = 0; i < q->n_ops; i++)
@@ -545,11 +560,12 @@ static size_t put_varint(uint8_t *p, uint64_t v)
 }
 
 /* Encodes Envelope{version, delivery{lease_id, attempt, lease_ms, enqueued,
- * article}} by hand around the stored packed Article: no unpack/repack of
- * the body on the hot path. Field numbers as in proto/newsmill.proto. */
+ * revision, article}} by hand around the stored packed Article: no
+ * unpack/repack of the body on the hot path. Field numbers as in
+ * proto/newsmill.proto. */
 static size_t encode_delivery(nm_queue *q, const nm_lease *l, const nm_spool_row *row)
 {
-    uint8_t head[64];
+    uint8_t head[80]; /* 6 tags + 5 varints of <= 10 bytes + attempt (<= 5) */
     size_t h = 0;
     head[h++] = 0x08; /* Delivery.lease_id = 1, varint */
     h += put_varint(head + h, l->lease_id);
@@ -559,6 +575,8 @@ static size_t encode_delivery(nm_queue *q, const nm_lease *l, const nm_spool_row
     h += put_varint(head + h, (uint64_t)q->cfg.lease_ms);
     head[h++] = 0x20; /* enqueued_unix_ms = 4 */
     h += put_varint(head + h, (uint64_t)row->enqueued_unix_ms);
+    head[h++] = 0x30; /* revision = 6 */
+    h += put_varint(head + h, (uint64_t)row->rev);
     head[h++] = 0x2a; /* article = 5, length-delimited */
     h += put_varint(head + h, row->article_len);
     size_t delivery_len = h + row->article_len;

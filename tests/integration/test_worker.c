@@ -715,14 +715,12 @@ static void three_workers_bbc(void **state)
     (void)state;
     const char *shared = nm_test_shared_dir();
     if (!shared) {
-        printf("SKIP (part): ../shared absent, BBC corpus run skipped\n");
-        skip();
+        nm_test_skip("the BBC corpus run needs ../shared");
     }
     char bbc[1024];
     snprintf(bbc, sizeof bbc, "%s/corpus/bbc", shared);
     if (access(bbc, F_OK) != 0) {
-        printf("SKIP (part): %s absent\n", bbc);
-        skip();
+        nm_test_skip("the BBC corpus run needs ../shared/corpus/bbc");
     }
     size_t max_articles = 2000;
     const char *env = getenv("NM_TEST_ARTICLES");
