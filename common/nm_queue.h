@@ -21,7 +21,11 @@
  * article is committed (durable per --durability). Delivery is at least
  * once: an article leaves the spool only on Done for its current lease. A
  * lease that expires, a worker silent for worker_timeout (or unreachable),
- * and a queue restart all put the article back. Every accepted body gets a
+ * and a queue restart all put the article back. Such a loss counts as an
+ * attempt (towards max_attempts and the dead letters) only for an article
+ * its worker held alone: the articles of a worker that died holding several
+ * go back uncharged and are redelivered in halving groups until the one
+ * that kills workers is alone (nm_suspects.h). Every accepted body gets a
  * new spool-wide revision (Delivery.revision, see the spool schema): done,
  * retry and dead-lettering act on a row only while it holds the body its
  * lease delivered, so a worker reporting on a body replaced since never

@@ -59,6 +59,8 @@ static void unlink_lease(nm_queue *q, nm_lease *l)
         l->owner_next->owner_prev = l->owner_prev;
     if (w->in_flight)
         w->in_flight--;
+    if (w->n_suspects && nm_suspects_cap(q->suspects, l->seq) && --w->n_suspects == 0)
+        w->group_limit = 0;
     nm_u64map_del(&q->present, (uint64_t)l->seq);
     nm_lease_remove(q->leases, l);
 }
@@ -81,8 +83,9 @@ static void push_op(nm_queue *q, nm_settle_kind kind, const nm_lease *l, const c
     snprintf(op->worker, sizeof op->worker, "%s", worker);
 }
 
-/* A delivery ended without done: retry with back-off, or bury. */
-static void fail_lease(nm_queue *q, nm_lease *l, const char *reason, bool retryable)
+/* A delivery ended without done: retry with back-off, or bury. Returns
+ * true when it buries. */
+static bool fail_lease(nm_queue *q, nm_lease *l, const char *reason, bool retryable)
 {
     nm_worker *w = l->owner;
     bool bury = !retryable || (int64_t)l->attempt >= q->cfg.max_attempts;
@@ -96,17 +99,58 @@ static void fail_lease(nm_queue *q, nm_lease *l, const char *reason, bool retrya
         q->ops[q->n_ops - 1].not_before_unix_ms = nm_time_unix_ms() + delay;
     }
     unlink_lease(q, l);
+    return bury;
+}
+
+/* The worker holding l died, went silent or let l expire, while it held
+ * `group` articles in all. Only an article it held alone is charged an
+ * attempt; the others go back at once, uncharged, as suspects to be
+ * redelivered in smaller groups (nm_suspects.h). what: "silent for ...". */
+static void lose_lease(nm_queue *q, nm_lease *l, uint32_t group, const char *what)
+{
+    nm_worker *w = l->owner;
+    int64_t seq = l->seq;
+    char reason[400];
+    nm_metric_add(q->m.redelivered, 1);
+    if (group <= 1) {
+        snprintf(reason, sizeof reason,
+                 "worker died while processing it (%u times, delivered alone): worker %s %s",
+                 nm_suspects_alone_deaths(q->suspects, seq) + 1, w->name, what);
+        if (fail_lease(q, l, reason, true)) {
+            nm_suspects_forget(q->suspects, seq);
+            return;
+        }
+    } else {
+        snprintf(reason, sizeof reason,
+                 "worker %s %s while holding it among %u articles (not counted against it;"
+                 " redelivered in smaller groups)",
+                 w->name, what, group);
+        push_op(q, SETTLE_RETRY, l, reason, w->name);
+        q->ops[q->n_ops - 1].attempt = l->attempt - 1; /* attempts unchanged, no back-off */
+        unlink_lease(q, l);
+    }
+    nm_suspects_note_death(q->suspects, seq, group);
+}
+
+/* The group w's leases are judged as when they are lost now: what it holds,
+ * or what it held when its leases started expiring (within a lease length),
+ * whichever is more. */
+static uint32_t lost_group(nm_queue *q, nm_worker *w, int64_t now_ns)
+{
+    if (!w->lost_at_ns || now_ns - w->lost_at_ns > q->cfg.lease_ms * NM_NS_PER_MS) {
+        w->lost_at_ns = now_ns;
+        w->lost_group = w->in_flight;
+    }
+    return w->in_flight > w->lost_group ? w->in_flight : w->lost_group;
 }
 
 /* Takes every lease of w back (reason in the history) and forgets w. */
 static void drop_worker(nm_queue *q, nm_worker *w, const char *why)
 {
     size_t n = 0;
-    char reason[300];
-    snprintf(reason, sizeof reason, "worker %s %s", w->name, why);
+    uint32_t group = lost_group(q, w, nm_time_mono_ns());
     while (w->leases) {
-        nm_metric_add(q->m.redelivered, 1);
-        fail_lease(q, w->leases, reason, true);
+        lose_lease(q, w->leases, group, why);
         n++;
     }
     nm_log_warn("worker dropped name=%s reason=\"%s\" leases_returned=%zu", w->name, why, n);
@@ -220,8 +264,10 @@ static void on_done(nm_queue *q, const nm_route *route, uint64_t request_id, con
             unknown[n_unknown++] = d->lease_ids[i];
             continue;
         }
+        int64_t seq = l->seq;
         push_op(q, SETTLE_DONE, l, NULL, "");
         unlink_lease(q, l);
+        nm_suspects_forget(q->suspects, seq);
     }
     reply_unknown(q, route, request_id, unknown, n_unknown, "done");
     free(unknown);
@@ -236,7 +282,9 @@ static void on_fail(nm_queue *q, const nm_route *route, uint64_t request_id, con
     }
     nm_metric_add(q->m.failed, 1);
     const char *reason = f->reason && *f->reason ? f->reason : "(no reason given)";
-    fail_lease(q, l, reason, f->retryable);
+    int64_t seq = l->seq;
+    if (fail_lease(q, l, reason, f->retryable))
+        nm_suspects_forget(q->suspects, seq);
 }
 
 static void on_extend(nm_queue *q, const nm_route *route, uint64_t request_id,
@@ -344,10 +392,10 @@ void nm_queue_expire(nm_queue *q, int64_t now_ns)
 {
     nm_lease *l;
     while ((l = nm_lease_next(q->leases)) && l->deadline_ns <= now_ns) {
-        nm_metric_add(q->m.redelivered, 1);
+        nm_worker *w = l->owner;
         nm_log_info("lease expired lease=%llu worker=%s attempt=%u",
-                    (unsigned long long)l->lease_id, ((nm_worker *)l->owner)->name, l->attempt);
-        fail_lease(q, l, "lease expired", true);
+                    (unsigned long long)l->lease_id, w->name, l->attempt);
+        lose_lease(q, l, lost_group(q, w, now_ns), "let its lease expire");
     }
     int64_t silent_ns = q->cfg.worker_timeout_ms * NM_NS_PER_MS;
     for (nm_worker *w = q->workers, *next; w; w = next) {
@@ -555,9 +603,19 @@ static size_t encode_delivery(nm_queue *q, const nm_lease *l, const nm_spool_row
 static int deliver_one(nm_queue *q, nm_worker *w)
 {
     int64_t seq;
+    uint32_t cap;
+    if (w->group_limit && w->in_flight >= w->group_limit)
+        return -1; /* it holds a suspect: no more than its group */
     for (;;) {
         if (!window_pop(q, &seq))
             return 0;
+        cap = nm_suspects_cap(q->suspects, seq);
+        if (cap && w->in_flight >= cap) {
+            /* A suspect goes only to a worker that then holds at most cap:
+             * it waits at the head for one (see nm_suspects.h). */
+            window_unpop(q, seq);
+            return -1;
+        }
         bool found;
         nm_error err;
         if (nm_spool_fetch(q->spool, seq, &q->row, &found, &err) != 0) {
@@ -568,6 +626,7 @@ static int deliver_one(nm_queue *q, nm_worker *w)
         if (found)
             break;
         nm_u64map_del(&q->present, (uint64_t)seq); /* settled since it was read in */
+        nm_suspects_forget(q->suspects, seq);
     }
     nm_lease *l = nm_lease_add(q->leases, seq, q->row.rev, q->row.attempts + 1,
                                nm_time_mono_ns() + q->cfg.lease_ms * NM_NS_PER_MS, w);
@@ -588,6 +647,11 @@ static int deliver_one(nm_queue *q, nm_worker *w)
     if (w->leases)
         w->leases->owner_prev = l;
     w->leases = l;
+    if (cap) {
+        w->n_suspects++;
+        if (!w->group_limit || cap < w->group_limit)
+            w->group_limit = cap;
+    }
     w->credit--;
     w->in_flight++;
     w->sent++;

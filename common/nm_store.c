@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "nm_alloc.h"
+#include "nm_fault.h"
 #include "nm_log.h"
 
 extern const unsigned char nm_embed_results_schema_sql[];
@@ -291,6 +292,15 @@ static void make_parent_dirs(const char *path)
     free(dir);
 }
 
+/* SQLite calls it inside COMMIT, before writing the WAL; 0 lets the commit
+ * go on. Only registered when a test armed fault points. */
+static int fault_in_commit(void *arg)
+{
+    (void)arg;
+    nm_fault_point("store.commit");
+    return 0;
+}
+
 nm_store *nm_store_open(const char *path, const nm_store_options *opts, nm_error *err)
 {
     nm_store_options defaults = {0};
@@ -362,6 +372,8 @@ nm_store *nm_store_open(const char *path, const nm_store_options *opts, nm_error
     }
     if (prepare_all(s, err) < 0)
         goto fail;
+    if (nm_fault_armed) /* a test's point inside COMMIT (nm_fault.h) */
+        sqlite3_commit_hook(s->db, fault_in_commit, NULL);
     sqlite3_busy_timeout(s->db, busy_ms);
     return s;
 fail:

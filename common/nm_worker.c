@@ -30,6 +30,7 @@
 #include "nm_alloc.h"
 #include "nm_consumer.h"
 #include "nm_extract.h"
+#include "nm_fault.h"
 #include "nm_log.h"
 #include "nm_stats.h"
 #include "nm_store.h"
@@ -351,6 +352,7 @@ static void take_delivery(nm_worker *w, Newsmill__Delivery *d, int64_t decode_ns
     };
     int64_t t1 = nm_time_mono_ns();
     nm_metric_observe(w->m.decode_s, (double)(decode_ns + (t1 - t0)) / 1e9);
+    nm_fault_point_id("worker.extract", a->id);
     nm_extract_result *r = NULL;
     nm_error err;
     int rc = a->body.len == 0 ? nm_error_set(&err, NM_ERR_EMPTY, "empty body")

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "nm_alloc.h"
+#include "nm_fault.h"
 #include "nm_log.h"
 #include "nm_time.h"
 
@@ -63,6 +64,7 @@ static int put_one(nm_store *store, nm_write_job *job, size_t i, nm_error *err)
 static void write_batch(nm_writer *w, nm_write_job *job)
 {
     nm_store *store = w->store;
+    nm_fault_point("writer.before_begin");
     if (nm_store_begin(store, &job->err) < 0) {
         job->rc = -1;
         return;
@@ -84,10 +86,12 @@ static void write_batch(nm_writer *w, nm_write_job *job)
         job->at_article = true;
         goto rolled_back;
     }
+    nm_fault_point("writer.after_puts");
     if (nm_store_commit(store, &job->err) < 0) {
         job->rc = -1;
         goto rolled_back;
     }
+    nm_fault_point("writer.after_commit");
     for (size_t i = 0; i < job->n; i++)
         if (job->status[i] == NM_WRITE_PENDING)
             job->status[i] = NM_WRITE_COMMITTED;

@@ -302,7 +302,9 @@ static void consumer_dies(void **state)
         nm_consumer_tick(c);
         Newsmill__Delivery *d;
         while (nm_consumer_recv(c, &d, NULL) == 1) {
-            assert_int_equal(d->attempt, 2);
+            /* it died holding all 5: no one of them is charged an attempt
+             * (nm_suspects.h), they come back in smaller groups */
+            assert_int_equal(d->attempt, 1);
             assert_true(d->enqueued_unix_ms > 0);
             nm_consumer_done(c, &d->lease_id, 1, NULL);
             nm_consumer_delivery_free(&d);
@@ -398,11 +400,12 @@ static void extend_lease(void **state)
     idle(c, 1600, &a->lease_id, 1); /* a is extended, b is not */
     nm_consumer_done(c, &a->lease_id, 1, NULL);
     nm_consumer_done(c, &b->lease_id, 1, NULL);
-    /* b expired: its done is refused, it comes back with attempt 2 */
+    /* b expired: its done is refused, it comes back, uncharged (the
+     * consumer held a as well when b expired: nm_suspects.h) */
     Newsmill__Delivery *again = qtest_next_delivery(c, 3000);
     assert_non_null(again);
     assert_string_equal(again->article->id, b->article->id);
-    assert_int_equal(again->attempt, 2);
+    assert_int_equal(again->attempt, 1);
     nm_consumer_done(c, &again->lease_id, 1, NULL);
     idle(c, 200, NULL, 0);
     assert_int_equal(nm_consumer_unknown_leases(c), 1);
@@ -443,7 +446,7 @@ static void silent_worker(void **state)
     for (int i = 0; i < 3; i++) {
         Newsmill__Delivery *d = qtest_next_delivery(c, 3000);
         assert_non_null(d);
-        assert_int_equal(d->attempt, 2);
+        assert_int_equal(d->attempt, 1); /* held with 2 others: uncharged */
         nm_consumer_done(c, &d->lease_id, 1, NULL);
         nm_consumer_delivery_free(&d);
     }
