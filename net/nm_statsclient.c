@@ -7,6 +7,12 @@
 #include "nm_frame.h"
 #include "nm_time.h"
 
+int nm_statsclient_fetch(void *zmq_ctx, const char *endpoint, int64_t timeout_ms,
+                         Newsmill__Envelope **reply, nm_error *err)
+{
+    return nm_statsclient_fetch_curve(zmq_ctx, endpoint, NULL, timeout_ms, reply, err);
+}
+
 int nm_statsclient_fetch_curve(void *zmq_ctx, const char *endpoint, const nm_curve *curve,
                                int64_t timeout_ms, Newsmill__Envelope **reply, nm_error *err)
 {

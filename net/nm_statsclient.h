@@ -14,6 +14,10 @@
 #include "nm_error.h"
 #include "nm_protocol.h" /* NM_COLLECTOR_QUERY_ENDPOINT_DEFAULT */
 
+/* nm_statsclient_fetch_curve without CURVE (tests/chaos calls it). */
+int nm_statsclient_fetch(void *zmq_ctx, const char *endpoint, int64_t timeout_ms,
+                         Newsmill__Envelope **reply, nm_error *err);
+
 /* Fetches a snapshot, connecting with CURVE when curve says so (nm_curve.h;
  * NULL: plain). On success returns 0 and *reply is the envelope (caller
  * frees with nm_frame_free); (*reply)->snapshot is the fleet. Fails with

@@ -90,6 +90,10 @@ static void make_metrics(nm_queue *q)
                                       NULL, NULL);
     q->m.dead_letters = nm_stats_gauge(s, NM_METRIC_QUEUE_DEAD_LETTERS, "Dead letters kept", NULL, NULL);
     q->m.workers = nm_stats_gauge(s, "queue_workers", "Workers connected", NULL, NULL);
+    q->m.suspects = nm_stats_gauge(s, "queue_suspect_articles",
+                                   "Articles redelivered in small groups because a worker died "
+                                   "holding them",
+                                   NULL, NULL);
     q->m.submit_ack_seconds = nm_stats_histogram(s, "queue_submit_ack_seconds",
                                                  "Time from receiving a batch to acking it",
                                                  NM_HIST_SECONDS);
@@ -116,6 +120,7 @@ nm_queue *nm_queue_new(void *zmq_ctx, const nm_queue_config *cfg, nm_error *err)
     q->stats = nm_stats_new("queue", cfg->instance);
     make_metrics(q);
     q->leases = nm_lease_table_new();
+    q->suspects = nm_suspects_new();
     q->window = nm_xmalloc(NM_QUEUE_WINDOW * sizeof *q->window);
     q->win_dirty = true;
 
@@ -170,6 +175,7 @@ void nm_queue_destroy(nm_queue **queue)
     nm_stats_pub_destroy(&q->pub);
     nm_spool_close(&q->spool);
     nm_lease_table_destroy(&q->leases);
+    nm_suspects_destroy(&q->suspects);
     nm_u64map_clear(&q->present);
     nm_spool_row_clear(&q->row);
     for (size_t i = 0; i < q->n_recent_dead; i++)
@@ -257,6 +263,7 @@ static void send_stats(nm_queue *q)
     nm_metric_set(q->m.spool_bytes, (double)q->spool_bytes);
     nm_metric_set(q->m.dead_letters, (double)q->n_dead);
     nm_metric_set(q->m.workers, (double)q->n_workers);
+    nm_metric_set(q->m.suspects, (double)nm_suspects_count(q->suspects));
     nm_metric_set(q->m.oldest_age, 0);
     if (nm_spool_scan_oldest(q->spool, in_flight + 1, oldest_waiting, q, &err) != 0)
         nm_log_warn("reading oldest article: %s", err.msg);

@@ -21,7 +21,18 @@
  * article is committed (durable per --durability). Delivery is at least
  * once: an article leaves the spool only on Done for its current lease. A
  * lease that expires, a worker silent for worker_timeout (or unreachable),
- * and a queue restart all put the article back. Bad input of any kind is
+ * and a queue restart all put the article back. Such a loss counts as an
+ * attempt (towards max_attempts and the dead letters) only for an article
+ * its worker held alone: the articles of a worker that died holding several
+ * go back uncharged and are redelivered in halving groups until the one
+ * that kills workers is alone (nm_suspects.h). Every accepted body gets a
+ * new spool-wide revision (Delivery.revision, see the spool schema): done,
+ * retry and dead-lettering act on a row only while it holds the body its
+ * lease delivered, so a worker reporting on a body replaced since never
+ * removes, penalises or buries the newer one (it is delivered next), and
+ * the results database keeps the newest revision of each id. Counters
+ * count what happened: accepted = acks sent, done = rows removed by a done.
+ * Bad input of any kind is
  * answered with an ErrorReply or a LeaseReply (or dropped and logged when no
  * answer is possible), counted in queue_requests_rejected_total{reason}, and
  * never stops the loop. A spool write failure fails only the requests of

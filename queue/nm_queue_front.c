@@ -70,12 +70,16 @@ static void reply_error(nm_queue *q, const nm_route *route, uint64_t request_id,
     nm_frame_reply_error(q->front, route, request_id, &err);
 }
 
-static void send_reply(nm_queue *q, const nm_route *route, Newsmill__Envelope *env)
+/* Returns whether the reply went out (a producer that left, or a full
+ * pipe, drops it). */
+static bool send_reply(nm_queue *q, const nm_route *route, Newsmill__Envelope *env)
 {
     nm_error err;
-    if (nm_frame_send(q->front, route, env, ZMQ_DONTWAIT, &err) != 0)
-        nm_log_warn("reply to producer dropped (%s): %s", nm_frame_body_name(env->body_case),
-                    err.msg);
+    if (nm_frame_send(q->front, route, env, ZMQ_DONTWAIT, &err) == 0)
+        return true;
+    nm_log_warn("reply to producer dropped (%s): %s", nm_frame_body_name(env->body_case),
+                err.msg);
+    return false;
 }
 
 static char *derive_id(const char *prefix, const void *data, size_t len)
@@ -157,7 +161,7 @@ static void store_article(nm_queue *q, group *g, Newsmill__Article *a, const cha
     a->id = saved;
     bool inserted;
     if (nm_spool_put(q->spool, id, a->priority, nm_time_unix_ms(), g->pack, len, &inserted,
-                     &g->txn_err) != 0) {
+                     NULL, &g->txn_err) != 0) {
         g->txn_failed = true;
         return;
     }
@@ -284,7 +288,7 @@ static void finish_group(nm_queue *q, group *g)
         nm_queue_storage_result(q, rc, &g->txn_err);
     if (rc == 0) {
         q->n_articles += g->new_rows;
-        if (g->new_rows > 0)
+        if (g->txn_open) /* new rows, or replaced bodies that start without back-off */
             q->win_dirty = true;
         if (q->cfg.max_spool_bytes > 0)
             nm_spool_bytes(q->spool, &q->spool_bytes, NULL);
@@ -308,9 +312,12 @@ static void finish_group(nm_queue *q, group *g)
             env.request_id = p->request_id;
             env.body_case = NEWSMILL__ENVELOPE__BODY_SUBMIT_ACK;
             env.submit_ack = &ack;
-            send_reply(q, &p->route, &env);
-            nm_metric_add(q->m.accepted, p->n_valid);
-            nm_metric_observe(q->m.submit_ack_seconds, (double)(now - p->recv_ns) / 1e9);
+            /* accepted counts acks that went out: a producer that left
+             * before its ack does not know, and will submit again */
+            if (send_reply(q, &p->route, &env)) {
+                nm_metric_add(q->m.accepted, p->n_valid);
+                nm_metric_observe(q->m.submit_ack_seconds, (double)(now - p->recv_ns) / 1e9);
+            }
         }
         free_pending(p);
     }

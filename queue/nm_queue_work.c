@@ -59,6 +59,8 @@ static void unlink_lease(nm_queue *q, nm_lease *l)
         l->owner_next->owner_prev = l->owner_prev;
     if (w->in_flight)
         w->in_flight--;
+    if (w->n_suspects && nm_suspects_cap(q->suspects, l->seq) && --w->n_suspects == 0)
+        w->group_limit = 0;
     nm_u64map_del(&q->present, (uint64_t)l->seq);
     nm_lease_remove(q->leases, l);
 }
@@ -81,8 +83,9 @@ static void push_op(nm_queue *q, nm_settle_kind kind, const nm_lease *l, const c
     snprintf(op->worker, sizeof op->worker, "%s", worker);
 }
 
-/* A delivery ended without done: retry with back-off, or bury. */
-static void fail_lease(nm_queue *q, nm_lease *l, const char *reason, bool retryable)
+/* A delivery ended without done: retry with back-off, or bury. Returns
+ * true when it buries. */
+static bool fail_lease(nm_queue *q, nm_lease *l, const char *reason, bool retryable)
 {
     nm_queue_worker *w = l->owner;
     bool bury = !retryable || (int64_t)l->attempt >= q->cfg.max_attempts;
@@ -96,17 +99,58 @@ static void fail_lease(nm_queue *q, nm_lease *l, const char *reason, bool retrya
         q->ops[q->n_ops - 1].not_before_unix_ms = nm_time_unix_ms() + delay;
     }
     unlink_lease(q, l);
+    return bury;
+}
+
+/* The worker holding l died, went silent or let l expire, while it held
+ * `group` articles in all. Only an article it held alone is charged an
+ * attempt; the others go back at once, uncharged, as suspects to be
+ * redelivered in smaller groups (nm_suspects.h). what: "silent for ...". */
+static void lose_lease(nm_queue *q, nm_lease *l, uint32_t group, const char *what)
+{
+    nm_queue_worker *w = l->owner;
+    int64_t seq = l->seq;
+    char reason[400];
+    nm_metric_add(q->m.redelivered, 1);
+    if (group <= 1) {
+        snprintf(reason, sizeof reason,
+                 "worker died while processing it (%u times, delivered alone): worker %s %s",
+                 nm_suspects_alone_deaths(q->suspects, seq) + 1, w->name, what);
+        if (fail_lease(q, l, reason, true)) {
+            nm_suspects_forget(q->suspects, seq);
+            return;
+        }
+    } else {
+        snprintf(reason, sizeof reason,
+                 "worker %s %s while holding it among %u articles (not counted against it;"
+                 " redelivered in smaller groups)",
+                 w->name, what, group);
+        push_op(q, SETTLE_RETRY, l, reason, w->name);
+        q->ops[q->n_ops - 1].attempt = l->attempt - 1; /* attempts unchanged, no back-off */
+        unlink_lease(q, l);
+    }
+    nm_suspects_note_death(q->suspects, seq, group);
+}
+
+/* The group w's leases are judged as when they are lost now: what it holds,
+ * or what it held when its leases started expiring (within a lease length),
+ * whichever is more. */
+static uint32_t lost_group(nm_queue *q, nm_queue_worker *w, int64_t now_ns)
+{
+    if (!w->lost_at_ns || now_ns - w->lost_at_ns > q->cfg.lease_ms * NM_NS_PER_MS) {
+        w->lost_at_ns = now_ns;
+        w->lost_group = w->in_flight;
+    }
+    return w->in_flight > w->lost_group ? w->in_flight : w->lost_group;
 }
 
 /* Takes every lease of w back (reason in the history) and forgets w. */
 static void drop_worker(nm_queue *q, nm_queue_worker *w, const char *why)
 {
     size_t n = 0;
-    char reason[300];
-    snprintf(reason, sizeof reason, "worker %s %s", w->name, why);
+    uint32_t group = lost_group(q, w, nm_time_mono_ns());
     while (w->leases) {
-        nm_metric_add(q->m.redelivered, 1);
-        fail_lease(q, w->leases, reason, true);
+        lose_lease(q, w->leases, group, why);
         n++;
     }
     nm_log_warn("worker dropped name=%s reason=\"%s\" leases_returned=%zu", w->name, why, n);
@@ -220,8 +264,10 @@ static void on_done(nm_queue *q, const nm_route *route, uint64_t request_id, con
             unknown[n_unknown++] = d->lease_ids[i];
             continue;
         }
+        int64_t seq = l->seq;
         push_op(q, SETTLE_DONE, l, NULL, "");
         unlink_lease(q, l);
+        nm_suspects_forget(q->suspects, seq);
     }
     reply_unknown(q, route, request_id, unknown, n_unknown, "done");
     free(unknown);
@@ -236,7 +282,9 @@ static void on_fail(nm_queue *q, const nm_route *route, uint64_t request_id, con
     }
     nm_metric_add(q->m.failed, 1);
     const char *reason = f->reason && *f->reason ? f->reason : "(no reason given)";
-    fail_lease(q, l, reason, f->retryable);
+    int64_t seq = l->seq;
+    if (fail_lease(q, l, reason, f->retryable))
+        nm_suspects_forget(q->suspects, seq);
 }
 
 static void on_extend(nm_queue *q, const nm_route *route, uint64_t request_id,
@@ -344,10 +392,10 @@ void nm_queue_expire(nm_queue *q, int64_t now_ns)
 {
     nm_lease *l;
     while ((l = nm_lease_next(q->leases)) && l->deadline_ns <= now_ns) {
-        nm_metric_add(q->m.redelivered, 1);
+        nm_queue_worker *w = l->owner;
         nm_log_info("lease expired lease=%llu worker=%s attempt=%u",
-                    (unsigned long long)l->lease_id, ((nm_queue_worker *)l->owner)->name, l->attempt);
-        fail_lease(q, l, "lease expired", true);
+                    (unsigned long long)l->lease_id, w->name, l->attempt);
+        lose_lease(q, l, lost_group(q, w, now_ns), "let its lease expire");
     }
     int64_t silent_ns = q->cfg.worker_timeout_ms * NM_NS_PER_MS;
     for (nm_queue_worker *w = q->workers, *next; w; w = next) {
@@ -363,13 +411,16 @@ void nm_queue_expire(nm_queue *q, int64_t now_ns)
 
 /* ---- settling ---- */
 
-static int apply_op(nm_queue *q, const nm_settle_op *op, nm_error *err)
+/* Applies one op to the row at the revision its lease delivered: a row that
+ * holds a newer body since (resubmitted while leased) is left alone, to be
+ * delivered. *removed: a done deleted the row. */
+static int apply_op(nm_queue *q, const nm_settle_op *op, bool *removed, nm_error *err)
 {
+    *removed = false;
     if (op->kind == SETTLE_DONE) {
-        bool removed;
-        if (nm_spool_remove(q->spool, op->seq, op->rev, &removed, err) != 0)
+        if (nm_spool_remove(q->spool, op->seq, op->rev, removed, err) != 0)
             return -1;
-        if (removed)
+        if (*removed)
             q->n_articles--;
         return 0;
     }
@@ -378,11 +429,22 @@ static int apply_op(nm_queue *q, const nm_settle_op *op, nm_error *err)
     rec.attempt = op->attempt;
     rec.reason = op->reason ? op->reason : "";
     rec.worker = (char *)op->worker;
-    if (op->kind == SETTLE_RETRY)
-        return nm_spool_retry(q->spool, op->seq, op->attempt, op->not_before_unix_ms, &rec, err);
-    Newsmill__DeadLetter *letter;
-    if (nm_spool_bury(q->spool, op->seq, op->attempt, &rec, op->at_unix_ms, &letter, err) != 0)
-        return -1;
+    bool applied = false;
+    Newsmill__DeadLetter *letter = NULL;
+    if (op->kind == SETTLE_RETRY) {
+        if (nm_spool_retry(q->spool, op->seq, op->rev, op->attempt, op->not_before_unix_ms, &rec,
+                           &applied, err) != 0)
+            return -1;
+    } else {
+        if (nm_spool_bury(q->spool, op->seq, op->rev, op->attempt, &rec, op->at_unix_ms, &letter,
+                          err) != 0)
+            return -1;
+        applied = letter != NULL;
+    }
+    if (!applied)
+        nm_log_info("failure of row %lld revision %lld not recorded: the row is settled or holds a"
+                    " newer body (reason \"%s\")",
+                    (long long)op->seq, (long long)op->rev, rec.reason);
     if (letter) {
         q->n_articles--;
         q->n_dead++;
@@ -400,11 +462,12 @@ void nm_queue_settle(nm_queue *q)
         return;
     nm_error err;
     int64_t n_articles = q->n_articles, n_dead = q->n_dead;
-    size_t n_done = 0;
+    size_t n_removed = 0; /* done that deleted its row: what queue_articles_done_total counts */
     int rc = nm_spool_begin(q->spool, false, &err);
     for (size_t i = 0; rc == 0 && i < q->n_ops; i++) {
-        rc = apply_op(q, &q->ops[i], &err);
-        n_done += q->ops[i].kind == SETTLE_DONE;
+        bool removed;
+        rc = apply_op(q, &q->ops[i], &removed, &err);
+        n_removed += removed;
     }
     if (rc == 0)
         rc = nm_spool_commit(q->spool, &err);
@@ -414,7 +477,7 @@ void nm_queue_settle(nm_queue *q)
         q->n_articles = n_articles;
         q->n_dead = n_dead;
     } else {
-        nm_metric_add(q->m.done, (double)n_done);
+        nm_metric_add(q->m.done, (double)n_removed);
     }
     nm_queue_storage_result(q, rc, &err);
     for (size_t i = 0; i < q->n_ops; i++)
@@ -497,11 +560,12 @@ static size_t put_varint(uint8_t *p, uint64_t v)
 }
 
 /* Encodes Envelope{version, delivery{lease_id, attempt, lease_ms, enqueued,
- * article}} by hand around the stored packed Article: no unpack/repack of
- * the body on the hot path. Field numbers as in proto/newsmill.proto. */
+ * revision, article}} by hand around the stored packed Article: no
+ * unpack/repack of the body on the hot path. Field numbers as in
+ * proto/newsmill.proto. */
 static size_t encode_delivery(nm_queue *q, const nm_lease *l, const nm_spool_row *row)
 {
-    uint8_t head[64];
+    uint8_t head[80]; /* 6 tags + 5 varints of <= 10 bytes + attempt (<= 5) */
     size_t h = 0;
     head[h++] = 0x08; /* Delivery.lease_id = 1, varint */
     h += put_varint(head + h, l->lease_id);
@@ -511,6 +575,8 @@ static size_t encode_delivery(nm_queue *q, const nm_lease *l, const nm_spool_row
     h += put_varint(head + h, (uint64_t)q->cfg.lease_ms);
     head[h++] = 0x20; /* enqueued_unix_ms = 4 */
     h += put_varint(head + h, (uint64_t)row->enqueued_unix_ms);
+    head[h++] = 0x30; /* revision = 6 */
+    h += put_varint(head + h, (uint64_t)row->rev);
     head[h++] = 0x2a; /* article = 5, length-delimited */
     h += put_varint(head + h, row->article_len);
     size_t delivery_len = h + row->article_len;
@@ -537,9 +603,19 @@ static size_t encode_delivery(nm_queue *q, const nm_lease *l, const nm_spool_row
 static int deliver_one(nm_queue *q, nm_queue_worker *w)
 {
     int64_t seq;
+    uint32_t cap;
+    if (w->group_limit && w->in_flight >= w->group_limit)
+        return -1; /* it holds a suspect: no more than its group */
     for (;;) {
         if (!window_pop(q, &seq))
             return 0;
+        cap = nm_suspects_cap(q->suspects, seq);
+        if (cap && w->in_flight >= cap) {
+            /* A suspect goes only to a worker that then holds at most cap:
+             * it waits at the head for one (see nm_suspects.h). */
+            window_unpop(q, seq);
+            return -1;
+        }
         bool found;
         nm_error err;
         if (nm_spool_fetch(q->spool, seq, &q->row, &found, &err) != 0) {
@@ -550,6 +626,7 @@ static int deliver_one(nm_queue *q, nm_queue_worker *w)
         if (found)
             break;
         nm_u64map_del(&q->present, (uint64_t)seq); /* settled since it was read in */
+        nm_suspects_forget(q->suspects, seq);
     }
     nm_lease *l = nm_lease_add(q->leases, seq, q->row.rev, q->row.attempts + 1,
                                nm_time_mono_ns() + q->cfg.lease_ms * NM_NS_PER_MS, w);
@@ -570,6 +647,11 @@ static int deliver_one(nm_queue *q, nm_queue_worker *w)
     if (w->leases)
         w->leases->owner_prev = l;
     w->leases = l;
+    if (cap) {
+        w->n_suspects++;
+        if (!w->group_limit || cap < w->group_limit)
+            w->group_limit = cap;
+    }
     w->credit--;
     w->in_flight++;
     w->sent++;

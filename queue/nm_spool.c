@@ -8,34 +8,47 @@
 #include <sys/stat.h>
 
 #include "nm_alloc.h"
+#include "nm_log.h"
+#include "nm_time.h"
 
 extern const unsigned char nm_embed_spool_schema_sql[];
 
 /* The version common/embed/spool_schema.sql describes. */
-#define NM_SPOOL_SCHEMA_VERSION 1
+#define NM_SPOOL_SCHEMA_VERSION 2
+
+/* Migration steps: MIGRATIONS[N] takes a version N database to N+1 (run in
+ * one transaction with the setting of user_version; append only). The
+ * revision counter's first value is inserted by the code (start_revision). */
+static const char *const MIGRATIONS[NM_SPOOL_SCHEMA_VERSION] = {
+    [1] = "ALTER TABLE dead ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;"
+          "CREATE TABLE revision (one INTEGER PRIMARY KEY CHECK (one = 1),"
+          " last INTEGER NOT NULL);",
+};
 
 enum {
     ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
     ST_INSERT, ST_REPLACE, ST_REMOVE, ST_GET_HISTORY, ST_RETRY, ST_BURY, ST_DELETE_SEQ,
     ST_SCAN_READY, ST_FETCH, ST_OLDEST, ST_COUNT_ARTICLES, ST_COUNT_DEAD,
     ST_PAGE_COUNT, ST_FREELIST, ST_PAGE_SIZE, ST_DEAD_LIST, ST_DEAD_ONE, ST_DEAD_GET,
-    ST_UNBURY_INSERT, ST_DEAD_DELETE, ST_DEAD_IDS, ST_COUNT
+    ST_UNBURY_INSERT, ST_DEAD_DELETE, ST_DEAD_IDS, ST_LAST_REV, ST_SAVE_REV, ST_COUNT
 };
 
 static const char *const statement_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    [ST_INSERT] = "INSERT INTO articles (id, priority, enqueued_unix_ms, article) "
-                  "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO NOTHING",
-    [ST_REPLACE] = "UPDATE articles SET article = ?2, priority = ?3, rev = rev + 1 WHERE id = ?1",
+    [ST_INSERT] = "INSERT INTO articles (id, priority, enqueued_unix_ms, article, rev) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO NOTHING",
+    /* a new body: its failures so far were another body's */
+    [ST_REPLACE] = "UPDATE articles SET article = ?2, priority = ?3, rev = ?4, attempts = 0, "
+                   "not_before_unix_ms = 0 WHERE id = ?1",
     [ST_REMOVE] = "DELETE FROM articles WHERE seq = ?1 AND rev = ?2",
-    [ST_GET_HISTORY] = "SELECT failures, article FROM articles WHERE seq = ?1",
+    [ST_GET_HISTORY] = "SELECT failures, article FROM articles WHERE seq = ?1 AND rev = ?2",
     [ST_RETRY] = "UPDATE articles SET attempts = ?2, not_before_unix_ms = ?3, failures = ?4 "
-                 "WHERE seq = ?1",
-    [ST_BURY] = "INSERT OR REPLACE INTO dead (id, dead_unix_ms, article, letter) "
-                "VALUES (?1, ?2, ?3, ?4)",
-    [ST_DELETE_SEQ] = "DELETE FROM articles WHERE seq = ?1",
+                 "WHERE seq = ?1 AND rev = ?5",
+    [ST_BURY] = "INSERT OR REPLACE INTO dead (id, dead_unix_ms, article, letter, rev) "
+                "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_DELETE_SEQ] = "DELETE FROM articles WHERE seq = ?1 AND rev = ?2",
     [ST_SCAN_READY] = "SELECT seq FROM articles WHERE not_before_unix_ms <= ?1 "
                       "ORDER BY priority DESC, seq LIMIT ?2",
     [ST_FETCH] = "SELECT rev, enqueued_unix_ms, attempts, article FROM articles WHERE seq = ?1",
@@ -47,11 +60,13 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_PAGE_SIZE] = "PRAGMA page_size",
     [ST_DEAD_LIST] = "SELECT letter FROM dead ORDER BY dead_unix_ms DESC LIMIT ?1",
     [ST_DEAD_ONE] = "SELECT letter FROM dead WHERE id = ?1",
-    [ST_DEAD_GET] = "SELECT article, letter FROM dead WHERE id = ?1",
-    [ST_UNBURY_INSERT] = "INSERT INTO articles (id, priority, enqueued_unix_ms, article, failures) "
-                         "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO NOTHING",
+    [ST_DEAD_GET] = "SELECT article, letter, rev FROM dead WHERE id = ?1",
+    [ST_UNBURY_INSERT] = "INSERT INTO articles (id, priority, enqueued_unix_ms, article, failures, "
+                         "rev) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
     [ST_DEAD_DELETE] = "DELETE FROM dead WHERE id = ?1",
     [ST_DEAD_IDS] = "SELECT id FROM dead",
+    [ST_LAST_REV] = "SELECT last FROM revision WHERE one = 1",
+    [ST_SAVE_REV] = "UPDATE revision SET last = ?1 WHERE one = 1",
 };
 
 struct nm_spool {
@@ -61,6 +76,8 @@ struct nm_spool {
     sqlite3_stmt *st[ST_COUNT];
     bool in_txn;
     bool sync_full; /* the connection's synchronous level is FULL (else NORMAL) */
+    int64_t last_rev; /* the last revision handed out (schema: REVISIONS) */
+    bool rev_dirty;   /* last_rev moved in the open transaction: saved at commit */
 };
 
 /* Maps a SQLite failure to an nm_error with the statement's context. */
@@ -137,7 +154,23 @@ static int exec(nm_spool *s, const char *sql, nm_error *err)
     return 0;
 }
 
-/* Creates the schema in a new file, or checks the version of an existing one. */
+/* Creates the revision counter of a new (or newly migrated) spool at its
+ * creation time in microseconds, or above every revision already in the
+ * file. The one place the spool trusts the clock: see REVISIONS in the
+ * schema for why that is safe. */
+static int start_revision(nm_spool *s, nm_error *err)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO revision (one, last) SELECT 1, max(%lld,"
+             " (SELECT coalesce(max(rev), 0) FROM articles),"
+             " (SELECT coalesce(max(rev), 0) FROM dead))",
+             (long long)(nm_time_unix_ms() * 1000));
+    return exec(s, sql, err);
+}
+
+/* Creates the schema in a new file, migrates an older one forward (one
+ * transaction), or checks the version of a current one. */
 static int ensure_schema(nm_spool *s, nm_error *err)
 {
     sqlite3_stmt *st;
@@ -153,17 +186,30 @@ static int ensure_schema(nm_spool *s, nm_error *err)
                             (long long)version, NM_SPOOL_SCHEMA_VERSION);
     if (version == NM_SPOOL_SCHEMA_VERSION)
         return 0;
-    /* Version 0: a new file (or an empty one). Migrations from older versions
-     * would go here, one step per version, each in its own transaction. */
-    char sql[64];
-    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", NM_SPOOL_SCHEMA_VERSION);
     if (exec(s, "BEGIN IMMEDIATE", err) != 0)
         return -1;
-    if (exec(s, (const char *)nm_embed_spool_schema_sql, err) != 0 || exec(s, sql, err) != 0 ||
-        exec(s, "COMMIT", err) != 0) {
-        exec(s, "ROLLBACK", NULL);
-        return nm_error_prefix(err, "creating spool schema");
+    int rc = 0;
+    if (version == 0) { /* a new file (or an empty one) */
+        rc = exec(s, (const char *)nm_embed_spool_schema_sql, err);
+        if (rc == 0)
+            rc = start_revision(s, err);
+    } else {
+        for (int64_t v = version; rc == 0 && v < NM_SPOOL_SCHEMA_VERSION; v++) {
+            rc = exec(s, MIGRATIONS[v], err);
+            if (rc == 0 && v + 1 == 2) /* the counter version 2 added */
+                rc = start_revision(s, err);
+        }
     }
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", NM_SPOOL_SCHEMA_VERSION);
+    if (rc != 0 || exec(s, sql, err) != 0 || exec(s, "COMMIT", err) != 0) {
+        exec(s, "ROLLBACK", NULL);
+        return nm_error_prefix(err, "%s spool schema (version %lld found)",
+                               version ? "migrating" : "creating", (long long)version);
+    }
+    if (version)
+        nm_log_info("spool migrated path=%s from_version=%lld to_version=%d", s->path,
+                    (long long)version, NM_SPOOL_SCHEMA_VERSION);
     return 0;
 }
 
@@ -204,6 +250,11 @@ nm_spool *nm_spool_open(const char *path, nm_spool_durability durability, nm_err
             return NULL;
         }
     }
+    if (run_int(s, ST_LAST_REV, &s->last_rev, err) != 0) {
+        nm_error_prefix(err, "spool %s: reading the revision counter", path);
+        nm_spool_close(&s);
+        return NULL;
+    }
     return s;
 }
 
@@ -240,6 +291,12 @@ int nm_spool_begin(nm_spool *s, bool durable, nm_error *err)
 
 int nm_spool_commit(nm_spool *s, nm_error *err)
 {
+    if (s->rev_dirty) { /* the counter commits with the rows that used it */
+        sqlite3_bind_int64(s->st[ST_SAVE_REV], 1, s->last_rev);
+        if (run(s, ST_SAVE_REV, err) != 0)
+            return -1;
+        s->rev_dirty = false;
+    }
     if (run(s, ST_COMMIT, err) != 0)
         return -1;
     s->in_txn = false;
@@ -251,26 +308,38 @@ void nm_spool_rollback(nm_spool *s)
     if (sqlite3_get_autocommit(s->db) == 0)
         run(s, ST_ROLLBACK, NULL);
     s->in_txn = false;
+    /* The revisions handed out since begin are gone with their rows; the
+     * in-memory counter stays ahead (gaps are harmless, going back is not). */
+    s->rev_dirty = false;
 }
 
 int nm_spool_put(nm_spool *s, const char *id, int32_t priority, int64_t now_unix_ms,
-                 const uint8_t *article, size_t len, bool *inserted, nm_error *err)
+                 const uint8_t *article, size_t len, bool *inserted, int64_t *rev, nm_error *err)
 {
+    int64_t next = s->last_rev + 1;
     sqlite3_stmt *st = s->st[ST_INSERT];
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, priority);
     sqlite3_bind_int64(st, 3, now_unix_ms);
     sqlite3_bind_blob64(st, 4, article, len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, next);
     if (run(s, ST_INSERT, err) != 0)
         return -1;
     *inserted = sqlite3_changes(s->db) > 0;
-    if (*inserted)
-        return 0;
-    st = s->st[ST_REPLACE];
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_blob64(st, 2, article, len, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, priority);
-    return run(s, ST_REPLACE, err);
+    if (!*inserted) {
+        st = s->st[ST_REPLACE];
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_blob64(st, 2, article, len, SQLITE_STATIC);
+        sqlite3_bind_int(st, 3, priority);
+        sqlite3_bind_int64(st, 4, next);
+        if (run(s, ST_REPLACE, err) != 0)
+            return -1;
+    }
+    s->last_rev = next;
+    s->rev_dirty = true;
+    if (rev)
+        *rev = next;
+    return 0;
 }
 
 int nm_spool_remove(nm_spool *s, int64_t seq, int64_t rev, bool *removed, nm_error *err)
@@ -284,13 +353,15 @@ int nm_spool_remove(nm_spool *s, int64_t seq, int64_t rev, bool *removed, nm_err
     return 0;
 }
 
-/* Reads the history (a DeadLetter holding failures) and the article of seq.
- * *found false when the row is gone. The caller frees what it gets. */
-static int get_history(nm_spool *s, int64_t seq, Newsmill__DeadLetter **history,
+/* Reads the history (a DeadLetter holding failures) and the article of row
+ * seq at revision rev. *found false when the row is gone or holds another
+ * body now. The caller frees what it gets. */
+static int get_history(nm_spool *s, int64_t seq, int64_t rev, Newsmill__DeadLetter **history,
                        Newsmill__Article **article, bool *found, nm_error *err)
 {
     sqlite3_stmt *st = s->st[ST_GET_HISTORY];
     sqlite3_bind_int64(st, 1, seq);
+    sqlite3_bind_int64(st, 2, rev);
     int rc = sqlite3_step(st);
     *history = NULL;
     if (article)
@@ -331,12 +402,15 @@ static uint8_t *append_failure(const Newsmill__DeadLetter *history,
     return buf;
 }
 
-int nm_spool_retry(nm_spool *s, int64_t seq, uint32_t attempts, int64_t not_before_unix_ms,
-                   const Newsmill__FailureRecord *rec, nm_error *err)
+int nm_spool_retry(nm_spool *s, int64_t seq, int64_t rev, uint32_t attempts,
+                   int64_t not_before_unix_ms, const Newsmill__FailureRecord *rec, bool *applied,
+                   nm_error *err)
 {
     Newsmill__DeadLetter *history;
     bool found;
-    if (get_history(s, seq, &history, NULL, &found, err) != 0)
+    if (applied)
+        *applied = false;
+    if (get_history(s, seq, rev, &history, NULL, &found, err) != 0)
         return -1;
     if (!found)
         return 0;
@@ -350,20 +424,24 @@ int nm_spool_retry(nm_spool *s, int64_t seq, uint32_t attempts, int64_t not_befo
     sqlite3_bind_int64(st, 2, attempts);
     sqlite3_bind_int64(st, 3, not_before_unix_ms);
     sqlite3_bind_blob64(st, 4, buf, len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, rev);
     int rc = run(s, ST_RETRY, err);
     free(buf);
+    if (rc == 0 && applied)
+        *applied = true;
     return rc;
 }
 
-int nm_spool_bury(nm_spool *s, int64_t seq, uint32_t attempts, const Newsmill__FailureRecord *rec,
-                  int64_t now_unix_ms, Newsmill__DeadLetter **letter, nm_error *err)
+int nm_spool_bury(nm_spool *s, int64_t seq, int64_t rev, uint32_t attempts,
+                  const Newsmill__FailureRecord *rec, int64_t now_unix_ms,
+                  Newsmill__DeadLetter **letter, nm_error *err)
 {
     if (letter)
         *letter = NULL;
     Newsmill__DeadLetter *history;
     Newsmill__Article *article;
     bool found;
-    if (get_history(s, seq, &history, &article, &found, err) != 0)
+    if (get_history(s, seq, rev, &history, &article, &found, err) != 0)
         return -1;
     if (!found)
         return 0;
@@ -389,9 +467,11 @@ int nm_spool_bury(nm_spool *s, int64_t seq, uint32_t attempts, const Newsmill__F
     sqlite3_bind_int64(st, 2, now_unix_ms);
     sqlite3_bind_blob64(st, 3, abuf, alen, SQLITE_STATIC);
     sqlite3_bind_blob64(st, 4, buf, len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, rev);
     int rc = run(s, ST_BURY, err);
     if (rc == 0) {
         sqlite3_bind_int64(s->st[ST_DELETE_SEQ], 1, seq);
+        sqlite3_bind_int64(s->st[ST_DELETE_SEQ], 2, rev);
         rc = run(s, ST_DELETE_SEQ, err);
     }
     if (rc == 0 && letter)
@@ -573,6 +653,7 @@ int nm_spool_unbury(nm_spool *s, const char *id, int64_t now_unix_ms, bool *foun
                         SQLITE_TRANSIENT);
     sqlite3_bind_blob64(ins, 5, sqlite3_column_blob(get, 1), (sqlite3_uint64)sqlite3_column_bytes(get, 1),
                         SQLITE_TRANSIENT);
+    sqlite3_bind_int64(ins, 6, sqlite3_column_int64(get, 2)); /* the revision it died with */
     if (article)
         newsmill__article__free_unpacked(article, NULL);
     rc = run(s, ST_UNBURY_INSERT, err);

@@ -49,7 +49,7 @@ typedef struct nm_spool nm_spool;
  * row owns and reuses: free it with nm_spool_row_clear(). */
 typedef struct nm_spool_row {
     int64_t seq;
-    int64_t rev;
+    int64_t rev; /* the body's revision (spool schema: REVISIONS) */
     int64_t enqueued_unix_ms;
     uint32_t attempts;
     uint8_t *article; /* packed newsmill.Article */
@@ -72,26 +72,33 @@ int nm_spool_commit(nm_spool *spool, nm_error *err);
 void nm_spool_rollback(nm_spool *spool);
 
 /* Inserts an article, or, when id is already in the spool, replaces its body
- * and priority (the newer body wins) keeping its place and history.
- * *inserted says which. In a transaction. */
+ * and priority (the newer body wins) keeping its place and history (its
+ * attempts and back-off start again: they were the old body's). Either way
+ * the body gets the next revision of the spool's counter (*rev, may be
+ * NULL), saved by nm_spool_commit. *inserted says which. In a transaction. */
 int nm_spool_put(nm_spool *spool, const char *id, int32_t priority, int64_t now_unix_ms,
-                 const uint8_t *article, size_t len, bool *inserted, nm_error *err);
+                 const uint8_t *article, size_t len, bool *inserted, int64_t *rev,
+                 nm_error *err);
 
 /* Deletes the row seq if its rev is still rev (a resubmit in between keeps
  * the row for redelivery). *removed says whether it was deleted. */
 int nm_spool_remove(nm_spool *spool, int64_t seq, int64_t rev, bool *removed, nm_error *err);
 
-/* One failure of row seq: appends rec to its history, sets attempts and
- * not_before (retry back-off). */
-int nm_spool_retry(nm_spool *spool, int64_t seq, uint32_t attempts, int64_t not_before_unix_ms,
-                   const Newsmill__FailureRecord *rec, nm_error *err);
+/* One failure of row seq at revision rev: appends rec to its history, sets
+ * attempts and not_before (retry back-off). A row gone or holding a newer
+ * body is left alone: 0 with *applied (may be NULL) false. */
+int nm_spool_retry(nm_spool *spool, int64_t seq, int64_t rev, uint32_t attempts,
+                   int64_t not_before_unix_ms, const Newsmill__FailureRecord *rec, bool *applied,
+                   nm_error *err);
 
-/* Last failure of row seq: moves it to the dead letters with its history plus
- * rec. On success *letter (may be NULL) gets the dead letter (caller owns,
- * newsmill__dead_letter__free_unpacked). A missing row is 0 with *letter
- * NULL. */
-int nm_spool_bury(nm_spool *spool, int64_t seq, uint32_t attempts, const Newsmill__FailureRecord *rec,
-                  int64_t now_unix_ms, Newsmill__DeadLetter **letter, nm_error *err);
+/* Last failure of row seq at revision rev: moves it to the dead letters with
+ * its history plus rec (and its revision). On success *letter (may be NULL)
+ * gets the dead letter (caller owns, newsmill__dead_letter__free_unpacked).
+ * A row gone or holding a newer body (a failure of an old body never buries
+ * a newer one) is 0 with *letter NULL. */
+int nm_spool_bury(nm_spool *spool, int64_t seq, int64_t rev, uint32_t attempts,
+                  const Newsmill__FailureRecord *rec, int64_t now_unix_ms,
+                  Newsmill__DeadLetter **letter, nm_error *err);
 
 /* Calls fn for up to limit rows ready at now (not_before <= now), in delivery
  * order (priority desc, seq). fn returns nothing; *n_seen gets the number of
@@ -133,9 +140,10 @@ int nm_spool_dead_list(nm_spool *spool, uint32_t limit, const char *id,
 void nm_spool_letters_free(Newsmill__DeadLetter **letters, size_t n);
 
 /* Moves dead letter id back to the articles (attempts 0, history kept, at
- * the back of the queue). *found says whether id was a dead letter. If the id
- * is waiting already (resubmitted since), that copy is kept. In a
- * transaction. */
+ * the back of the queue), with the revision it died with: if a newer body of
+ * the id was stored in the results since, this one stays older there.
+ * *found says whether id was a dead letter. If the id is waiting already
+ * (resubmitted since: a newer body), that copy is kept. In a transaction. */
 int nm_spool_unbury(nm_spool *spool, const char *id, int64_t now_unix_ms, bool *found,
                     bool *inserted, nm_error *err);
 

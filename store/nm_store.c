@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "nm_alloc.h"
+#include "nm_fault.h"
 #include "nm_log.h"
 
 extern const unsigned char nm_embed_results_schema_sql[];
@@ -24,7 +25,7 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    [ST_FIND_ARTICLE] = "SELECT article FROM articles WHERE id = ?1",
+    [ST_FIND_ARTICLE] = "SELECT article, revision FROM articles WHERE id = ?1",
     [ST_DEL_FTS] = "INSERT INTO articles_fts (articles_fts, rowid, title, body)"
                    " SELECT 'delete', article, title, body FROM articles WHERE article = ?1",
     [ST_DEL_SECTIONS] = "DELETE FROM sections WHERE article = ?1",
@@ -39,9 +40,9 @@ static const char *const statement_sql[ST_COUNT] = {
         " n_bytes, n_chars, n_words, n_sentences, n_paragraphs, n_syllables,"
         " avg_sentence_words, flesch_reading_ease, flesch_kincaid_grade,"
         " fp_exact, simhash, sh0, sh1, sh2, sh3, minhash, summary, warnings, body,"
-        " sentences_json)"
+        " sentences_json, revision)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-        " ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
+        " ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)",
     [ST_INS_FTS] = "INSERT INTO articles_fts (rowid, title, body) VALUES (?1, ?2, ?3)",
     [ST_INS_SECTION] = "INSERT INTO sections (article, idx, level, heading, start_byte, end_byte,"
                        " first_paragraph, n_paragraphs, outline_idx)"
@@ -299,6 +300,15 @@ static void make_parent_dirs(const char *path)
     free(dir);
 }
 
+/* SQLite calls it inside COMMIT, before writing the WAL; 0 lets the commit
+ * go on. Only registered when a test armed fault points. */
+static int fault_in_commit(void *arg)
+{
+    (void)arg;
+    nm_fault_point("store.commit");
+    return 0;
+}
+
 nm_store *nm_store_open(const char *path, const nm_store_options *opts, nm_error *err)
 {
     nm_store_options defaults = {0};
@@ -370,6 +380,8 @@ nm_store *nm_store_open(const char *path, const nm_store_options *opts, nm_error
     }
     if (prepare_all(s, err) < 0)
         goto fail;
+    if (nm_fault_armed) /* a test's point inside COMMIT (nm_fault.h) */
+        sqlite3_commit_hook(s->db, fault_in_commit, NULL);
     sqlite3_busy_timeout(s->db, busy_ms);
     return s;
 fail:
@@ -477,7 +489,7 @@ int nm_store_put_batch(nm_store *s, const nm_extract_result *const *results, siz
     if (nm_store_begin(s, err) < 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        if (nm_store_put(s, results[i], ingested_unix_ms, err) < 0) {
+        if (nm_store_put(s, results[i], 0, ingested_unix_ms, NULL, err) < 0) {
             nm_store_rollback(s);
             return -1;
         }

@@ -14,6 +14,14 @@
  *   - Idempotent: putting an article id that is already stored replaces the
  *     article and every one of its child rows (sentences, mentions, ...) in
  *     the same transaction. An id is never stored twice.
+ *   - Never older over newer: each article is stored with its revision (the
+ *     queue's, Delivery.revision: higher for every newer body of an id, see
+ *     the spool schema). A put whose revision is lower than the stored one
+ *     is dropped (NM_STORE_STALE) and changes nothing: a worker that held an
+ *     old body past its lease cannot overwrite the newer body another worker
+ *     stored meanwhile. The same revision again (a redelivery) replaces, as
+ *     does revision 0, "no revision known" (results from before revisions,
+ *     tools, tests): it replaces whatever is stored, as every put did before.
  *   - All or nothing per batch: nm_store_commit() either makes every article
  *     put since nm_store_begin() durable (synchronous=FULL by default) or none.
  *   - Statements are prepared once, at open, and reused.
@@ -49,7 +57,7 @@
 #include "nm_article.h"
 
 /* The schema version this build creates and reads (PRAGMA user_version). */
-#define NM_STORE_SCHEMA_VERSION 3
+#define NM_STORE_SCHEMA_VERSION 4
 
 typedef struct nm_store nm_store;
 
@@ -84,15 +92,21 @@ int nm_store_schema_version(nm_store *store);
  * (NM_ERR_BUSY when the lock stayed taken for the busy timeout). */
 int nm_store_begin(nm_store *store, nm_error *err);
 
-/* Adds one extracted article to the open transaction, replacing any stored
- * article with the same id (and all its child rows). ingested_unix_ms is
- * stored as the ingestion time. The result is only read. Returns 0, or -1
- * with err: with NM_ERR_INVALID (the result was checked before any write)
- * nothing was written and the transaction stays open and usable; with
- * NM_ERR_INTERNAL no transaction was open (nothing changes); with any other
- * code the transaction has been rolled back. */
-int nm_store_put(nm_store *store, const nm_extract_result *result, int64_t ingested_unix_ms,
-                 nm_error *err);
+/* What nm_store_put did with an article. */
+typedef enum nm_store_put_outcome {
+    NM_STORE_STORED = 0, /* stored, replacing the id's older or equal revision if any */
+    NM_STORE_STALE,      /* not stored: the id is stored with a newer revision */
+} nm_store_put_outcome;
+
+/* Adds one extracted article at revision (0: none known, see above) to the
+ * open transaction, replacing any stored article with the same id (and all
+ * its child rows) unless that one has a newer revision. ingested_unix_ms is
+ * stored as the ingestion time. The result is only read. Returns 0 with
+ * *outcome (may be NULL), or -1 with err; on -1 the transaction has been
+ * rolled back, except for NM_ERR_INVALID (an unusable result: nothing
+ * written, the transaction stays usable). */
+int nm_store_put(nm_store *store, const nm_extract_result *result, int64_t revision,
+                 int64_t ingested_unix_ms, nm_store_put_outcome *outcome, nm_error *err);
 
 /* Commits the open transaction. Returns 0, or -1 with err; on -1 the
  * transaction has been rolled back and nothing of it is stored. */
@@ -106,7 +120,8 @@ void nm_store_rollback(nm_store *store);
  * that may come from another thread than the store's. */
 void nm_store_interrupt(nm_store *store);
 
-/* begin + put each + commit. Returns 0, or -1 with err and nothing stored. */
+/* begin + put each (revision 0: each replaces what is stored) + commit.
+ * Returns 0, or -1 with err and nothing stored. */
 int nm_store_put_batch(nm_store *store, const nm_extract_result *const *results, size_t n,
                        int64_t ingested_unix_ms, nm_error *err);
 

@@ -2,7 +2,8 @@
  * nm_store_put: writing one extracted article (see nm_store.h).
  * Cycle with nm_store.c: one module in two files; the writer uses the connection's statement and error helpers, nm_store_put_batch the writer.
  *
- * Writing one article: look its id up; if stored, remove it from the
+ * Writing one article: look its id up; if stored with a newer revision,
+ * stop there (stale, see nm_store.h); if stored, remove it from the
  * full-text index, delete the old row from every child table and then the
  * article; insert the article, index its title and body, then its child
  * rows. (The index is written here, not by triggers: see the schema.)
@@ -267,8 +268,8 @@ static void build_sentences_json(nm_store *s, const nm_extract_result *r)
     nm_sbuf_append(j, "]", 1);
 }
 
-static int insert_article_row(nm_store *s, const nm_extract_result *r, int64_t ingested_unix_ms,
-                              int64_t *article, nm_error *err)
+static int insert_article_row(nm_store *s, const nm_extract_result *r, int64_t revision,
+                              int64_t ingested_unix_ms, int64_t *article, nm_error *err)
 {
     sqlite3_stmt *st = s->stmt[ST_INS_ARTICLE];
     const nm_counts *c = &r->counts;
@@ -337,6 +338,7 @@ static int insert_article_row(nm_store *s, const nm_extract_result *r, int64_t i
     sqlite3_bind_text(st, 30, r->text ? r->text : "", (int)r->text_len, SQLITE_STATIC);
     build_sentences_json(s, r);
     sqlite3_bind_text(st, 31, s->json.data, (int)s->json.len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 32, revision);
     if (nm_store_step(s, st, err, "inserting article") < 0)
         return -1;
     *article = sqlite3_last_insert_rowid(s->db);
@@ -499,8 +501,11 @@ static int insert_entities(nm_store *s, const nm_extract_result *r, int64_t arti
     return 0;
 }
 
-int nm_store_put(nm_store *s, const nm_extract_result *r, int64_t ingested_unix_ms, nm_error *err)
+int nm_store_put(nm_store *s, const nm_extract_result *r, int64_t revision,
+                 int64_t ingested_unix_ms, nm_store_put_outcome *outcome, nm_error *err)
 {
+    if (outcome)
+        *outcome = NM_STORE_STORED;
     if (!s->in_txn)
         return nm_error_set(err, NM_ERR_INTERNAL, "nm_store_put outside a transaction");
     if (validate(r, err) < 0)
@@ -509,14 +514,21 @@ int nm_store_put(nm_store *s, const nm_extract_result *r, int64_t ingested_unix_
     sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     int64_t old = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    int64_t old_revision = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
     sqlite3_reset(st);
     int64_t article;
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         nm_store_db_error(s->db, rc, err, "looking up article");
         goto fail;
     }
+    if (old >= 0 && revision != 0 && old_revision > revision) {
+        /* a newer body of this id is stored: this one is stale */
+        if (outcome)
+            *outcome = NM_STORE_STALE;
+        return 0;
+    }
     if ((old >= 0 && delete_article(s, old, err) < 0) ||
-        insert_article_row(s, r, ingested_unix_ms, &article, err) < 0 ||
+        insert_article_row(s, r, revision, ingested_unix_ms, &article, err) < 0 ||
         insert_structure(s, r, article, err) < 0 || insert_entities(s, r, article, err) < 0)
         goto fail;
     return 0;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "nm_curve.h"
+#include "nm_fault.h"
 #include "nm_log.h"
 #include "nm_opts.h"
 #include "nm_protocol.h"
@@ -76,6 +77,10 @@ int main(int argc, char **argv)
         return 2;
     }
     nm_log_set_level(level);
+    if (nm_fault_init(&err) != 0) {
+        fprintf(stderr, "newsmill-worker: %s\n", err.msg);
+        return 2;
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

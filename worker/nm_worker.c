@@ -3,6 +3,9 @@
  *
  * Metrics (names are the collector's contract; do not rename):
  *   counters   worker_articles_done_total        committed and settled
+ *              worker_stale_dropped_total        not stored because the results database
+ *                                                holds a newer revision of the id (an old
+ *                                                body held past its lease); settled (done)
  *              worker_articles_failed_total{reason}
  *              worker_bytes_in_total             article body bytes received
  *              worker_batches_total              committed transactions
@@ -28,6 +31,7 @@
 #include "nm_alloc.h"
 #include "nm_consumer.h"
 #include "nm_extract.h"
+#include "nm_fault.h"
 #include "nm_log.h"
 #include "nm_stats.h"
 #include "nm_store.h"
@@ -42,6 +46,7 @@
 /* An article extracted and waiting for its transaction. */
 typedef struct held {
     uint64_t lease_id;
+    int64_t revision;          /* Delivery.revision: the store keeps the newest */
     uint32_t lease_ms;         /* as delivered; extensions ask for the same again */
     int64_t enqueued_unix_ms;  /* for submit-to-commit latency */
     int64_t received_ns;       /* for --flush-ms */
@@ -50,7 +55,7 @@ typedef struct held {
 } held;
 
 typedef struct worker_metrics {
-    nm_metric *done, *bytes_in, *batches, *db_retries;
+    nm_metric *done, *stale, *bytes_in, *batches, *db_retries;
     nm_metric *decode_s, *extract_s, *persist_s, *batch_articles, *submit_to_commit_s;
     nm_metric *in_flight, *rss, *rate;
 } worker_metrics;
@@ -69,6 +74,7 @@ struct nm_worker {
     uint64_t *lease_ids; /* scratch, cap_held long */
     nm_write_job job;    /* the writer's job, and its arrays (job_cap long) */
     nm_extract_result **job_results;
+    int64_t *job_revisions;
     nm_write_status *job_status;
     nm_error *job_errors;
     size_t job_cap;
@@ -90,6 +96,10 @@ static void metrics_init(nm_worker *w)
     m->done = nm_stats_counter(s, NM_METRIC_WORKER_ARTICLES_DONE_TOTAL,
                                "articles committed to the results database and settled", NULL,
                                NULL);
+    m->stale = nm_stats_counter(s, "worker_stale_dropped_total",
+                                "articles not stored because the results database holds a newer"
+                                " revision (settled all the same)",
+                                NULL, NULL);
     m->bytes_in = nm_stats_counter(s, "worker_bytes_in_total", "article body bytes received",
                                    NULL, NULL);
     m->batches = nm_stats_counter(s, "worker_batches_total", "transactions committed", NULL, NULL);
@@ -178,13 +188,17 @@ static void flush(nm_worker *w)
     if (n > w->job_cap) {
         w->job_cap = n;
         w->job_results = nm_xrealloc(w->job_results, n * sizeof *w->job_results);
+        w->job_revisions = nm_xrealloc(w->job_revisions, n * sizeof *w->job_revisions);
         w->job_status = nm_xrealloc(w->job_status, n * sizeof *w->job_status);
         w->job_errors = nm_xrealloc(w->job_errors, n * sizeof *w->job_errors);
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         w->job_results[i] = w->held[i].result;
+        w->job_revisions[i] = w->held[i].revision;
+    }
     w->job = (nm_write_job){
         .results = w->job_results,
+        .revisions = w->job_revisions,
         .n = n,
         .one_by_one = w->one_by_one_next,
         .ingested_unix_ms = nm_time_unix_ms(),
@@ -196,16 +210,17 @@ static void flush(nm_worker *w)
         w->n_writing = n;
 }
 
-/* After the writer finished a job: done for what it committed, fail for
- * what it refused, keep the rest (in order) for the next job; on a database
- * error, decide when to retry. */
+/* After the writer finished a job: done for what it committed and for what
+ * was stale (a newer revision is stored: settled, never to be stored), fail
+ * for what it refused, keep the rest (in order) for the next job; on a
+ * database error, decide when to retry. */
 static void written(nm_worker *w, int64_t now_ns)
 {
     nm_write_job *job = nm_writer_take(w->writer);
     if (!job)
         return;
     int64_t commit_ms = nm_time_unix_ms();
-    size_t n_done = 0, n_kept = 0;
+    size_t n_done = 0, n_stale = 0, n_kept = 0, n_settle = 0; /* settle = done + stale */
     for (size_t i = 0; i < job->n; i++) {
         held *h = &w->held[i];
         switch (job->status[i]) {
@@ -213,10 +228,17 @@ static void written(nm_worker *w, int64_t now_ns)
             w->held[n_kept++] = *h;
             continue;
         case NM_WRITE_COMMITTED:
-            w->lease_ids[n_done++] = h->lease_id;
+            w->lease_ids[n_settle++] = h->lease_id;
+            n_done++;
             if (h->enqueued_unix_ms > 0)
                 nm_metric_observe(w->m.submit_to_commit_s,
                                   (double)(commit_ms - h->enqueued_unix_ms) / 1e3);
+            break;
+        case NM_WRITE_STALE:
+            w->lease_ids[n_settle++] = h->lease_id;
+            n_stale++;
+            nm_log_info("stale article dropped id=%s revision=%lld: the results database holds"
+                        " a newer one", h->result->id, (long long)h->revision);
             break;
         case NM_WRITE_INVALID:
             fail_lease(w, h->lease_id, h->result->id, "invalid-result", job->errors[i].msg, false);
@@ -230,11 +252,14 @@ static void written(nm_worker *w, int64_t now_ns)
     memmove(w->held + n_kept, w->held + job->n, (w->n_held - job->n) * sizeof *w->held);
     w->n_held -= job->n - n_kept;
     w->n_writing = 0;
-    if (n_done) {
+    if (n_settle) {
         nm_error err;
-        if (nm_consumer_done(w->consumer, w->lease_ids, n_done, &err) < 0)
-            nm_log_warn("done not sent for %zu committed articles (they will redeliver and be"
-                        " replaced idempotently): %s", n_done, err.msg);
+        if (nm_consumer_done(w->consumer, w->lease_ids, n_settle, &err) < 0)
+            nm_log_warn("done not sent for %zu settled articles (they will redeliver and be"
+                        " replaced idempotently, or dropped again): %s", n_settle, err.msg);
+    }
+    nm_metric_add(w->m.stale, (double)n_stale);
+    if (n_done) {
         nm_metric_add(w->m.done, (double)n_done);
         nm_metric_add(w->m.batches, 1);
         nm_metric_observe(w->m.batch_articles, (double)n_done);
@@ -328,6 +353,7 @@ static void take_delivery(nm_worker *w, Newsmill__Delivery *d, int64_t decode_ns
     };
     int64_t t1 = nm_time_mono_ns();
     nm_metric_observe(w->m.decode_s, (double)(decode_ns + (t1 - t0)) / 1e9);
+    nm_fault_point_id("worker.extract", a->id);
     nm_extract_result *r = NULL;
     nm_error err;
     int rc = a->body.len == 0 ? nm_error_set(&err, NM_ERR_EMPTY, "empty body")
@@ -348,6 +374,7 @@ static void take_delivery(nm_worker *w, Newsmill__Delivery *d, int64_t decode_ns
     }
     w->held[w->n_held++] = (held){
         .lease_id = d->lease_id,
+        .revision = (int64_t)d->revision,
         .lease_ms = d->lease_ms,
         .enqueued_unix_ms = d->enqueued_unix_ms,
         .received_ns = t0,
@@ -573,6 +600,7 @@ void nm_worker_destroy(nm_worker **worker)
     free(w->held);
     free(w->lease_ids);
     free(w->job_results);
+    free(w->job_revisions);
     free(w->job_status);
     free(w->job_errors);
     nm_consumer_destroy(&w->consumer);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "nm_alloc.h"
+#include "nm_fault.h"
 #include "nm_log.h"
 #include "nm_time.h"
 
@@ -43,11 +44,27 @@ static bool stop_requested(nm_writer *w, nm_write_job *job)
     return true;
 }
 
+/* Puts result i of job; a stale one is marked, its status final once the
+ * transaction commits. */
+static int put_one(nm_store *store, nm_write_job *job, size_t i, nm_error *err)
+{
+    nm_store_put_outcome outcome;
+    int64_t revision = job->revisions ? job->revisions[i] : 0;
+    if (nm_store_put(store, job->results[i], revision, job->ingested_unix_ms, &outcome, err) < 0)
+        return -1;
+    if (outcome == NM_STORE_STALE)
+        job->status[i] = NM_WRITE_STALE;
+    return 0;
+}
+
 /* All results in one transaction. An invalid result is skipped (reported
- * INVALID) without spoiling the rest. */
+ * INVALID) without spoiling the rest. A result found stale is only known
+ * to be once the transaction commits (the newer revision may be this
+ * job's own): if it rolls back, it is PENDING again. */
 static void write_batch(nm_writer *w, nm_write_job *job)
 {
     nm_store *store = w->store;
+    nm_fault_point("writer.before_begin");
     if (nm_store_begin(store, &job->err) < 0) {
         job->rc = -1;
         return;
@@ -55,8 +72,8 @@ static void write_batch(nm_writer *w, nm_write_job *job)
     for (size_t i = 0; i < job->n; i++) {
         nm_error err;
         if (stop_requested(w, job))
-            return;
-        if (nm_store_put(store, job->results[i], job->ingested_unix_ms, &err) == 0)
+            goto rolled_back;
+        if (put_one(store, job, i, &err) == 0)
             continue;
         if (err.code == NM_ERR_INVALID) {
             job->status[i] = NM_WRITE_INVALID;
@@ -67,15 +84,22 @@ static void write_batch(nm_writer *w, nm_write_job *job)
         job->err = err;
         job->rc = -1;
         job->at_article = true;
-        return;
+        goto rolled_back;
     }
+    nm_fault_point("writer.after_puts");
     if (nm_store_commit(store, &job->err) < 0) {
         job->rc = -1;
-        return;
+        goto rolled_back;
     }
+    nm_fault_point("writer.after_commit");
     for (size_t i = 0; i < job->n; i++)
         if (job->status[i] == NM_WRITE_PENDING)
             job->status[i] = NM_WRITE_COMMITTED;
+    return;
+rolled_back:
+    for (size_t i = 0; i < job->n; i++)
+        if (job->status[i] == NM_WRITE_STALE)
+            job->status[i] = NM_WRITE_PENDING;
 }
 
 /* One transaction per result; stops at the first error that is the
@@ -92,7 +116,7 @@ static void write_one_by_one(nm_writer *w, nm_write_job *job)
             job->rc = -1;
             return;
         }
-        if (nm_store_put(store, job->results[i], job->ingested_unix_ms, &err) < 0) {
+        if (put_one(store, job, i, &err) < 0) {
             if (nm_store_error_is_transient(err.code)) {
                 job->err = err;
                 job->rc = -1;
@@ -104,11 +128,13 @@ static void write_one_by_one(nm_writer *w, nm_write_job *job)
             continue;
         }
         if (nm_store_commit(store, &err) < 0) {
+            job->status[i] = NM_WRITE_PENDING;
             job->err = err;
             job->rc = -1;
             return;
         }
-        job->status[i] = NM_WRITE_COMMITTED;
+        if (job->status[i] != NM_WRITE_STALE)
+            job->status[i] = NM_WRITE_COMMITTED;
     }
 }
 

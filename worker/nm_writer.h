@@ -41,11 +41,15 @@ typedef enum nm_write_status {
     NM_WRITE_COMMITTED,   /* durable in the results database */
     NM_WRITE_INVALID,     /* refused as unusable (NM_ERR_INVALID): never retry */
     NM_WRITE_FAILED,      /* one_by_one only: this article's write failed; may be retried */
+    NM_WRITE_STALE,       /* not stored, and never will be: the database holds a newer
+                           * revision of its id (committed with the job); settle it */
 } nm_write_status;
 
 typedef struct nm_write_job {
     /* in */
     nm_extract_result *const *results; /* borrowed until nm_writer_take returns the job */
+    const int64_t *revisions;          /* n entries (each result's Delivery.revision), or
+                                        * NULL: none known; borrowed like results */
     size_t n;
     bool one_by_one;
     int64_t ingested_unix_ms;

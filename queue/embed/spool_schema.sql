@@ -8,6 +8,31 @@
 -- NM_SPOOL_SCHEMA_VERSION. A spool with a newer version than the program
 -- knows is refused, never guessed at.
 --
+-- REVISIONS: every accepted put (a new id, or a resubmit replacing the body
+-- of one waiting) gets the next value of one spool-wide counter, stored in
+-- articles.rev and kept in `revision` in the same transaction. So for any id,
+-- a newer body always has a higher revision than every older one, even
+-- after the older row was settled and deleted and the id submitted afresh
+-- (a per-row counter would restart at 1 there). Deliveries carry it
+-- (Delivery.revision); the results database never replaces a higher
+-- revision of an id with a lower one, and done, retry and dead-lettering
+-- act on a row only while its revision is the one delivered, so a worker
+-- reporting on an old body never removes, penalises or buries a newer one.
+-- A requeued dead letter keeps the revision it died with (dead.rev): if a
+-- newer body of its id was stored since, the old one stays older. (A
+-- JetStream store would give its stream sequence this role.)
+--
+-- Where the counter starts: a new spool starts it at its creation time in
+-- microseconds (Unix). This is the one place the spool trusts the clock,
+-- and only to survive an operator deleting the spool while keeping the
+-- results database: the new spool's revisions must start above the old
+-- one's. The old spool handed out one revision per accepted put since its
+-- own creation, far fewer than one per microsecond (a million articles a
+-- second, sustained), so its counter stays below the clock; a new spool
+-- starts above it unless the clock was stepped back by about the old
+-- spool's whole lifetime. Once started, the counter never reads the clock
+-- again: a clock stepped back later changes nothing.
+--
 -- Leases are NOT stored: they live in the queue's memory only, so after a
 -- restart every article in `articles` is waiting again (outstanding leases
 -- are treated as expired). Delivery does not write to the spool; only
@@ -21,8 +46,11 @@ CREATE TABLE IF NOT EXISTS articles (
     priority           INTEGER NOT NULL DEFAULT 0,    -- higher is delivered first
     enqueued_unix_ms   INTEGER NOT NULL,              -- when it was first accepted
     not_before_unix_ms INTEGER NOT NULL DEFAULT 0,    -- retry back-off: not delivered before this
-    attempts           INTEGER NOT NULL DEFAULT 0,    -- deliveries that ended in failure or expiry
-    rev                INTEGER NOT NULL DEFAULT 0,    -- +1 when a resubmit replaces the body
+    attempts           INTEGER NOT NULL DEFAULT 0,    -- deliveries of this body that ended in
+                                                      -- failure or expiry (0 again when a
+                                                      -- resubmit replaces the body)
+    rev                INTEGER NOT NULL DEFAULT 0,    -- the body's revision (REVISIONS), new at
+                                                      -- every accepted put; 0 = none known
     article            BLOB    NOT NULL,              -- packed newsmill.Article (id always set)
     failures           BLOB                           -- packed newsmill.DeadLetter holding the
                                                       -- failure history (failures field), or NULL
@@ -36,6 +64,14 @@ CREATE TABLE IF NOT EXISTS dead (
     id           TEXT    PRIMARY KEY,                 -- article id
     dead_unix_ms INTEGER NOT NULL,                    -- when it was dead-lettered
     article      BLOB    NOT NULL,                    -- packed newsmill.Article, as submitted
-    letter       BLOB    NOT NULL                     -- packed newsmill.DeadLetter (history included)
+    letter       BLOB    NOT NULL,                    -- packed newsmill.DeadLetter (history included)
+    rev          INTEGER NOT NULL DEFAULT 0           -- its revision, kept by a requeue
 );
 CREATE INDEX IF NOT EXISTS dead_newest ON dead (dead_unix_ms DESC);
+
+-- The last revision handed out (REVISIONS): one row, created with the
+-- spool's creation time in microseconds (nm_spool.c).
+CREATE TABLE IF NOT EXISTS revision (
+    one  INTEGER PRIMARY KEY CHECK (one = 1),
+    last INTEGER NOT NULL
+);

@@ -17,6 +17,7 @@
 #include "nm_queue.h"
 #include "nm_spool.h"
 #include "nm_stats.h"
+#include "nm_suspects.h"
 #include "nm_u64map.h"
 
 /* Ready row numbers kept in memory at most (the rest stays in the spool). */
@@ -36,6 +37,14 @@ typedef struct nm_queue_worker {
     uint64_t sync_mark; /* `sent` when we last asked it for a reset credit */
     bool draining;
     int64_t last_seen_ns;
+    /* Isolation of suspects (nm_suspects.h): while it holds suspects, at
+     * most group_limit articles in all (0: no limit). */
+    uint32_t group_limit;
+    uint32_t n_suspects; /* suspects among its leases */
+    /* Its leases started expiring at lost_at_ns, when it held lost_group:
+     * the ones expiring after are judged as that one group. */
+    int64_t lost_at_ns;
+    uint32_t lost_group;
     nm_lease *leases; /* doubly linked through owner_prev/owner_next */
     nm_metric *in_flight_gauge;
     struct nm_queue_worker *next;
@@ -63,6 +72,7 @@ struct nm_queue {
     nm_stats_pub *pub;
     nm_spool *spool;
     nm_lease_table *leases;
+    nm_suspects *suspects; /* articles suspected of crashing workers */
 
     /* Rows present in memory: seq -> nm_lease*, or &window_marker. */
     nm_u64map present;
@@ -96,7 +106,7 @@ struct nm_queue {
     struct {
         nm_metric *submitted, *accepted, *delivered, *done, *failed, *redelivered, *dead;
         nm_metric *backlog, *in_flight, *oldest_age, *spool_bytes, *dead_letters, *workers;
-        nm_metric *submit_ack_seconds;
+        nm_metric *submit_ack_seconds, *suspects;
     } m;
 };
 

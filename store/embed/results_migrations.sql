@@ -100,3 +100,9 @@ CREATE VIEW mentions (article, idx, entity, start_byte, end_byte, sentence) AS
     FROM article_entities ae, json_each(ae.mentions_json) j;
 
 INSERT INTO articles_fts (articles_fts, rank) VALUES ('automerge', 16);
+
+-- @version 4
+-- The queue's revision of each stored body, so that an older body never
+-- replaces a newer one (see REVISIONS in results_schema.sql). Rows stored
+-- before have none known (0): the next put of their id replaces them.
+ALTER TABLE articles ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;

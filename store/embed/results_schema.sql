@@ -24,7 +24,8 @@
 --   * articles.article is the internal integer key; every child table refers
 --     to it (small rows, cheap joins). articles.id is the producer's id.
 --   * Persisting an article id again deletes the old row and every child row,
---     then inserts afresh, in the same transaction: never duplicates.
+--     then inserts afresh, in the same transaction: never duplicates (unless
+--     the stored revision is newer: see REVISIONS).
 --   * Times are Unix milliseconds (INTEGER), columns end in _unix_ms;
 --     NULL = unknown.  datetime(x / 1000, 'unixepoch') shows them.
 --   * Offsets (*_byte) are BYTE offsets into articles.body, end exclusive.
@@ -38,6 +39,16 @@
 --     function hamming(a, b) (registered by nm_store, hence `newsmill query`)
 --     confirms them. minhash_similarity(a, b) estimates Jaccard similarity
 --     from two minhash blobs (64 x uint32, little-endian).
+--
+-- REVISIONS: articles.revision is the queue's revision of the body the row
+-- was extracted from (Delivery.revision; the spool hands out a revision that
+-- grows with every accepted submit, so a newer body of an id always has a
+-- higher one). Persisting an id whose stored revision is higher drops the
+-- write (the worker counts it in worker_stale_dropped_total): a worker that
+-- held an old body past its lease cannot overwrite the newer one. An equal
+-- revision is a redelivery and replaces. Revision 0 means "none known"
+-- (rows from before schema version 4, tools and tests): a put at revision 0
+-- replaces whatever is stored, and any revision replaces a row at 0.
 --
 -- WHY SENTENCES (NOT PARAGRAPH ROWS): sentences are the unit that mentions,
 -- summaries and snippets refer to; each one carries its paragraph number, so
@@ -90,7 +101,9 @@ CREATE TABLE articles (
     summary TEXT NOT NULL,                -- the summary sentences, joined
     sentences_json TEXT NOT NULL DEFAULT '[]', -- read through the view `sentences`
     warnings TEXT,                        -- extraction warnings, one per line
-    body TEXT NOT NULL                    -- clean text; every offset indexes it
+    body TEXT NOT NULL,                   -- clean text; every offset indexes it
+    revision INTEGER NOT NULL DEFAULT 0   -- the queue's revision of the body stored (see
+                                          -- REVISIONS above); 0 = none known
 );
 CREATE INDEX articles_ingested ON articles (ingested_unix_ms);
 CREATE INDEX articles_published ON articles (published_unix_ms);
@@ -116,7 +129,7 @@ CREATE VIRTUAL TABLE articles_fts USING fts5 (
 );
 -- Each committed batch adds an index segment; merge them 16 at a time (the
 -- default, 4, merges 4x as often): indexing cost 110 -> 80 us per article,
--- queries unchanged (see README "Performance").
+-- queries unchanged (see docs/throughput.md, "How it got here").
 INSERT INTO articles_fts (articles_fts, rank) VALUES ('automerge', 16);
 
 -- Sentences in article order; paragraph numbers group them into paragraphs.
@@ -209,4 +222,4 @@ CREATE TABLE keyphrases (
     PRIMARY KEY (article, rank)
 ) WITHOUT ROWID;
 
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;

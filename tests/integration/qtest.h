@@ -270,4 +270,49 @@ static inline bool qtest_wait_state(void *pull, const char *state, int timeout_m
     }
 }
 
+/* Receives one delivery within timeout_ms (ticking c meanwhile), or NULL.
+ * Caller frees with nm_consumer_delivery_free. */
+static inline Newsmill__Delivery *qtest_next_delivery(nm_consumer *c, int timeout_ms)
+{
+    int64_t start = nm_time_mono_ns();
+    Newsmill__Delivery *d = NULL;
+    while (!d && nm_time_mono_ns() - start < (int64_t)timeout_ms * NM_NS_PER_MS) {
+        zmq_pollitem_t it = {nm_consumer_socket(c), 0, ZMQ_POLLIN, 0};
+        zmq_poll(&it, 1, 20);
+        nm_consumer_tick(c);
+        nm_consumer_recv(c, &d, NULL);
+    }
+    return d;
+}
+
+/* Reads every report for up to timeout_ms and returns the latest value of
+ * metric name{label} (label NULL: unlabelled) sent by who (a role, e.g.
+ * "queue", or an instance name, e.g. a worker's --name), as soon as it is
+ * >= want; -1 if who sent no such metric. */
+static inline double qtest_wait_metric_of(void *pull, const char *who, const char *name,
+                                          const char *label, double want, int timeout_ms)
+{
+    double v = -1;
+    int64_t deadline = nm_time_mono_ns() + (int64_t)timeout_ms * NM_NS_PER_MS;
+    while (v < want) {
+        int64_t left = (deadline - nm_time_mono_ns()) / NM_NS_PER_MS;
+        if (left <= 0)
+            break;
+        zmq_pollitem_t it = {pull, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, (long)left) <= 0)
+            continue;
+        Newsmill__Envelope *env;
+        if (nm_frame_recv(pull, NULL, NM_FRAME_MAX_DEFAULT, &env, 0, NULL) != 0)
+            continue;
+        if (env->body_case == NEWSMILL__ENVELOPE__BODY_STATS &&
+            (!strcmp(env->stats->role, who) || !strcmp(env->stats->instance, who))) {
+            double got = qtest_metric(env, name, label);
+            if (got >= 0)
+                v = got;
+        }
+        nm_frame_free(&env);
+    }
+    return v;
+}
+
 #endif

@@ -323,12 +323,15 @@ static void row_html_bomb(void)
     assert_int_equal(ack->accepted, 1);
     nm_producer_ack_free(&ack);
     free(html);
+    /* README promises "stored": the HTML parser bounds the depth it keeps,
+     * so the text inside the bomb is extracted like any other page. */
     char reason[256] = "";
     int outcome = settle("bad-html-bomb", reason, sizeof reason);
-    if (!outcome)
-        fail_msg("the HTML bomb was neither stored nor dead-lettered in 15 s");
-    snprintf(M.observed, sizeof M.observed, "accepted; worker %s%s", outcome == 1 ? "stored it" : "dead-lettered it: ",
-             outcome == 1 ? "" : reason);
+    if (outcome == 2)
+        fail_msg("the HTML bomb was dead-lettered (README says stored): %s", reason);
+    if (outcome != 1)
+        fail_msg("the HTML bomb was not stored in 15 s");
+    snprintf(M.observed, sizeof M.observed, "accepted; worker stored it");
 }
 
 static void row_10k_batch(void)
@@ -432,6 +435,7 @@ static void row_disk_full(void)
     assert_int_equal(stored(NULL), M.good);
     if (mount("tmpfs", mnt, "tmpfs", 0, "size=1m") != 0) {
         snprintf(M.observed, sizeof M.observed, "SKIPPED: cannot mount a tmpfs here (needs root)");
+        nm_test_skip_part("row_disk_full", "cannot mount a tmpfs here (needs root)");
         return;
     }
     /* A second worker on the small disk takes over from the first. */

@@ -235,8 +235,7 @@ static void requeue_poison(void **state)
 int main(void)
 {
     if (access(nm_test_bin("newsmill-queue"), X_OK) != 0) {
-        printf("SKIP: newsmill-queue is not built\n");
-        return NM_TEST_SKIP;
+        nm_test_skip_program("newsmill-queue is not built");
     }
     const struct CMUnitTest tests[] = {cmocka_unit_test(requeue_poison)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

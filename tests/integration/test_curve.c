@@ -7,10 +7,16 @@
  *     through (their submits time out), the queue logs each refusal and its
  *     curve_refused_total counter (read from the collector) rises; an unknown
  *     key gets nothing from the collector either;
- *   - the traffic is encrypted: a TCP relay in this test process sits between
- *     the producer and the queue and records every byte; a distinctive
- *     sentence of the article is absent from the recording with CURVE and
- *     (control) present without. */
+ *   - a stranger's key is refused on all four CURVE sockets: the queue's
+ *     front (producers) and back (workers), the collector's stats and query
+ *     sockets; each refusal is logged with the key and counted; a worker
+ *     with that key gets no article and its reports never reach the
+ *     collector;
+ *   - the traffic is encrypted on every link: a TCP relay in this test
+ *     process sits on each (producer -> front, worker -> back, stats ->
+ *     collector, client -> query) and records every byte; the article's
+ *     sentence (front, back) or a metric name (stats, query) is absent from
+ *     the recording with CURVE and (control) present without. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -263,6 +269,154 @@ static bool metric_reached(void *arg)
     return collector_metric(w->ctx, w->query, w->curve, w->role, w->name) >= w->at_least;
 }
 
+/* ---- a fleet whose four links each pass through a recording relay ---- */
+
+enum { LINK_FRONT, LINK_BACK, LINK_STATS, LINK_QUERY, N_LINKS };
+static const char *const link_names[N_LINKS] = {"producer -> queue front", "worker -> queue back",
+                                                "stats -> collector", "client -> collector query"};
+
+/* Plaintext that each link carries without CURVE: the article (front: the
+ * submit; back: the delivery) and a metric name (stats reports; snapshots). */
+#define STATS_MARKER "queue_articles_done_total"
+static const char *const link_markers[N_LINKS] = {SENTENCE, SENTENCE, STATS_MARKER, STATS_MARKER};
+
+typedef struct fleet_keys { /* NULL: the fleet runs without CURVE */
+    const char *server_key, *server_pub, *client_key, *allow;
+} fleet_keys;
+
+typedef struct fleet {
+    const fleet_keys *keys;
+    relay rel[N_LINKS];
+    char via[N_LINKS][64]; /* each link's endpoint through its relay */
+    char stats_ep[64], query_ep[64];
+    nm_proc collector, worker;
+    qtest_queue q;
+} fleet;
+
+/* Collector and queue (no worker yet), every link through a relay: the queue
+ * pushes its stats through the stats relay. */
+static void fleet_start(fleet *f, const char *name, const fleet_keys *keys)
+{
+    memset(f, 0, sizeof *f);
+    f->keys = keys;
+    qtest_init(&f->q, name);
+    snprintf(f->stats_ep, sizeof f->stats_ep, "%s", nm_test_endpoint());
+    snprintf(f->query_ep, sizeof f->query_ep, "%s", nm_test_endpoint());
+    const char *targets[N_LINKS] = {f->q.front, f->q.back, f->stats_ep, f->query_ep};
+    for (int l = 0; l < N_LINKS; l++) {
+        relay_start(&f->rel[l], targets[l]);
+        snprintf(f->via[l], sizeof f->via[l], "tcp://127.0.0.1:%d", f->rel[l].port);
+    }
+    char cname[64];
+    snprintf(cname, sizeof cname, "%s-collector", name);
+    char *cargv[16] = {(char *)nm_test_bin("newsmill-collector"), "--stats-bind", f->stats_ep,
+                       "--query-bind", f->query_ep, "--http", "off"};
+    int n = 7;
+    if (keys) {
+        cargv[n++] = "--curve-secret";
+        cargv[n++] = (char *)keys->server_key;
+        cargv[n++] = "--curve-allow";
+        cargv[n++] = (char *)keys->allow;
+    }
+    cargv[n] = NULL;
+    nm_proc_start(&f->collector, cname, cargv);
+
+    snprintf(f->q.stats, sizeof f->q.stats, "%s", f->via[LINK_STATS]);
+    if (keys) { /* CURVE on both ROUTERs and to the collector */
+        qtest_flag(&f->q, "--curve-secret");
+        qtest_flag(&f->q, keys->server_key);
+        qtest_flag(&f->q, "--curve-allow");
+        qtest_flag(&f->q, keys->allow);
+        qtest_flag(&f->q, "--curve-server-key");
+        qtest_flag(&f->q, keys->server_pub);
+    }
+    qtest_start(&f->q);
+}
+
+/* A worker named name with key secret (NULL: the fleet's client key),
+ * through the relays when via_relays, else straight to the sockets. */
+static void fleet_start_worker(fleet *f, nm_proc *w, const char *name, const char *secret,
+                               bool via_relays)
+{
+    char db[600];
+    snprintf(db, sizeof db, "%s", nm_test_path(name));
+    strcat(db, ".db");
+    char *argv[16] = {(char *)nm_test_bin("newsmill-worker"), "--name", (char *)name,
+                      "--queue", via_relays ? f->via[LINK_BACK] : f->q.back,
+                      "--stats", via_relays ? f->via[LINK_STATS] : f->stats_ep, "--db", db};
+    int n = 9;
+    if (f->keys) {
+        argv[n++] = "--curve-secret";
+        argv[n++] = (char *)(secret ? secret : f->keys->client_key);
+        argv[n++] = "--curve-server-key";
+        argv[n++] = (char *)f->keys->server_pub;
+    }
+    argv[n] = NULL;
+    nm_proc_start(w, name, argv);
+}
+
+static void fleet_stop(fleet *f)
+{
+    nm_proc_signal(&f->worker, SIGTERM);
+    nm_proc_wait(&f->worker, 10000, NULL);
+    qtest_stop(&f->q);
+    nm_proc_signal(&f->collector, SIGTERM);
+    nm_proc_wait(&f->collector, 5000, NULL);
+    for (int l = 0; l < N_LINKS; l++) {
+        relay_stop(&f->rel[l]);
+        free(f->rel[l].rec);
+    }
+}
+
+static size_t relay_bytes(relay *r)
+{
+    pthread_mutex_lock(&r->lock);
+    size_t n = r->n;
+    pthread_mutex_unlock(&r->lock);
+    return n;
+}
+
+/* Every link carried traffic, and its marker is absent (CURVE) or present
+ * (the plaintext control). */
+static void assert_links(fleet *f, bool marker_visible)
+{
+    for (int l = 0; l < N_LINKS; l++) {
+        size_t n = relay_bytes(&f->rel[l]);
+        bool seen = relay_saw(&f->rel[l], link_markers[l]);
+        if (n < 100 || seen != marker_visible)
+            fail_msg("link %s: %zu bytes recorded, \"%s\" %s in them (expected %s)", link_names[l],
+                     n, link_markers[l], seen ? "found" : "not found",
+                     marker_visible ? "found" : "not found");
+    }
+}
+
+/* The log has a refusal line holding both `what` and key_prefix. */
+static bool refusal_logged(const nm_proc *p, const char *what, const char *key_prefix)
+{
+    char *log = nm_test_read_file(p->log_path, NULL);
+    bool found = false;
+    for (char *line = log ? strtok(log, "\n") : NULL; line && !found; line = strtok(NULL, "\n"))
+        found = strstr(line, "curve refused") && strstr(line, what) && strstr(line, key_prefix);
+    free(log);
+    return found;
+}
+
+/* The collector lists a process of that name (instance). */
+static bool collector_lists(void *ctx, const char *query, const nm_curve *curve, const char *name)
+{
+    Newsmill__Envelope *env;
+    nm_error err;
+    if (nm_statsclient_fetch_curve(ctx, query, curve, 2000, &env, &err) != 0)
+        return false;
+    bool found = false;
+    for (size_t i = 0; env->snapshot && i < env->snapshot->n_processes; i++) {
+        const Newsmill__StatsReport *r = env->snapshot->processes[i]->last;
+        found |= r && strstr(r->instance, name) != NULL;
+    }
+    nm_frame_free(&env);
+    return found;
+}
+
 static void curve_end_to_end(void **state)
 {
     (void)state;
@@ -283,120 +437,134 @@ static void curve_end_to_end(void **state)
     nm_test_write_file(allow, text, strlen(text));
     free(a1);
     free(a2);
-
-    /* collector with CURVE */
-    char stats_ep[64], query_ep[64];
-    snprintf(stats_ep, sizeof stats_ep, "%s", nm_test_endpoint());
-    snprintf(query_ep, sizeof query_ep, "%s", nm_test_endpoint());
-    char *cargv[] = {(char *)nm_test_bin("newsmill-collector"), "--stats-bind", stats_ep,
-                     "--query-bind", query_ep, "--http", "off", "--curve-secret", server_key,
-                     "--curve-allow", allow, NULL};
-    nm_proc collector;
-    nm_proc_start(&collector, "collector", cargv);
-
-    /* queue with CURVE on both ROUTERs and to the collector */
-    qtest_queue q;
-    qtest_init(&q, "queue");
-    snprintf(q.stats, sizeof q.stats, "%s", stats_ep);
-    qtest_flag(&q, "--curve-secret");
-    qtest_flag(&q, server_key);
-    qtest_flag(&q, "--curve-allow");
-    qtest_flag(&q, allow);
-    qtest_flag(&q, "--curve-server-key");
-    qtest_flag(&q, server_pub);
-    qtest_start(&q);
-
-    /* worker with CURVE to the queue and the collector */
-    char *wargv[] = {(char *)nm_test_bin("newsmill-worker"), "--queue", q.back, "--stats", stats_ep,
-                     "--db", (char *)nm_test_path("results.db"), "--curve-secret", client_key,
-                     "--curve-server-key", server_pub, NULL};
-    nm_proc worker;
-    nm_proc_start(&worker, "worker", wargv);
+    fleet_keys keys = {server_key, server_pub, client_key, allow};
+    fleet f;
+    fleet_start(&f, "curve", &keys);
 
     void *ctx = zmq_ctx_new();
     nm_curve *client, *stranger;
     load_pair(client_key, &client, server_pub);
     load_pair(stranger_key, &stranger, server_pub);
-
-    relay rel;
-    relay_start(&rel, q.front);
-    char via_relay[64];
-    snprintf(via_relay, sizeof via_relay, "tcp://127.0.0.1:%d", rel.port);
-
-    /* 1. allowed key: acked, through the relay, and the bytes are ciphertext */
-    nm_error err;
-    int rc = submit_one(ctx, via_relay, client, "allowed-1", 10000, &err);
-    if (rc != 0) {
-        nm_proc_dump_log(&q.proc);
-        fail_msg("allowed producer: %s", err.msg);
-    }
-    pthread_mutex_lock(&rel.lock);
-    size_t recorded = rel.n;
-    pthread_mutex_unlock(&rel.lock);
-    assert_true(recorded > 300); /* the relay really carried the exchange */
-    assert_false(relay_saw(&rel, SENTENCE));
-    assert_false(relay_saw(&rel, "walrus"));
-    assert_false(relay_saw(&rel, "allowed-1"));
-
-    /* 2. unknown key and no CURVE: nothing gets through */
-    rc = submit_one(ctx, q.front, stranger, "stranger-1", 1500, &err);
-    assert_int_equal(rc, -1);
-    assert_int_equal(err.code, NM_ERR_TIMEOUT);
-    rc = submit_one(ctx, q.front, NULL, "plain-1", 1500, &err);
-    assert_int_equal(rc, -1);
-    assert_int_equal(err.code, NM_ERR_TIMEOUT);
-    /* and the collector tells a stranger nothing */
-    Newsmill__Envelope *env;
-    assert_int_equal(nm_statsclient_fetch_curve(ctx, query_ep, stranger, 1000, &env, &err), -1);
-    assert_int_equal(err.code, NM_ERR_TIMEOUT);
-
-    /* 3. the refusals are logged and counted; the allowed article was
-     * processed by the CURVE worker (queue stats reach the collector over
-     * CURVE too) */
-    metric_wait refused = {ctx, query_ep, client, "queue", "curve_refused_total", 2};
-    bool counted = nm_test_wait_until(metric_reached, &refused, 10000);
-    metric_wait done = {ctx, query_ep, client, "queue", "queue_articles_done_total", 1};
-    bool processed = nm_test_wait_until(metric_reached, &done, 20000);
-    char *qlog = nm_test_read_file(q.proc.log_path, NULL);
     nm_curve_keypair stranger_pair;
     assert_int_equal(nm_curve_keypair_load(stranger_key, &stranger_pair, NULL), 0);
     char prefix[32];
     snprintf(prefix, sizeof prefix, "key=%.8s...", stranger_pair.public_key);
-    if (!counted || !processed) {
-        nm_proc_dump_log(&q.proc);
-        nm_proc_dump_log(&worker);
-        nm_proc_dump_log(&collector);
+
+    /* 1. a worker with a stranger's key, straight to the queue's back socket
+     * and the collector's stats socket, before anyone else talks to either
+     * program: the first refusal each counts is the intruder's (the ZAP
+     * handler logs key refusals as socket=zap, so the order tells which
+     * socket refused) */
+    nm_proc intruder;
+    fleet_start_worker(&f, &intruder, "intruder", stranger_key, false);
+    metric_wait back_refused = {ctx, f.via[LINK_QUERY], client, "queue", "curve_refused_total", 1};
+    bool back_counted = nm_test_wait_until(metric_reached, &back_refused, 10000);
+    metric_wait stats_refused = {ctx, f.via[LINK_QUERY], client, "collector",
+                                 "curve_refused_total", 1};
+    bool stats_counted = nm_test_wait_until(metric_reached, &stats_refused, 10000);
+    if (!back_counted || !stats_counted) {
+        nm_proc_dump_log(&f.q.proc);
+        nm_proc_dump_log(&f.collector);
+        nm_proc_dump_log(&intruder);
     }
-    assert_true(counted);
-    assert_true(processed);
+    assert_true(back_counted);
+    assert_true(stats_counted);
+
+    /* 2. allowed key: acked, through the front relay; the intruder gets
+     * nothing of it (nothing done, nothing in its database) */
+    nm_error err;
+    int rc = submit_one(ctx, f.via[LINK_FRONT], client, "allowed-1", 10000, &err);
+    if (rc != 0) {
+        nm_proc_dump_log(&f.q.proc);
+        fail_msg("allowed producer: %s", err.msg);
+    }
+
+    /* 3. unknown key and no CURVE at the front: nothing gets through */
+    rc = submit_one(ctx, f.q.front, stranger, "stranger-1", 1500, &err);
+    assert_int_equal(rc, -1);
+    assert_int_equal(err.code, NM_ERR_TIMEOUT);
+    rc = submit_one(ctx, f.q.front, NULL, "plain-1", 1500, &err);
+    assert_int_equal(rc, -1);
+    assert_int_equal(err.code, NM_ERR_TIMEOUT);
+    /* and the collector's query socket tells a stranger nothing */
+    Newsmill__Envelope *env;
+    assert_int_equal(nm_statsclient_fetch_curve(ctx, f.query_ep, stranger, 1000, &env, &err), -1);
+    assert_int_equal(err.code, NM_ERR_TIMEOUT);
+
+    /* 4. all those refusals are counted; the intruder, after 3 s and more
+     * with an article waiting, got none and is unknown to the collector */
+    metric_wait queue_refused = {ctx, f.via[LINK_QUERY], client, "queue", "curve_refused_total", 3};
+    bool queue_counted = nm_test_wait_until(metric_reached, &queue_refused, 10000);
+    metric_wait collector_refused = {ctx, f.via[LINK_QUERY], client, "collector",
+                                     "curve_refused_total", 2};
+    bool collector_counted = nm_test_wait_until(metric_reached, &collector_refused, 10000);
+    double done_by_intruder = collector_metric(ctx, f.via[LINK_QUERY], client, "queue",
+                                               "queue_articles_done_total");
+    char intruder_db[600];
+    snprintf(intruder_db, sizeof intruder_db, "%s.db", nm_test_path("intruder"));
+    char cmd[800];
+    snprintf(cmd, sizeof cmd,
+             "test \"$(sqlite3 '%s' 'SELECT count(*) FROM articles' 2>/dev/null || echo 0)\" = 0",
+             intruder_db);
+    bool intruder_empty = system(cmd) == 0;
+    bool intruder_listed = collector_lists(ctx, f.via[LINK_QUERY], client, "intruder");
+    bool key_logged = refusal_logged(&f.q.proc, "key not in allow-list", prefix) &&
+                      refusal_logged(&f.collector, "key not in allow-list", prefix);
+    if (!queue_counted || !collector_counted || !key_logged) {
+        nm_proc_dump_log(&f.q.proc);
+        nm_proc_dump_log(&f.collector);
+        nm_proc_dump_log(&intruder);
+    }
+    nm_proc_kill(&intruder);
+    assert_true(queue_counted);
+    assert_true(collector_counted);
+    assert_true(key_logged);
+    assert_true(done_by_intruder <= 0);
+    assert_true(intruder_empty);
+    assert_false(intruder_listed);
+    char *qlog = nm_test_read_file(f.q.proc.log_path, NULL);
     assert_non_null(strstr(qlog, "curve refused peer=127.0.0.1"));
-    assert_non_null(strstr(qlog, prefix));
     assert_non_null(strstr(qlog, "reason=\"key not in allow-list\""));
     assert_true(strstr(qlog, "reason=\"client does not use CURVE") ||
                 strstr(qlog, "reason=\"handshake broken off"));
     free(qlog);
-    relay_stop(&rel);
-    free(rel.rec);
 
-    nm_proc_signal(&worker, SIGTERM);
-    nm_proc_wait(&worker, 10000, NULL);
-    qtest_stop(&q);
-    nm_proc_signal(&collector, SIGTERM);
-    nm_proc_wait(&collector, 5000, NULL);
+    /* 5. the allowed worker, through the relays, processes the article; its
+     * and the queue's stats reach the collector */
+    fleet_start_worker(&f, &f.worker, "worker", NULL, true);
+    metric_wait done = {ctx, f.via[LINK_QUERY], client, "queue", "queue_articles_done_total", 1};
+    bool processed = nm_test_wait_until(metric_reached, &done, 20000);
+    if (!processed) {
+        nm_proc_dump_log(&f.q.proc);
+        nm_proc_dump_log(&f.worker);
+        nm_proc_dump_log(&f.collector);
+    }
+    assert_true(processed);
+    bool worker_listed = false; /* its reports come once a second */
+    for (int i = 0; i < 50 && !worker_listed; i++) {
+        worker_listed = collector_lists(ctx, f.via[LINK_QUERY], client, "worker");
+        if (!worker_listed)
+            usleep(100 * 1000);
+    }
+    assert_true(worker_listed);
 
-    /* 4. control: the same exchange without CURVE shows the sentence */
-    qtest_queue plain;
-    qtest_init(&plain, "plain");
-    qtest_start(&plain);
-    relay_start(&rel, plain.front);
-    snprintf(via_relay, sizeof via_relay, "tcp://127.0.0.1:%d", rel.port);
-    rc = submit_one(ctx, via_relay, NULL, "plain-2", 10000, &err);
+    /* 6. every link carried ciphertext only */
+    assert_false(relay_saw(&f.rel[LINK_FRONT], "allowed-1"));
+    assert_false(relay_saw(&f.rel[LINK_BACK], "allowed-1"));
+    assert_false(relay_saw(&f.rel[LINK_FRONT], "walrus"));
+    assert_links(&f, false);
+    fleet_stop(&f);
+
+    /* 7. control: the same fleet without CURVE shows each link's plaintext */
+    fleet_start(&f, "plain", NULL);
+    rc = submit_one(ctx, f.via[LINK_FRONT], NULL, "plain-2", 10000, &err);
     if (rc != 0)
         fail_msg("plain producer: %s", err.msg);
-    assert_true(relay_saw(&rel, SENTENCE));
-    relay_stop(&rel);
-    free(rel.rec);
-    qtest_stop(&plain);
+    fleet_start_worker(&f, &f.worker, "plain-worker", NULL, true);
+    metric_wait plain_done = {ctx, f.via[LINK_QUERY], NULL, "queue", "queue_articles_done_total", 1};
+    assert_true(nm_test_wait_until(metric_reached, &plain_done, 20000));
+    assert_links(&f, true);
+    fleet_stop(&f);
 
     nm_curve_destroy(&client);
     nm_curve_destroy(&stranger);
@@ -438,8 +606,7 @@ static void bad_curve_flags(void **state)
 int main(void)
 {
     if (nm_curve_available(NULL) != 0) {
-        printf("SKIP: libzmq has no CURVE support\n");
-        return NM_TEST_SKIP;
+        nm_test_skip_program("libzmq has no CURVE support");
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(curve_end_to_end),

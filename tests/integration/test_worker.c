@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -40,10 +41,15 @@ typedef struct fleet {
     nm_proc queue;
     nm_proc workers[4];
     void *ctx;
+    void *pull; /* bound at the stats endpoint in the collector's place */
     nm_producer *producer;
 } fleet;
 
-static void fleet_start_queue(fleet *f, const char *tag, const char *lease)
+/* Starts the queue (lease length lease, then extra flags, which override the
+ * defaults below: the last occurrence of a flag wins) and binds the stats
+ * endpoint so the test reads every report. */
+static void fleet_start_queue_with(fleet *f, const char *tag, const char *lease,
+                                   const char *const *extra)
 {
     memset(f, 0, sizeof *f);
     snprintf(f->tag, sizeof f->tag, "%s", tag);
@@ -58,10 +64,15 @@ static void fleet_start_queue(fleet *f, const char *tag, const char *lease)
         snprintf(f->front, sizeof f->front, "%s", nm_test_endpoint());
         snprintf(f->back, sizeof f->back, "%s", nm_test_endpoint());
         snprintf(f->stats, sizeof f->stats, "%s", nm_test_endpoint());
-        char *argv[] = {(char *)nm_test_bin("newsmill-queue"), "--front", f->front, "--back",
-                        f->back, "--stats", f->stats, "--spool", f->spool, "--lease",
-                        (char *)lease, "--max-attempts", "3", "--retry-base", "50ms",
-                        "--retry-max", "200ms", "--worker-timeout", "3s", NULL};
+        char *argv[32] = {(char *)nm_test_bin("newsmill-queue"), "--front", f->front, "--back",
+                          f->back, "--stats", f->stats, "--spool", f->spool, "--lease",
+                          (char *)lease, "--max-attempts", "3", "--retry-base", "50ms",
+                          "--retry-max", "200ms", "--worker-timeout", "3s",
+                          "--stats-interval", "200ms"};
+        int n = 21;
+        for (int k = 0; extra && extra[k] && n < 30; k++)
+            argv[n++] = (char *)extra[k];
+        argv[n] = NULL;
         snprintf(name, sizeof name, "%s-queue", tag);
         nm_proc_start(&f->queue, name, argv);
         int status;
@@ -73,10 +84,19 @@ static void fleet_start_queue(fleet *f, const char *tag, const char *lease)
         }
     }
     f->ctx = zmq_ctx_new();
+    f->pull = zmq_socket(f->ctx, ZMQ_PULL);
+    int linger = 0;
+    zmq_setsockopt(f->pull, ZMQ_LINGER, &linger, sizeof linger);
+    assert_int_equal(zmq_bind(f->pull, f->stats), 0);
     nm_error err;
     f->producer = nm_producer_new(f->ctx, f->front, &err);
     assert_non_null(f->producer);
     nm_producer_set_timeout(f->producer, 5000, 2);
+}
+
+static void fleet_start_queue(fleet *f, const char *tag, const char *lease)
+{
+    fleet_start_queue_with(f, tag, lease, NULL);
 }
 
 /* Starts worker i with the fleet's endpoints plus up to 6 extra arguments. */
@@ -107,6 +127,7 @@ static void fleet_stop(fleet *f)
     if (!nm_proc_wait(&f->queue, 5000, &status))
         nm_proc_kill(&f->queue);
     nm_producer_destroy(&f->producer);
+    zmq_close(f->pull);
     zmq_ctx_term(f->ctx);
 }
 
@@ -298,31 +319,207 @@ static void wait_for_count(fleet *f, int64_t want, int timeout_ms)
     }
 }
 
-/* Every id of s stored exactly once, and nothing else. */
+/* Every id of s stored exactly once with the content of its submitted body,
+ * every child row belonging to a stored article, and all of an article's
+ * rows there. The content is checked against what extraction makes of the
+ * submitted body in this process (extraction is deterministic): title and
+ * clean text byte for byte, and the number of sentences, sections, outline
+ * items, acronyms, keyphrases and mentions. (articles.id is UNIQUE, so
+ * "count(*) = count(DISTINCT id)" could never fail; content can.) */
 static void assert_exactly_once(fleet *f, const article_set *s)
 {
     assert_int_equal(db_count(f->db, "SELECT count(*) FROM articles"), (int64_t)s->n);
-    assert_int_equal(db_count(f->db, "SELECT count(DISTINCT id) FROM articles"), (int64_t)s->n);
     nm_store_options ro = {.read_only = true};
     nm_error err;
     nm_store *st = nm_store_open(f->db, &ro, &err);
     assert_non_null(st);
+    nm_extractor *ex = nm_extractor_new(NULL, &err);
+    if (!ex)
+        fail_msg("extractor: %s", err.msg);
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(nm_store_db(st), "SELECT 1 FROM articles WHERE id = ?1",
-                                        -1, &q, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(
+            nm_store_db(st),
+            "SELECT a.title, a.body, json_array_length(a.sentences_json),"
+            " (SELECT count(*) FROM sections x WHERE x.article = a.article),"
+            " (SELECT count(*) FROM outline x WHERE x.article = a.article),"
+            " (SELECT count(*) FROM acronyms x WHERE x.article = a.article),"
+            " (SELECT count(*) FROM keyphrases x WHERE x.article = a.article),"
+            " (SELECT count(*) FROM mentions x WHERE x.article = a.article)"
+            " FROM articles a WHERE a.id = ?1",
+            -1, &q, NULL),
+        SQLITE_OK);
     for (size_t i = 0; i < s->n; i++) {
+        nm_extract_input in = {.body = s->bodies[i], .len = s->lens[i],
+                               .content_type = NM_CONTENT_TEXT, .id = s->ids[i],
+                               .source = "test"};
+        nm_extract_result *r;
+        if (nm_extract(ex, &in, &r, &err) != 0)
+            fail_msg("extracting %s in the test: %s", s->ids[i], err.msg);
         sqlite3_bind_text(q, 1, s->ids[i], -1, SQLITE_STATIC);
         if (sqlite3_step(q) != SQLITE_ROW)
             fail_msg("article %s missing", s->ids[i]);
+        const char *title = (const char *)sqlite3_column_text(q, 0);
+        const char *body = (const char *)sqlite3_column_text(q, 1);
+        if (strcmp(title, r->title) != 0 || (size_t)sqlite3_column_bytes(q, 1) != r->text_len ||
+            memcmp(body, r->text, r->text_len) != 0)
+            fail_msg("article %s: stored title/text are not those of its submitted body"
+                     " (stored title \"%s\", want \"%s\")",
+                     s->ids[i], title, r->title);
+        const int64_t want[] = {(int64_t)r->n_sentences, (int64_t)r->n_sections,
+                                (int64_t)r->n_outline,   (int64_t)r->n_acronyms,
+                                (int64_t)r->n_keyphrases, (int64_t)r->n_mentions};
+        static const char *const what[] = {"sentences", "sections", "outline items",
+                                           "acronyms",  "keyphrases", "mentions"};
+        for (int k = 0; k < 6; k++)
+            if (sqlite3_column_int64(q, 2 + k) != want[k])
+                fail_msg("article %s: %lld %s stored, extraction finds %lld", s->ids[i],
+                         (long long)sqlite3_column_int64(q, 2 + k), what[k], (long long)want[k]);
         sqlite3_reset(q);
+        nm_extract_result_free(&r);
     }
     sqlite3_finalize(q);
-    /* no orphans: every child row belongs to a stored article */
-    assert_int_equal(db_count(f->db, "SELECT count(*) FROM sentences WHERE article NOT IN"
-                                     " (SELECT article FROM articles)"),
-                     0);
+    nm_extractor_destroy(&ex);
     nm_store_close(&st);
+    /* no orphans: every child row belongs to a stored article */
+    static const char *const children[] = {"sections", "outline", "acronyms", "keyphrases",
+                                           "article_entities"};
+    for (size_t k = 0; k < sizeof children / sizeof *children; k++) {
+        char sql[200];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM %s WHERE article NOT IN (SELECT article FROM articles)",
+                 children[k]);
+        if (db_count(f->db, sql) != 0)
+            fail_msg("%lld rows of %s belong to no stored article", (long long)db_count(f->db, sql),
+                     children[k]);
+    }
+    /* the full-text index holds exactly the stored articles' text (FTS5's
+     * own check against its content table, articles) */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    char *msg = NULL;
+    if (sqlite3_exec(db, "INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 1)",
+                     NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("full-text index does not match the stored articles: %s", msg);
+    sqlite3_close(db);
+}
+
+/* ---- what the programs report, and their state --------------------------- */
+
+/* Value of the (first series of) metric name in r, or -1 when absent. */
+static double report_metric(const Newsmill__StatsReport *r, const char *name)
+{
+    for (size_t m = 0; m < r->n_metrics; m++)
+        if (strcmp(r->metrics[m]->name, name) == 0)
+            return r->metrics[m]->value;
+    return -1;
+}
+
+/* The next stats report of role (and instance, unless NULL) within
+ * timeout_ms, or NULL. Caller frees with nm_frame_free. */
+static Newsmill__Envelope *next_report(fleet *f, const char *role, const char *instance,
+                                       int timeout_ms)
+{
+    int64_t until = nm_time_mono_ns() + (int64_t)timeout_ms * NM_NS_PER_MS;
+    while (nm_time_mono_ns() < until) {
+        zmq_pollitem_t item = {f->pull, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 50) <= 0)
+            continue;
+        Newsmill__Envelope *env = NULL;
+        if (nm_frame_recv(f->pull, NULL, NM_FRAME_MAX_DEFAULT, &env, ZMQ_DONTWAIT, NULL) != 0)
+            continue;
+        if (env->body_case == NEWSMILL__ENVELOPE__BODY_STATS &&
+            strcmp(env->stats->role, role) == 0 &&
+            (!instance || strcmp(env->stats->instance, instance) == 0))
+            return env;
+        nm_frame_free(&env);
+    }
+    return NULL;
+}
+
+typedef struct metric_range {
+    const char *name;
+    double min, max;
+} metric_range;
+
+/* Waits for a report of role/instance in which every metric of want lies in
+ * its range. Use it for conditions that, once true, stay true (counters
+ * reaching a figure); fresh_metric reads a value as it is now. */
+static void wait_report(fleet *f, const char *role, const char *instance, const metric_range *want,
+                        size_t n, int timeout_ms, const char *what)
+{
+    int64_t until = nm_time_mono_ns() + (int64_t)timeout_ms * NM_NS_PER_MS;
+    double last[8] = {0};
+    while (nm_time_mono_ns() < until) {
+        Newsmill__Envelope *env = next_report(f, role, instance, 200);
+        if (!env)
+            continue;
+        bool all = true;
+        for (size_t k = 0; k < n && k < 8; k++) {
+            last[k] = report_metric(env->stats, want[k].name);
+            all &= last[k] >= want[k].min && last[k] <= want[k].max;
+        }
+        nm_frame_free(&env);
+        if (all)
+            return;
+    }
+    fleet_dump_logs(f);
+    for (size_t k = 0; k < n && k < 8; k++)
+        fprintf(stderr, "  %s = %g (want %g..%g)\n", want[k].name, last[k], want[k].min,
+                want[k].max);
+    fail_msg("%s: not reported within %d ms", what, timeout_ms);
+}
+
+/* The value of a metric now: reports already queued are discarded, then the
+ * next one of role/instance is read (made after this call). */
+static double fresh_metric(fleet *f, const char *role, const char *instance, const char *name)
+{
+    for (;;) {
+        Newsmill__Envelope *env = NULL;
+        if (nm_frame_recv(f->pull, NULL, NM_FRAME_MAX_DEFAULT, &env, ZMQ_DONTWAIT, NULL) != 0)
+            break;
+        nm_frame_free(&env);
+    }
+    Newsmill__Envelope *env = next_report(f, role, instance, 3000);
+    if (!env)
+        fail_msg("no %s report within 3 s", role);
+    double v = report_metric(env->stats, name);
+    nm_frame_free(&env);
+    return v;
+}
+
+/* Waits until the queue has settled want articles and holds nothing (no
+ * lease out, no backlog): no worker can commit anything more of them. */
+static void wait_queue_settled(fleet *f, int64_t want, int timeout_ms)
+{
+    const metric_range settled[] = {
+        {"queue_articles_done_total", (double)want, 1e18},
+        {"queue_in_flight_articles", 0, 0},
+        {"queue_backlog_articles", 0, 0},
+    };
+    wait_report(f, "queue", NULL, settled, 3, timeout_ms, "queue settled");
+}
+
+/* The state letter of /proc/PID/stat ('T' stopped, 'S' sleeping, ...). */
+static char proc_state(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    char *stat = nm_test_read_file(path, NULL);
+    const char *paren = stat ? strrchr(stat, ')') : NULL;
+    char state = paren && paren[1] ? paren[2] : '?';
+    free(stat);
+    return state;
+}
+
+typedef struct stopped_wait {
+    pid_t pid;
+} stopped_wait;
+
+static bool proc_stopped(void *arg)
+{
+    return proc_state(((stopped_wait *)arg)->pid) == 'T';
 }
 
 /* Runs sql (one text column) and returns the rows joined by '|' (caller frees). */
@@ -476,20 +673,17 @@ static void three_workers_generated(void **state)
     (void)state;
     fleet f;
     fleet_start_queue(&f, "gen", "30s");
-    void *pull = zmq_socket(f.ctx, ZMQ_PULL); /* the collector's place */
-    assert_int_equal(zmq_bind(pull, f.stats), 0);
     for (int i = 0; i < 3; i++)
         fleet_start_worker(&f, i, (const char *[]){"--batch", "16", NULL});
     article_set s = {0};
     generated_articles(&s, "gen", 200);
     submit_range(&f, &s, 0, s.n, NEWSMILL__CONTENT_TYPE__CONTENT_TYPE_TEXT);
     wait_for_count(&f, (int64_t)s.n, 30000);
-    usleep(200 * 1000); /* a duplicate commit would land about now */
+    wait_queue_settled(&f, (int64_t)s.n, 10000);
     assert_exactly_once(&f, &s);
-    check_worker_stats(pull, (int64_t)s.n);
-    int linger = 0;
-    zmq_setsockopt(pull, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_close(pull);
+    /* nothing was delivered twice, so nothing could be stored twice */
+    assert_true(fresh_metric(&f, "queue", NULL, "queue_articles_redelivered_total") == 0);
+    check_worker_stats(f.pull, (int64_t)s.n);
     /* entity query: exactly the articles where extraction finds both */
     char *rows = db_rows(f.db, ankara_and_hamas);
     char *want = expected_with_entities(&s, "Ankara", "Hamas");
@@ -521,14 +715,12 @@ static void three_workers_bbc(void **state)
     (void)state;
     const char *shared = nm_test_shared_dir();
     if (!shared) {
-        printf("SKIP (part): ../shared absent, BBC corpus run skipped\n");
-        skip();
+        nm_test_skip("the BBC corpus run needs ../shared");
     }
     char bbc[1024];
     snprintf(bbc, sizeof bbc, "%s/corpus/bbc", shared);
     if (access(bbc, F_OK) != 0) {
-        printf("SKIP (part): %s absent\n", bbc);
-        skip();
+        nm_test_skip("the BBC corpus run needs ../shared/corpus/bbc");
     }
     size_t max_articles = 2000;
     const char *env = getenv("NM_TEST_ARTICLES");
@@ -548,7 +740,7 @@ static void three_workers_bbc(void **state)
     wait_for_count(&f, (int64_t)s.n, 120000);
     printf("BBC corpus: %zu articles stored in %.2f s\n", s.n,
            (double)(nm_time_mono_ns() - t0) / 1e9);
-    usleep(200 * 1000);
+    wait_queue_settled(&f, (int64_t)s.n, 30000);
     assert_exactly_once(&f, &s);
     /* FTS: exactly the stored articles whose text has the word "Yukos" */
     size_t n_yukos = 0;
@@ -582,14 +774,19 @@ static void kill9_mid_batch(void **state)
     article_set s = {0};
     generated_articles(&s, "kill", 300);
     submit_range(&f, &s, 0, s.n, NEWSMILL__CONTENT_TYPE__CONTENT_TYPE_TEXT);
-    usleep(800 * 1000); /* it receives and extracts them all */
+    /* it has received and extracted them all (its own report says so) */
+    const metric_range holding[] = {{"worker_in_flight_articles", 300, 300}};
+    wait_report(&f, "worker", "kill-worker0", holding, 1, 20000, "worker 0 holding 300");
     assert_int_equal(db_count(f.db, "SELECT count(*) FROM articles"), 0);
+    assert_true(fresh_metric(&f, "queue", NULL, "queue_articles_redelivered_total") == 0);
     nm_proc_kill(&f.workers[0]);
     /* the leases expire; another worker gets them again */
     fleet_start_worker(&f, 1, (const char *[]){"--batch", "32", NULL});
     wait_for_count(&f, (int64_t)s.n, 30000);
-    usleep(300 * 1000);
+    wait_queue_settled(&f, (int64_t)s.n, 10000);
     assert_exactly_once(&f, &s);
+    /* what made it: every held article was delivered again, and only those */
+    assert_true(fresh_metric(&f, "queue", NULL, "queue_articles_redelivered_total") == 300);
     fleet_stop(&f);
     set_free(&s);
 }
@@ -618,11 +815,16 @@ static void sigterm_under_load(void **state)
            (long long)db_count(f.db, "SELECT count(*) FROM articles"));
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
+    /* the drain settled everything it held: no lease out, none to expire */
+    const metric_range drained[] = {{"queue_in_flight_articles", 0, 0}};
+    wait_report(&f, "queue", NULL, drained, 1, 5000, "queue after the drain");
     /* nothing lost: a new worker finishes the rest, each article once */
     fleet_start_worker(&f, 1, NULL);
     wait_for_count(&f, (int64_t)s.n, 60000);
-    usleep(200 * 1000);
+    wait_queue_settled(&f, (int64_t)s.n, 10000);
     assert_exactly_once(&f, &s);
+    /* a clean drain hands nothing back: not one article delivered twice */
+    assert_true(fresh_metric(&f, "queue", NULL, "queue_articles_redelivered_total") == 0);
     fleet_stop(&f);
     set_free(&s);
 }
@@ -688,15 +890,25 @@ static bool log_reached(void *arg)
     return log_has(l->path, l->needle);
 }
 
-static bool log_reported_twice(void *arg)
+static int log_count(const char *path, const char *needle)
 {
-    log_wait *l = arg;
-    char *log = nm_test_read_file(l->path, NULL);
+    char *log = nm_test_read_file(path, NULL);
     int n = 0;
-    for (char *p = log; p && n < 2 && (p = strstr(p, l->needle)); p++)
+    for (char *p = log; p && (p = strstr(p, needle)); p++)
         n++;
     free(log);
-    return n >= 2;
+    return n;
+}
+
+typedef struct log_n_wait {
+    const char *path, *needle;
+    int n;
+} log_n_wait;
+
+static bool log_reached_n(void *arg)
+{
+    log_n_wait *l = arg;
+    return log_count(l->path, l->needle) >= l->n;
 }
 
 static void disk_full(void **state)
@@ -718,8 +930,8 @@ static void disk_full(void **state)
     /* a few retries, with lease extensions, while full: at least two
      * reports (polled for: a loaded machine may be slow to retry) */
     int64_t full_t0 = nm_time_mono_ns();
-    log_wait lw2 = {f.workers[0].log_path, "RESULTS DATABASE NOT WRITABLE"};
-    if (!nm_test_wait_until(log_reported_twice, &lw2, 20000)) {
+    log_n_wait lw2 = {f.workers[0].log_path, "RESULTS DATABASE NOT WRITABLE", 2};
+    if (!nm_test_wait_until(log_reached_n, &lw2, 20000)) {
         fleet_dump_logs(&f);
         fail_msg("worker did not retry while the database was full");
     }
@@ -734,11 +946,7 @@ static void disk_full(void **state)
     assert_int_equal(dead->total, 0);
     nm_producer_dead_list_free(&dead);
     /* the log says it once per retry, not in a flood */
-    char *log = nm_test_read_file(f.workers[0].log_path, NULL);
-    size_t lines = 0;
-    for (char *p = log; (p = strstr(p, "RESULTS DATABASE NOT WRITABLE")); p++)
-        lines++;
-    free(log);
+    size_t lines = (size_t)log_count(f.workers[0].log_path, "RESULTS DATABASE NOT WRITABLE");
     printf("disk full: %lld stored, %zu log lines in %lld ms\n", (long long)stored, lines,
            (long long)full_ms);
     /* once per 300 ms retry at most (a flood would be hundreds), counted
@@ -758,33 +966,23 @@ static void disk_full(void **state)
     /* give the disk space back: another worker stores everything, once */
     fleet_start_worker(&f, 1, NULL);
     wait_for_count(&f, (int64_t)s.n, 30000);
-    usleep(200 * 1000);
+    wait_queue_settled(&f, (int64_t)s.n, 10000);
     assert_exactly_once(&f, &s);
     fleet_stop(&f);
     set_free(&s);
 }
 
-/* The latest value of a queue counter, read from its stats reports for up to
- * timeout_ms (until it equals want). */
-static double queue_counter(void *pull, const char *name, double want, int timeout_ms)
+/* Lease extensions the worker logged (at debug level), summed over its
+ * "extended N leases" lines. */
+static bool leases_extended(void *arg)
 {
-    double value = -1;
-    int64_t until = nm_time_mono_ns() + (int64_t)timeout_ms * NM_NS_PER_MS;
-    while (nm_time_mono_ns() < until && value != want) {
-        zmq_pollitem_t item = {pull, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, 100) <= 0)
-            continue;
-        Newsmill__Envelope *env = NULL;
-        if (nm_frame_recv(pull, NULL, NM_FRAME_MAX_DEFAULT, &env, ZMQ_DONTWAIT, NULL) != 0)
-            continue;
-        if (env->body_case == NEWSMILL__ENVELOPE__BODY_STATS &&
-            strcmp(env->stats->role, "queue") == 0)
-            for (size_t m = 0; m < env->stats->n_metrics; m++)
-                if (strcmp(env->stats->metrics[m]->name, name) == 0)
-                    value = env->stats->metrics[m]->value;
-        nm_frame_free(&env);
-    }
-    return value;
+    log_n_wait *l = arg;
+    char *log = nm_test_read_file(l->path, NULL);
+    long total = 0;
+    for (char *p = log; p && (p = strstr(p, "extended ")); p++)
+        total += strtol(p + strlen("extended "), NULL, 10);
+    free(log);
+    return total >= l->n;
 }
 
 /* A batch held longer than its leases last: the worker extends them, so the
@@ -794,24 +992,162 @@ static void lease_extension(void **state)
     (void)state;
     fleet f;
     fleet_start_queue(&f, "ext", "1200ms");
-    void *pull = zmq_socket(f.ctx, ZMQ_PULL);
-    assert_int_equal(zmq_bind(pull, f.stats), 0);
+    /* debug: the worker logs each extension it sends */
     fleet_start_worker(&f, 0, (const char *[]){"--batch", "1000", "--credit", "1000",
-                                                "--flush-ms", "3000ms", NULL});
+                                                "--flush-ms", "3000ms", "--log-level", "debug",
+                                                NULL});
     article_set s = {0};
     generated_articles(&s, "ext", 50);
     submit_range(&f, &s, 0, s.n, NEWSMILL__CONTENT_TYPE__CONTENT_TYPE_TEXT);
-    usleep(2500 * 1000); /* held for more than two lease lengths */
+    /* four extensions of each of the 50 (one every half lease): held for
+     * two lease lengths, uncommitted, and the queue took none of them back */
+    log_n_wait lw = {f.workers[0].log_path, NULL, 4 * 50};
+    if (!nm_test_wait_until(leases_extended, &lw, 10000)) {
+        fleet_dump_logs(&f);
+        fail_msg("the worker did not extend its leases 4 times");
+    }
     assert_int_equal(db_count(f.db, "SELECT count(*) FROM articles"), 0);
+    assert_true(fresh_metric(&f, "queue", NULL, "queue_in_flight_articles") == (double)s.n);
+    assert_true(fresh_metric(&f, "queue", NULL, "queue_articles_redelivered_total") == 0);
     wait_for_count(&f, (int64_t)s.n, 10000);
+    wait_queue_settled(&f, (int64_t)s.n, 10000);
     assert_exactly_once(&f, &s);
-    assert_true(queue_counter(pull, "queue_articles_done_total", (double)s.n, 4000) == (double)s.n);
-    assert_true(queue_counter(pull, "queue_articles_redelivered_total", 0, 2000) == 0);
-    int linger = 0;
-    zmq_setsockopt(pull, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_close(pull);
+    assert_true(fresh_metric(&f, "queue", NULL, "queue_articles_redelivered_total") == 0);
+    assert_true(fresh_metric(&f, "queue", NULL, "queue_articles_delivered_total") == (double)s.n);
     fleet_stop(&f);
     set_free(&s);
+}
+
+/* ---- kill -9 at chosen points (nm_fault) ---------------------------------- */
+
+/* Worker 0 is stopped by its own fault point (NM_FAULT=point:stop) in its
+ * first batch; the test sees it stopped (state T), checks what the results
+ * database holds at that moment, SIGKILLs it there, and lets worker 1 finish:
+ * every article is then stored once, with its content, after redelivery. */
+static void kill9_at_point(const char *tag, const char *point, bool past_commit)
+{
+    fleet f;
+    fleet_start_queue(&f, tag, "1s");
+    char fault[128];
+    snprintf(fault, sizeof fault, "%s:stop", point);
+    setenv("NM_FAULT", fault, 1);
+    fleet_start_worker(&f, 0, (const char *[]){"--batch", "100", NULL});
+    unsetenv("NM_FAULT");
+    article_set s = {0};
+    generated_articles(&s, tag, 300);
+    submit_range(&f, &s, 0, s.n, NEWSMILL__CONTENT_TYPE__CONTENT_TYPE_TEXT);
+    stopped_wait sw = {f.workers[0].pid};
+    if (!nm_test_wait_until(proc_stopped, &sw, 20000)) {
+        fleet_dump_logs(&f);
+        fail_msg("worker 0 never stopped at %s", point);
+    }
+    int64_t stored = db_count(f.db, "SELECT count(*) FROM articles");
+    printf("%s: stopped there with %lld articles committed; kill -9\n", point, (long long)stored);
+    if (past_commit)
+        assert_true(stored > 0);
+    else
+        assert_int_equal(stored, 0); /* the open transaction is invisible, then gone */
+    /* it never told the queue: nothing is settled yet */
+    assert_true(fresh_metric(&f, "queue", NULL, "queue_articles_done_total") == 0);
+    nm_proc_kill(&f.workers[0]);
+    fleet_start_worker(&f, 1, NULL);
+    wait_for_count(&f, (int64_t)s.n, 30000);
+    wait_queue_settled(&f, (int64_t)s.n, 10000);
+    assert_exactly_once(&f, &s);
+    assert_true(fresh_metric(&f, "queue", NULL, "queue_articles_redelivered_total") >= 1);
+    fleet_stop(&f);
+    set_free(&s);
+}
+
+static void kill9_inside_transaction(void **state)
+{
+    (void)state;
+    kill9_at_point("txn", "writer.after_puts", false);
+}
+
+static void kill9_inside_commit(void **state)
+{
+    (void)state;
+    kill9_at_point("commit", "store.commit", false);
+}
+
+static void kill9_after_commit_before_done(void **state)
+{
+    (void)state;
+    kill9_at_point("done", "writer.after_commit", true);
+}
+
+/* ---- an article that crashes workers ------------------------------------- */
+
+/* One article crashes every worker that extracts it (NM_FAULT crash-on-id),
+ * among 256 others submitted with it to two workers that the test restarts
+ * whenever they die. Only it may reach the dead letters (the queue's default
+ * --max-attempts, 5), with a reason saying workers died holding it alone;
+ * the 256 delivered around it are stored, with their content. */
+static void crashing_article_isolated(void **state)
+{
+    (void)state;
+    fleet f;
+    fleet_start_queue_with(&f, "iso", "2s", (const char *[]){"--max-attempts", "5", NULL});
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core); /* abort() should not write 13 core files */
+    setenv("NM_FAULT", "worker.extract:crash-on-id=iso-poison", 1);
+    for (int i = 0; i < 2; i++)
+        fleet_start_worker(&f, i, NULL);
+    article_set all = {0}, innocent = {0};
+    generated_articles(&all, "iso", 257);
+    free(all.ids[128]);
+    all.ids[128] = nm_xstrdup("iso-poison"); /* in the middle of what is delivered */
+    for (size_t i = 0; i < all.n; i++)
+        if (i != 128)
+            set_add(&innocent, all.ids[i], all.bodies[i], all.lens[i]);
+    submit_range(&f, &all, 0, all.n, NEWSMILL__CONTENT_TYPE__CONTENT_TYPE_TEXT);
+    int restarts = 0;
+    int64_t t0 = nm_time_mono_ns();
+    int64_t until = t0 + (NM_SANITIZED ? 300 : 150) * NM_NS_PER_S;
+    Newsmill__DeadList *dead = NULL;
+    nm_error err;
+    for (;;) {
+        for (int i = 0; i < 2; i++) {
+            int status;
+            if (nm_proc_wait(&f.workers[i], 0, &status)) {
+                restarts++;
+                fleet_start_worker(&f, i, NULL);
+            }
+        }
+        assert_int_equal(nm_producer_dead_list(f.producer, 10, NULL, &dead, &err), 0);
+        int64_t stored = db_count(f.db, "SELECT count(*) FROM articles");
+        if (stored + (int64_t)dead->total >= (int64_t)all.n)
+            break; /* every article is settled one way or the other */
+        if (nm_time_mono_ns() > until) {
+            fleet_dump_logs(&f);
+            fail_msg("after %d worker restarts: %lld stored, %llu dead, of %zu", restarts,
+                     (long long)stored, (unsigned long long)dead->total, all.n);
+        }
+        nm_producer_dead_list_free(&dead);
+        usleep(100 * 1000);
+    }
+    unsetenv("NM_FAULT");
+    printf("isolated in %.1f s, %d worker restarts; dead letters: %llu\n",
+           (double)(nm_time_mono_ns() - t0) / 1e9, restarts, (unsigned long long)dead->total);
+    for (size_t i = 0; i < dead->n_dead; i++)
+        printf("  dead %s attempts=%u\n", dead->dead[i]->id, dead->dead[i]->attempts);
+    if (dead->total != 1)
+        fail_msg("%llu articles dead-lettered, want only iso-poison",
+                 (unsigned long long)dead->total);
+    assert_string_equal(dead->dead[0]->id, "iso-poison");
+    assert_int_equal(dead->dead[0]->attempts, 5);
+    assert_true(dead->dead[0]->n_failures >= 1);
+    const char *reason = dead->dead[0]->failures[dead->dead[0]->n_failures - 1]->reason;
+    printf("dead letter iso-poison: %s\n", reason);
+    assert_non_null(strstr(reason, "worker died while processing it"));
+    assert_non_null(strstr(reason, "delivered alone"));
+    nm_producer_dead_list_free(&dead);
+    wait_queue_settled(&f, (int64_t)innocent.n, 10000);
+    assert_exactly_once(&f, &innocent);
+    fleet_stop(&f);
+    set_free(&all);
+    set_free(&innocent);
 }
 
 int main(void)
@@ -825,6 +1161,10 @@ int main(void)
         cmocka_unit_test(garbage_delivery),
         cmocka_unit_test(disk_full),
         cmocka_unit_test(lease_extension),
+        cmocka_unit_test(kill9_inside_transaction),
+        cmocka_unit_test(kill9_inside_commit),
+        cmocka_unit_test(kill9_after_commit_before_done),
+        cmocka_unit_test(crashing_article_isolated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,8 +34,28 @@ const char *nm_test_source_dir(void);
 /* ../shared beside the repository, or NULL when absent. */
 const char *nm_test_shared_dir(void);
 
-/* Returns the shared dir; if absent prints "SKIP: <why>" and exits 77. */
+/* Returns the shared dir; if absent skips the whole program
+ * (nm_test_skip_program). */
 const char *nm_test_require_shared(const char *why);
+
+/* Skips are never silent. cmocka's bare skip() reports the test as passed
+ * to ctest, so a test that cannot run would go unnoticed: use these.
+ * Each prints one line "NM-SKIP: <test case>: <why>" ("*" for the whole
+ * program); scripts/test collects those lines (with cmocka's own
+ * "[  SKIPPED ] <case>" lines), counts every skip in its summary, lists
+ * each with its reason, and under CI=true fails the run on a skip that is
+ * not on its short allow-list.
+ *
+ * nm_test_skip(why) skips the current test case (call it from the test
+ * function itself: its name is the case name) and does not return.
+ * nm_test_skip_program(why) skips the whole program: exits NM_TEST_SKIP,
+ * which ctest reports as "Skipped".
+ * nm_test_skip_part(what, why) says that a part of a test case (a row of a
+ * table, a step) did not run and returns; it counts as one skip. */
+#define nm_test_skip(why) nm_test_skip_case(__func__, (why))
+_Noreturn void nm_test_skip_case(const char *test_case, const char *why);
+_Noreturn void nm_test_skip_program(const char *why);
+void nm_test_skip_part(const char *what, const char *why);
 
 /* A TCP port on 127.0.0.1 that was free a moment ago. */
 int nm_test_free_port(void);

@@ -212,8 +212,7 @@ static void seed_article(void **state)
     (void)state;
     const char *shared = nm_test_shared_dir();
     if (!shared) {
-        printf("SKIP: seed article needs ../shared (own sample covers the same)\n");
-        skip();
+        nm_test_skip("the seed article is in ../shared (own sample covers the same)");
     }
     char path[1024];
     snprintf(path, sizeof path, "%s/corpus/seed/kalin-hamas-ankara.txt", shared);
@@ -375,8 +374,7 @@ static void bbc_corpus(void **state)
     (void)state;
     const char *shared = nm_test_shared_dir();
     if (!shared) {
-        printf("SKIP: BBC corpus needs ../shared\n");
-        skip();
+        nm_test_skip("the BBC corpus is in ../shared");
     }
     static const char *const topics[] = {"business", "entertainment", "politics", "sport", "tech"};
     size_t n = 0;

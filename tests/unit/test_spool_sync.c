@@ -185,7 +185,7 @@ static int syncs_of_put(nm_spool *spool, bool durable, const char *id)
     bool inserted;
     const uint8_t body[] = "article bytes";
     assert_int_equal(nm_spool_begin(spool, durable, &err), 0);
-    assert_int_equal(nm_spool_put(spool, id, 0, 1, body, sizeof body, &inserted, &err), 0);
+    assert_int_equal(nm_spool_put(spool, id, 0, 1, body, sizeof body, &inserted, NULL, &err), 0);
     assert_int_equal(nm_spool_commit(spool, &err), 0);
     return wal_syncs - before;
 }

@@ -1,5 +1,5 @@
 /* nm_store: schema creation, idempotent re-persist, v1 -> v2 migration, the
- * README's queries (read from README.md itself) on hand-made results, FTS,
+ * documented queries (read from docs/queries.md itself) on hand-made results, FTS,
  * read-only access, busy and disk-full classification. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -358,6 +358,79 @@ static void idempotent_replace(void **state)
     nm_store_close(&s);
 }
 
+/* Puts r at revision in a transaction of its own, ingested at 1, 2, ...
+ * (one more per call: which put a row comes from); returns the outcome. */
+static nm_store_put_outcome put_rev(nm_store *s, const nm_extract_result *r, int64_t revision)
+{
+    static int64_t puts;
+    nm_error err;
+    nm_store_put_outcome outcome = NM_STORE_STALE;
+    if (nm_store_begin(s, &err) != 0 ||
+        nm_store_put(s, r, revision, ++puts, &outcome, &err) != 0 ||
+        nm_store_commit(s, &err) != 0)
+        fail_msg("put %s at revision %lld: %s", r->id, (long long)revision, err.msg);
+    return outcome;
+}
+
+/* An older revision of a stored id is dropped and changes nothing; the
+ * same revision (a redelivery) and a newer one replace; revision 0 (none
+ * known) replaces whatever is there. */
+static void revisions(void **state)
+{
+    (void)state;
+    nm_store *s = open_store("rev.db");
+    nm_extract_result *v1 = make_result("same", "Version one", "Ibrahim Kalın met Hamas officials"
+                                        " in Ankara. Talks went on late.", kalin, 3, 0x1111);
+    nm_extract_result *v2 = make_result("same", "Version two", "Hamas spoke once.", kalin + 2, 1,
+                                        0x2222);
+    const char *title = "SELECT title || ':' || revision FROM articles WHERE id = 'same'";
+    assert_int_equal(put_rev(s, v2, 20), NM_STORE_STORED);
+    assert_string_equal(query_col(nm_store_db(s), title), "Version two:20");
+    /* older: dropped, every row as it was */
+    assert_int_equal(put_rev(s, v1, 10), NM_STORE_STALE);
+    assert_string_equal(query_col(nm_store_db(s), title), "Version two:20");
+    assert_int_equal(query_int(s, "SELECT count(*) FROM articles"), 1);
+    assert_int_equal(query_int(s, "SELECT count(*) FROM sentences"), 1);
+    assert_int_equal(query_int(s, "SELECT count(*) FROM mentions"), 1);
+    assert_int_equal(query_int(s, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH"
+                                  " 'ankara'"), 0);
+    /* equal: replaces (idempotent redelivery) */
+    const char *put_at = "SELECT ingested_unix_ms FROM articles WHERE id = 'same'";
+    int64_t first_put = query_int(s, put_at);
+    assert_int_equal(put_rev(s, v2, 20), NM_STORE_STORED);
+    assert_string_equal(query_col(nm_store_db(s), title), "Version two:20");
+    assert_true(query_int(s, put_at) > first_put);
+    /* newer: replaces, children and index follow */
+    assert_int_equal(put_rev(s, v1, 30), NM_STORE_STORED);
+    assert_string_equal(query_col(nm_store_db(s), title), "Version one:30");
+    assert_int_equal(query_int(s, "SELECT count(*) FROM sentences"), 2);
+    assert_int_equal(query_int(s, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH"
+                                  " 'ankara'"), 1);
+    /* none known: replaces whatever is stored, and is stored as 0 */
+    assert_int_equal(put_rev(s, v2, 0), NM_STORE_STORED);
+    assert_string_equal(query_col(nm_store_db(s), title), "Version two:0");
+    assert_int_equal(put_rev(s, v1, 5), NM_STORE_STORED);
+    assert_string_equal(query_col(nm_store_db(s), title), "Version one:5");
+    /* in one transaction, as a worker's batch: the older of two is dropped
+     * whichever comes first */
+    nm_error err;
+    nm_store_put_outcome o1, o2;
+    assert_int_equal(nm_store_begin(s, &err), 0);
+    assert_int_equal(nm_store_put(s, v2, 50, 1, &o1, &err), 0);
+    assert_int_equal(nm_store_put(s, v1, 40, 1, &o2, &err), 0);
+    assert_int_equal(nm_store_commit(s, &err), 0);
+    assert_int_equal(o1, NM_STORE_STORED);
+    assert_int_equal(o2, NM_STORE_STALE);
+    assert_string_equal(query_col(nm_store_db(s), title), "Version two:50");
+    assert_int_equal(sqlite3_exec(nm_store_db(s),
+                                  "INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    free_result(v1);
+    free_result(v2);
+    nm_store_close(&s);
+}
+
 static void exec_file(sqlite3 *db, const char *path)
 {
     char *sql = nm_test_read_file(path, NULL);
@@ -455,35 +528,33 @@ static void migrate_v1(void **state)
     assert_non_null(strstr(err.msg, "99"));
 }
 
-/* The ```sql blocks of README's "Query the results" section, in order. */
-static size_t readme_queries(char **out, size_t max)
+/* The ```sql blocks of docs/queries.md, in order. */
+static size_t doc_queries(char **out, size_t max)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/README.md", nm_test_source_dir());
-    char *readme = nm_test_read_file(path, NULL);
-    assert_non_null(readme);
-    char *p = strstr(readme, "## Query the results");
-    assert_non_null(p);
-    char *section_end = strstr(p + 3, "\n## ");
+    snprintf(path, sizeof path, "%s/docs/queries.md", nm_test_source_dir());
+    char *doc = nm_test_read_file(path, NULL);
+    assert_non_null(doc);
+    char *p = doc;
     size_t n = 0;
-    while (n < max && (p = strstr(p, "```sql\n")) && (!section_end || p < section_end)) {
+    while (n < max && (p = strstr(p, "```sql\n"))) {
         p += 7;
         char *end = strstr(p, "```");
         assert_non_null(end);
         out[n++] = nm_xstrndup(p, (size_t)(end - p));
         p = end + 3;
     }
-    free(readme);
+    free(doc);
     return n;
 }
 
-static void readme_queries_work(void **state)
+static void doc_queries_work(void **state)
 {
     (void)state;
     char *q[8];
-    size_t n = readme_queries(q, 8);
+    size_t n = doc_queries(q, 8);
     assert_int_equal(n, 4);
-    nm_store *s = open_store("readme.db");
+    nm_store *s = open_store("queries.db");
     static const ent_spec ents[] = {
         {"Ibrahim Kalın", NM_ENTITY_PERSON}, {"Ankara", NM_ENTITY_PLACE},
         {"Hamas", NM_ENTITY_ORGANISATION},   {"Recep Tayyip Erdoğan", NM_ENTITY_PERSON},
@@ -607,20 +678,20 @@ static void read_only_and_busy(void **state)
     assert_int_equal(nm_store_count_articles(reader, &err), 1);
     assert_int_equal(nm_store_commit(w, &err), 0);
     assert_int_equal(nm_store_begin(w2, &err), 0);
-    assert_int_equal(nm_store_put(w2, r, 1, &err), 0);
+    assert_int_equal(nm_store_put(w2, r, 0, 1, NULL, &err), 0);
     assert_int_equal(nm_store_commit(w2, &err), 0);
     assert_int_equal(nm_store_count_articles(reader, &err), 1);
     /* an unusable result is refused without spoiling the transaction */
     assert_int_equal(nm_store_begin(w2, &err), 0);
     nm_extract_result bad = *r;
     bad.id = "";
-    assert_int_equal(nm_store_put(w2, &bad, 1, &err), -1);
+    assert_int_equal(nm_store_put(w2, &bad, 0, 1, NULL, &err), -1);
     assert_int_equal(err.code, NM_ERR_INVALID);
     nm_mention m = {.entity = 7};
     bad = *r;
     bad.mentions = &m;
     bad.n_mentions = 1;
-    assert_int_equal(nm_store_put(w2, &bad, 1, &err), -1);
+    assert_int_equal(nm_store_put(w2, &bad, 0, 1, NULL, &err), -1);
     assert_int_equal(err.code, NM_ERR_INVALID);
     assert_int_equal(nm_store_commit(w2, &err), 0);
     free_result(r);
@@ -715,8 +786,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(schema_created),     cmocka_unit_test(put_and_children),
         cmocka_unit_test(entities_sharing_a_row),
-        cmocka_unit_test(idempotent_replace), cmocka_unit_test(migrate_v1),
-        cmocka_unit_test(readme_queries_work), cmocka_unit_test(sql_functions),
+        cmocka_unit_test(idempotent_replace), cmocka_unit_test(revisions),
+        cmocka_unit_test(migrate_v1),
+        cmocka_unit_test(doc_queries_work), cmocka_unit_test(sql_functions),
         cmocka_unit_test(read_only_and_busy), cmocka_unit_test(disk_full),
         cmocka_unit_test(concurrent_open),
     };

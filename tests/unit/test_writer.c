@@ -156,6 +156,41 @@ static void busy_then_one_by_one(void **state)
     free_results(r, N_RESULTS);
 }
 
+/* Results carry revisions: one older than what is stored comes back STALE
+ * (not stored, to be settled), equal and newer ones are committed; in a
+ * batch and one by one alike. */
+static void stale_revisions(void **state)
+{
+    (void)state;
+    nm_writer *w = open_writer("stale.db");
+    nm_extract_result *r[N_RESULTS];
+    make_results("s", r, N_RESULTS);
+    nm_write_status status[N_RESULTS];
+    nm_error errors[N_RESULTS];
+    int64_t stored[N_RESULTS] = {100, 100, 100, 100, 100, 100};
+    nm_write_job job = {.results = r, .revisions = stored, .n = N_RESULTS, .ingested_unix_ms = 1,
+                        .status = status, .errors = errors};
+    assert_true(nm_writer_start(w, &job));
+    await_job(w);
+    assert_int_equal(job.rc, 0);
+    int64_t again[N_RESULTS] = {50, 100, 150, 99, 100, 101};
+    job.revisions = again;
+    for (int one_by_one = 0; one_by_one < 2; one_by_one++) {
+        job.one_by_one = one_by_one;
+        assert_true(nm_writer_start(w, &job));
+        await_job(w);
+        assert_int_equal(job.rc, 0);
+        for (size_t i = 0; i < N_RESULTS; i++)
+            if (status[i] != (i % 3 == 0 ? NM_WRITE_STALE : NM_WRITE_COMMITTED))
+                fail_msg("%s: result %zu at revision %lld: status %d",
+                         one_by_one ? "one by one" : "batch", i, (long long)again[i],
+                         (int)status[i]);
+    }
+    nm_writer_destroy(&w);
+    assert_int_equal(count_articles("stale.db"), N_RESULTS);
+    free_results(r, N_RESULTS);
+}
+
 /* Interrupted (a worker exiting at once): nothing of the job is stored,
  * and destroying the writer does not hang. */
 static void interrupt_stops_the_job(void **state)
@@ -191,6 +226,7 @@ int main(void)
         cmocka_unit_test(batch_with_an_invalid_result),
         cmocka_unit_test(busy_then_one_by_one),
         cmocka_unit_test(interrupt_stops_the_job),
+        cmocka_unit_test(stale_revisions),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     nm_extractor_destroy(&extractor);
