@@ -11,11 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "nm_alloc.h"
 #include "nm_fault.h"
+#include "nm_fs.h"
 #include "nm_log.h"
 
 extern const unsigned char nm_embed_results_schema_sql[];
@@ -273,25 +273,6 @@ fail:
 
 /* ---- open / close ----------------------------------------------------- */
 
-/* mkdir -p of the directory part of path; errors surface when SQLite opens. */
-static void make_parent_dirs(const char *path)
-{
-    char *dir = nm_xstrdup(path);
-    char *slash = strrchr(dir, '/');
-    if (slash && slash != dir) {
-        *slash = '\0';
-        for (char *p = dir + 1; *p; p++) {
-            if (*p == '/') {
-                *p = '\0';
-                mkdir(dir, 0755);
-                *p = '/';
-            }
-        }
-        mkdir(dir, 0755);
-    }
-    free(dir);
-}
-
 /* SQLite calls it inside COMMIT, before writing the WAL; 0 lets the commit
  * go on. Only registered when a test armed fault points. */
 static int fault_in_commit(void *arg)
@@ -310,8 +291,12 @@ nm_store *nm_store_open(const char *path, const nm_store_options *opts, nm_error
         nm_error_set(err, NM_ERR_NOT_FOUND, "results database %s does not exist", path);
         return NULL;
     }
-    if (!opts->read_only)
-        make_parent_dirs(path);
+    bool is_new = false;
+    if (!opts->read_only) {
+        if (nm_fs_mkdir_parents(path, 0755, err) != 0)
+            return NULL;
+        is_new = access(path, F_OK) != 0;
+    }
     nm_store *s = nm_xcalloc(1, sizeof *s);
     s->read_only = opts->read_only;
     int flags = opts->read_only ? SQLITE_OPEN_READONLY
@@ -360,6 +345,9 @@ nm_store *nm_store_open(const char *path, const nm_store_options *opts, nm_error
             goto fail;
         usleep(5000); /* up to ~10 s in all */
     }
+    /* The new file's own directory entry: SQLite syncs only its journal's. */
+    if (is_new && nm_fs_sync_parent(path, err) != 0)
+        goto fail;
     if (opts->max_bytes > 0) {
         int page_size = 0;
         if (pragma_int(s->db, "PRAGMA page_size", &page_size, err) < 0)
