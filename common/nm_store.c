@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "nm_alloc.h"
@@ -282,6 +283,64 @@ static int fault_in_commit(void *arg)
     return 0;
 }
 
+/* The quota (see max_bytes in nm_store.h): the WAL gets a quarter, the file
+ * the rest. Without a quota the WAL is still cut back to
+ * WAL_KEEP_BYTES_DEFAULT after each checkpoint instead of keeping its
+ * largest size forever. */
+#define WAL_KEEP_BYTES_DEFAULT ((int64_t)64 << 20)
+
+static int set_size_limits(nm_store *s, const char *path, int64_t max_bytes, nm_error *err)
+{
+    int page_size = 0;
+    if (pragma_int(s->db, "PRAGMA page_size", &page_size, err) < 0)
+        return -1;
+    int64_t wal_bytes = max_bytes > 0 ? max_bytes / 4 : WAL_KEEP_BYTES_DEFAULT;
+    int64_t wal_pages = wal_bytes / page_size > 1 ? wal_bytes / page_size : 1;
+    char sql[160];
+    /* Checkpoint once the WAL holds its share (SQLite's default is 1000
+     * pages), and truncate it to that size when it starts over. */
+    snprintf(sql, sizeof sql, "PRAGMA journal_size_limit = %" PRId64, wal_bytes);
+    if (exec_sql(s->db, sql, err, "setting the WAL size limit") < 0)
+        return -1;
+    if (max_bytes <= 0)
+        return 0;
+    int64_t file_pages = (max_bytes - wal_bytes) / page_size;
+    snprintf(sql, sizeof sql, "PRAGMA max_page_count = %" PRId64 "; PRAGMA wal_autocheckpoint = %" PRId64,
+             file_pages > 1 ? file_pages : 1, wal_pages < 1000 ? wal_pages : 1000);
+    if (exec_sql(s->db, sql, err, "setting size limit") < 0)
+        return -1;
+    size_t len = strlen(path);
+    s->wal_path = nm_xmalloc(len + 5);
+    memcpy(s->wal_path, path, len);
+    memcpy(s->wal_path + len, "-wal", 5);
+    s->wal_max_bytes = wal_bytes;
+    return 0;
+}
+
+/* Before a transaction under a quota: a WAL over its share is checkpointed
+ * (passive: never waits for readers); if a reader's snapshot keeps frames
+ * from being copied back, the WAL cannot start over and would only grow, so
+ * the write is refused as a full disk. A WAL fully copied back starts over
+ * (and is truncated) at this transaction. */
+static int check_wal_quota(nm_store *s, nm_error *err)
+{
+    struct stat st;
+    if (!s->wal_max_bytes || stat(s->wal_path, &st) != 0 || st.st_size <= s->wal_max_bytes)
+        return 0;
+    int in_log = 0, copied = 0;
+    int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &in_log, &copied);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        return nm_store_db_error(s->db, rc, err, "checkpointing the WAL over its quota");
+    if (rc == SQLITE_OK && copied >= in_log)
+        return 0;
+    return nm_error_set(err, NM_ERR_DISK_FULL,
+                        "results database WAL %s is %lld bytes, over its share %lld of the quota "
+                        "(--db-max-size), and %d of its %d frames cannot be checkpointed: a "
+                        "reader holds an old snapshot open",
+                        s->wal_path, (long long)st.st_size, (long long)s->wal_max_bytes,
+                        in_log - copied, in_log);
+}
+
 nm_store *nm_store_open(const char *path, const nm_store_options *opts, nm_error *err)
 {
     nm_store_options defaults = {0};
@@ -348,16 +407,8 @@ nm_store *nm_store_open(const char *path, const nm_store_options *opts, nm_error
     /* The new file's own directory entry: SQLite syncs only its journal's. */
     if (is_new && nm_fs_sync_parent(path, err) != 0)
         goto fail;
-    if (opts->max_bytes > 0) {
-        int page_size = 0;
-        if (pragma_int(s->db, "PRAGMA page_size", &page_size, err) < 0)
-            goto fail;
-        char sql[64];
-        snprintf(sql, sizeof sql, "PRAGMA max_page_count = %" PRId64,
-                 opts->max_bytes / page_size > 1 ? opts->max_bytes / page_size : 1);
-        if (exec_sql(s->db, sql, err, "setting size limit") < 0)
-            goto fail;
-    }
+    if (set_size_limits(s, path, opts->max_bytes, err) < 0)
+        goto fail;
     if (prepare_all(s, err) < 0)
         goto fail;
     if (nm_fault_armed) /* a test's point inside COMMIT (nm_fault.h) */
@@ -388,6 +439,7 @@ void nm_store_close(nm_store **store)
     free(s->refs);
     free(s->scratch);
     nm_sbuf_free(&s->json);
+    free(s->wal_path);
     free(s);
     *store = NULL;
 }
@@ -410,6 +462,8 @@ int nm_store_begin(nm_store *s, nm_error *err)
         return nm_error_set(err, NM_ERR_INVALID, "results database opened read-only");
     if (s->in_txn)
         return nm_error_set(err, NM_ERR_INTERNAL, "transaction already open");
+    if (check_wal_quota(s, err) < 0)
+        return -1;
     if (nm_store_step(s, s->stmt[ST_BEGIN], err, "beginning transaction") < 0)
         return -1;
     s->in_txn = true;
