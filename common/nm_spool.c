@@ -209,13 +209,16 @@ nm_spool *nm_spool_open(const char *path, nm_spool_durability durability, nm_err
         return NULL;
     }
     sqlite3_busy_timeout(s->db, 1000); /* only a second queue on this file contends */
+    char cache_size_sql[64];
+    snprintf(cache_size_sql, sizeof cache_size_sql, "PRAGMA cache_size=-%lld",
+             (long long)(NM_SPOOL_CACHE_BYTES / 1024));
     sqlite3_extended_result_codes(s->db, 1);
     /* Exclusive: one queue per spool (a second one cannot open it), and no
      * file lock calls or shared-memory index per transaction. */
     if (exec(s, "PRAGMA locking_mode=EXCLUSIVE", err) != 0 ||
         exec(s, "PRAGMA journal_mode=WAL", err) != 0 ||
         exec(s, "PRAGMA journal_size_limit=67108864", err) != 0 ||
-        exec(s, "PRAGMA cache_size=-16384", err) != 0 ||
+        exec(s, cache_size_sql, err) != 0 ||
         exec(s, "PRAGMA synchronous=FULL", err) != 0 || ensure_schema(s, err) != 0) {
         nm_error_prefix(err, "opening spool %s", path);
         nm_spool_close(&s);
