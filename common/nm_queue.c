@@ -38,16 +38,20 @@ void nm_queue_config_defaults(nm_queue_config *cfg)
     cfg->stats_interval_ms = 1000;
 }
 
+int64_t nm_queue_read_limit(const nm_queue_config *cfg)
+{
+    return 2 * (cfg->max_frame_bytes > 0 ? cfg->max_frame_bytes : 1);
+}
+
 int nm_queue_recv_hwm(const nm_queue_config *cfg)
 {
-    int64_t frame = cfg->max_frame_bytes > 0 ? cfg->max_frame_bytes : 1;
-    int64_t hwm = cfg->recv_buffer_bytes / frame;
+    int64_t hwm = cfg->recv_buffer_bytes / nm_queue_read_limit(cfg);
     return hwm < 1 ? 1 : hwm > INT_MAX ? INT_MAX : (int)hwm;
 }
 
 int64_t nm_queue_memory_bound(const nm_queue_config *cfg, int connections)
 {
-    int64_t per_connection = ((int64_t)nm_queue_recv_hwm(cfg) + 1) * cfg->max_frame_bytes;
+    int64_t per_connection = ((int64_t)nm_queue_recv_hwm(cfg) + 1) * nm_queue_read_limit(cfg);
     return connections * per_connection + NM_QUEUE_GROUP_MAX_BYTES + cfg->max_frame_bytes +
            NM_SPOOL_CACHE_BYTES;
 }
@@ -63,7 +67,7 @@ static void *bind_router(void *ctx, const nm_queue_config *cfg, const char *endp
     /* Outgoing: deliveries are bounded by the workers' credit, replies by
      * the requests received. Incoming: bounded per connection (nm_queue.h). */
     int linger = 0, mandatory = 1, sndhwm = 200000, rcvhwm = nm_queue_recv_hwm(cfg);
-    int64_t max_msg = cfg->max_frame_bytes;
+    int64_t max_msg = nm_queue_read_limit(cfg);
     zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &mandatory, sizeof mandatory);
     zmq_setsockopt(sock, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm);
@@ -164,10 +168,10 @@ static void drain_disconnects(nm_queue *q, void *monitor, const char *what)
         zmq_msg_close(&event);
         nm_metric_add(nm_stats_counter(q->stats, "queue_connections_closed_total",
                                        "Connections closed by the peer, or by the queue for a "
-                                       "frame over --max-frame-bytes",
+                                       "frame over twice --max-frame-bytes (not with CURVE)",
                                        "socket", what),
                       1);
-        nm_log_debug("%s connection closed (the peer left, or sent a frame over "
+        nm_log_debug("%s connection closed (the peer left, or sent a frame over twice "
                      "--max-frame-bytes=%lld)",
                      what, (long long)q->cfg.max_frame_bytes);
     }
@@ -217,12 +221,16 @@ nm_queue *nm_queue_new(void *zmq_ctx, const nm_queue_config *cfg, nm_error *err)
     q->back = bind_router(zmq_ctx, cfg, cfg->back_endpoint, "back", err);
     if (!q->back)
         goto fail;
-    q->front_monitor = watch_disconnects(q, q->front, "front", err);
-    if (!q->front_monitor)
-        goto fail;
-    q->back_monitor = watch_disconnects(q, q->back, "back", err);
-    if (!q->back_monitor)
-        goto fail;
+    /* libzmq allows one monitor per socket: with CURVE the authenticator's
+     * (handshake failures) takes it, and disconnects go uncounted. */
+    if (!nm_curve_serving(cfg->curve)) {
+        q->front_monitor = watch_disconnects(q, q->front, "front", err);
+        if (!q->front_monitor)
+            goto fail;
+        q->back_monitor = watch_disconnects(q, q->back, "back", err);
+        if (!q->back_monitor)
+            goto fail;
+    }
     if (cfg->stats_endpoint && *cfg->stats_endpoint) { /* "": no stats, as for the worker */
         q->pub = nm_stats_pub_new_curve(zmq_ctx, cfg->stats_endpoint, cfg->curve, err);
         if (!q->pub)
@@ -390,7 +398,7 @@ int nm_queue_run(nm_queue *q, volatile sig_atomic_t *stop, nm_error *err)
                                   {q->back, 0, ZMQ_POLLIN, 0},
                                   {q->front_monitor, 0, ZMQ_POLLIN, 0},
                                   {q->back_monitor, 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 4, timeout_ms) < 0) {
+        if (zmq_poll(items, q->front_monitor ? 4 : 2, timeout_ms) < 0) {
             if (zmq_errno() == EINTR)
                 continue;
             return nm_error_set(err, NM_ERR_ZMQ, "polling: %s", zmq_strerror(zmq_errno()));

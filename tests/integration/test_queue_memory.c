@@ -1,6 +1,7 @@
 /* The queue's memory is bounded at its sockets. A producer (a raw DEALER)
  * pipelines hundreds of 1 MiB batches without waiting for acks, then sends a
- * frame far over --max-frame-bytes. The queue's peak RSS (VmHWM) stays under
+ * frame far over --max-frame-bytes (a frame up to twice it is still read, to
+ * be answered ERROR_TOO_LARGE; test_queue_faults checks that). The queue's peak RSS (VmHWM) stays under
  * the bound nm_queue.h states for the configuration, the over-sized frame
  * closes that producer's connection (counted) instead of being read into
  * memory, and the queue still serves afterwards. */
@@ -210,10 +211,55 @@ static void pipelined_and_oversized(void **state)
     qtest_stop(&q);
 }
 
+/* What a producer sees when its batch is over the queue's frame limit: a
+ * prompt error that says so, not a wait for the timeout of every attempt. */
+static void producer_told_of_oversized_batch(void **state)
+{
+    (void)state;
+    qtest_queue q;
+    qtest_init(&q, "memprod");
+    char frame_flag[64];
+    snprintf(frame_flag, sizeof frame_flag, "--max-frame-bytes=%lld", (long long)FRAME_MAX);
+    qtest_flag(&q, frame_flag);
+    qtest_start(&q);
+    void *ctx = zmq_ctx_new();
+    nm_error err;
+    nm_producer *p = nm_producer_new(ctx, q.front, &err);
+    assert_non_null(p);
+    enum { TIMEOUT_MS = 3000 };
+    nm_producer_set_timeout(p, TIMEOUT_MS, 1);
+    size_t body_len = (size_t)(3 * FRAME_MAX); /* over twice the limit: not even read */
+    char *body = malloc(body_len + 1);
+    memset(body, 'x', body_len);
+    body[body_len] = '\0';
+    Newsmill__Article a, *batch[] = {&a};
+    qtest_article(&a, "too-big", body);
+    Newsmill__SubmitAck *ack;
+    int64_t t0 = nm_time_mono_ns();
+    int rc = nm_producer_submit(p, batch, 1, &ack, &err);
+    int64_t ms = (nm_time_mono_ns() - t0) / NM_NS_PER_MS;
+    printf("oversized batch: rc %d after %lld ms: %s\n", rc, (long long)ms, rc ? err.msg : "");
+    assert_int_equal(rc, -1);
+    if (!strstr(err.msg, "closed the connection") || !strstr(err.msg, "--max-frame-bytes"))
+        fail_msg("the producer's error does not say what happened: %s", err.msg);
+    assert_true(ms < TIMEOUT_MS); /* did not wait for an answer that cannot come */
+    /* The same producer, told the limit, refuses the batch before sending it. */
+    nm_producer_set_max_frame(p, FRAME_MAX);
+    assert_int_equal(nm_producer_submit(p, batch, 1, &ack, &err), -1);
+    assert_int_equal(err.code, NM_ERR_TOO_LARGE);
+    /* and still submits what fits */
+    qtest_submit_range(p, "fits-", 0, 5, 5);
+    free(body);
+    nm_producer_destroy(&p);
+    zmq_ctx_term(ctx);
+    qtest_stop(&q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pipelined_and_oversized),
+        cmocka_unit_test(producer_told_of_oversized_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
