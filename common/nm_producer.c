@@ -316,7 +316,7 @@ static int request(nm_producer *p, Newsmill__Envelope *env, Newsmill__Envelope__
         return nm_error_set(err, NM_ERR_TOO_LARGE,
                             "the queue at %s closed the connection on each of %d attempt(s) "
                             "instead of answering a request of %zu bytes: it closes connections "
-                            "that send a frame over its --max-frame-bytes",
+                            "that send a frame over twice its --max-frame-bytes",
                             p->endpoint, closed, newsmill__envelope__get_packed_size(env));
     if (e.code == NM_ERR_TIMEOUT || e.code == NM_OK)
         return nm_error_set(err, NM_ERR_TIMEOUT,

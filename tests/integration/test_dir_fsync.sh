@@ -9,6 +9,8 @@ set -euo pipefail
 : "${NM_BIN_DIR:?}"
 . "$(dirname "$0")/../support/testlib.sh"
 command -v strace >/dev/null || { echo "SKIP: strace is not installed (scripts/deps.txt)"; exit 77; }
+# LeakSanitizer cannot run under ptrace (sanitizer builds); the rest of ASan can.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 
 # unsynced TRACE: prints every directory that got a new entry (mkdir, rename,
 # creation of the files named in NEW_FILES) and was not fsynced afterwards.

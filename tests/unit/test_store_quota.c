@@ -26,7 +26,7 @@ static int64_t file_bytes(const char *path)
     return stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
 }
 
-/* A stored article needs no more than an id, a title and a text. */
+/* A stored article: an id, a title and a text of one sentence. */
 static nm_extract_result *article(const char *id, int round)
 {
     nm_arena *arena = nm_arena_new(0);
@@ -42,7 +42,13 @@ static nm_extract_result *article(const char *id, int round)
         n += (size_t)snprintf(text + n, TEXT_BYTES + 1 - n, "round%d word%zu ", round, n);
     r->text = text;
     r->text_len = TEXT_BYTES;
+    r->sentences = nm_arena_calloc(arena, 1, sizeof *r->sentences);
+    r->sentences[0].span = (nm_span){0, TEXT_BYTES};
+    r->n_sentences = 1;
+    r->n_paragraphs = 1;
     r->counts.bytes = TEXT_BYTES;
+    r->counts.sentences = 1;
+    r->counts.paragraphs = 1;
     return r;
 }
 
