@@ -1,5 +1,6 @@
 #include "nm_producer.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +28,10 @@ struct nm_producer {
  * sender learns. Returns NULL with err on failure. */
 static void *watch_disconnects(void *ctx, void *sock, nm_error *err)
 {
-    static unsigned long serial;
+    static atomic_ulong serial; /* producers may live in several threads */
     char endpoint[96];
-    snprintf(endpoint, sizeof endpoint, "inproc://nm-producer-%p-%lu", sock, serial++);
+    snprintf(endpoint, sizeof endpoint, "inproc://nm-producer-%p-%lu", sock,
+             atomic_fetch_add(&serial, 1));
     void *pair = NULL;
     if (zmq_socket_monitor(sock, endpoint, ZMQ_EVENT_DISCONNECTED) != 0 ||
         !(pair = zmq_socket(ctx, ZMQ_PAIR)) || zmq_connect(pair, endpoint) != 0) {
