@@ -1,37 +1,11 @@
 /* newsmill keygen: writes a CURVE key pair (PATH, mode 0600, and PATH.pub)
  * and prints the public key. */
-#include <errno.h>
 #include <stdio.h>
-#include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "nm_curve.h"
+#include "nm_fs.h"
 #include "nm_opts.h"
-
-/* mkdir -p of path's parent directory (new directories get mode 0700). */
-static int make_parent_dirs(const char *path, nm_error *err)
-{
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return 0;
-    *slash = '\0';
-    for (char *p = dir + 1; ; p++) {
-        if (*p == '/' || *p == '\0') {
-            char saved = *p;
-            *p = '\0';
-            if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-                return nm_error_set(err, NM_ERR_IO, "creating directory %s: %s", dir,
-                                    strerror(errno));
-            *p = saved;
-            if (!saved)
-                break;
-        }
-    }
-    return 0;
-}
 
 int nm_cmd_keygen(int argc, char **argv)
 {
@@ -62,7 +36,7 @@ int nm_cmd_keygen(int argc, char **argv)
         return NM_EXIT_USAGE;
     }
     nm_curve_keypair kp;
-    if (nm_curve_keypair_new(&kp, &err) || make_parent_dirs(out, &err) ||
+    if (nm_curve_keypair_new(&kp, &err) || nm_fs_mkdir_parents(out, 0700, &err) ||
         nm_curve_keypair_save(&kp, out, force, &err)) {
         fprintf(stderr, "newsmill keygen: %s\n", err.msg);
         return NM_EXIT_FAILURE;

@@ -357,6 +357,10 @@ static void dispatch(submit_run *r, batch *b)
     nm_error err;
     if (send_batch(r, b, &err) == 0)
         return;
+    if (err.code == NM_ERR_TOO_LARGE) { /* over the frame limit, not sent: split it */
+        on_refused(r, b, &err);
+        return;
+    }
     if (err.code != NM_ERR_TIMEOUT || b->attempts > r->o.retries)
         mark_unavailable(r, &err);
     push_waiting(r, b, 0);

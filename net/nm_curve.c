@@ -11,6 +11,7 @@
 #include <zmq.h>
 
 #include "nm_alloc.h"
+#include "nm_fs.h"
 #include "nm_log.h"
 
 #define KEY_FILE_MAX (64 * 1024)
@@ -275,7 +276,8 @@ int nm_curve_public_load(const char *path, char key[NM_CURVE_KEY_LEN + 1], nm_er
 }
 
 /* Writes data to path via path.tmp.PID: create exclusively with mode,
- * write, fsync, rename. */
+ * write, fsync, rename, fsync the directory (the renamed entry is what
+ * survives a power cut). */
 static int write_file_atomic(const char *path, const char *data, mode_t mode, nm_error *err)
 {
     char tmp[4096];
@@ -309,7 +311,7 @@ static int write_file_atomic(const char *path, const char *data, mode_t mode, nm
         return nm_error_set(err, saved == ENOSPC ? NM_ERR_DISK_FULL : NM_ERR_IO, "writing %s: %s",
                             path, strerror(saved));
     }
-    return 0;
+    return nm_fs_sync_parent(path, err);
 }
 
 int nm_curve_keypair_save(const nm_curve_keypair *kp, const char *path, bool overwrite,

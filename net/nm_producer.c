@@ -1,5 +1,6 @@
 #include "nm_producer.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +16,56 @@ struct nm_producer {
     void *ctx;
     const nm_curve *curve; /* borrowed; NULL: plain */
     void *sock;
+    void *monitor; /* PAIR: the socket's disconnect events */
     char endpoint[256];
     int64_t timeout_ms;
     int retries;
+    int64_t max_frame_bytes;
     uint64_t next_request_id;
 };
+
+/* Connects a PAIR to sock's disconnect events: the queue closes a
+ * connection that sends a frame over its limit, and that close is all the
+ * sender learns. Returns NULL with err on failure. */
+static void *watch_disconnects(void *ctx, void *sock, nm_error *err)
+{
+    static atomic_ulong serial; /* producers may live in several threads */
+    char endpoint[96];
+    snprintf(endpoint, sizeof endpoint, "inproc://nm-producer-%p-%lu", sock,
+             atomic_fetch_add(&serial, 1));
+    void *pair = NULL;
+    if (zmq_socket_monitor(sock, endpoint, ZMQ_EVENT_DISCONNECTED) != 0 ||
+        !(pair = zmq_socket(ctx, ZMQ_PAIR)) || zmq_connect(pair, endpoint) != 0) {
+        nm_error_set(err, NM_ERR_ZMQ, "monitoring the producer socket: %s",
+                     zmq_strerror(zmq_errno()));
+        if (pair)
+            zmq_close(pair);
+        return NULL;
+    }
+    int linger = 0;
+    zmq_setsockopt(pair, ZMQ_LINGER, &linger, sizeof linger);
+    return pair;
+}
+
+/* Consumes the monitor's waiting events; true if one was a disconnect. */
+static bool drain_disconnects(void *monitor)
+{
+    bool seen = false;
+    for (;;) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            return seen;
+        }
+        if (zmq_msg_size(&msg) >= 2) { /* event number, then the endpoint frame */
+            uint16_t event;
+            memcpy(&event, zmq_msg_data(&msg), sizeof event);
+            seen |= event == ZMQ_EVENT_DISCONNECTED;
+        }
+        zmq_msg_close(&msg);
+    }
+}
 
 static void *open_socket(void *ctx, const char *endpoint, const nm_curve *curve, nm_error *err)
 {
@@ -59,10 +105,17 @@ nm_producer *nm_producer_new_curve(void *zmq_ctx, const char *endpoint, const nm
     void *sock = open_socket(zmq_ctx, endpoint, curve, err);
     if (!sock)
         return NULL;
+    void *monitor = watch_disconnects(zmq_ctx, sock, err);
+    if (!monitor) {
+        zmq_close(sock);
+        return NULL;
+    }
     nm_producer *p = nm_xcalloc(1, sizeof *p);
     p->ctx = zmq_ctx;
     p->curve = curve;
     p->sock = sock;
+    p->monitor = monitor;
+    p->max_frame_bytes = (int64_t)NM_FRAME_MAX_DEFAULT;
     snprintf(p->endpoint, sizeof p->endpoint, "%s", endpoint);
     p->timeout_ms = NM_PRODUCER_TIMEOUT_MS_DEFAULT;
     p->retries = NM_PRODUCER_RETRIES_DEFAULT;
@@ -75,8 +128,14 @@ void nm_producer_destroy(nm_producer **producer)
     if (!producer || !*producer)
         return;
     zmq_close((*producer)->sock);
+    zmq_close((*producer)->monitor);
     free(*producer);
     *producer = NULL;
+}
+
+void nm_producer_set_max_frame(nm_producer *producer, int64_t max_frame_bytes)
+{
+    producer->max_frame_bytes = max_frame_bytes > 0 ? max_frame_bytes : (int64_t)NM_FRAME_MAX_DEFAULT;
 }
 
 void nm_producer_set_timeout(nm_producer *producer, int64_t timeout_ms, int retries)
@@ -126,13 +185,18 @@ static int send_envelope(nm_producer *p, Newsmill__Envelope *env, int64_t timeou
     }
 }
 
-/* Receives the next envelope within timeout_ms. */
-static int recv_envelope(nm_producer *p, int64_t timeout_ms, Newsmill__Envelope **env,
-                         nm_error *err)
+/* Receives the next envelope within timeout_ms. With stop_on_disconnect,
+ * returns -1 with NM_ERR_IO as soon as the connection closes (what was
+ * sent on it will not be answered). */
+static int recv_envelope_until(nm_producer *p, int64_t timeout_ms, bool stop_on_disconnect,
+                               Newsmill__Envelope **env, nm_error *err)
 {
-    zmq_pollitem_t item = {p->sock, 0, ZMQ_POLLIN, 0};
+    zmq_pollitem_t items[] = {{p->sock, 0, ZMQ_POLLIN, 0}, {p->monitor, 0, ZMQ_POLLIN, 0}};
+    int n_items = stop_on_disconnect ? 2 : 1;
     int64_t deadline_ns = nm_time_mono_ns() + timeout_ms * NM_NS_PER_MS;
     for (;;) {
+        if (stop_on_disconnect && drain_disconnects(p->monitor))
+            return nm_error_set(err, NM_ERR_IO, "the queue at %s closed the connection", p->endpoint);
         nm_error e;
         int rc = nm_frame_recv(p->sock, NULL, NM_FRAME_MAX_DEFAULT, env, ZMQ_DONTWAIT, &e);
         if (rc == 0)
@@ -149,10 +213,29 @@ static int recv_envelope(nm_producer *p, int64_t timeout_ms, Newsmill__Envelope 
         if (left_ms <= 0)
             return nm_error_set(err, NM_ERR_TIMEOUT, "no answer from the queue at %s within %lld ms",
                                 p->endpoint, (long long)timeout_ms);
-        if (zmq_poll(&item, 1, (long)left_ms) < 0 && zmq_errno() != EINTR)
+        if (zmq_poll(items, n_items, (long)left_ms) < 0 && zmq_errno() != EINTR)
             return nm_error_set(err, NM_ERR_ZMQ, "polling producer socket: %s",
                                 zmq_strerror(zmq_errno()));
     }
+}
+
+static int recv_envelope(nm_producer *p, int64_t timeout_ms, Newsmill__Envelope **env,
+                         nm_error *err)
+{
+    return recv_envelope_until(p, timeout_ms, false, env, err);
+}
+
+/* Refuses, before sending, a request the queue would refuse by closing the
+ * connection (a frame over its --max-frame-bytes). */
+static int check_frame_size(const nm_producer *p, const Newsmill__Envelope *env, nm_error *err)
+{
+    size_t len = newsmill__envelope__get_packed_size(env);
+    if ((int64_t)len <= p->max_frame_bytes)
+        return 0;
+    return nm_error_set(err, NM_ERR_TOO_LARGE,
+                        "request of %zu bytes is over the frame limit of %lld bytes (the queue's "
+                        "--max-frame-bytes): send fewer or smaller articles per batch",
+                        len, (long long)p->max_frame_bytes);
 }
 
 /* Replaces the socket: drops whatever is queued for a dead connection. */
@@ -161,8 +244,15 @@ static int reconnect(nm_producer *p, nm_error *err)
     void *sock = open_socket(p->ctx, p->endpoint, p->curve, err);
     if (!sock)
         return -1;
+    void *monitor = watch_disconnects(p->ctx, sock, err);
+    if (!monitor) {
+        zmq_close(sock);
+        return -1;
+    }
     zmq_close(p->sock);
+    zmq_close(p->monitor);
     p->sock = sock;
+    p->monitor = monitor;
     return 0;
 }
 
@@ -173,12 +263,16 @@ static int request(nm_producer *p, Newsmill__Envelope *env, Newsmill__Envelope__
                    Newsmill__Envelope **reply, nm_error *err)
 {
     *reply = NULL;
+    if (check_frame_size(p, env, err) != 0)
+        return -1;
     env->request_id = p->next_request_id++;
     nm_error e;
     nm_error_clear(&e);
+    int closed = 0; /* attempts that ended with the queue closing the connection */
     for (int attempt = 0; attempt <= p->retries; attempt++) {
         if (attempt > 0 && reconnect(p, err) != 0)
             return -1;
+        drain_disconnects(p->monitor); /* closes before this attempt are not its answer */
         int64_t deadline_ns = nm_time_mono_ns() + p->timeout_ms * NM_NS_PER_MS;
         if (send_envelope(p, env, p->timeout_ms, &e) != 0) {
             if (e.code == NM_ERR_TIMEOUT)
@@ -188,7 +282,7 @@ static int request(nm_producer *p, Newsmill__Envelope *env, Newsmill__Envelope__
         for (;;) {
             int64_t left_ms = (deadline_ns - nm_time_mono_ns()) / NM_NS_PER_MS;
             Newsmill__Envelope *r;
-            if (left_ms <= 0 || recv_envelope(p, left_ms, &r, &e) != 0)
+            if (left_ms <= 0 || recv_envelope_until(p, left_ms, true, &r, &e) != 0)
                 break;
             if (r->request_id != env->request_id) {
                 nm_frame_free(&r); /* a late answer to something given up on */
@@ -209,9 +303,19 @@ static int request(nm_producer *p, Newsmill__Envelope *env, Newsmill__Envelope__
             *reply = r;
             return 0;
         }
+        if (e.code == NM_ERR_IO) { /* closed: try again on a new connection */
+            closed++;
+            continue;
+        }
         if (e.code != NM_ERR_TIMEOUT && e.code != NM_OK)
             break;
     }
+    if (closed == p->retries + 1)
+        return nm_error_set(err, NM_ERR_TOO_LARGE,
+                            "the queue at %s closed the connection on each of %d attempt(s) "
+                            "instead of answering a request of %zu bytes: it closes connections "
+                            "that send a frame over twice its --max-frame-bytes",
+                            p->endpoint, closed, newsmill__envelope__get_packed_size(env));
     if (e.code == NM_ERR_TIMEOUT || e.code == NM_OK)
         return nm_error_set(err, NM_ERR_TIMEOUT,
                             "no answer from the queue at %s after %d attempt(s) of %lld ms",
@@ -274,6 +378,8 @@ int nm_producer_send(nm_producer *producer, Newsmill__Article *const *articles, 
     Newsmill__SubmitBatch batch = NEWSMILL__SUBMIT_BATCH__INIT;
     Newsmill__Envelope env = NEWSMILL__ENVELOPE__INIT;
     submit_envelope(&env, &batch, articles, n);
+    if (check_frame_size(producer, &env, err) != 0)
+        return -1;
     env.request_id = producer->next_request_id++;
     if (send_envelope(producer, &env, producer->timeout_ms, err) != 0)
         return -1;

@@ -72,11 +72,19 @@ void nm_producer_destroy(nm_producer **producer);
  * calls (defaults above). retries 0: one attempt. */
 void nm_producer_set_timeout(nm_producer *producer, int64_t timeout_ms, int retries);
 
+/* The largest request frame sent (the queue's --max-frame-bytes; default
+ * NM_FRAME_MAX_DEFAULT, the queue's default). A bigger request fails at
+ * once with NM_ERR_TOO_LARGE and is not sent: the queue would close the
+ * connection on it. 0: the default. */
+void nm_producer_set_max_frame(nm_producer *producer, int64_t max_frame_bytes);
+
 /* Synchronous submit of articles[0..n). On success returns 0 and *ack (caller
  * owns, nm_producer_ack_free) holds one ArticleAck per article, in order.
  * On failure returns -1, *ack is NULL and err says why: NM_ERR_TIMEOUT (no
  * answer after every attempt), NM_ERR_FULL (queue full: retry later),
- * NM_ERR_IO (the queue's spool could not be written), NM_ERR_TOO_LARGE,
+ * NM_ERR_IO (the queue's spool could not be written), NM_ERR_TOO_LARGE (over
+ * the frame limit, or the queue closed the connection on every attempt, as
+ * it does for a frame over its --max-frame-bytes: the message says which),
  * NM_ERR_INVALID, ... (the queue's ErrorReply, its message in err). Nothing
  * is accepted when -1 is returned, except that after a timeout some attempt
  * may have been accepted without its ack arriving (resubmitting is safe). */
@@ -88,7 +96,8 @@ void nm_producer_ack_free(Newsmill__SubmitAck **ack);
 
 /* Asynchronous send of a batch. Returns 0 with *request_id (non-zero, unique
  * per producer), or -1: NM_ERR_TIMEOUT when the queue is not connected within
- * the timeout, NM_ERR_ZMQ on a socket failure. Does not keep the articles. */
+ * the timeout, NM_ERR_TOO_LARGE over the frame limit (nothing sent),
+ * NM_ERR_ZMQ on a socket failure. Does not keep the articles. */
 int nm_producer_send(nm_producer *producer, Newsmill__Article *const *articles, size_t n,
                      uint64_t *request_id, nm_error *err);
 

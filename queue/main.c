@@ -43,7 +43,13 @@ int main(int argc, char **argv)
         {"max-batch", 0, NM_OPT_INT, &cfg.max_batch, "N", "most articles in one submit batch", 1,
          1e7},
         {"max-frame-bytes", 0, NM_OPT_BYTES, &cfg.max_frame_bytes, "SIZE",
-         "largest message accepted (larger: ERROR_TOO_LARGE)", 1024, 4e9},
+         "largest message accepted; larger, up to twice this: ERROR_TOO_LARGE; larger still: "
+         "refused unread and the connection closed", 1024, 4e9},
+        {"recv-buffer", 0, NM_OPT_BYTES, &cfg.recv_buffer_bytes, "SIZE",
+         "received messages one connection may have waiting in the queue's memory; the sockets' "
+         "receive high-water mark is SIZE / (2 x --max-frame-bytes), at least 1; past it the queue "
+         "stops reading that connection",
+         0, 1e15},
         {"max-spool-bytes", 0, NM_OPT_BYTES, &cfg.max_spool_bytes, "SIZE",
          "refuse submits (ERROR_QUEUE_FULL) once the spool is this big; 0 = no limit", 0, 1e15},
         {"max-backlog", 0, NM_OPT_INT, &cfg.max_backlog, "N",

@@ -1,10 +1,13 @@
 #include "nm_lease.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
 
 #include "nm_alloc.h"
-#include "nm_time.h"
+#include "nm_log.h"
 #include "nm_u64map.h"
 
 struct nm_lease_table {
@@ -14,11 +17,32 @@ struct nm_lease_table {
     uint64_t next_id;
 };
 
+/* A random 32-bit epoch from the kernel's generator. Not the clock: a clock
+ * stepped back across a restart would hand out the ids of the run before. */
+static uint32_t random_epoch(void)
+{
+    uint32_t epoch;
+    ssize_t n;
+    do
+        n = getrandom(&epoch, sizeof epoch, 0);
+    while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)sizeof epoch) {
+        /* Linux >= 3.17 always has it; there is no safe id space without it. */
+        nm_log_error("getrandom for the lease id epoch failed: %s",
+                     n < 0 ? strerror(errno) : "short read");
+        abort();
+    }
+    return epoch;
+}
+
 nm_lease_table *nm_lease_table_new(void)
 {
     nm_lease_table *t = nm_xcalloc(1, sizeof *t);
-    /* Distinct from the ids any earlier run of this process handed out. */
-    t->next_id = ((uint64_t)nm_time_unix_ms() << 20) | 1;
+    /* Epoch in the high 32 bits, counter from 1 in the low 32: two runs
+     * collide only if their epochs are equal (or adjacent, once a counter has
+     * carried): about 2^-31 per pair of runs. The counter may carry
+     * into the epoch after 2^32 leases; ids stay unique within the run. */
+    t->next_id = ((uint64_t)random_epoch() << 32) | 1;
     return t;
 }
 

@@ -5,8 +5,10 @@
  * lease by its id (for done/fail/extend) and keeps every lease in a binary
  * min-heap by deadline, so the queue can sleep exactly until the next lease
  * expires and pop the expired ones in order. Lease ids are never reused
- * within a process run (a counter seeded from the clock, so ids from before
- * a restart are unknown to the new process). Not thread-safe.
+ * within a process run (a counter), and ids from before a restart are
+ * unknown to the new process without trusting the clock: each table starts
+ * its counter under a random 32-bit epoch from getrandom() (the process
+ * aborts if the kernel cannot give one). Not thread-safe.
  */
 #ifndef NM_LEASE_H
 #define NM_LEASE_H

@@ -3,6 +3,8 @@
 #include "nm_queue.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,7 @@ void nm_queue_config_defaults(nm_queue_config *cfg)
     cfg->max_article_bytes = 16 << 20;
     cfg->max_batch = 10000;
     cfg->max_frame_bytes = (int64_t)NM_FRAME_MAX_DEFAULT;
+    cfg->recv_buffer_bytes = (int64_t)1 << 30;
     cfg->max_spool_bytes = 0;
     cfg->max_backlog = 0;
     cfg->lease_ms = 30000;
@@ -36,19 +39,47 @@ void nm_queue_config_defaults(nm_queue_config *cfg)
     cfg->stats_interval_ms = 1000;
 }
 
-static void *bind_router(void *ctx, const char *endpoint, const char *what, nm_curve *curve,
-                         nm_error *err)
+int64_t nm_queue_read_limit(const nm_queue_config *cfg)
+{
+    return 2 * (cfg->max_frame_bytes > 0 ? cfg->max_frame_bytes : 1);
+}
+
+int nm_queue_recv_hwm(const nm_queue_config *cfg)
+{
+    int64_t hwm = cfg->recv_buffer_bytes / nm_queue_read_limit(cfg);
+    return hwm < 1 ? 1 : hwm > INT_MAX ? INT_MAX : (int)hwm;
+}
+
+int64_t nm_queue_memory_bound(const nm_queue_config *cfg, int connections)
+{
+    int64_t per_connection = ((int64_t)nm_queue_recv_hwm(cfg) + 1) * nm_queue_read_limit(cfg);
+    return connections * per_connection + NM_QUEUE_GROUP_MAX_BYTES + cfg->max_frame_bytes +
+           NM_SPOOL_CACHE_BYTES;
+}
+
+static void *bind_router(void *ctx, const nm_queue_config *cfg, const char *endpoint,
+                         const char *what, nm_error *err)
 {
     void *sock = zmq_socket(ctx, ZMQ_ROUTER);
     if (!sock) {
         nm_error_set(err, NM_ERR_ZMQ, "%s socket: %s", what, zmq_strerror(zmq_errno()));
         return NULL;
     }
-    int linger = 0, mandatory = 1, hwm = 200000;
+    /* Outgoing: deliveries are bounded by the workers' credit, replies by
+     * the requests received. Incoming: bounded per connection (nm_queue.h). */
+    int linger = 0, mandatory = 1, sndhwm = 200000, rcvhwm = nm_queue_recv_hwm(cfg);
+    int64_t max_msg = nm_queue_read_limit(cfg);
     zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &mandatory, sizeof mandatory);
-    zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(sock, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm);
+    zmq_setsockopt(sock, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
+    if (zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg) != 0) {
+        nm_error_set(err, NM_ERR_ZMQ, "%s socket: setting the frame limit: %s", what,
+                     zmq_strerror(zmq_errno()));
+        zmq_close(sock);
+        return NULL;
+    }
+    nm_curve *curve = cfg->curve;
     if (nm_curve_apply_server(curve, sock, what, err) != 0) {
         zmq_close(sock);
         return NULL;
@@ -99,6 +130,54 @@ static void make_metrics(nm_queue *q)
                                                  NM_HIST_SECONDS);
 }
 
+/* A PAIR socket that receives the sock's disconnect events (zmq monitor).
+ * libzmq closes a connection that sends a frame over ZMQ_MAXMSGSIZE without
+ * telling the application anything else: a disconnect is all there is to
+ * count. */
+static void *watch_disconnects(nm_queue *q, void *sock, const char *what, nm_error *err)
+{
+    char endpoint[96];
+    snprintf(endpoint, sizeof endpoint, "inproc://nm-queue-%p-%s-monitor", (void *)q, what);
+    void *pair = NULL;
+    if (zmq_socket_monitor(sock, endpoint, ZMQ_EVENT_DISCONNECTED) != 0 ||
+        !(pair = zmq_socket(q->ctx, ZMQ_PAIR)) || zmq_connect(pair, endpoint) != 0) {
+        nm_error_set(err, NM_ERR_ZMQ, "monitoring the %s socket: %s", what,
+                     zmq_strerror(zmq_errno()));
+        if (pair)
+            zmq_close(pair);
+        return NULL;
+    }
+    int linger = 0;
+    zmq_setsockopt(pair, ZMQ_LINGER, &linger, sizeof linger);
+    return pair;
+}
+
+/* Counts the disconnects a monitor reported. */
+static void drain_disconnects(nm_queue *q, void *monitor, const char *what)
+{
+    for (;;) {
+        zmq_msg_t event, endpoint;
+        zmq_msg_init(&event);
+        if (zmq_msg_recv(&event, monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&event);
+            return;
+        }
+        zmq_msg_init(&endpoint);
+        if (zmq_msg_more(&event))
+            zmq_msg_recv(&endpoint, monitor, ZMQ_DONTWAIT);
+        zmq_msg_close(&endpoint);
+        zmq_msg_close(&event);
+        nm_metric_add(nm_stats_counter(q->stats, "queue_connections_closed_total",
+                                       "Connections closed by the peer, or by the queue for a "
+                                       "frame over twice --max-frame-bytes (not with CURVE)",
+                                       "socket", what),
+                      1);
+        nm_log_debug("%s connection closed (the peer left, or sent a frame over twice "
+                     "--max-frame-bytes=%lld)",
+                     what, (long long)q->cfg.max_frame_bytes);
+    }
+}
+
 nm_queue *nm_queue_new(void *zmq_ctx, const nm_queue_config *cfg, nm_error *err)
 {
     if (sodium_init() < 0) {
@@ -137,12 +216,22 @@ nm_queue *nm_queue_new(void *zmq_ctx, const nm_queue_config *cfg, nm_error *err)
         nm_queue_remember_dead(q, letters[i]);
     free(letters);
 
-    q->front = bind_router(zmq_ctx, cfg->front_endpoint, "front", cfg->curve, err);
+    q->front = bind_router(zmq_ctx, cfg, cfg->front_endpoint, "front", err);
     if (!q->front)
         goto fail;
-    q->back = bind_router(zmq_ctx, cfg->back_endpoint, "back", cfg->curve, err);
+    q->back = bind_router(zmq_ctx, cfg, cfg->back_endpoint, "back", err);
     if (!q->back)
         goto fail;
+    /* libzmq allows one monitor per socket: with CURVE the authenticator's
+     * (handshake failures) takes it, and disconnects go uncounted. */
+    if (!nm_curve_serving(cfg->curve)) {
+        q->front_monitor = watch_disconnects(q, q->front, "front", err);
+        if (!q->front_monitor)
+            goto fail;
+        q->back_monitor = watch_disconnects(q, q->back, "back", err);
+        if (!q->back_monitor)
+            goto fail;
+    }
     if (cfg->stats_endpoint && *cfg->stats_endpoint) { /* "": no stats, as for the worker */
         q->pub = nm_stats_pub_new_curve(zmq_ctx, cfg->stats_endpoint, cfg->curve, err);
         if (!q->pub)
@@ -172,6 +261,10 @@ void nm_queue_destroy(nm_queue **queue)
         zmq_close(q->front);
     if (q->back)
         zmq_close(q->back);
+    if (q->front_monitor)
+        zmq_close(q->front_monitor);
+    if (q->back_monitor)
+        zmq_close(q->back_monitor);
     nm_stats_pub_destroy(&q->pub);
     nm_spool_close(&q->spool);
     nm_lease_table_destroy(&q->leases);
@@ -302,8 +395,11 @@ int nm_queue_run(nm_queue *q, volatile sig_atomic_t *stop, nm_error *err)
         if (q->n_workers && housekeeping < wake)
             wake = housekeeping;
         long timeout_ms = wake <= now ? 0 : (long)((wake - now + NM_NS_PER_MS - 1) / NM_NS_PER_MS);
-        zmq_pollitem_t items[] = {{q->front, 0, ZMQ_POLLIN, 0}, {q->back, 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 2, timeout_ms) < 0) {
+        zmq_pollitem_t items[] = {{q->front, 0, ZMQ_POLLIN, 0},
+                                  {q->back, 0, ZMQ_POLLIN, 0},
+                                  {q->front_monitor, 0, ZMQ_POLLIN, 0},
+                                  {q->back_monitor, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, q->front_monitor ? 4 : 2, timeout_ms) < 0) {
             if (zmq_errno() == EINTR)
                 continue;
             return nm_error_set(err, NM_ERR_ZMQ, "polling: %s", zmq_strerror(zmq_errno()));
@@ -312,6 +408,10 @@ int nm_queue_run(nm_queue *q, volatile sig_atomic_t *stop, nm_error *err)
             nm_queue_front_drain(q);
         if (items[1].revents & ZMQ_POLLIN)
             nm_queue_back_drain(q);
+        if (items[2].revents & ZMQ_POLLIN)
+            drain_disconnects(q, q->front_monitor, "front");
+        if (items[3].revents & ZMQ_POLLIN)
+            drain_disconnects(q, q->back_monitor, "back");
         now = nm_time_mono_ns();
         nm_queue_expire(q, now);
         nm_queue_settle(q);

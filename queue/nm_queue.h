@@ -56,7 +56,14 @@ typedef struct nm_queue_config {
     nm_spool_durability durability;
     int64_t max_article_bytes;    /* per article body */
     int64_t max_batch;            /* articles per SubmitBatch */
-    int64_t max_frame_bytes;      /* any received message */
+    int64_t max_frame_bytes;      /* any received message; a frame up to twice this is read
+                                     and answered ERROR_TOO_LARGE (a producer can split its
+                                     batch), a bigger one is refused by libzmq at its header
+                                     (ZMQ_MAXMSGSIZE) and its connection closed, unread */
+    int64_t recv_buffer_bytes;    /* received messages one connection may have waiting in a
+                                     socket: the receive high-water mark is this over twice
+                                     max_frame_bytes (at least 1 message); past it libzmq stops
+                                     reading that connection and TCP pushes back on the peer */
     int64_t max_spool_bytes;      /* refuse submits at this spool size; 0: no limit */
     int64_t max_backlog;          /* refuse submits at this many articles; 0: no limit */
     int64_t lease_ms;             /* lease length (and the ExtendLease default) */
@@ -71,8 +78,33 @@ typedef struct nm_queue_config {
 
 typedef struct nm_queue nm_queue;
 
+/* Bodies one group commit gathers before it commits (it may pass this by
+ * one batch). */
+#define NM_QUEUE_GROUP_MAX_BYTES ((int64_t)128 << 20)
+
 /* Fills cfg with the defaults (the ones --help shows). */
 void nm_queue_config_defaults(nm_queue_config *cfg);
+
+/* The largest frame libzmq reads for cfg (ZMQ_MAXMSGSIZE): twice
+ * max_frame_bytes, so a batch somewhat over the limit is still answered. */
+int64_t nm_queue_read_limit(const nm_queue_config *cfg);
+
+/* The receive high-water mark of both sockets, in messages, for cfg. */
+int nm_queue_recv_hwm(const nm_queue_config *cfg);
+
+/* MEMORY BOUND: what received messages may make the queue hold beyond its
+ * resting size, with `connections` producers and workers connected:
+ *   per connection  (recv_hwm + 1) x read limit: messages waiting in
+ *                   libzmq, and the one being read (a larger one is refused
+ *                   at its header: the connection is closed, nothing read)
+ *   the group       NM_QUEUE_GROUP_MAX_BYTES + max_frame_bytes of decoded
+ *                   batches awaiting their commit
+ *   the spool       its page cache (NM_SPOOL_CACHE_BYTES)
+ * Kernel socket buffers are not the queue's memory. With the defaults
+ * (256 MiB frames, read limit 512 MiB, 1 GiB receive buffer: hwm 2) that
+ * is 1.5 GiB per connection; a lower --max-frame-bytes lowers it (and
+ * raises the hwm: more pipelining for the same memory). */
+int64_t nm_queue_memory_bound(const nm_queue_config *cfg, int connections);
 
 /* Opens the spool, binds the sockets, connects stats. Returns NULL with err
  * on failure (address in use, unusable spool). The strings of cfg are

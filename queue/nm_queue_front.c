@@ -17,7 +17,6 @@
 /* One group commit holds at most this much. */
 #define GROUP_MAX_BATCHES 512
 #define GROUP_MAX_ARTICLES 50000
-#define GROUP_MAX_BYTES ((size_t)128 << 20)
 #define ID_MAX_BYTES 1024
 
 typedef struct pending {
@@ -458,7 +457,7 @@ void nm_queue_front_drain(nm_queue *q)
             nm_frame_free(&env);
             break;
         }
-        if (g->n == GROUP_MAX_BATCHES || g->articles >= GROUP_MAX_ARTICLES || g->bytes >= GROUP_MAX_BYTES)
+        if (g->n == GROUP_MAX_BATCHES || g->articles >= GROUP_MAX_ARTICLES || g->bytes >= (size_t)NM_QUEUE_GROUP_MAX_BYTES)
             break;
     }
     finish_group(q, g);

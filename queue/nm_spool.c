@@ -1,13 +1,14 @@
 #include "nm_spool.h"
 
-#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "nm_alloc.h"
+#include "nm_fs.h"
 #include "nm_log.h"
 #include "nm_time.h"
 
@@ -120,27 +121,6 @@ static int run_int(nm_spool *s, int which, int64_t *out, nm_error *err)
     return 0;
 }
 
-static int mkdir_parents(const char *path, nm_error *err)
-{
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return 0;
-    *slash = '\0';
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-            return nm_error_set(err, NM_ERR_IO, "creating directory %s: %s", dir, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-        return nm_error_set(err, NM_ERR_IO, "creating directory %s: %s", dir, strerror(errno));
-    return 0;
-}
-
 static int exec(nm_spool *s, const char *sql, nm_error *err)
 {
     char *msg = NULL;
@@ -215,8 +195,9 @@ static int ensure_schema(nm_spool *s, nm_error *err)
 
 nm_spool *nm_spool_open(const char *path, nm_spool_durability durability, nm_error *err)
 {
-    if (mkdir_parents(path, err) != 0)
+    if (nm_fs_mkdir_parents(path, 0755, err) != 0)
         return NULL;
+    bool is_new = access(path, F_OK) != 0;
     nm_spool *s = nm_xcalloc(1, sizeof *s);
     snprintf(s->path, sizeof s->path, "%s", path);
     s->durability = durability;
@@ -228,15 +209,24 @@ nm_spool *nm_spool_open(const char *path, nm_spool_durability durability, nm_err
         return NULL;
     }
     sqlite3_busy_timeout(s->db, 1000); /* only a second queue on this file contends */
+    char cache_size_sql[64];
+    snprintf(cache_size_sql, sizeof cache_size_sql, "PRAGMA cache_size=-%lld",
+             (long long)(NM_SPOOL_CACHE_BYTES / 1024));
     sqlite3_extended_result_codes(s->db, 1);
     /* Exclusive: one queue per spool (a second one cannot open it), and no
      * file lock calls or shared-memory index per transaction. */
     if (exec(s, "PRAGMA locking_mode=EXCLUSIVE", err) != 0 ||
         exec(s, "PRAGMA journal_mode=WAL", err) != 0 ||
         exec(s, "PRAGMA journal_size_limit=67108864", err) != 0 ||
-        exec(s, "PRAGMA cache_size=-16384", err) != 0 ||
+        exec(s, cache_size_sql, err) != 0 ||
         exec(s, "PRAGMA synchronous=FULL", err) != 0 || ensure_schema(s, err) != 0) {
         nm_error_prefix(err, "opening spool %s", path);
+        nm_spool_close(&s);
+        return NULL;
+    }
+    /* The new file's own directory entry: SQLite syncs only its journal's. */
+    if (is_new && nm_fs_sync_parent(path, err) != 0) {
+        nm_error_prefix(err, "creating spool %s", path);
         nm_spool_close(&s);
         return NULL;
     }

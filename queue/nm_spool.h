@@ -38,6 +38,9 @@
 #include "newsmill.pb-c.h"
 #include "nm_error.h"
 
+/* The spool's SQLite page cache, at most. */
+#define NM_SPOOL_CACHE_BYTES ((int64_t)16 << 20)
+
 typedef enum nm_spool_durability {
     NM_SPOOL_FULL = 0,
     NM_SPOOL_NORMAL = 1,

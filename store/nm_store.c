@@ -16,6 +16,7 @@
 
 #include "nm_alloc.h"
 #include "nm_fault.h"
+#include "nm_fs.h"
 #include "nm_log.h"
 
 extern const unsigned char nm_embed_results_schema_sql[];
@@ -281,25 +282,6 @@ fail:
 
 /* ---- open / close ----------------------------------------------------- */
 
-/* mkdir -p of the directory part of path; errors surface when SQLite opens. */
-static void make_parent_dirs(const char *path)
-{
-    char *dir = nm_xstrdup(path);
-    char *slash = strrchr(dir, '/');
-    if (slash && slash != dir) {
-        *slash = '\0';
-        for (char *p = dir + 1; *p; p++) {
-            if (*p == '/') {
-                *p = '\0';
-                mkdir(dir, 0755);
-                *p = '/';
-            }
-        }
-        mkdir(dir, 0755);
-    }
-    free(dir);
-}
-
 /* SQLite calls it inside COMMIT, before writing the WAL; 0 lets the commit
  * go on. Only registered when a test armed fault points. */
 static int fault_in_commit(void *arg)
@@ -307,6 +289,64 @@ static int fault_in_commit(void *arg)
     (void)arg;
     nm_fault_point("store.commit");
     return 0;
+}
+
+/* The quota (see max_bytes in nm_store.h): the WAL gets a quarter, the file
+ * the rest. Without a quota the WAL is still cut back to
+ * WAL_KEEP_BYTES_DEFAULT after each checkpoint instead of keeping its
+ * largest size forever. */
+#define WAL_KEEP_BYTES_DEFAULT ((int64_t)64 << 20)
+
+static int set_size_limits(nm_store *s, const char *path, int64_t max_bytes, nm_error *err)
+{
+    int page_size = 0;
+    if (pragma_int(s->db, "PRAGMA page_size", &page_size, err) < 0)
+        return -1;
+    int64_t wal_bytes = max_bytes > 0 ? max_bytes / 4 : WAL_KEEP_BYTES_DEFAULT;
+    int64_t wal_pages = wal_bytes / page_size > 1 ? wal_bytes / page_size : 1;
+    char sql[160];
+    /* Checkpoint once the WAL holds its share (SQLite's default is 1000
+     * pages), and truncate it to that size when it starts over. */
+    snprintf(sql, sizeof sql, "PRAGMA journal_size_limit = %" PRId64, wal_bytes);
+    if (exec_sql(s->db, sql, err, "setting the WAL size limit") < 0)
+        return -1;
+    if (max_bytes <= 0)
+        return 0;
+    int64_t file_pages = (max_bytes - wal_bytes) / page_size;
+    snprintf(sql, sizeof sql, "PRAGMA max_page_count = %" PRId64 "; PRAGMA wal_autocheckpoint = %" PRId64,
+             file_pages > 1 ? file_pages : 1, wal_pages < 1000 ? wal_pages : 1000);
+    if (exec_sql(s->db, sql, err, "setting size limit") < 0)
+        return -1;
+    size_t len = strlen(path);
+    s->wal_path = nm_xmalloc(len + 5);
+    memcpy(s->wal_path, path, len);
+    memcpy(s->wal_path + len, "-wal", 5);
+    s->wal_max_bytes = wal_bytes;
+    return 0;
+}
+
+/* Before a transaction under a quota: a WAL over its share is checkpointed
+ * (passive: never waits for readers); if a reader's snapshot keeps frames
+ * from being copied back, the WAL cannot start over and would only grow, so
+ * the write is refused as a full disk. A WAL fully copied back starts over
+ * (and is truncated) at this transaction. */
+static int check_wal_quota(nm_store *s, nm_error *err)
+{
+    struct stat st;
+    if (!s->wal_max_bytes || stat(s->wal_path, &st) != 0 || st.st_size <= s->wal_max_bytes)
+        return 0;
+    int in_log = 0, copied = 0;
+    int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &in_log, &copied);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        return nm_store_db_error(s->db, rc, err, "checkpointing the WAL over its quota");
+    if (rc == SQLITE_OK && copied >= in_log)
+        return 0;
+    return nm_error_set(err, NM_ERR_DISK_FULL,
+                        "results database WAL %s is %lld bytes, over its share %lld of the quota "
+                        "(--db-max-size), and %d of its %d frames cannot be checkpointed: a "
+                        "reader holds an old snapshot open",
+                        s->wal_path, (long long)st.st_size, (long long)s->wal_max_bytes,
+                        in_log - copied, in_log);
 }
 
 nm_store *nm_store_open(const char *path, const nm_store_options *opts, nm_error *err)
@@ -318,8 +358,12 @@ nm_store *nm_store_open(const char *path, const nm_store_options *opts, nm_error
         nm_error_set(err, NM_ERR_NOT_FOUND, "results database %s does not exist", path);
         return NULL;
     }
-    if (!opts->read_only)
-        make_parent_dirs(path);
+    bool is_new = false;
+    if (!opts->read_only) {
+        if (nm_fs_mkdir_parents(path, 0755, err) != 0)
+            return NULL;
+        is_new = access(path, F_OK) != 0;
+    }
     nm_store *s = nm_xcalloc(1, sizeof *s);
     s->read_only = opts->read_only;
     int flags = opts->read_only ? SQLITE_OPEN_READONLY
@@ -368,16 +412,11 @@ nm_store *nm_store_open(const char *path, const nm_store_options *opts, nm_error
             goto fail;
         usleep(5000); /* up to ~10 s in all */
     }
-    if (opts->max_bytes > 0) {
-        int page_size = 0;
-        if (pragma_int(s->db, "PRAGMA page_size", &page_size, err) < 0)
-            goto fail;
-        char sql[64];
-        snprintf(sql, sizeof sql, "PRAGMA max_page_count = %" PRId64,
-                 opts->max_bytes / page_size > 1 ? opts->max_bytes / page_size : 1);
-        if (exec_sql(s->db, sql, err, "setting size limit") < 0)
-            goto fail;
-    }
+    /* The new file's own directory entry: SQLite syncs only its journal's. */
+    if (is_new && nm_fs_sync_parent(path, err) != 0)
+        goto fail;
+    if (set_size_limits(s, path, opts->max_bytes, err) < 0)
+        goto fail;
     if (prepare_all(s, err) < 0)
         goto fail;
     if (nm_fault_armed) /* a test's point inside COMMIT (nm_fault.h) */
@@ -408,6 +447,7 @@ void nm_store_close(nm_store **store)
     free(s->refs);
     free(s->scratch);
     nm_sbuf_free(&s->json);
+    free(s->wal_path);
     free(s);
     *store = NULL;
 }
@@ -430,6 +470,8 @@ int nm_store_begin(nm_store *s, nm_error *err)
         return nm_error_set(err, NM_ERR_INVALID, "results database opened read-only");
     if (s->in_txn)
         return nm_error_set(err, NM_ERR_INTERNAL, "transaction already open");
+    if (check_wal_quota(s, err) < 0)
+        return -1;
     if (nm_store_step(s, s->stmt[ST_BEGIN], err, "beginning transaction") < 0)
         return -1;
     s->in_txn = true;

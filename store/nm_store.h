@@ -66,8 +66,14 @@ typedef struct nm_store_options {
     int busy_timeout_ms;     /* wait this long for another writer's lock; 0 = 5000 */
     bool sync_normal;        /* synchronous=NORMAL (survives a process crash, not a power
                               * cut); default FULL (every commit fsynced) */
-    int64_t max_bytes;       /* 0 = unlimited; else growing the file past it fails like a
-                              * full disk (NM_ERR_DISK_FULL): a quota, and a test hook */
+    int64_t max_bytes;       /* 0 = unlimited; else a quota on the file and its WAL, and a
+                              * test hook: the file may use 3/4 of it (growing past fails like
+                              * a full disk, NM_ERR_DISK_FULL), the WAL 1/4 (checkpointed at
+                              * that size and truncated to it; a transaction that would start
+                              * with the WAL over it while a reader's old snapshot blocks the
+                              * checkpoint fails with NM_ERR_DISK_FULL). The WAL may pass its
+                              * share by at most two transactions' pages. Without a quota the
+                              * WAL is truncated to 64 MiB after checkpoints. */
 } nm_store_options;
 
 /* Opens (creating or migrating when writable) the database at path. opts may

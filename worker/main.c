@@ -54,7 +54,9 @@ int main(int argc, char **argv)
          "wait this long for another worker's write lock, then retry (extraction goes on)", 1,
          600000},
         {"db-max-size", 0, NM_OPT_BYTES, &db_max, "BYTES",
-         "results database quota, behaves like a full disk when reached (0: none)", 0, 0},
+         "results database quota, file and WAL (the WAL gets a quarter); behaves like a full disk "
+         "when reached, also when a reader's old snapshot keeps the WAL from shrinking (0: none)",
+         0, 0},
         {"sync-normal", 0, NM_OPT_FLAG, &sync_normal, NULL,
          "fsync only at checkpoints (survives a crash, not a power cut)", 0, 0},
         NM_CURVE_OPT_SECRET(curve_opts),

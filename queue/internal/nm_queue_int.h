@@ -68,6 +68,7 @@ struct nm_queue {
     nm_queue_config cfg;
     char *front_endpoint, *back_endpoint, *stats_endpoint, *spool_path;
     void *ctx, *front, *back;
+    void *front_monitor, *back_monitor; /* PAIRs receiving disconnect events */
     nm_stats *stats;
     nm_stats_pub *pub;
     nm_spool *spool;

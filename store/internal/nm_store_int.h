@@ -74,6 +74,8 @@ struct nm_store {
     uint32_t *scratch;       /* per entity and per mention: grouping mentions by entity row */
     size_t refs_cap, scratch_cap;
     nm_sbuf json; /* sentences_json / mentions_json being built */
+    char *wal_path;        /* PATH-wal */
+    int64_t wal_max_bytes; /* the WAL's share of max_bytes; 0: no quota */
 };
 
 /* Fills err from the connection's last error; returns -1. */

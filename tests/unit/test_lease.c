@@ -97,6 +97,32 @@ static void heap_pops_in_deadline_order(void **state)
     nm_lease_table_destroy(&t);
 }
 
+/* A queue restart makes a new table. Ids from the run before must not name a
+ * lease of the new run even when the clock reads the same (or was stepped
+ * back): a stale Done would settle, and delete, an undelivered article.
+ * Tables made back to back in one process see the same wall clock. */
+static void lease_ids_differ_across_restarts(void **state)
+{
+    (void)state;
+    enum { RESTARTS = 200, LEASES = 50 };
+    for (int r = 0; r < RESTARTS; r++) {
+        nm_lease_table *before = nm_lease_table_new(), *after = nm_lease_table_new();
+        uint64_t old_ids[LEASES];
+        for (int i = 0; i < LEASES; i++)
+            old_ids[i] = nm_lease_add(before, i + 1, 0, 1, i, NULL)->lease_id;
+        for (int i = 0; i < LEASES; i++) {
+            uint64_t id = nm_lease_add(after, i + 1, 0, 1, i, NULL)->lease_id;
+            assert_true(id != 0);
+            for (int j = 0; j < LEASES; j++)
+                if (id == old_ids[j])
+                    fail_msg("restart %d: lease id %llu issued before and after the restart", r,
+                             (unsigned long long)id);
+        }
+        nm_lease_table_destroy(&before);
+        nm_lease_table_destroy(&after);
+    }
+}
+
 static void spool_refuses_newer_schema(void **state)
 {
     (void)state;
@@ -125,6 +151,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(map_matches_reference),
         cmocka_unit_test(heap_pops_in_deadline_order),
+        cmocka_unit_test(lease_ids_differ_across_restarts),
         cmocka_unit_test(spool_refuses_newer_schema),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
