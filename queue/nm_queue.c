@@ -12,6 +12,7 @@
 
 #include "nm_alloc.h"
 #include "nm_log.h"
+#include "nm_qstore_js.h"
 #include "nm_qstore_spool.h"
 #include "nm_queue_int.h"
 #include "nm_time.h"
@@ -24,7 +25,9 @@ void nm_queue_config_defaults(nm_queue_config *cfg)
     cfg->front_endpoint = NM_QUEUE_FRONT_ENDPOINT_DEFAULT;
     cfg->back_endpoint = NM_QUEUE_BACK_ENDPOINT_DEFAULT;
     cfg->stats_endpoint = NM_COLLECTOR_STATS_ENDPOINT_DEFAULT;
+    cfg->store = "spool";
     cfg->spool_path = "./var/queue.db";
+    cfg->nats_urls = "nats://127.0.0.1:4222";
     cfg->durability = NM_SPOOL_FULL;
     cfg->max_article_bytes = 16 << 20;
     cfg->max_batch = 10000;
@@ -179,6 +182,23 @@ static void drain_disconnects(nm_queue *q, void *monitor, const char *what)
     }
 }
 
+static nm_qstore *open_store(const nm_queue_config *cfg, nm_error *err)
+{
+    if (!cfg->store || !strcmp(cfg->store, "spool"))
+        return nm_qstore_spool_open(cfg->spool_path, cfg->durability, err);
+    if (!strcmp(cfg->store, "jetstream")) {
+        nm_qstore_js_config js = {
+            .urls = cfg->nats_urls,
+            /* A front that dies: its leases come back after this. */
+            .ack_wait_ms = cfg->lease_ms + cfg->worker_timeout_ms,
+            .connect_ms = 10000,
+        };
+        return nm_qstore_js_open(&js, err);
+    }
+    nm_error_set(err, NM_ERR_INVALID, "unknown store '%s' (spool or jetstream)", cfg->store);
+    return NULL;
+}
+
 nm_queue *nm_queue_new(void *zmq_ctx, const nm_queue_config *cfg, nm_error *err)
 {
     if (sodium_init() < 0) {
@@ -204,7 +224,9 @@ nm_queue *nm_queue_new(void *zmq_ctx, const nm_queue_config *cfg, nm_error *err)
     q->window = nm_xmalloc(NM_QUEUE_WINDOW * sizeof *q->window);
     q->win_dirty = true;
 
-    q->store = nm_qstore_spool_open(cfg->spool_path, cfg->durability, err);
+    q->store = open_store(cfg, err);
+    q->cfg.store = q->store ? q->store->ops->name : NULL; /* static: not copied */
+    q->cfg.nats_urls = NULL; /* used only to open */
     if (!q->store ||
         q->store->ops->counts(q->store, &q->n_articles, &q->n_dead, &q->spool_bytes, err) != 0)
         goto fail;
@@ -237,8 +259,10 @@ nm_queue *nm_queue_new(void *zmq_ctx, const nm_queue_config *cfg, nm_error *err)
         if (!q->pub)
             goto fail;
     }
-    nm_log_info("queue started front=%s back=%s stats=%s spool=%s durability=%s backlog=%lld dead=%lld",
-                cfg->front_endpoint, cfg->back_endpoint, cfg->stats_endpoint, cfg->spool_path,
+    nm_log_info("queue started front=%s back=%s stats=%s store=%s spool=%s durability=%s "
+                "backlog=%lld dead=%lld",
+                cfg->front_endpoint, cfg->back_endpoint, cfg->stats_endpoint,
+                q->store->ops->name, cfg->spool_path,
                 cfg->durability == NM_SPOOL_FULL ? "full" : "normal", (long long)q->n_articles,
                 (long long)q->n_dead);
     return q;

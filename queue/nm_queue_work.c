@@ -298,6 +298,8 @@ static void on_extend(nm_queue *q, const nm_route *route, uint64_t request_id,
         nm_lease *l = nm_lease_find(q->leases, x->lease_ids[i]);
         if (l) {
             nm_lease_set_deadline(q->leases, l, deadline);
+            if (q->store->ops->extend)
+                q->store->ops->extend(q->store, l->seq);
             continue;
         }
         if (!unknown)
@@ -506,6 +508,17 @@ static void refill(nm_queue *q)
     if (!q->win_dirty || q->win_n >= NM_QUEUE_WINDOW / 4)
         return;
     size_t limit = NM_QUEUE_WINDOW - q->win_n + q->present.n;
+    if (q->store->ops->caps.reads_reserve) {
+        /* What it reads is reserved for us: no more than the workers can
+         * take now, or it would sit here while its ack wait runs. */
+        size_t credit = 0;
+        for (nm_queue_worker *w = q->workers; w; w = w->next)
+            if (!w->draining)
+                credit += w->credit;
+        limit = credit > q->win_n ? credit - q->win_n : 0;
+        if (limit == 0)
+            return;
+    }
     size_t seen;
     nm_error err;
     if (q->store->ops->scan_ready(q->store, nm_time_unix_ms(), limit, refill_one, q, &seen, &err) != 0) {
