@@ -75,6 +75,15 @@ static int j_begin(nm_qstore *st, bool durable, nm_error *err)
     return 0;
 }
 
+/* FNV-1a, 64 bits: tells bodies of one id apart in the message id. */
+static uint64_t body_hash(const uint8_t *p, size_t len)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
 static int j_put(nm_qstore *st, const char *id, int32_t priority, int64_t now_unix_ms,
                  const uint8_t *article, size_t len, bool *inserted, nm_error *err)
 {
@@ -83,7 +92,13 @@ static int j_put(nm_qstore *st, const char *id, int32_t priority, int64_t now_un
     js_store *s = jss(st);
     jsPubOptions po;
     jsPubOptions_Init(&po);
-    po.MsgId = id;
+    /* The message id: the article id and its body's hash. A resend of the
+     * same article within the duplicate window is stored once; a newer body
+     * of the id is a new message (the newest revision wins in the results,
+     * as with the spool). */
+    char msg_id[600];
+    snprintf(msg_id, sizeof msg_id, "%s#%016llx", id, (unsigned long long)body_hash(article, len));
+    po.MsgId = msg_id;
     natsStatus rc = js_PublishAsync(s->js, JS_SUBJECT, article, (int)len, &po);
     if (rc != NATS_OK)
         return nats_fail(err, rc, 0, "publishing an article");
@@ -662,7 +677,12 @@ static const nm_qstore_ops js_ops = {
 
 /* ---- opening ---- */
 
-/* Checks stream name, or creates it as cfg says. */
+static const char *retention_name(jsRetentionPolicy r)
+{
+    return r == js_WorkQueuePolicy ? "work queue" : r == js_LimitsPolicy ? "limits" : "interest";
+}
+
+/* Checks the stream want->Name, or creates it as want says. */
 static int ensure_stream(js_store *s, jsStreamConfig *want, nm_error *err)
 {
     jsStreamInfo *si = NULL;
@@ -673,9 +693,8 @@ static int ensure_stream(js_store *s, jsStreamConfig *want, nm_error *err)
         int bad = 0;
         char why[300] = "";
         if (have->Retention != want->Retention) {
-            snprintf(why, sizeof why, "retention %d, newsmill needs %d (%s)", (int)have->Retention,
-                     (int)want->Retention,
-                     want->Retention == js_WorkQueuePolicy ? "work queue" : "limits");
+            snprintf(why, sizeof why, "retention is %s, newsmill needs %s",
+                     retention_name(have->Retention), retention_name(want->Retention));
             bad = 1;
         } else if (have->SubjectsLen != 1 || strcmp(have->Subjects[0], want->Subjects[0]) != 0) {
             snprintf(why, sizeof why, "subjects are not exactly \"%s\"", want->Subjects[0]);

@@ -5,8 +5,11 @@
  * are given, else 1), refused with the reason when present with other
  * settings (never changed):
  *   NEWSMILL          work-queue retention, subject newsmill.articles: the
- *                     articles. Message id (Nats-Msg-Id) = article id, so a
- *                     resubmit within the duplicate window is stored once.
+ *                     articles. Message id (Nats-Msg-Id) = the article id
+ *                     and a hash of its body, so a resend within the
+ *                     duplicate window (2 min) is stored once, while a
+ *                     newer body of the id is stored (and wins, as with the
+ *                     spool: newest revision in the results).
  *   NEWSMILL_DEAD     newsmill.dead.<hex id>, one message per id: the dead
  *                     letter (packed DeadLetter, then the packed Article).
  *   NEWSMILL_HISTORY  newsmill.history.<seq>, one message per subject: the

@@ -337,12 +337,12 @@ void nm_queue_storage_result(nm_queue *q, int rc, const nm_error *err)
 {
     if (rc == 0) {
         if (q->storage_error)
-            nm_log_info("spool writable again path=%s", q->spool_path);
+            nm_log_info("%s writable again", q->store->ops->name);
         q->storage_error = false;
         return;
     }
     q->storage_error = true;
-    nm_log_error("spool write failed path=%s: %s", q->spool_path, err->msg);
+    nm_log_error("%s write failed: %s", q->store->ops->name, err->msg);
 }
 
 /* Finds the oldest row not under lease. */

@@ -299,8 +299,8 @@ static void finish_group(nm_queue *q, group *g)
         if (rc != 0 && p->n_valid > 0) {
             nm_queue_count_rejected(q, "storage", p->n_valid);
             reply_error(q, &p->route, p->request_id, NM_ERR_IO, "storage",
-                        "spool write failed: %s; nothing of this batch was accepted",
-                        g->txn_err.msg);
+                        "%s write failed: %s; nothing of this batch was accepted",
+                        q->store->ops->name, g->txn_err.msg);
         } else {
             Newsmill__SubmitAck ack = NEWSMILL__SUBMIT_ACK__INIT;
             ack.acks = p->ack_ptrs;
@@ -388,8 +388,8 @@ static void handle_requeue(nm_queue *q, const nm_route *route, Newsmill__Envelop
         q->store->ops->rollback(q->store);
     nm_queue_storage_result(q, rc, &err);
     if (rc != 0) {
-        reply_error(q, route, env->request_id, NM_ERR_IO, "storage", "spool write failed: %s",
-                    err.msg);
+        reply_error(q, route, env->request_id, NM_ERR_IO, "storage", "%s write failed: %s",
+                    q->store->ops->name, err.msg);
     } else {
         q->n_dead -= requeued;
         q->n_articles += inserted_rows;

@@ -2,10 +2,12 @@
 # newsmill-queue --store jetstream on a real 3-node nats-server cluster
 # (JetStream, free loopback ports, store dirs and routes in a temp dir):
 #  1. a NATS URL that does not answer: a clear error naming it, exit non-zero;
+#     a stream NEWSMILL with other settings: refused with the reason;
 #  2. the front creates the streams (3 replicas); articles submitted through
 #     it and processed by two real workers all end in the results databases;
-#  3. kill -9 of one nats-server while a second load is submitted: every
-#     article acked to the producer is stored, none lost; the node restarts;
+#  3. kill -9 of the nats-server the front is connected to, while a second
+#     load is submitted: the front reconnects to another node, every article
+#     acked to the producer is stored, none lost; the node restarts;
 #  4. a poison article is dead-lettered with its failure, `newsmill dead`
 #     lists it, `dead --requeue` puts it back and it dies again with two
 #     failures (the history kept).
@@ -30,7 +32,17 @@ trap cleanup EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 check() { local what=$1; shift; "$@" || fail "$what"; }
-json() { $py -c 'import json,sys; v=json.loads(sys.stdin.read().strip().splitlines()[-1]); print(eval(sys.argv[1]))' "$@"; }
+json() { # json EXPR: over the document on stdin, or its last line (submit --json)
+    $py -c '
+import json, sys
+t = sys.stdin.read()
+try:
+    v = json.loads(t)
+except ValueError:
+    v = json.loads(t.strip().splitlines()[-1])
+print(eval(sys.argv[1]))' "$@"
+}
+connections() { curl -s "http://127.0.0.1:${mport[$1]}/varz" | json 'v["connections"]' 2>/dev/null || echo 0; }
 free_port() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { # wait_port PORT: up to 10 s
     for _ in $(seq 200); do
@@ -41,13 +53,13 @@ wait_port() { # wait_port PORT: up to 10 s
 }
 
 # The cluster: three nodes, full-mesh routes.
-for i in 1 2 3; do cport[$i]=$(free_port); rport[$i]=$(free_port); done
+for i in 1 2 3; do cport[$i]=$(free_port); rport[$i]=$(free_port); mport[$i]=$(free_port); done
 routes=nats://127.0.0.1:${rport[1]},nats://127.0.0.1:${rport[2]},nats://127.0.0.1:${rport[3]}
 urls=nats://127.0.0.1:${cport[1]},nats://127.0.0.1:${cport[2]},nats://127.0.0.1:${cport[3]}
 start_node() { # start_node I
     local i=$1
     mkdir -p "$tmp/n$i"
-    nats-server -a 127.0.0.1 -p "${cport[$i]}" -js -sd "$tmp/n$i" --server_name "n$i" \
+    nats-server -a 127.0.0.1 -p "${cport[$i]}" -m "${mport[$i]}" -js -sd "$tmp/n$i" --server_name "n$i" \
         --cluster_name nmtest --cluster "nats://127.0.0.1:${rport[$i]}" --routes "$routes" \
         >>"$tmp/n$i.log" 2>&1 &
     npid[$i]=$!
@@ -64,6 +76,36 @@ rc=$?
 check "unanswered NATS URL: exit 1 (got $rc): $out" [ $rc -eq 1 ]
 check "the error names the URL: $out" grep -q "$dead_url" <<<"$out"
 check "and does not hang ($(($(date +%s) - t0)) s)" [ $(($(date +%s) - t0)) -lt 15 ]
+
+# 1b. A stream present with other settings (limits retention, made here over
+# the NATS protocol on a lone node of our own) is refused, never changed.
+lone=$(free_port)
+mkdir -p "$tmp/lone"
+nats-server -a 127.0.0.1 -p "$lone" -js -sd "$tmp/lone" >>"$tmp/lone.log" 2>&1 &
+npid[lone]=$!
+wait_port "$lone" || { cat "$tmp/lone.log"; echo "lone nats-server did not start"; exit 1; }
+made=$($py - "$lone" <<'EOF'
+import json, socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.recv(4096)
+body = json.dumps({"name": "NEWSMILL", "subjects": ["newsmill.articles"], "retention": "limits",
+                   "storage": "file", "num_replicas": 1}).encode()
+s.sendall(b'CONNECT {"verbose":false}\r\nSUB _INBOX.t 1\r\n'
+          b"PUB $JS.API.STREAM.CREATE.NEWSMILL _INBOX.t %d\r\n%s\r\n" % (len(body), body))
+got = b""
+deadline = time.time() + 5
+while b'"config"' not in got and b'"error"' not in got and time.time() < deadline:
+    got += s.recv(65536)
+print("created" if b'"config"' in got else got[:300])
+EOF
+)
+check "a limits stream made by hand: $made" [ "$made" = created ]
+out=$(timeout 30 "$NM_BIN_DIR/newsmill-queue" --store jetstream --nats "nats://127.0.0.1:$lone" \
+    --front "tcp://127.0.0.1:$(free_port)" --back "tcp://127.0.0.1:$(free_port)" --stats "" 2>&1)
+rc=$?
+check "incompatible stream: exit 1 (got $rc)" [ $rc -eq 1 ]
+check "the reason is given: $out" grep -q 'NEWSMILL exists with other settings: retention is limits' <<<"$out"
+kill -KILL "${npid[lone]}"; wait "${npid[lone]}" 2>/dev/null; unset 'npid[lone]'
 
 # 2. The front on the cluster, two workers.
 front=tcp://127.0.0.1:$(free_port)
@@ -108,9 +150,24 @@ out=$("$nm" submit --json --batch 50 --queue "$front" - <"$tmp/load1.jsonl" 2>&1
 check "first load accepted 500: $(tail -n 1 <<<"$out")" [ "$(json 'v["accepted"]' <<<"$out")" = 500 ]
 check "all 500 stored (got $(stored))" wait_stored 500
 
-# 3. kill -9 of one node under load. Batches go one by one so that the
+# A resend of the same articles is not stored twice (message id = article id
+# and body hash, within the duplicate window).
+last_seq() { curl -s "http://127.0.0.1:${mport[1]}/jsz?streams=true" |
+    json '[s["state"]["last_seq"] for s in v["account_details"][0]["stream_detail"] if s["name"] == "NEWSMILL"][0]'; }
+before=$(last_seq)
+out=$("$nm" submit --json --batch 50 --queue "$front" - <"$tmp/load1.jsonl" 2>&1)
+check "resend accepted: $(tail -n 1 <<<"$out")" [ "$(json 'v["accepted"]' <<<"$out")" = 500 ]
+check "resend not stored again (stream last seq $before, then $(last_seq))" [ "$(last_seq)" = "$before" ]
+
+# 3. kill -9 of the front's node under load (found by its monitoring port). Batches go one by one so that the
 # producer keeps going while the node dies; a batch refused is sent again
 # (the article id is the message id: no copy twice in the stream).
+victim=
+for i in 1 2 3; do
+    [ "$(connections $i)" -gt 0 ] && victim=$i
+done
+check "the front's node found" [ -n "$victim" ]
+victim=${victim:-2}
 articles 500 2000 >"$tmp/load2.jsonl"
 split -l 50 "$tmp/load2.jsonl" "$tmp/part-"
 acked=500
@@ -119,8 +176,8 @@ n_parts=0
 for part in "$tmp"/part-*; do
     n_parts=$((n_parts + 1))
     if [ $n_parts -eq 8 ]; then
-        kill -KILL "${npid[2]}"
-        wait "${npid[2]}" 2>/dev/null
+        kill -KILL "${npid[$victim]}"
+        wait "${npid[$victim]}" 2>/dev/null
         killed=1
     fi
     for try in 1 2 3 4 5 6 7 8 9 10; do
@@ -131,11 +188,13 @@ for part in "$tmp"/part-*; do
     done
     if [ "$n" = 50 ]; then acked=$((acked + 50)); else echo "note: part $part not accepted: $out"; fi
 done
-check "node n2 was killed during the load" [ $killed -eq 1 ]
+check "node n$victim was killed during the load" [ $killed -eq 1 ]
 check "every batch acked after the kill ($acked of 2000)" [ $acked -eq 2000 ]
 check "every acked article stored (got $(stored) of $acked)" wait_stored "$acked"
-start_node 2
-check "n2 restarts" wait_port "${cport[2]}"
+others=$(($(connections $((victim % 3 + 1))) + $(connections $(((victim + 1) % 3 + 1)))))
+check "the front reconnected to another node ($others connections there)" [ "$others" -gt 0 ]
+start_node "$victim"
+check "n$victim restarts" wait_port "${cport[$victim]}"
 
 # 4. A poison article: its body is only a title (no text): each delivery fails.
 printf '%s\n' '{"id":"poison","source":"js","content_type":"html","body":"<html></html>"}' >"$tmp/poison.jsonl"
