@@ -10,7 +10,10 @@
 #     acked to the producer is stored, none lost; the node restarts;
 #  4. a poison article is dead-lettered with its failure, `newsmill dead`
 #     lists it, `dead --requeue` puts it back and it dies again with two
-#     failures (the history kept).
+#     failures (the history kept);
+#  5. a second front on the cluster: producers and the CLI given both
+#     (`--queue a,b`) move to the one that answers; kill -9 of the first
+#     front under load loses nothing acked.
 set -uo pipefail
 : "${NM_BIN_DIR:?}" "${NM_SOURCE_DIR:?}"
 for p in newsmill-queue newsmill-worker newsmill; do
@@ -133,7 +136,7 @@ EOF
 }
 stored() { # distinct ids over both results databases
     local n=0
-    for w in 1 2; do
+    for w in 1 2 3; do
         [ -f "$tmp/results-$w.db" ] && sqlite3 "$tmp/results-$w.db" "select id from articles" 2>/dev/null
     done | sort -u | grep -c '^a' || true
 }
@@ -212,6 +215,47 @@ check "poison is a dead letter with 1 failure ($(failures))" wait_failures 1
 check "after requeue: dead again with 2 failures ($(failures))" wait_failures 2
 check "the dead letter says why: $("$nm" dead --queue "$front" 2>&1 | head -5)" \
     grep -qi 'empty\|no text\|fail' <<<"$("$nm" dead --queue "$front" 2>&1)"
+
+# 5. Two fronts on one cluster: a second front with a worker of its own;
+# producers and the CLI given both move to the one that answers. kill -9 of
+# the first front under load: the producer goes on with the second, and the
+# dead front's deliveries come back after the ack wait (lease + worker
+# timeout) to the second front's worker: every acked article stored.
+front2=tcp://127.0.0.1:$(free_port)
+back2=tcp://127.0.0.1:$(free_port)
+"$NM_BIN_DIR/newsmill-queue" --store jetstream --nats "$urls" --front "$front2" --back "$back2" \
+    --stats "" --lease 3s --worker-timeout 3s --max-attempts 2 --retry-base 100ms \
+    >>"$tmp/queue2.log" 2>&1 &
+pids+=($!)
+wait_port "${front2##*:}" || { cat "$tmp/queue2.log"; echo "second front did not start"; exit 1; }
+"$NM_BIN_DIR/newsmill-worker" --queue "$back2" --stats "" --db "$tmp/results-3.db" \
+    --credit 64 --name w3 >>"$tmp/worker-3.log" 2>&1 &
+pids+=($!)
+silent=tcp://127.0.0.1:$(free_port)
+articles 2000 2050 >"$tmp/load3.jsonl"
+out=$("$nm" submit --json --timeout 1s --queue "$silent,$front2" - <"$tmp/load3.jsonl" 2>&1)
+check "a silent first endpoint: the next one takes the batch: $(tail -n 1 <<<"$out")" \
+    [ "$(json 'v["accepted"]' <<<"$out" 2>/dev/null)" = 50 ]
+acked=$((acked + 50))
+front1_pid=${pids[0]}
+articles 2050 3050 >"$tmp/load4.jsonl"
+rm -f "$tmp"/part-*
+split -l 50 "$tmp/load4.jsonl" "$tmp/part-"
+n_parts=0
+for part in "$tmp"/part-*; do
+    n_parts=$((n_parts + 1))
+    if [ $n_parts -eq 5 ]; then
+        kill -KILL "$front1_pid"
+        wait "$front1_pid" 2>/dev/null
+    fi
+    out=$("$nm" submit --json --timeout 1s --retries 3 --queue "$front,$front2" - <"$part" 2>&1)
+    n=$(json 'v["accepted"]' <<<"$out" 2>/dev/null || echo 0)
+    if [ "$n" = 50 ]; then acked=$((acked + 50)); else echo "note: part $part: $out"; fi
+done
+check "every batch acked across the front's death ($acked of 3050)" [ $acked -eq 3050 ]
+check "every acked article stored (got $(stored) of $acked)" wait_stored "$acked"
+out=$("$nm" dead --json --timeout 1s --queue "$front,$front2" 2>&1)
+check "dead letters listed through the list of fronts: $out" grep -q '"poison"' <<<"$out"
 
 if [ $fails -ne 0 ]; then
     echo "--- queue log"; tail -n 30 "$tmp/queue.log"
