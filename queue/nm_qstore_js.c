@@ -792,6 +792,15 @@ nm_qstore *nm_qstore_js_open(const nm_qstore_js_config *cfg, nm_error *err)
         rc = natsOptions_SetMaxReconnect(opts, -1); /* reconnect for ever, to any node */
     if (rc == NATS_OK)
         rc = natsOptions_SetReconnectWait(opts, 250);
+    if (rc == NATS_OK && cfg->user && *cfg->user)
+        rc = natsOptions_SetUserInfo(opts, cfg->user, cfg->password ? cfg->password : "");
+    if (rc == NATS_OK && cfg->token && *cfg->token)
+        rc = natsOptions_SetToken(opts, cfg->token);
+    if (rc == NATS_OK && cfg->tls_ca && *cfg->tls_ca) {
+        rc = natsOptions_SetSecure(opts, true);
+        if (rc == NATS_OK)
+            rc = natsOptions_LoadCATrustedCertificates(opts, cfg->tls_ca);
+    }
     js_store *s = nm_xcalloc(1, sizeof *s);
     s->base.ops = &js_ops;
     if (rc == NATS_OK)

@@ -40,6 +40,9 @@ typedef struct nm_qstore_js_config {
     int replicas;         /* 0: 3 when three or more URLs, else 1 */
     int64_t ack_wait_ms;  /* the consumer's ack wait */
     int64_t connect_ms;   /* give up connecting (and creating streams) after this */
+    const char *user, *password; /* NULL or "": none */
+    const char *token;           /* NULL or "": none */
+    const char *tls_ca;          /* CA file: connect with TLS, verifying the servers */
 } nm_qstore_js_config;
 
 /* Connects, checks or creates the streams and the consumer. NULL with err

@@ -192,6 +192,10 @@ static nm_qstore *open_store(const nm_queue_config *cfg, nm_error *err)
             /* A front that dies: its leases come back after this. */
             .ack_wait_ms = cfg->lease_ms + cfg->worker_timeout_ms,
             .connect_ms = 10000,
+            .user = cfg->nats_user,
+            .password = cfg->nats_password,
+            .token = cfg->nats_token,
+            .tls_ca = cfg->nats_ca,
         };
         return nm_qstore_js_open(&js, err);
     }
@@ -226,7 +230,8 @@ nm_queue *nm_queue_new(void *zmq_ctx, const nm_queue_config *cfg, nm_error *err)
 
     q->store = open_store(cfg, err);
     q->cfg.store = q->store ? q->store->ops->name : NULL; /* static: not copied */
-    q->cfg.nats_urls = NULL; /* used only to open */
+    q->cfg.nats_urls = q->cfg.nats_user = q->cfg.nats_password = NULL; /* used only to open */
+    q->cfg.nats_token = q->cfg.nats_ca = NULL;
     if (!q->store ||
         q->store->ops->counts(q->store, &q->n_articles, &q->n_dead, &q->spool_bytes, err) != 0)
         goto fail;

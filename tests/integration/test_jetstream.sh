@@ -2,7 +2,8 @@
 # newsmill-queue --store jetstream on a real 3-node nats-server cluster
 # (JetStream, free loopback ports, store dirs and routes in a temp dir):
 #  1. a NATS URL that does not answer: a clear error naming it, exit non-zero;
-#     a stream NEWSMILL with other settings: refused with the reason;
+#     a stream NEWSMILL with other settings: refused with the reason; a
+#     cluster locked with user and password: refused without, served with;
 #  2. the front creates the streams (3 replicas); articles submitted through
 #     it and processed by two real workers all end in the results databases;
 #  3. kill -9 of the nats-server the front is connected to, while a second
@@ -109,6 +110,30 @@ rc=$?
 check "incompatible stream: exit 1 (got $rc)" [ $rc -eq 1 ]
 check "the reason is given: $out" grep -q 'NEWSMILL exists with other settings: retention is limits' <<<"$out"
 kill -KILL "${npid[lone]}"; wait "${npid[lone]}" 2>/dev/null; unset 'npid[lone]'
+
+# 1c. A cluster locked with a user and password: without them the front is
+# refused at start (exit 1, the reason given); with them, from a --config
+# file, it starts.
+locked=$(free_port)
+mkdir -p "$tmp/locked"
+nats-server -a 127.0.0.1 -p "$locked" -js -sd "$tmp/locked" --user nm --pass s3cret \
+    >>"$tmp/locked.log" 2>&1 &
+npid[locked]=$!
+wait_port "$locked" || { cat "$tmp/locked.log"; echo "locked nats-server did not start"; exit 1; }
+out=$(timeout 30 "$NM_BIN_DIR/newsmill-queue" --store jetstream --nats "nats://127.0.0.1:$locked" \
+    --front "tcp://127.0.0.1:$(free_port)" --back "tcp://127.0.0.1:$(free_port)" --stats "" 2>&1)
+rc=$?
+check "no credentials: exit 1 (got $rc)" [ $rc -eq 1 ]
+check "the reason is given: $out" grep -qi "cannot connect to NATS.*auth" <<<"$out"
+printf 'nats-user = nm\nnats-password = s3cret\n' >"$tmp/queue.conf"
+lfront=tcp://127.0.0.1:$(free_port)
+"$NM_BIN_DIR/newsmill-queue" --config "$tmp/queue.conf" --store jetstream \
+    --nats "nats://127.0.0.1:$locked" --front "$lfront" --back "tcp://127.0.0.1:$(free_port)" \
+    --stats "" >>"$tmp/locked-queue.log" 2>&1 &
+lpid=$!
+check "with user and password from --config: the front starts" wait_port "${lfront##*:}"
+kill -TERM "$lpid"; wait "$lpid" 2>/dev/null
+kill -KILL "${npid[locked]}"; wait "${npid[locked]}" 2>/dev/null; unset 'npid[locked]'
 
 # 2. The front on the cluster, two workers.
 front=tcp://127.0.0.1:$(free_port)
