@@ -15,6 +15,7 @@
 #  5. a second front on the cluster: producers and the CLI given both
 #     (`--queue a,b`) move to the one that answers; kill -9 of the first
 #     front under load loses nothing acked.
+# NM_KEEP=1 keeps the temp dir (logs of every process) for a look after a run.
 set -uo pipefail
 : "${NM_BIN_DIR:?}" "${NM_SOURCE_DIR:?}"
 for p in newsmill-queue newsmill-worker newsmill; do
