@@ -245,6 +245,12 @@ nm_spool *nm_spool_open(const char *path, nm_spool_durability durability, nm_err
         nm_spool_close(&s);
         return NULL;
     }
+    /* A power cut can take the last commits, the counter included, while a
+     * results database kept the revisions they handed out: start again above
+     * them, from the clock (REVISIONS in the schema says why that holds). */
+    int64_t now_us = nm_time_unix_ms() * 1000;
+    if (s->last_rev < now_us)
+        s->last_rev = now_us;
     return s;
 }
 

@@ -30,8 +30,12 @@
 -- own creation, far fewer than one per microsecond (a million articles a
 -- second, sustained), so its counter stays below the clock; a new spool
 -- starts above it unless the clock was stepped back by about the old
--- spool's whole lifetime. Once started, the counter never reads the clock
--- again: a clock stepped back later changes nothing.
+-- spool's whole lifetime. For the same reason the queue raises the counter
+-- to the clock each time it opens the spool: a power cut with
+-- `--durability normal` can lose the last commits, counter included, while
+-- the results database (synced) kept the revisions they handed out; from
+-- the clock, the next revisions are above those. The counter is never
+-- lowered: a clock stepped back changes nothing.
 --
 -- Leases are NOT stored: they live in the queue's memory only, so after a
 -- restart every article in `articles` is waiting again (outstanding leases
