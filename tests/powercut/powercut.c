@@ -319,8 +319,23 @@ static void copy_db(const char *src, const char *dst)
     }
 }
 
+/* Whether db has a table named name. */
+static bool has_table(sqlite3 *db, const char *name)
+{
+    sqlite3_stmt *q = NULL;
+    bool found = sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                                    -1, &q, NULL) == SQLITE_OK &&
+                 sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC) == SQLITE_OK &&
+                 sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    return found;
+}
+
 /* Versions of every article in the spool (waiting and dead) and in the
- * results, read from copies. A file that does not exist yet holds nothing. */
+ * results, read from copies. A file that does not exist yet holds nothing,
+ * and nor does one without its tables: a program cut while creating its
+ * database (the file and its header on disk, the schema's commit not yet)
+ * has stored nothing in it, and makes the schema again when it restarts. */
 static int read_disk(const fleet *f, ledger *l, char *why, size_t why_size)
 {
     memset(l->found, 0, sizeof l->found);
@@ -335,7 +350,7 @@ static int read_disk(const fleet *f, ledger *l, char *why, size_t why_size)
         if (!db)
             return -1;
         const char *sql[] = {"SELECT article FROM articles", "SELECT article FROM dead"};
-        for (int k = 0; k < 2; k++) {
+        for (int k = 0; k < 2 && has_table(db, "articles"); k++) {
             sqlite3_stmt *q = NULL;
             if (sqlite3_prepare_v2(db, sql[k], -1, &q, NULL) != SQLITE_OK) {
                 snprintf(why, why_size, "spool: %s: %s", sql[k], sqlite3_errmsg(db));
@@ -360,6 +375,10 @@ static int read_disk(const fleet *f, ledger *l, char *why, size_t why_size)
         if (!db)
             return -1;
         sqlite3_stmt *q = NULL;
+        if (!has_table(db, "articles")) {
+            sqlite3_close(db);
+            return 0;
+        }
         if (sqlite3_prepare_v2(db, "SELECT id, body FROM articles", -1, &q, NULL) != SQLITE_OK) {
             snprintf(why, why_size, "results: %s", sqlite3_errmsg(db));
             sqlite3_close(db);
@@ -495,6 +514,12 @@ int main(int argc, char **argv)
         cut_power(&f);
         nm_powercut_mode mode = (nm_powercut_mode)rng_between(0, 3);
         nm_powercut_stats st;
+        if (keep_files) { /* what the cut rebuilt from, for a post-mortem */
+            char cmd[1400];
+            snprintf(cmd, sizeof cmd, "cp '%s' '%s.cut%" PRId64 "'", f.log, f.log, c);
+            if (system(cmd) != 0)
+                fprintf(stderr, "powercut: could not keep %s\n", f.log);
+        }
         if (nm_powercut_rebuild(f.log, mode, &rng_state, &st, why, sizeof why) != 0) {
             failures++;
             break;
