@@ -50,6 +50,7 @@
 #include "nm_log.h"
 #include "nm_opts.h"
 #include "nm_producer.h"
+#include "nm_results_check.h"
 #include "nm_statsclient.h"
 #include "nm_test.h"
 #include "nm_time.h"
@@ -519,9 +520,7 @@ typedef struct content_report {
     long wrong;         /* stored with content no version of theirs has */
     long rows_mismatch; /* right article row, wrong child rows */
     long unexpected;    /* result rows whose id was never sent, or is poison */
-    long orphan_rows;   /* child or FTS rows of no stored article */
-    long unindexed;     /* stored articles missing from the full-text index */
-    bool fts_ok;        /* FTS5 integrity-check against the articles table */
+    nm_results_tables tables; /* orphan rows, the full-text index */
     long printed;
 } content_report;
 
@@ -547,34 +546,18 @@ static nm_extract_result *expected(const nm_extractor *ex, int p, long n, int v,
     Newsmill__ContentType type;
     make_article(p, n, v, id, sizeof id, body, sizeof body, &type);
     *sent_hash = body_hash(body);
-    nm_extract_input in = {.body = body, .len = strlen(body), .content_type = NM_CONTENT_TEXT,
-                           .id = id, .source = "chaos"};
-    nm_extract_result *r = NULL;
     nm_error err;
-    if (nm_extract(ex, &in, &r, &err) != 0)
-        return NULL;
-    return r;
+    return nm_results_expected(ex, id, body, strlen(body), "chaos", &err);
 }
 
-typedef struct stored_article {
-    int64_t article, fp_exact;
-    uint64_t text_hash;
-    long sections, outline, acronyms, keyphrases, mentions;
-} stored_article;
-
-static bool same_content(const stored_article *s, const nm_extract_result *r)
-{
-    return s->text_hash == nm_hash_bytes(r->text, r->text_len) &&
-           s->fp_exact == (int64_t)r->fingerprints.exact;
-}
-
-/* Which version of (p, n) the stored text is, from `from` down to 0; -1: none. */
-static int version_stored(const nm_extractor *ex, const stored_article *s, int p, long n, int from)
+/* Which version of (p, n) the stored content is, from `from` down to 0; -1: none. */
+static int version_stored(const nm_extractor *ex, const nm_stored_article *s, int p, long n,
+                          int from)
 {
     for (int v = from; v >= 0; v--) {
         uint64_t h;
         nm_extract_result *r = expected(ex, p, n, v, &h);
-        bool same = r && same_content(s, r);
+        bool same = r && nm_results_same_content(s, r);
         nm_extract_result_free(&r);
         if (same)
             return v;
@@ -582,53 +565,20 @@ static int version_stored(const nm_extractor *ex, const stored_article *s, int p
     return -1;
 }
 
-static const char article_sql[] =
-    "SELECT article, fp_exact, body,"
-    " (SELECT count(*) FROM sections WHERE article = a.article),"
-    " (SELECT count(*) FROM outline WHERE article = a.article),"
-    " (SELECT count(*) FROM acronyms WHERE article = a.article),"
-    " (SELECT count(*) FROM keyphrases WHERE article = a.article),"
-    " (SELECT count(*) FROM mentions WHERE article = a.article)"
-    " FROM articles a WHERE id = ?";
-
-static bool load_stored(sqlite3_stmt *st, const char *id, stored_article *s)
-{
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) != SQLITE_ROW)
-        return false;
-    s->article = sqlite3_column_int64(st, 0);
-    s->fp_exact = sqlite3_column_int64(st, 1);
-    s->text_hash = nm_hash_bytes(sqlite3_column_text(st, 2), (size_t)sqlite3_column_bytes(st, 2));
-    s->sections = sqlite3_column_int64(st, 3);
-    s->outline = sqlite3_column_int64(st, 4);
-    s->acronyms = sqlite3_column_int64(st, 5);
-    s->keyphrases = sqlite3_column_int64(st, 6);
-    s->mentions = sqlite3_column_int64(st, 7);
-    return true;
-}
-
-/* Child rows must be exactly what extraction of the stored version gives. */
-static bool rows_complete(const stored_article *s, const nm_extract_result *r)
-{
-    return s->sections == (long)r->n_sections && s->outline == (long)r->n_outline &&
-           s->acronyms == (long)r->n_acronyms && s->keyphrases == (long)r->n_keyphrases &&
-           s->mentions == (long)r->n_mentions;
-}
-
 /* Checks one acked (or only sent, unacked) non-poison id. */
-static void check_article(const nm_extractor *ex, sqlite3_stmt *st, int p, long n,
+static void check_article(const nm_extractor *ex, nm_results_db *db, int p, long n,
                           const id_record *rec, content_report *c)
 {
     char id[64];
     snprintf(id, sizeof id, "chaos-p%d-%ld", p, n);
-    stored_article s;
-    bool found = load_stored(st, id, &s);
+    nm_stored_article s;
+    bool found = nm_results_load(db, id, &s);
     if (rec->acked < 0) { /* only an unacknowledged send: stored or not, but not garbage */
         if (found && version_stored(ex, &s, p, n, rec->unacked) < 0) {
             c->wrong++;
             complain(c, "%s: stored content is no version that was sent", id);
         }
+        nm_stored_article_clear(&s);
         return;
     }
     c->checked++;
@@ -648,23 +598,25 @@ static void check_article(const nm_extractor *ex, sqlite3_stmt *st, int p, long 
             c->wrong++;
             complain(c, "%s: the checker cannot rebuild version %d as sent", id, candidates[k]);
             nm_extract_result_free(&r);
+            nm_stored_article_clear(&s);
             return;
         }
-        bool same = same_content(&s, r), rows = same && rows_complete(&s, r);
+        char why[256];
+        bool same = nm_results_same_content(&s, r);
+        bool rows = same && nm_results_rows_match(&s, r, why, sizeof why);
         if (same && !rows) {
             c->rows_mismatch++;
-            complain(c, "%s: child rows (sections %ld, outline %ld, acronyms %ld, keyphrases %ld,"
-                        " mentions %ld) are not its extraction's (%zu, %zu, %zu, %zu, %zu)",
-                     id, s.sections, s.outline, s.acronyms, s.keyphrases, s.mentions,
-                     r->n_sections, r->n_outline, r->n_acronyms, r->n_keyphrases, r->n_mentions);
+            complain(c, "%s: child rows are not its extraction's: %s", id, why);
         }
         nm_extract_result_free(&r);
         if (same) {
             c->ok += rows;
+            nm_stored_article_clear(&s);
             return;
         }
     }
     int v = version_stored(ex, &s, p, n, rec->acked - 1);
+    nm_stored_article_clear(&s);
     if (v >= 0) {
         c->stale++;
         complain(c, "%s: stored version %d, but version %d was acknowledged after it", id, v,
@@ -675,12 +627,18 @@ static void check_article(const nm_extractor *ex, sqlite3_stmt *st, int p, long 
     }
 }
 
-/* Every result row belongs to an id that was sent and is not poison; no
- * child or index row belongs to no article; the FTS index matches. */
-static void check_tables(sqlite3 *db, const records *r, content_report *c)
+static void complain_table(void *arg, const char *problem)
+{
+    complain(arg, "%s", problem);
+}
+
+/* Every result row belongs to an id that was sent and is not poison; and
+ * the tables are whole (nm_results_check_tables). */
+static void check_tables(nm_results_db *db, const records *r, content_report *c)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT id FROM articles", -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(nm_results_db_handle(db), "SELECT id FROM articles", -1, &st, NULL) ==
+        SQLITE_OK) {
         while (sqlite3_step(st) == SQLITE_ROW) {
             const char *id = (const char *)sqlite3_column_text(st, 0);
             int p;
@@ -692,35 +650,7 @@ static void check_tables(sqlite3 *db, const records *r, content_report *c)
         }
     }
     sqlite3_finalize(st);
-    static const char *const children[] = {"article_entities", "sections", "outline", "acronyms",
-                                           "keyphrases"};
-    for (size_t i = 0; i < sizeof children / sizeof children[0]; i++) {
-        char sql[200];
-        snprintf(sql, sizeof sql,
-                 "SELECT count(*) FROM %s WHERE article NOT IN (SELECT article FROM articles)",
-                 children[i]);
-        long orphans = query_long(db, sql);
-        if (orphans != 0) {
-            c->orphan_rows += orphans < 0 ? 1 : orphans;
-            complain(c, "%ld rows of %s belong to no stored article", orphans, children[i]);
-        }
-    }
-    long fts_orphans = query_long(db, "SELECT count(*) FROM articles_fts_docsize"
-                                      " WHERE id NOT IN (SELECT article FROM articles)");
-    if (fts_orphans != 0) {
-        c->orphan_rows += fts_orphans < 0 ? 1 : fts_orphans;
-        complain(c, "%ld full-text rows belong to no stored article", fts_orphans);
-    }
-    c->unindexed = query_long(db, "SELECT count(*) FROM articles"
-                                  " WHERE article NOT IN (SELECT id FROM articles_fts_docsize)");
-    if (c->unindexed != 0)
-        complain(c, "%ld stored articles are not in the full-text index", c->unindexed);
-    char *msg = NULL;
-    c->fts_ok = sqlite3_exec(db, "INSERT INTO articles_fts (articles_fts, rank)"
-                                 " VALUES ('integrity-check', 1)", NULL, NULL, &msg) == SQLITE_OK;
-    if (!c->fts_ok)
-        complain(c, "full-text index integrity-check: %s", msg ? msg : "?");
-    sqlite3_free(msg);
+    nm_results_check_tables(db, &c->tables, complain_table, c);
 }
 
 /* Checks the results database against the records; returns failures. */
@@ -733,28 +663,25 @@ static int check_results(const fleet *f, const records *r, content_report *c)
         printf("chaos: FAIL cannot load the extractor to check content: %s\n", err.msg);
         return 1;
     }
-    sqlite3 *db;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_open_v2(f->results, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, article_sql, -1, &st, NULL) != SQLITE_OK) {
-        printf("chaos: FAIL cannot read the results database: %s\n", sqlite3_errmsg(db));
-        sqlite3_close(db);
+    char why[512];
+    nm_results_db *db = nm_results_db_open(f->results, why, sizeof why);
+    if (!db) {
+        printf("chaos: FAIL cannot read the results database: %s\n", why);
         nm_extractor_destroy(&ex);
         return 1;
     }
-    sqlite3_busy_timeout(db, 5000);
     for (int p = 0; p < PRODUCERS; p++)
         for (long n = 0; n < r->n[p]; n++)
             if (!is_poison(n) && (r->of[p][n].acked >= 0 || r->of[p][n].unacked >= 0))
-                check_article(ex, st, p, n, &r->of[p][n], c);
-    sqlite3_finalize(st);
+                check_article(ex, db, p, n, &r->of[p][n], c);
     check_tables(db, r, c);
-    sqlite3_close(db);
+    nm_results_db_close(&db);
     nm_extractor_destroy(&ex);
     if (c->printed > MAX_PRINTED)
         printf("chaos: (%ld more complaints not printed)\n", c->printed - MAX_PRINTED);
     return (c->missing > 0) + (c->stale > 0) + (c->wrong > 0) + (c->rows_mismatch > 0) +
-           (c->unexpected > 0) + (c->orphan_rows > 0) + (c->unindexed != 0) + !c->fts_ok;
+           (c->unexpected > 0) + (c->tables.orphan_rows > 0) + (c->tables.unindexed != 0) +
+           !c->tables.fts_ok;
 }
 
 /* ---- main -------------------------------------------------------------- */
@@ -942,7 +869,8 @@ int main(int argc, char **argv)
            "\"dead_not_poison\":%ld,\"left_in_spool\":%ld,\"drain_seconds\":%.1f,\"ok\":%s}\n",
            seed, kills, n_kill9, n_stop, fault_s, rec.acked, rec.acked_poison, rec.resubmitted,
            got, results_rows, c.checked, c.ok, c.missing, c.stale, c.wrong, c.rows_mismatch,
-           c.unexpected, c.orphan_rows, c.unindexed, c.fts_ok ? "true" : "false", dead,
+           c.unexpected, c.tables.orphan_rows, c.tables.unindexed,
+           c.tables.fts_ok ? "true" : "false", dead,
            dead_innocent, waiting, drain_s, failures ? "false" : "true");
     if (failures) {
         for (int i = 0; i < f.n_members; i++)

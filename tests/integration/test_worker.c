@@ -22,6 +22,7 @@
 #include "nm_extract.h"
 #include "nm_frame.h"
 #include "nm_producer.h"
+#include "nm_results_check.h"
 #include "nm_store.h"
 #include "nm_test.h"
 #include "nm_time.h"
@@ -320,89 +321,52 @@ static void wait_for_count(fleet *f, int64_t want, int timeout_ms)
 }
 
 /* Every id of s stored exactly once with the content of its submitted body,
- * every child row belonging to a stored article, and all of an article's
- * rows there. The content is checked against what extraction makes of the
- * submitted body in this process (extraction is deterministic): title and
- * clean text byte for byte, and the number of sentences, sections, outline
- * items, acronyms, keyphrases and mentions. (articles.id is UNIQUE, so
- * "count(*) = count(DISTINCT id)" could never fail; content can.) */
+ * all of an article's rows there, and the tables whole (nm_results_check.h:
+ * content against what extraction makes of the submitted body in this
+ * process; no orphan child or full-text rows; FTS5's integrity-check).
+ * (articles.id is UNIQUE, so "count(*) = count(DISTINCT id)" could never
+ * fail; content can.) */
+static void note_problem(void *arg, const char *problem)
+{
+    char *first = arg;
+    if (!first[0])
+        snprintf(first, 512, "%s", problem);
+}
+
 static void assert_exactly_once(fleet *f, const article_set *s)
 {
     assert_int_equal(db_count(f->db, "SELECT count(*) FROM articles"), (int64_t)s->n);
-    nm_store_options ro = {.read_only = true};
+    char why[512];
+    nm_results_db *rdb = nm_results_db_open(f->db, why, sizeof why);
+    if (!rdb)
+        fail_msg("results database: %s", why);
     nm_error err;
-    nm_store *st = nm_store_open(f->db, &ro, &err);
-    assert_non_null(st);
     nm_extractor *ex = nm_extractor_new(NULL, &err);
     if (!ex)
         fail_msg("extractor: %s", err.msg);
-    sqlite3_stmt *q;
-    assert_int_equal(
-        sqlite3_prepare_v2(
-            nm_store_db(st),
-            "SELECT a.title, a.body, json_array_length(a.sentences_json),"
-            " (SELECT count(*) FROM sections x WHERE x.article = a.article),"
-            " (SELECT count(*) FROM outline x WHERE x.article = a.article),"
-            " (SELECT count(*) FROM acronyms x WHERE x.article = a.article),"
-            " (SELECT count(*) FROM keyphrases x WHERE x.article = a.article),"
-            " (SELECT count(*) FROM mentions x WHERE x.article = a.article)"
-            " FROM articles a WHERE a.id = ?1",
-            -1, &q, NULL),
-        SQLITE_OK);
     for (size_t i = 0; i < s->n; i++) {
-        nm_extract_input in = {.body = s->bodies[i], .len = s->lens[i],
-                               .content_type = NM_CONTENT_TEXT, .id = s->ids[i],
-                               .source = "test"};
-        nm_extract_result *r;
-        if (nm_extract(ex, &in, &r, &err) != 0)
+        nm_extract_result *r = nm_results_expected(ex, s->ids[i], s->bodies[i], s->lens[i], "test",
+                                                   &err);
+        if (!r)
             fail_msg("extracting %s in the test: %s", s->ids[i], err.msg);
-        sqlite3_bind_text(q, 1, s->ids[i], -1, SQLITE_STATIC);
-        if (sqlite3_step(q) != SQLITE_ROW)
+        nm_stored_article st;
+        if (!nm_results_load(rdb, s->ids[i], &st))
             fail_msg("article %s missing", s->ids[i]);
-        const char *title = (const char *)sqlite3_column_text(q, 0);
-        const char *body = (const char *)sqlite3_column_text(q, 1);
-        if (strcmp(title, r->title) != 0 || (size_t)sqlite3_column_bytes(q, 1) != r->text_len ||
-            memcmp(body, r->text, r->text_len) != 0)
-            fail_msg("article %s: stored title/text are not those of its submitted body"
-                     " (stored title \"%s\", want \"%s\")",
-                     s->ids[i], title, r->title);
-        const int64_t want[] = {(int64_t)r->n_sentences, (int64_t)r->n_sections,
-                                (int64_t)r->n_outline,   (int64_t)r->n_acronyms,
-                                (int64_t)r->n_keyphrases, (int64_t)r->n_mentions};
-        static const char *const what[] = {"sentences", "sections", "outline items",
-                                           "acronyms",  "keyphrases", "mentions"};
-        for (int k = 0; k < 6; k++)
-            if (sqlite3_column_int64(q, 2 + k) != want[k])
-                fail_msg("article %s: %lld %s stored, extraction finds %lld", s->ids[i],
-                         (long long)sqlite3_column_int64(q, 2 + k), what[k], (long long)want[k]);
-        sqlite3_reset(q);
+        if (!nm_results_same_content(&st, r))
+            fail_msg("article %s: stored title/text/fingerprint are not those of its submitted"
+                     " body (stored title \"%s\", want \"%s\")",
+                     s->ids[i], st.title, r->title);
+        if (!nm_results_rows_match(&st, r, why, sizeof why))
+            fail_msg("article %s: %s", s->ids[i], why);
+        nm_stored_article_clear(&st);
         nm_extract_result_free(&r);
     }
-    sqlite3_finalize(q);
     nm_extractor_destroy(&ex);
-    nm_store_close(&st);
-    /* no orphans: every child row belongs to a stored article */
-    static const char *const children[] = {"sections", "outline", "acronyms", "keyphrases",
-                                           "article_entities"};
-    for (size_t k = 0; k < sizeof children / sizeof *children; k++) {
-        char sql[200];
-        snprintf(sql, sizeof sql,
-                 "SELECT count(*) FROM %s WHERE article NOT IN (SELECT article FROM articles)",
-                 children[k]);
-        if (db_count(f->db, sql) != 0)
-            fail_msg("%lld rows of %s belong to no stored article", (long long)db_count(f->db, sql),
-                     children[k]);
-    }
-    /* the full-text index holds exactly the stored articles' text (FTS5's
-     * own check against its content table, articles) */
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 10000);
-    char *msg = NULL;
-    if (sqlite3_exec(db, "INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 1)",
-                     NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("full-text index does not match the stored articles: %s", msg);
-    sqlite3_close(db);
+    nm_results_tables tables;
+    char first[512] = "";
+    if (nm_results_check_tables(rdb, &tables, note_problem, first) != 0)
+        fail_msg("results tables: %s", first);
+    nm_results_db_close(&rdb);
 }
 
 /* ---- what the programs report, and their state --------------------------- */
