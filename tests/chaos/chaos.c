@@ -81,25 +81,9 @@ typedef struct fleet {
 
 static uint64_t rng_state;
 
-/* xorshift64*: small, seedable, the same sequence on every machine. */
-static uint64_t rng_next(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * UINT64_C(2685821657736338717);
-}
-
 static int rng_between(int lo, int hi)
 {
-    return lo + (int)(rng_next() % (uint64_t)(hi - lo + 1));
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
+    return nm_test_rng_between(&rng_state, lo, hi);
 }
 
 static char *keep(const char *s)
@@ -286,7 +270,7 @@ static int run_producer(const fleet *f, int p)
         Newsmill__SubmitAck *ack = NULL;
         /* The same batch again after a timeout: same ids and versions, no duplicates. */
         while (!producer_stop && nm_producer_submit(prod, batch, BATCH, &ack, &err) != 0)
-            sleep_ms(100);
+            nm_test_sleep_ms(100);
         if (!ack) {
             for (int i = 0; i < BATCH; i++)
                 fprintf(out, "%s\t%d\t%016" PRIx64 "\tunacked\n", ids[i], version[n_of[i]],
@@ -306,7 +290,7 @@ static int run_producer(const fleet *f, int p)
         }
         fflush(out);
         nm_producer_ack_free(&ack);
-        sleep_ms(20);
+        nm_test_sleep_ms(20);
     }
     fclose(out);
     free(version);
@@ -769,26 +753,26 @@ int main(int argc, char **argv)
         if (producers[p] == 0)
             _exit(run_producer(&f, p));
     }
-    sleep_ms(1000);
+    nm_test_sleep_ms(1000);
 
     int64_t t0 = nm_time_mono_ns();
     int n_kill9 = 0, n_stop = 0;
     for (int k = 1; k <= kills; k++) {
-        sleep_ms(rng_between(150, 600));
+        nm_test_sleep_ms(rng_between(150, 600));
         /* Queue and collector each as likely as one worker. */
         member *m = &f.members[rng_between(0, f.n_members - 1)];
         if (rng_between(1, 10) <= 7) {
             nm_proc_signal(&m->proc, SIGCONT);
             nm_proc_kill(&m->proc);
             printf("chaos: fault=%d action=kill-9 process=%s\n", k, m->name);
-            sleep_ms(rng_between(50, 400));
+            nm_test_sleep_ms(rng_between(50, 400));
             start_member(m);
             n_kill9++;
         } else {
             int frozen = rng_between(100, 3000);
             nm_proc_signal(&m->proc, SIGSTOP);
             printf("chaos: fault=%d action=stop process=%s ms=%d\n", k, m->name, frozen);
-            sleep_ms(frozen);
+            nm_test_sleep_ms(frozen);
             nm_proc_signal(&m->proc, SIGCONT);
             n_stop++;
         }
@@ -832,13 +816,13 @@ int main(int argc, char **argv)
             if (got == want || idle - idle_since >= 5000)
                 break;
         }
-        sleep_ms(250);
+        nm_test_sleep_ms(250);
     }
     got = count_stored(&f, &rec);
     zmq_ctx_term(ctx);
     double drain_s = (double)(nm_time_mono_ns() - drain_t0) / 1e9;
     /* Let the last done messages and poison failures settle, then stop. */
-    sleep_ms(1500);
+    nm_test_sleep_ms(1500);
     stop_fleet(&f);
 
     int failures = 0;

@@ -251,3 +251,23 @@ void nm_test_write_file(const char *path, const void *data, size_t len)
     if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0)
         fail_msg("writing %s: %s", path, strerror(errno));
 }
+
+uint64_t nm_test_rng_next(uint64_t *state)
+{
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    return *state * UINT64_C(2685821657736338717);
+}
+
+int nm_test_rng_between(uint64_t *state, int lo, int hi)
+{
+    return lo + (int)(nm_test_rng_next(state) % (uint64_t)(hi - lo + 1));
+}
+
+void nm_test_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}

@@ -90,6 +90,17 @@ void nm_proc_dump_log(const nm_proc *proc);
 /* Polls cond(arg) every 20 ms until true or timeout_ms passes. */
 bool nm_test_wait_until(bool (*cond)(void *arg), void *arg, int timeout_ms);
 
+/* xorshift64*: a small seedable generator, the same sequence on every
+ * machine, so a seeded run (chaos, powercut) replays. *state must not be 0
+ * (seed with "seed | 1"). */
+uint64_t nm_test_rng_next(uint64_t *state);
+
+/* A number in [lo, hi] from nm_test_rng_next. */
+int nm_test_rng_between(uint64_t *state, int lo, int hi);
+
+/* Sleeps ms milliseconds, through signals. */
+void nm_test_sleep_ms(int ms);
+
 /* Reads a whole file (NUL-terminated; caller frees). NULL if unreadable. */
 char *nm_test_read_file(const char *path, size_t *len);
 
