@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zmq.h>
 
 static char tmpdir[512];
 
@@ -270,4 +271,16 @@ void nm_test_sleep_ms(int ms)
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
+}
+
+void *nm_test_dealer(void *ctx, const char *endpoint)
+{
+    void *s = zmq_socket(ctx, ZMQ_DEALER);
+    if (!s)
+        fail_msg("DEALER socket: %s", zmq_strerror(zmq_errno()));
+    int linger = 0;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_connect(s, endpoint) != 0)
+        fail_msg("connecting to %s: %s", endpoint, zmq_strerror(zmq_errno()));
+    return s;
 }

@@ -63,6 +63,11 @@ int nm_test_free_port(void);
 /* "tcp://127.0.0.1:<free port>" in a static rotating buffer. */
 const char *nm_test_endpoint(void);
 
+/* A ZeroMQ DEALER socket in ctx connected to endpoint, linger 0, for a test
+ * that speaks the wire itself (raw bytes, bad frames). Fails the test when
+ * it cannot connect. Caller closes it with zmq_close. */
+void *nm_test_dealer(void *ctx, const char *endpoint);
+
 /* A running child process. */
 typedef struct nm_proc {
     pid_t pid;
