@@ -66,7 +66,7 @@
 typedef struct member {
     nm_proc proc;
     char name[32];
-    char *argv[24];
+    char *argv[NM_TEST_FLEET_ARGV];
     int argc;
     bool stopped; /* SIGSTOPped right now */
 } member;
@@ -91,18 +91,20 @@ static char *keep(const char *s)
     return strdup(s);
 }
 
-static member *add_member(fleet *f, const char *name, const char *program)
+static void arg(member *m, const char *a)
+{
+    m->argv[m->argc++] = keep(a);
+}
+
+/* A member named name running argv (NULL-terminated; copied). */
+static member *add_member(fleet *f, const char *name, char *const *argv)
 {
     member *m = &f->members[f->n_members++];
     memset(m, 0, sizeof *m);
     snprintf(m->name, sizeof m->name, "%s", name);
-    m->argv[m->argc++] = keep(nm_test_bin(program));
+    for (int i = 0; argv[i]; i++)
+        arg(m, argv[i]);
     return m;
-}
-
-static void arg(member *m, const char *a)
-{
-    m->argv[m->argc++] = keep(a);
 }
 
 /* Starts (or restarts) a member; its log is DIR/NAME.log, appended to. */
@@ -122,16 +124,15 @@ static void build_fleet(fleet *f, int workers)
     snprintf(f->spool, sizeof f->spool, "%s/queue.db", f->dir);
     snprintf(f->results, sizeof f->results, "%s/results.db", f->dir);
 
-    /* Short leases and timeouts so that kills are noticed within the run;
+    /* The fleet's short leases and timeouts (nm_test_fleet_queue_argv);
      * everything else (--max-attempts above all) is the queue's default. */
-    member *q = add_member(f, "queue", "newsmill-queue");
-    const char *qargs[] = {"--front", f->front, "--back", f->back, "--stats", f->stats,
-                           "--spool", f->spool, "--lease", "3s", "--worker-timeout", "2s",
-                           "--retry-base", "100ms", "--retry-max", "1s"};
-    for (size_t i = 0; i < sizeof qargs / sizeof qargs[0]; i++)
-        arg(q, qargs[i]);
+    char *argv[NM_TEST_FLEET_ARGV];
+    nm_test_fleet_queue_argv(argv, f->front, f->back, f->stats, f->spool,
+                             (const char *[]){"--retry-max", "1s", NULL});
+    add_member(f, "queue", argv);
 
-    member *c = add_member(f, "collector", "newsmill-collector");
+    member *c = add_member(f, "collector", (char *[]){(char *)nm_test_bin("newsmill-collector"),
+                                                      NULL});
     const char *cargs[] = {"--stats-bind", f->stats, "--query-bind", f->query, "--http", f->http};
     for (size_t i = 0; i < sizeof cargs / sizeof cargs[0]; i++)
         arg(c, cargs[i]);
@@ -139,12 +140,8 @@ static void build_fleet(fleet *f, int workers)
     for (int i = 1; i <= workers; i++) {
         char name[32];
         snprintf(name, sizeof name, "worker-%d", i);
-        member *w = add_member(f, name, "newsmill-worker");
-        const char *wargs[] = {"--queue", f->back, "--stats", f->stats, "--db", f->results,
-                               "--name", name, "--credit", "64", "--batch", "32",
-                               "--flush-ms", "20"};
-        for (size_t k = 0; k < sizeof wargs / sizeof wargs[0]; k++)
-            arg(w, wargs[k]);
+        nm_test_fleet_worker_argv(argv, f->back, f->stats, f->results, name);
+        add_member(f, name, argv);
     }
     for (int i = 0; i < f->n_members; i++)
         start_member(&f->members[i]);

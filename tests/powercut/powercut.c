@@ -78,19 +78,17 @@ static void start_fleet(fleet *f)
     snprintf(asan_opts, sizeof asan_opts, "%s%sverify_asan_link_order=0", asan ? asan : "",
              asan && *asan ? ":" : "");
     setenv("ASAN_OPTIONS", asan_opts, 1);
-    char *qargv[] = {(char *)nm_test_bin("newsmill-queue"), "--front", f->front, "--back", f->back,
-                     "--stats", "", "--spool", f->spool, "--durability", (char *)f->durability,
-                     "--lease", "3s", "--worker-timeout", "2s", "--retry-base", "100ms",
-                     /* bounded: the checks read the whole spool after every cut */
-                     "--max-backlog", "4000", NULL};
-    nm_proc_start(&f->queue, "queue", qargv);
+    char *argv[NM_TEST_FLEET_ARGV];
+    /* bounded: the checks read the whole spool after every cut */
+    nm_test_fleet_queue_argv(argv, f->front, f->back, "", f->spool,
+                             (const char *[]){"--durability", f->durability, "--max-backlog",
+                                              "4000", NULL});
+    nm_proc_start(&f->queue, "queue", argv);
     for (int i = 0; i < WORKERS; i++) {
         char name[16];
         snprintf(name, sizeof name, "worker-%d", i + 1);
-        char *wargv[] = {(char *)nm_test_bin("newsmill-worker"), "--queue", f->back, "--stats", "",
-                         "--db", f->results, "--name", name, "--credit", "64", "--batch", "32",
-                         "--flush-ms", "20", NULL};
-        nm_proc_start(&f->workers[i], name, wargv);
+        nm_test_fleet_worker_argv(argv, f->back, "", f->results, name);
+        nm_proc_start(&f->workers[i], name, argv);
     }
     unsetenv("LD_PRELOAD");
     unsetenv("NM_POWERCUT_ROOT");

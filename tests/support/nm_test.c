@@ -284,3 +284,35 @@ void *nm_test_dealer(void *ctx, const char *endpoint)
         fail_msg("connecting to %s: %s", endpoint, zmq_strerror(zmq_errno()));
     return s;
 }
+
+/* Appends the NULL-terminated list of strings to argv at *n, then a NULL. */
+static void fleet_args(char **argv, int *n, const char *const *args)
+{
+    for (int k = 0; args && args[k]; k++) {
+        if (*n >= NM_TEST_FLEET_ARGV - 1)
+            fail_msg("fleet command line longer than %d", NM_TEST_FLEET_ARGV);
+        argv[(*n)++] = (char *)args[k];
+    }
+    argv[*n] = NULL;
+}
+
+void nm_test_fleet_queue_argv(char **argv, const char *front, const char *back, const char *stats,
+                              const char *spool, const char *const *extra)
+{
+    const char *const flags[] = {nm_test_bin("newsmill-queue"), "--front", front, "--back", back,
+                                 "--stats", stats, "--spool", spool, "--lease", "3s",
+                                 "--worker-timeout", "2s", "--retry-base", "100ms", NULL};
+    int n = 0;
+    fleet_args(argv, &n, flags);
+    fleet_args(argv, &n, extra);
+}
+
+void nm_test_fleet_worker_argv(char **argv, const char *back, const char *stats, const char *db,
+                               const char *name)
+{
+    const char *const flags[] = {nm_test_bin("newsmill-worker"), "--queue", back, "--stats", stats,
+                                 "--db", db, "--name", name, "--credit", "64", "--batch", "32",
+                                 "--flush-ms", "20", NULL};
+    int n = 0;
+    fleet_args(argv, &n, flags);
+}

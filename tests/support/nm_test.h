@@ -68,6 +68,19 @@ const char *nm_test_endpoint(void);
  * it cannot connect. Caller closes it with zmq_close. */
 void *nm_test_dealer(void *ctx, const char *endpoint);
 
+/* Command lines of a fleet that a harness kills and cuts (chaos, powercut):
+ * short leases and timeouts so that kills are noticed within a run (lease
+ * 3s, worker timeout 2s, retry base 100ms; workers: credit 64, batch 32,
+ * flush 20ms), everything else the programs' defaults. Each fills argv
+ * (room for NM_TEST_FLEET_ARGV entries) with the program's path, its flags,
+ * then extra (NULL-terminated, may be NULL), and a NULL; the strings are
+ * borrowed. stats "" sends no stats. */
+#define NM_TEST_FLEET_ARGV 32
+void nm_test_fleet_queue_argv(char **argv, const char *front, const char *back, const char *stats,
+                              const char *spool, const char *const *extra);
+void nm_test_fleet_worker_argv(char **argv, const char *back, const char *stats, const char *db,
+                               const char *name);
+
 /* A running child process. */
 typedef struct nm_proc {
     pid_t pid;
