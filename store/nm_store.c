@@ -1,8 +1,8 @@
 /*
  * nm_store: see nm_store.h. This file: opening (schema creation and
  * migration), SQL functions, transactions. Writing an article is in
- * nm_store_put.c. The schema lives in common/embed/results_schema.sql, the
- * migrations in common/embed/results_migrations.sql.
+ * nm_store_put.c. The schema lives in store/embed/results_schema.sql, the
+ * migrations in store/embed/results_migrations.sql.
  */
 #include "nm_store.h"
 #include "nm_store_int.h"
