@@ -1,6 +1,6 @@
 /*
  * nm_store_int: what nm_store.c and nm_store_put.c share. Private to the
- * module: nothing outside common/nm_store*.c includes it.
+ * module: nothing but those two files includes it.
  */
 #ifndef NM_STORE_INT_H
 #define NM_STORE_INT_H
