@@ -1,7 +1,7 @@
 /*
  * nm_http: the collector's small HTTP server (libmicrohttpd).
  *
- *   GET /            the dashboard page (common/embed/dashboard.html)
+ *   GET /            the dashboard page (collector/embed/dashboard.html)
  *   GET /metrics     Prometheus text (NM_PROM_CONTENT_TYPE)
  *   GET /api/stats   the fleet view as JSON (nm_statsview_json)
  *   anything else    404; methods other than GET/HEAD get 405

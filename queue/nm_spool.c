@@ -14,7 +14,7 @@
 
 extern const unsigned char nm_embed_spool_schema_sql[];
 
-/* The version common/embed/spool_schema.sql describes. */
+/* The version queue/embed/spool_schema.sql describes. */
 #define NM_SPOOL_SCHEMA_VERSION 2
 
 /* Migration steps: MIGRATIONS[N] takes a version N database to N+1 (run in

@@ -1,7 +1,7 @@
 -- newsmill-queue spool: the one description of its on-disk format.
 --
 -- One SQLite file (WAL). PRAGMA user_version holds the schema version this
--- file was written for (NM_SPOOL_SCHEMA_VERSION in common/nm_spool.c).
+-- file was written for (NM_SPOOL_SCHEMA_VERSION in queue/nm_spool.c).
 -- Changing the format: never edit what a released version created; append a
 -- migration step to nm_spool.c (version N -> N+1, run inside one
 -- transaction), update this file to describe the result, and bump

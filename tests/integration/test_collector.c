@@ -69,10 +69,7 @@ static int http_request(const char *method, const char *path, char **body)
 /* Asks the collector for a snapshot; NULL on timeout. Caller frees. */
 static Newsmill__Envelope *query(Newsmill__Envelope *req, int timeout_ms)
 {
-    void *s = zmq_socket(ctx, ZMQ_DEALER);
-    int linger = 0;
-    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    assert_int_equal(zmq_connect(s, query_ep), 0);
+    void *s = nm_test_dealer(ctx, query_ep);
     assert_int_equal(nm_frame_send(s, NULL, req, 0, NULL), 0);
     zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
     Newsmill__Envelope *rep = NULL;
@@ -348,9 +345,7 @@ static void bad_input_everywhere(void **state)
     assert_int_equal(rep->request_id, 9);
     nm_frame_free(&rep);
     /* raw garbage on the query socket: an error reply, and it keeps serving */
-    void *dealer = zmq_socket(ctx, ZMQ_DEALER);
-    zmq_setsockopt(dealer, ZMQ_LINGER, &linger, sizeof linger);
-    assert_int_equal(zmq_connect(dealer, query_ep), 0);
+    void *dealer = nm_test_dealer(ctx, query_ep);
     assert_int_equal(zmq_send(dealer, "junk", 4, 0), 4);
     zmq_pollitem_t it = {dealer, 0, ZMQ_POLLIN, 0};
     assert_int_equal(zmq_poll(&it, 1, 3000), 1);
