@@ -23,8 +23,10 @@ done
 # One install at a time on this machine (two build trees, two sessions).
 exec 9>/run/lock/newsmill-test-install.lock
 flock -w 280 9 || fail "another test_install held the lock for 280 s"
-if dpkg-query -W -f='${Status}' newsmill 2>/dev/null | grep -q 'ok installed'; then
-    fail "a newsmill package is already installed here; this test would replace it (dpkg --purge newsmill)"
+# Never touch a real installation (nor the state a removed one left).
+status=$(dpkg-query -W -f='${Status}' newsmill 2>/dev/null || true)
+if { [ -n "$status" ] && [ "${status% not-installed}" = "$status" ]; } || [ -e /var/lib/newsmill ] || [ -e /etc/newsmill ]; then
+    fail "newsmill is or was installed here (package, /var/lib/newsmill or /etc/newsmill): this test would replace and purge it"
 fi
 
 started=()
