@@ -49,6 +49,7 @@ depends=$(dpkg-deb -f "$deb" Depends)
 grep -q 'libzmq5' <<<"$depends" || fail "Depends lacks libzmq5: $depends"
 ! grep -q -- '-dev' <<<"$depends" || fail "Depends names a -dev package: $depends"
 
+sys_path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin  # systemd's
 installed=1
 if ! dpkg -i "$deb" >"$tmp/dpkg-install.log" 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -f -y -qq >>"$tmp/dpkg-install.log" 2>&1 \
@@ -70,6 +71,19 @@ conffiles=$(dpkg-query -W -f='${Conffiles}' newsmill)
 for c in queue worker collector; do
     grep -q "/etc/newsmill/$c.conf" <<<"$conffiles" || fail "/etc/newsmill/$c.conf is not a conffile: $conffiles"
 done
+
+# The data found from the program's place, with no variable; missing data
+# named by its path.
+env -i PATH=$sys_path /usr/bin/newsmill extract "$NM_SOURCE_DIR/samples/ankara-water-talks.txt" \
+    >"$tmp/extract.out" 2>"$tmp/extract.log" || fail "installed newsmill extract failed"
+grep -q '"language":"en"' "$tmp/extract.out" || fail "installed extract: no language"
+mkdir -p "$tmp/elsewhere/bin" && cp /usr/bin/newsmill "$tmp/elsewhere/bin/"
+if env -i PATH=$sys_path "$tmp/elsewhere/bin/newsmill" extract "$NM_SOURCE_DIR/samples/ankara-water-talks.txt" \
+    >/dev/null 2>"$tmp/nodata.log"; then
+    fail "a newsmill without data next to it extracted"
+fi
+grep -q "data dir $tmp/elsewhere/share/newsmill): opening $tmp/elsewhere/share/newsmill/stopwords/en.txt" \
+    "$tmp/nodata.log" || fail "missing data not named by its path"
 
 # Every option of every daemon, with its default, in its man page and its
 # configuration file (commented out).
@@ -117,7 +131,6 @@ CONF
 
 # A unit's ExecStart as systemd would run it: as User= in WorkingDirectory=,
 # with systemd's PATH and an empty environment, %i and %H expanded.
-sys_path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin
 exec_line() { # UNIT INSTANCE
     sed -n 's/^ExecStart=//p' "/usr/lib/systemd/system/$1" | sed -e "s/%i/$2/g" -e "s/%H/$(hostname)/g"
 }
