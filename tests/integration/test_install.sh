@@ -29,12 +29,26 @@ if { [ -n "$status" ] && [ "${status% not-installed}" = "$status" ]; } || [ -e /
     fail "newsmill is or was installed here (package, /var/lib/newsmill or /etc/newsmill): this test would replace and purge it"
 fi
 
+# dpkg ARGS... waiting (up to 2 minutes) while another dpkg or apt-get holds
+# its lock (scripts/test may be installing packages in parallel); output
+# appended to $tmp/dpkg.log.
+dpkg_wait() {
+    local i
+    for i in $(seq 240); do
+        dpkg "$@" >"$tmp/dpkg-last.out" 2>&1 && { cat "$tmp/dpkg-last.out" >>"$tmp/dpkg.log"; return 0; }
+        cat "$tmp/dpkg-last.out" >>"$tmp/dpkg.log"
+        grep -q 'lock' "$tmp/dpkg-last.out" || return 1
+        sleep 0.5
+    done
+    return 1
+}
+
 started=()
 installed=0
 cleanup_install() {
     for p in "${started[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
     if [ $installed = 1 ]; then
-        dpkg --purge newsmill >"$tmp/purge-at-exit.out" 2>&1 || true
+        dpkg_wait --purge newsmill || true
     fi
     cleanup
 }
@@ -51,8 +65,8 @@ grep -q 'libzmq5' <<<"$depends" || fail "Depends lacks libzmq5: $depends"
 
 sys_path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin  # systemd's
 installed=1
-if ! dpkg -i "$deb" >"$tmp/dpkg-install.log" 2>&1; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -f -y -qq >>"$tmp/dpkg-install.log" 2>&1 \
+if ! dpkg_wait -i "$deb"; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -f -y -qq -o DPkg::Lock::Timeout=120 >>"$tmp/dpkg.log" 2>&1 \
         || fail "dpkg -i and apt-get install -f failed"
 fi
 dpkg-query -W -f='${Status}' newsmill | grep -q 'ok installed' || fail "newsmill not installed"
@@ -215,11 +229,11 @@ stop "${started[0]}" collector
 started=()
 
 # Remove keeps the state; purge deletes it.
-dpkg -r newsmill >"$tmp/dpkg-remove.log" 2>&1 || fail "dpkg -r failed"
+dpkg_wait -r newsmill || fail "dpkg -r failed"
 [ ! -e /usr/bin/newsmill-worker ] || fail "dpkg -r left /usr/bin/newsmill-worker"
 [ -f /var/lib/newsmill/results.db ] || fail "dpkg -r deleted /var/lib/newsmill/results.db"
 [ -f /etc/newsmill/worker.conf ] || fail "dpkg -r deleted the conffiles"
-dpkg --purge newsmill >"$tmp/dpkg-purge.log" 2>&1 || fail "dpkg --purge failed"
+dpkg_wait --purge newsmill || fail "dpkg --purge failed"
 installed=0
 [ ! -e /var/lib/newsmill ] || fail "purge left /var/lib/newsmill"
 [ ! -e /etc/newsmill ] || fail "purge left /etc/newsmill"
