@@ -181,6 +181,15 @@ set -e
 [ $rc -ne 0 ] || fail "a worker that cannot write its database directory started"
 grep -q "cannot start: .*/var/lib/newsmill/readonly/new: Permission denied" "$tmp/readonly.log" \
     || fail "no clear error for an unwritable state directory"
+set +e
+(cd /var/lib/newsmill && env -i PATH=$sys_path setpriv --reuid=newsmill --regid=newsmill --init-groups \
+    sh -c "exec $(exec_line newsmill-queue.service "") --spool /var/lib/newsmill/readonly/queue.db") \
+    >"$tmp/readonly-queue.log" 2>&1
+rc=$?
+set -e
+[ $rc -ne 0 ] || fail "a queue that cannot write its spool directory started"
+grep -q "cannot start: opening spool .*directory /var/lib/newsmill/readonly: Permission denied" \
+    "$tmp/readonly-queue.log" || fail "no clear error for an unwritable spool directory"
 rmdir /var/lib/newsmill/readonly
 
 # The fleet: collector, queue, two workers.
