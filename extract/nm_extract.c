@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "nm_acronym.h"
 #include "nm_alloc.h"
@@ -82,10 +83,11 @@ nm_extractor *nm_extractor_new(const nm_extractor_config *cfg, nm_error *err)
     if (!ex->cfg.max_keyphrases)
         ex->cfg.max_keyphrases = 10;
     const char *dir = ex->cfg.data_dir;
-    if (!dir)
-        dir = getenv("NEWSMILL_DATA");
     if (!dir || !*dir)
-        dir = NM_DATA_DIR;
+        dir = getenv("NEWSMILL_DATA");
+    char default_dir[4096];
+    if (!dir || !*dir)
+        dir = nm_default_data_dir(default_dir, sizeof default_dir);
     if (!ex->cfg.summary_words)
         ex->cfg.summary_words = 100;
     ex->data_dir = nm_xstrdup(dir);
@@ -109,6 +111,31 @@ fail:
     nm_error_prefix(err, "extractor (data dir %s)", ex->data_dir);
     nm_extractor_destroy(&ex);
     return NULL;
+}
+
+char *nm_default_data_dir(char *buf, size_t size)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        snprintf(buf, size, "%s", NM_DATA_REL);
+        return buf;
+    }
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash)
+        *slash = '\0';
+    const char *rel = NM_DATA_REL;
+    while (!strncmp(rel, "../", 3)) {
+        slash = strrchr(exe, '/');
+        if (slash && slash != exe)
+            *slash = '\0';
+        else
+            snprintf(exe, sizeof exe, "/");
+        rel += 3;
+    }
+    snprintf(buf, size, "%s%s%s", exe, exe[strlen(exe) - 1] == '/' ? "" : "/", rel);
+    return buf;
 }
 
 static void workspace_free(workspace *w)

@@ -3,8 +3,8 @@
 
 Uses Debian's python3-zmq and python3-protobuf. The message classes are
 generated from proto/newsmill.proto at build time (build/python/newsmill_pb2.py);
-this module finds them through $NEWSMILL_PYTHON_DIR, else in build*/python of
-the repository it lives in. Run it with /usr/bin/python3.
+this module finds them through $NEWSMILL_PYTHON_DIR, else beside itself (as
+installed), else in build*/python of the repository it lives in. Run it with /usr/bin/python3.
 
     import newsmill
     with newsmill.Client("tcp://127.0.0.1:5555") as c:
@@ -33,6 +33,7 @@ def _load_pb2():
     candidates = []
     if os.environ.get("NEWSMILL_PYTHON_DIR"):
         candidates.append(os.environ["NEWSMILL_PYTHON_DIR"])
+    candidates.append(here)  # installed: newsmill_pb2.py beside this module
     candidates.append(os.path.join(root, "build", "python"))
     others = sorted(glob.glob(os.path.join(root, "build*", "python")),
                     key=lambda p: -os.path.getmtime(p))
