@@ -84,6 +84,14 @@ nm_extractor *nm_extractor_new(const nm_extractor_config *cfg, nm_error *err);
 /* Accepts NULL; clears *ex. */
 void nm_extractor_destroy(nm_extractor **ex);
 
+/* One line for the log: which entity models are loaded and which languages
+ * have none ("entity models (model): en de fr; absent (...): nl pt ..."). The
+ * English recogniser is required (nm_extractor_new fails without it); de, fr,
+ * nl, pt are optional (data_dir/ner-model-<lang>.bin): an article in a
+ * language whose model is absent, or in any other language, gets no entities
+ * and the warning "no entity model for language xx". */
+const char *nm_extractor_entity_models(const nm_extractor *ex);
+
 /* Extracts one article. On success *out is the caller's (free with
  * nm_extract_result_free). On failure *out is NULL and err says why
  * (NM_ERR_EMPTY, NM_ERR_TOO_LARGE, NM_ERR_UTF8, NM_ERR_MALFORMED). */
