@@ -76,7 +76,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         *req_cls = h;
         return MHD_YES;
     }
-    *upload_size = 0; /* ignore any request body */
+    if (*upload_size) { /* a request body: read and ignore it, answer after */
+        *upload_size = 0;
+        return MHD_YES;
+    }
     if (!authorized(h, conn)) {
         static const char msg[] = "{\"error\":\"unauthorized\","
                                   "\"detail\":\"send Authorization: Bearer <token>\"}";

@@ -509,6 +509,36 @@ json_object *nm_store_query_top(nm_store_query *q, const char *type,
     return rows;
 }
 
+json_object *nm_store_query_latest(nm_store_query *q, const nm_store_query_page *page,
+                                   nm_error *err)
+{
+    if (check_page(page, err) != 0)
+        return NULL;
+    static const char *sql =
+        "SELECT id, title, source, published_unix_ms, ingested_unix_ms FROM articles"
+        " WHERE ingested_unix_ms >= ?2 AND ingested_unix_ms < ?3"
+        " ORDER BY ingested_unix_ms DESC, article DESC LIMIT ?1";
+    json_object *rows = json_object_new_array();
+    for (size_t d = 0; d < q->n_dbs; d++) {
+        sqlite3_stmt *st = prepare(&q->dbs[d], sql, err);
+        if (!st) {
+            json_object_put(rows);
+            return NULL;
+        }
+        sqlite3_bind_int64(st, 1, page_rows(page));
+        sqlite3_bind_int64(st, 2, page->since_unix_ms);
+        sqlite3_bind_int64(st, 3, page_until(page));
+        int rc = collect(q, &q->dbs[d], st, rows, err);
+        sqlite3_finalize(st);
+        if (rc != 0) {
+            json_object_put(rows);
+            return NULL;
+        }
+    }
+    sort_page(rows, "ingested_unix_ms", -1, page);
+    return rows;
+}
+
 json_object *nm_store_query_timeline(nm_store_query *q, const char *name, int64_t bucket_ms,
                                      const nm_store_query_page *page, nm_error *err)
 {
@@ -560,7 +590,7 @@ json_object *nm_store_query_cooccurring(nm_store_query *q, const char *name,
         " JOIN article_entities ae2 ON ae2.article = ae.article AND ae2.entity != ae.entity"
         " JOIN entities e2 ON e2.entity = ae2.entity"
         " WHERE e.name = ?1 AND e2.name != ?1 AND a.ingested_unix_ms >= ?2"
-        " AND a.ingested_unix_ms < ?3 GROUP BY e2.entity";
+        " AND a.ingested_unix_ms < ?3 GROUP BY e2.entity ORDER BY e2.name, e2.type";
     json_object *merged = json_object_new_object();
     for (size_t d = 0; d < q->n_dbs; d++) {
         sqlite3_stmt *st = prepare(&q->dbs[d], sql, err);

@@ -86,6 +86,11 @@ const char *nm_store_query_entity_type(const char *word);
 json_object *nm_store_query_top(nm_store_query *q, const char *type,
                                 const nm_store_query_page *page, nm_error *err);
 
+/* The latest articles (by ingestion time) of the page's window: id, title,
+ * source, published_unix_ms, ingested_unix_ms; newest first. */
+json_object *nm_store_query_latest(nm_store_query *q, const nm_store_query_page *page,
+                                   nm_error *err);
+
 /* Mentions of the entity called exactly name per time bucket of bucket_ms
  * (by ingestion time, buckets aligned on multiples of bucket_ms since the
  * epoch), in the page's window: bucket_unix_ms, articles, mentions; oldest
