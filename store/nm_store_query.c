@@ -724,8 +724,12 @@ int nm_store_query_each(nm_store_query *q, const char *text, const nm_store_quer
             stop = fn(ctx, (const char *)sqlite3_column_text(st, 0));
         if (!stop && rc != SQLITE_DONE) {
             sqlite3 *db = nm_store_db(q->dbs[d].store);
-            nm_error_set(err, rc == SQLITE_ERROR && text ? NM_ERR_INVALID : nm_store_errcode(rc),
-                         "%s: %s", q->dbs[d].path, sqlite3_errmsg(db));
+            if (rc == SQLITE_ERROR && text)
+                nm_error_set(err, NM_ERR_INVALID, "not a valid full-text query: %s",
+                             sqlite3_errmsg(db));
+            else
+                nm_error_set(err, nm_store_errcode(rc), "%s: %s", q->dbs[d].path,
+                             sqlite3_errmsg(db));
             stop = -1;
         }
         sqlite3_finalize(st);

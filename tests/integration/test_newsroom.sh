@@ -15,37 +15,10 @@ for p in newsmill-queue newsmill-worker newsmill-collector newsmill; do
     [ -x "$NM_BIN_DIR/$p" ] || { echo "SKIP: $p is not built"; exit 77; }
 done
 . "$(dirname "$0")/../support/testlib.sh"
-export NM_BIN_DIR
+. "$(dirname "$0")/../support/fleet_results.sh"
 nm=$NM_BIN_DIR/newsmill
-var=$tmp/var
-fleet() { "$NM_SOURCE_DIR/scripts/fleet" "$@" --dir "$var"; }
-trap 'fleet stop --timeout 5 >/dev/null 2>&1 || true; cleanup' EXIT
-
-base=$(python3 - <<'PY'
-import random, socket
-for _ in range(200):
-    base = random.randint(20000, 60000)
-    socks = []
-    try:
-        for p in range(base, base + 5):
-            s = socket.socket(); s.bind(("127.0.0.1", p)); socks.append(s)
-        print(base); break
-    except OSError:
-        pass
-    finally:
-        for s in socks: s.close()
-PY
-)
-fleet start -w 1 --port-base "$base" >"$tmp/fleet.log" 2>&1 || fail "fleet start"
-"$nm" submit --quiet --queue "tcp://127.0.0.1:$base" "$NM_SOURCE_DIR/samples" >"$tmp/submit.log" 2>&1 || fail "submit"
-want=$(( $(grep -c . "$NM_SOURCE_DIR/samples/briefs.jsonl") + $(ls "$NM_SOURCE_DIR/samples" | grep -cv '\.jsonl$') ))
-for _ in $(seq 300); do
-    n=$(sqlite3 "$var/results.db" 'select count(*) from articles' 2>/dev/null || echo 0)
-    [ "$n" = "$want" ] && break
-    sleep 0.1
-done
-[ "$n" = "$want" ] || fail "results.db holds $n of $want articles"
-fleet stop --timeout 5 >/dev/null 2>&1 || true
+fleet_results
+fleet_stop
 
 port=$(free_port)
 url="http://127.0.0.1:$port"
