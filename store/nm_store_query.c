@@ -457,7 +457,7 @@ json_object *nm_store_query_top(nm_store_query *q, const char *type,
         " FROM article_entities ae JOIN entities e ON e.entity = ae.entity"
         " JOIN articles a ON a.article = ae.article"
         " WHERE e.type = ?1 AND a.ingested_unix_ms >= ?2 AND a.ingested_unix_ms < ?3"
-        " GROUP BY e.entity ORDER BY articles DESC, mentions DESC";
+        " GROUP BY e.entity ORDER BY articles DESC, mentions DESC LIMIT ?4";
     json_object *merged = json_object_new_object(); /* name -> row, summed across dbs */
     for (size_t d = 0; d < q->n_dbs; d++) {
         sqlite3_stmt *st = prepare(&q->dbs[d], sql, err);
@@ -468,6 +468,9 @@ json_object *nm_store_query_top(nm_store_query *q, const char *type,
         sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, page->since_unix_ms);
         sqlite3_bind_int64(st, 3, page_until(page));
+        /* one database: its first rows are the answer; several: every
+         * entity is summed across them before ranking */
+        sqlite3_bind_int64(st, 4, q->n_dbs == 1 ? page_rows(page) : -1);
         int rc;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
             const char *name = (const char *)sqlite3_column_text(st, 0);
