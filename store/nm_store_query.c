@@ -386,17 +386,16 @@ json_object *nm_store_query_entity(nm_store_query *q, const char *const *names, 
         o += (size_t)snprintf(sql + o, sizeof sql - o, "%se.name LIKE ?%d ESCAPE '\\'", i ? " OR " : "",
                               i + 1);
     o += (size_t)snprintf(sql + o, sizeof sql - o,
-                          ")) AS mentions FROM articles a WHERE a.ingested_unix_ms >= %lld"
-                          " AND a.ingested_unix_ms < %lld",
-                          (long long)page->since_unix_ms, (long long)page_until(page));
+                          ")) AS mentions FROM articles a WHERE a.ingested_unix_ms >= ?%d"
+                          " AND a.ingested_unix_ms < ?%d",
+                          argc + 1, argc + 2);
     for (int i = 0; i < argc; i++)
         o += (size_t)snprintf(sql + o, sizeof sql - o,
                               " AND EXISTS (SELECT 1 FROM article_entities ae JOIN entities e"
                               " ON e.entity = ae.entity WHERE ae.article = a.article"
                               " AND e.name LIKE ?%d ESCAPE '\\')",
                               i + 1);
-    snprintf(sql + o, sizeof sql - o, " ORDER BY mentions DESC LIMIT %lld",
-             (long long)page_rows(page));
+    snprintf(sql + o, sizeof sql - o, " ORDER BY mentions DESC LIMIT ?%d", argc + 3);
     json_object *rows = json_object_new_array();
     for (size_t d = 0; d < q->n_dbs; d++) {
         sqlite3_stmt *st = prepare(&q->dbs[d], sql, err);
@@ -417,6 +416,9 @@ json_object *nm_store_query_entity(nm_store_query *q, const char *const *names, 
             *w = '\0';
             sqlite3_bind_text(st, i + 1, pat, -1, free);
         }
+        sqlite3_bind_int64(st, argc + 1, page->since_unix_ms);
+        sqlite3_bind_int64(st, argc + 2, page_until(page));
+        sqlite3_bind_int64(st, argc + 3, page_rows(page));
         int rc = collect(q, &q->dbs[d], st, rows, err);
         sqlite3_finalize(st);
         if (rc != 0) {
