@@ -74,7 +74,8 @@ dpkg-query -W -f='${Status}' newsmill | grep -q 'ok installed' || fail "newsmill
 # Files where the FHS says, the user, the state directory, the conffiles.
 for f in /usr/bin/newsmill /usr/bin/newsmill-queue /usr/bin/newsmill-worker /usr/bin/newsmill-collector \
          /usr/share/newsmill/ner-model.bin /usr/share/newsmill/stopwords/en.txt \
-         /usr/lib/python3/dist-packages/newsmill.py /usr/lib/python3/dist-packages/newsmill_pb2.py \
+         /usr/lib/python3/dist-packages/newsmill/__init__.py /usr/lib/python3/dist-packages/newsmill/client.py \
+         /usr/lib/python3/dist-packages/newsmill/results.py /usr/lib/python3/dist-packages/newsmill/newsmill_pb2.py \
          /usr/lib/systemd/system/newsmill-queue.service /usr/lib/systemd/system/newsmill-worker@.service \
          /usr/lib/systemd/system/newsmill-collector.service; do
     [ -f "$f" ] || fail "$f not installed"
@@ -219,8 +220,9 @@ done
 out=$(env -i PATH=$sys_path setpriv --reuid=newsmill --regid=newsmill --init-groups \
     $nm query --db /var/lib/newsmill/results.db search Aberdeen 2>&1) || fail "query failed: $out"
 grep -q 'wind-farm-wire' <<<"$out" || fail "query does not find the wind farm article: $out"
-# The installed Python client finds its messages beside itself.
-env -i PATH=$sys_path python3 -c 'import newsmill' 2>"$tmp/python.log" || fail "installed Python client does not import"
+# The installed Python package finds its messages inside itself.
+(cd / && env -i PATH=$sys_path python3 -c 'import newsmill; newsmill.Client; newsmill.Results') 2>"$tmp/python.log" ||
+    fail "installed Python package does not import: $(cat "$tmp/python.log")"
 
 # SIGTERM: workers first (they drain into the queue), then queue, collector.
 stop() { # PID NAME
