@@ -77,13 +77,13 @@ for f in /usr/bin/newsmill /usr/bin/newsmill-queue /usr/bin/newsmill-worker /usr
          /usr/lib/python3/dist-packages/newsmill/__init__.py /usr/lib/python3/dist-packages/newsmill/client.py \
          /usr/lib/python3/dist-packages/newsmill/results.py /usr/lib/python3/dist-packages/newsmill/newsmill_pb2.py \
          /usr/lib/systemd/system/newsmill-queue.service /usr/lib/systemd/system/newsmill-worker@.service \
-         /usr/lib/systemd/system/newsmill-collector.service; do
+         /usr/lib/systemd/system/newsmill-collector.service /usr/lib/systemd/system/newsmill-serve.service; do
     [ -f "$f" ] || fail "$f not installed"
 done
 getent passwd newsmill >/dev/null || fail "no newsmill user"
 [ "$(stat -c %U:%G /var/lib/newsmill)" = newsmill:newsmill ] || fail "/var/lib/newsmill owned by $(stat -c %U:%G /var/lib/newsmill)"
 conffiles=$(dpkg-query -W -f='${Conffiles}' newsmill)
-for c in queue worker collector; do
+for c in queue worker collector serve; do
     grep -q "/etc/newsmill/$c.conf" <<<"$conffiles" || fail "/etc/newsmill/$c.conf is not a conffile: $conffiles"
 done
 
@@ -102,7 +102,7 @@ grep -q "data dir $tmp/elsewhere/share/newsmill): opening $tmp/elsewhere/share/n
 
 # Every option of every daemon, with its default, in its man page and its
 # configuration file (commented out).
-for p in newsmill-queue newsmill-worker newsmill-collector; do
+for p in newsmill-queue newsmill-worker newsmill-collector newsmill-serve; do
     page=/usr/share/man/man1/$p.1 conf=/etc/newsmill/${p#newsmill-}.conf
     [ -f "$page" ] || fail "no man page $page"
     while IFS= read -r line; do
@@ -116,7 +116,8 @@ for p in newsmill-queue newsmill-worker newsmill-collector; do
         else
             grep -qE -- "^#$name( = )?" "$conf" || fail "$conf lacks --$name"
         fi
-    done < <(/usr/bin/$p --help | grep -E '^ +(-[a-z], )?--')
+    done < <(if [ $p = newsmill-serve ]; then /usr/bin/newsmill serve --help; else /usr/bin/$p --help; fi |
+             grep -E '^ +(-[a-z], )?--')
 done
 for sub in submit query stats dead; do
     [ -f /usr/share/man/man1/newsmill-$sub.1 ] || fail "no man page for newsmill $sub"
@@ -124,11 +125,11 @@ done
 
 # The units pass systemd-analyze verify (with the installed programs).
 units=(/usr/lib/systemd/system/newsmill-queue.service /usr/lib/systemd/system/newsmill-worker@.service
-       /usr/lib/systemd/system/newsmill-collector.service)
+       /usr/lib/systemd/system/newsmill-collector.service /usr/lib/systemd/system/newsmill-serve.service)
 systemd-analyze verify --man=no "${units[@]}" >"$tmp/verify.log" 2>&1 || fail "systemd-analyze verify failed"
 
 # The operator's edits: free ports, appended to the installed conffiles.
-front=$(free_port) back=$(free_port) stats=$(free_port) query=$(free_port) http=$(free_port)
+front=$(free_port) back=$(free_port) stats=$(free_port) query=$(free_port) http=$(free_port) api=$(free_port)
 cat >>/etc/newsmill/queue.conf <<CONF
 front = tcp://127.0.0.1:$front
 back = tcp://127.0.0.1:$back
@@ -142,6 +143,9 @@ cat >>/etc/newsmill/collector.conf <<CONF
 stats-bind = tcp://127.0.0.1:$stats
 query-bind = tcp://127.0.0.1:$query
 http = 127.0.0.1:$http
+CONF
+cat >>/etc/newsmill/serve.conf <<CONF
+listen = 127.0.0.1:$api
 CONF
 
 # A unit's ExecStart as systemd would run it: as User= in WorkingDirectory=,
@@ -220,6 +224,15 @@ done
 out=$(env -i PATH=$sys_path setpriv --reuid=newsmill --regid=newsmill --init-groups \
     $nm query --db /var/lib/newsmill/results.db search Aberdeen 2>&1) || fail "query failed: $out"
 grep -q 'wind-farm-wire' <<<"$out" || fail "query does not find the wind farm article: $out"
+# The read side, as newsmill-serve.service runs it.
+as_service serve newsmill-serve.service ""
+found=""
+for _ in $(seq 100); do
+    found=$(curl -sf "http://127.0.0.1:$api/api/search?q=Aberdeen" 2>/dev/null) && break
+    sleep 0.1
+done
+grep -q 'wind-farm-wire' <<<"$found" || fail "the installed serve does not find the wind farm article: $found $(cat "$tmp/serve.log")"
+stop_serve=${started[4]}
 # The installed Python package finds its messages inside itself.
 (cd / && env -i PATH=$sys_path python3 -c 'import newsmill; newsmill.Client; newsmill.Results') 2>"$tmp/python.log" ||
     fail "installed Python package does not import: $(cat "$tmp/python.log")"
@@ -233,6 +246,7 @@ stop() { # PID NAME
     wait "$1" || rc=$?
     [ $rc = 0 ] || fail "$2 exited $rc after SIGTERM"
 }
+stop "$stop_serve" serve
 stop "${started[2]}" worker-1
 stop "${started[3]}" worker-2
 stop "${started[1]}" queue
