@@ -87,18 +87,10 @@ int nm_html_parse(nm_arena *arena, const char *html, size_t len, nm_doc *doc, nm
         clen = dlen;
     }
 
-    GumboOptions opts = kGumboDefaultOptions;
-    opts.max_errors = 0;
-    GumboOutput *out = gumbo_parse_with_options(&opts, clean, clen);
-    if (!out || !out->root) {
-        if (out)
-            gumbo_destroy_output(&opts, out);
-        free(clean);
-        return nm_error_set(err, NM_ERR_MALFORMED, "html: parser produced no document");
-    }
+    nm_htree *tree = nm_html_tree_parse(clean, clen);
     const char *ld_body = NULL;
-    nm_html_meta(arena, out, doc, &ld_body);
-    nm_html_content(arena, out, doc);
+    nm_html_meta(arena, tree, doc, &ld_body);
+    nm_html_content(arena, tree, doc);
     /* Pages rendered by script carry the text only in JSON-LD articleBody:
      * use it when the page itself yields far less (and it is not markup). */
     if (ld_body && !strstr(ld_body, "</")) {
@@ -108,7 +100,7 @@ int nm_html_parse(nm_arena *arena, const char *html, size_t len, nm_doc *doc, nm
         if (chars * 3 < strlen(ld_body))
             nm_html_blocks_from_text(arena, ld_body, doc);
     }
-    gumbo_destroy_output(&opts, out);
+    nm_html_tree_free(tree);
     free(clean);
     keep_doc_utf8(arena, doc);
     if (doc->n_blocks == 0)

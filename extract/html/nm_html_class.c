@@ -145,7 +145,7 @@ static bool match_any(const tokens *t, const word *words, size_t nwords)
     return false;
 }
 
-unsigned nm_html_class_flags(const GumboNode *g)
+unsigned nm_html_class_flags(const nm_hnode *g)
 {
     unsigned fl = 0;
     const char *attrs[] = {nm_html_attr(g, "class"), nm_html_attr(g, "id")};
