@@ -209,13 +209,17 @@ bool nm_html_icontains(const char *s, size_t n, const char *needle);
  * *out_len set); otherwise NULL. */
 char *nm_html_prep_charset(const char *html, size_t len, size_t *out_len);
 
-/* Gumbo's tree building scans the stack of open elements for each tag, so a
- * document nested N deep costs O(N^2). If the tags of html nest deeper than
+/* Parsers scan the stack of open elements (libxml2 for an end tag that does
+ * not match the current element), so a document nested N deep can cost
+ * O(N^2). If the tags of html nest deeper than
  * NM_HTML_MAX_NESTING (counted conservatively: void and self-closing
  * elements and those HTML closes implicitly are not counted), returns a
  * malloc'd copy in which the start and end tags past that depth are blanked
  * out (their text stays); otherwise NULL. Linear time. */
 #define NM_HTML_MAX_NESTING 400
+/* The same pass blanks the attributes of a start tag past NM_HTML_MAX_ATTRS
+ * (the parser's duplicate check is quadratic in a tag's attributes). */
+#define NM_HTML_MAX_ATTRS 64
 char *nm_html_prep_nesting(const char *html, size_t len, size_t *out_len);
 
 /* ---- metadata (nm_html_meta.c) ---- */
