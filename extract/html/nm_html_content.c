@@ -209,9 +209,9 @@ typedef struct frame {
     uint16_t inherited; /* FL_LINK | FL_HARD from ancestors */
 } frame;
 
-static uint16_t element_flags(const nm_hnode *g)
+static uint16_t element_flags(const nm_hnode *g, nm_hclass_cache *cache)
 {
-    unsigned c = nm_html_class_flags(g);
+    unsigned c = nm_html_class_flags(g, cache);
     uint16_t fl = 0;
     if (c & NM_HCLASS_POS)
         fl |= FL_POS;
@@ -235,6 +235,7 @@ static void build_table(table *t, const nm_hnode *root)
 {
     size_t cap = 256, n = 0;
     frame *stack = nm_xmalloc(cap * sizeof *stack);
+    nm_hclass_cache *cache = nm_xcalloc(1, sizeof *cache);
     stack[n++] = (frame){root, NONE, 0};
     while (n > 0) {
         frame f = stack[--n];
@@ -243,7 +244,7 @@ static void build_table(table *t, const nm_hnode *root)
             push_node(t, g, f.parent, TAG_TEXT, f.inherited & (FL_LINK | FL_HARD));
             continue;
         }
-        uint16_t fl = element_flags(g) | (f.inherited & FL_HARD);
+        uint16_t fl = element_flags(g, cache) | (f.inherited & FL_HARD);
         uint32_t i = push_node(t, g, f.parent, (uint16_t)g->tag, fl);
         if (fl & FL_OPAQUE)
             continue;
@@ -260,6 +261,7 @@ static void build_table(table *t, const nm_hnode *root)
             stack[n++] = (frame){kids->data[k - 1], i, inherit};
     }
     free(stack);
+    free(cache);
     /* Subtree ends and structure (children follow their parent). */
     for (uint32_t i = 0; i < t->len; i++)
         t->n[i].end = i + 1;

@@ -211,8 +211,13 @@ bool nm_html_icontains(const char *s, size_t n, const char *needle)
     size_t m = strlen(needle);
     if (m == 0)
         return true;
+    char lo = needle[0], up = needle[0];
+    if (lo >= 'A' && lo <= 'Z')
+        lo = (char)(lo + 32);
+    if (up >= 'a' && up <= 'z')
+        up = (char)(up - 32);
     for (size_t i = 0; i + m <= n; i++)
-        if (strncasecmp(s + i, needle, m) == 0)
+        if ((s[i] == lo || s[i] == up) && strncasecmp(s + i + 1, needle + 1, m - 1) == 0)
             return true;
     return false;
 }

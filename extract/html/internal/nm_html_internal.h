@@ -246,8 +246,21 @@ char *nm_html_clean_title(nm_arena *arena, const char *title, const char *site);
 #define NM_HCLASS_BODY 8u   /* itemprop=articleBody: the publisher marks the body */
 #define NM_HCLASS_EMBED 16u /* an embedded post (tweet, Instagram) quoted as content */
 
-/* Bits NM_HCLASS_* for an element. */
-unsigned nm_html_class_flags(const nm_hnode *node);
+/* What class and id strings said, by a 64-bit hash of the string: one per
+ * document (calloc'd), so a class name repeated on many elements is matched
+ * once. */
+#define NM_HCLASS_CACHE 1024
+typedef struct nm_hclass_cache {
+    struct nm_hclass_slot {
+        uint64_t hash;
+        size_t len;
+        uint8_t bits;
+        bool used;
+    } slot[NM_HCLASS_CACHE];
+} nm_hclass_cache;
+
+/* Bits NM_HCLASS_* for an element; cache may be NULL. */
+unsigned nm_html_class_flags(const nm_hnode *node, nm_hclass_cache *cache);
 
 /* ---- content (nm_html_content.c) ---- */
 
