@@ -25,6 +25,8 @@ int nm_cmd_extract(int argc, char **argv);
 int nm_cmd_submit(int argc, char **argv);
 int nm_cmd_dead(int argc, char **argv);
 int nm_cmd_query(int argc, char **argv);
+int nm_cmd_serve(int argc, char **argv);
+int nm_cmd_export(int argc, char **argv);
 int nm_cmd_stats(int argc, char **argv);
 int nm_cmd_watch(int argc, char **argv);
 

@@ -60,7 +60,7 @@ int nm_cmd_extract(int argc, char **argv)
         {"language", 'l', NM_OPT_STRING, &language, "CODE", "language hint (ISO 639-1), skips detection", 0, 0},
         {"url", 0, NM_OPT_STRING, &url, "URL", "the article's URL", 0, 0},
         {"id", 0, NM_OPT_STRING, &id, "ID", "the article's id", 0, 0},
-        {"data-dir", 0, NM_OPT_STRING, &data_dir, "DIR", "gazetteers and word lists (default: built-in path)", 0, 0},
+        {"data-dir", 0, NM_OPT_STRING, &data_dir, "DIR", "gazetteers and word lists (\"\": $NEWSMILL_DATA, else " NM_DATA_REL " from the program's directory)", 0, 0},
         {"recognizer", 'r', NM_OPT_STRING, &recognizer, "KIND", "entity recogniser: model or rules", 0, 0},
         {"max-bytes", 0, NM_OPT_BYTES, &max_bytes, "SIZE", "largest article accepted", 1, 1024.0 * 1024 * 1024},
     };

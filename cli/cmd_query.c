@@ -20,7 +20,7 @@
 
 typedef struct query_opts {
     const char *db, *dir;
-    int64_t limit, since_ms, max_distance;
+    int64_t limit, offset, since_ms, max_distance;
     double min_similarity;
     bool json;
 } query_opts;
@@ -28,6 +28,7 @@ typedef struct query_opts {
 typedef struct query_ctx {
     query_opts o;
     nm_store_query *store;
+    nm_store_query_page page;
 } query_ctx;
 
 /* A column of the human table: key in the row, header, widest cell. */
@@ -170,7 +171,7 @@ static int q_search(query_ctx *q, int argc, char **argv, nm_error *err)
         if (i + 1 < argc)
             strcat(text, " ");
     }
-    json_object *rows = nm_store_query_search(q->store, text, q->o.limit, err);
+    json_object *rows = nm_store_query_search(q->store, text, &q->page, 0, err);
     free(text);
     if (!rows)
         return -1;
@@ -185,7 +186,7 @@ static int q_search(query_ctx *q, int argc, char **argv, nm_error *err)
 static int q_entity(query_ctx *q, int argc, char **argv, nm_error *err)
 {
     json_object *rows = nm_store_query_entity(q->store, (const char *const *)argv,
-                                              argc > 0 ? (size_t)argc : 0, q->o.limit, err);
+                                              argc > 0 ? (size_t)argc : 0, &q->page, err);
     if (!rows)
         return -1;
     static const column cols[] = {{"id", "ID", 40},
@@ -202,8 +203,9 @@ static int q_top(query_ctx *q, int argc, char **argv, nm_error *err)
     if (!type)
         return nm_error_set(err, NM_ERR_INVALID,
                             "top needs one of people, orgs, places, groups, other");
-    int64_t since = q->o.since_ms ? nm_time_unix_ms() - q->o.since_ms : 0;
-    json_object *rows = nm_store_query_top(q->store, type, since, q->o.limit, err);
+    nm_store_query_page page = q->page;
+    page.since_unix_ms = q->o.since_ms ? nm_time_unix_ms() - q->o.since_ms : 0;
+    json_object *rows = nm_store_query_top(q->store, type, &page, err);
     if (!rows)
         return -1;
     static const column cols[] = {{"name", "NAME", 40},
@@ -218,7 +220,7 @@ static int q_dups(query_ctx *q, int argc, char **argv, nm_error *err)
     if (argc != 1)
         return nm_error_set(err, NM_ERR_INVALID, "dups needs one article ID");
     json_object *rows = nm_store_query_dups(q->store, argv[0], q->o.max_distance,
-                                            q->o.min_similarity, q->o.limit, err);
+                                            q->o.min_similarity, &q->page, err);
     if (!rows)
         return -1;
     static const column cols[] = {{"id", "ID", 40},
@@ -261,7 +263,9 @@ int nm_cmd_query(int argc, char **argv)
         {"db", 0, NM_OPT_STRING, &o.db, "FILE", "results database", 0, 0},
         {"dir", 0, NM_OPT_STRING, &o.dir, "DIR", "every results*.db in DIR instead (one per host)",
          0, 0},
-        {"limit", 'n', NM_OPT_INT, &o.limit, "N", "at most N rows", 1, 1000000},
+        {"limit", 'n', NM_OPT_INT, &o.limit, "N", "at most N rows", 1, NM_STORE_QUERY_MAX_LIMIT},
+        {"offset", 0, NM_OPT_INT, &o.offset, "N", "skip the first N rows (the next page)", 0,
+         1000000},
         {"since", 0, NM_OPT_DURATION, &o.since_ms, "DURATION",
          "top: only articles ingested this recently (0: all)", 0, 0},
         {"max-distance", 0, NM_OPT_INT, &o.max_distance, "BITS",
@@ -300,7 +304,7 @@ int nm_cmd_query(int argc, char **argv)
                 question);
         return NM_EXIT_USAGE;
     }
-    query_ctx q = {.o = o};
+    query_ctx q = {.o = o, .page = {.limit = o.limit, .offset = o.offset}};
     int code = NM_EXIT_OK;
     if (!(q.store = nm_store_query_open(o.db, o.dir, &err))) {
         fprintf(stderr, "newsmill query: %s\n", err.msg);

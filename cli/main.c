@@ -17,6 +17,8 @@ static const subcommand subcommands[] = {
     {"extract", nm_cmd_extract, "extract one article (file or stdin) and print JSON"},
     {"submit", nm_cmd_submit, "submit files, directories or JSON lines to the queue"},
     {"query", nm_cmd_query, "questions over the results: search, entity, top, dups, article"},
+    {"export", nm_cmd_export, "write every article as JSON lines or CSV (stdout)"},
+    {"serve", nm_cmd_serve, "serve the results: JSON API and newsroom page over HTTP"},
     {"stats", nm_cmd_stats, "the fleet from the collector: totals, rates, latency, processes"},
     {"watch", nm_cmd_watch, "live view of the fleet, refreshed every second (Ctrl-C quits)"},
     {"dead", nm_cmd_dead, "list dead letters with their failures; --requeue ID|--all"},

@@ -1,11 +1,13 @@
 /* newsmill-collector: aggregates every process's stats; serves the CLI, /metrics and the dashboard. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
 
 #include "nm_collector.h"
 #include "nm_curve.h"
+#include "nm_httpd.h"
 #include "nm_log.h"
 #include "nm_opts.h"
 #include "nm_protocol.h"
@@ -26,6 +28,7 @@ int main(int argc, char **argv)
     const char *http = "127.0.0.1:9180";
     const char *instance = "";
     const char *log_level = "info";
+    const char *token_file = NULL;
     int64_t http_port = -1, stale_ms = 5000, gone_ms = 60000;
     nm_curve_opts curve_opts = {0};
     const nm_opt opts[] = {
@@ -35,6 +38,8 @@ int main(int argc, char **argv)
          "ROUTER socket answering `newsmill stats` and `watch`", 0, 0},
         {"http", 0, NM_OPT_STRING, &http, "HOST:PORT",
          "HTTP address for /, /metrics and /api/stats (\"off\" = none)", 0, 0},
+        {"http-token-file", 0, NM_OPT_STRING, &token_file, "FILE",
+         "HTTP requests need \"Authorization: Bearer <first line of FILE>\"", 0, 0},
         {"http-port", 0, NM_OPT_INT, &http_port, "PORT",
          "only change the port of --http (-1 = keep)", -1, 65535},
         {"stale-after", 0, NM_OPT_DURATION, &stale_ms, "DURATION",
@@ -69,6 +74,9 @@ int main(int argc, char **argv)
         snprintf(http_buf, sizeof http_buf, "%.*s:%lld", host_len, http, (long long)http_port);
         http = http_buf;
     }
+    char *token = NULL;
+    if (rc == 0 && token_file && !(token = nm_httpd_read_token(token_file, &err)))
+        rc = -1;
     if (rc != 0) {
         fprintf(stderr, "newsmill-collector: %s (see --help)\n", err.msg);
         return 2;
@@ -88,12 +96,14 @@ int main(int argc, char **argv)
     if (nm_curve_new(ctx, &curve_opts, &curve, &err) != 0) {
         nm_log_error("cannot start: %s", err.msg);
         zmq_ctx_term(ctx);
+        free(token);
         return 1;
     }
     nm_collector_config cfg = {
         .stats_bind = stats_bind,
         .query_bind = query_bind,
         .http_listen = strcmp(http, "off") ? http : NULL,
+        .http_token = token,
         .stale_after_ms = stale_ms,
         .gone_after_ms = gone_ms,
         .instance = instance,
@@ -104,6 +114,7 @@ int main(int argc, char **argv)
         nm_log_error("cannot start: %s", err.msg);
         nm_curve_destroy(&curve);
         zmq_ctx_term(ctx);
+        free(token);
         return 1;
     }
     if (cfg.http_listen)
@@ -115,5 +126,6 @@ int main(int argc, char **argv)
     nm_collector_destroy(&c);
     nm_curve_destroy(&curve);
     zmq_ctx_term(ctx);
+    free(token);
     return rc == 0 ? 0 : 1;
 }

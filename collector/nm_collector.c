@@ -68,7 +68,7 @@ nm_collector *nm_collector_new(void *zmq_ctx, const nm_collector_config *cfg, nm
     if (c->stats_sock)
         c->query_sock = bind_socket(zmq_ctx, ZMQ_ROUTER, cfg->query_bind, "query", cfg->curve, err);
     if (c->query_sock && cfg->http_listen && *cfg->http_listen)
-        c->http = nm_http_new(cfg->http_listen, err);
+        c->http = nm_http_new(cfg->http_listen, cfg->http_token, err);
     if (!c->query_sock || (cfg->http_listen && *cfg->http_listen && !c->http)) {
         nm_collector_destroy(&c);
         return NULL;

@@ -29,6 +29,8 @@ typedef struct nm_collector_config {
     const char *stats_bind;   /* PULL endpoint, e.g. "tcp://127.0.0.1:5557" */
     const char *query_bind;   /* ROUTER endpoint, e.g. "tcp://127.0.0.1:5558" */
     const char *http_listen;  /* "HOST:PORT"; NULL or "" = no HTTP */
+    const char *http_token;   /* NULL: none; else every HTTP request needs
+                                 "Authorization: Bearer <token>" */
     int64_t stale_after_ms;   /* see nm_agg_config */
     int64_t gone_after_ms;
     const char *instance;     /* own instance name; NULL = HOST:PID */

@@ -1,16 +1,14 @@
 /*
- * nm_http: the collector's small HTTP server (libmicrohttpd).
+ * nm_http: the collector's pages, served by nm_httpd (net/).
  *
- *   GET /            the dashboard page (common/embed/dashboard.html)
+ *   GET /            the dashboard page (collector/embed/dashboard.html)
  *   GET /metrics     Prometheus text (NM_PROM_CONTENT_TYPE)
  *   GET /api/stats   the fleet view as JSON (nm_statsview_json)
  *   anything else    404; methods other than GET/HEAD get 405
  *
- * libmicrohttpd serves from its own thread (MHD_USE_INTERNAL_POLLING_THREAD)
- * and never calls back into the reactor: the reactor publishes the documents
+ * nm_httpd serves from its own thread and never calls back into the reactor: the reactor publishes the documents
  * with nm_http_publish() (about once a second) and the server hands out
- * copies of the latest ones under a mutex. The server thread blocks SIGINT
- * and SIGTERM so that they reach the reactor.
+ * copies of the latest ones under a mutex.
  */
 #ifndef NM_HTTP_H
 #define NM_HTTP_H
@@ -22,9 +20,11 @@
 typedef struct nm_http nm_http;
 
 /* Starts serving on "HOST:PORT" (HOST a name or address; "[::1]:9180" for
- * IPv6; PORT 0 = any free port). Returns NULL with err when the address does
- * not parse or cannot be bound. Caller owns the result. */
-nm_http *nm_http_new(const char *listen, nm_error *err);
+ * IPv6; PORT 0 = any free port); with token not NULL every request needs
+ * "Authorization: Bearer <token>" (401 otherwise). Returns NULL with err
+ * when the address does not parse or cannot be bound. Caller owns the
+ * result. */
+nm_http *nm_http_new(const char *listen, const char *token, nm_error *err);
 
 /* The port actually bound. */
 int nm_http_port(const nm_http *http);

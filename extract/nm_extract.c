@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "nm_acronym.h"
 #include "nm_alloc.h"
@@ -40,6 +41,17 @@
 
 #define MAX_ACRONYMS 256
 
+/* Languages with an optional entity model (data_dir/ner-model-<lang>.bin)
+ * besides English (data_dir/ner-model.bin, required). */
+#define N_OPTIONAL_LANGS 4
+static const char *const optional_langs[N_OPTIONAL_LANGS] = {"de", "fr", "nl", "pt"};
+
+/* An article of unidentified language ("und") with fewer words than this is
+ * too short to tell: the English recogniser runs (as before languages chose
+ * models). A longer one is in a language the detector does not know: no
+ * entities. */
+#define UND_ENGLISH_MAX_WORDS 50
+
 typedef struct workspace {
     struct workspace *next;
     nm_token_vec toks;
@@ -62,11 +74,45 @@ struct nm_extractor {
     nm_extractor_config cfg;
     char *data_dir;
     nm_lang *langs;
-    nm_recognizer *rec;
+    nm_recognizer *rec;                      /* English (required) */
+    nm_recognizer *rec_opt[N_OPTIONAL_LANGS]; /* optional_langs[i]; NULL = absent */
+    char models_note[512];                   /* which entity models loaded, which absent */
     nm_lexicon *groups; /* nationality / group words */
     pthread_mutex_t pool_lock;
     workspace *pool;
 };
+
+/* The optional languages' recognisers: an absent model is noted (the
+ * language then gets no entities); a model that is there but corrupt, of
+ * another version or of another language fails the extractor. */
+static int load_optional_recognizers(nm_extractor *ex, nm_error *err)
+{
+    char loaded[128] = "en", absent[128] = "";
+    for (size_t i = 0; i < N_OPTIONAL_LANGS; i++) {
+        nm_error e;
+        ex->rec_opt[i] = nm_recognizer_new_lang(ex->cfg.recognizer, ex->data_dir,
+                                                optional_langs[i], &e);
+        char *list = ex->rec_opt[i] ? loaded : absent;
+        if (!ex->rec_opt[i] && e.code != NM_ERR_NOT_FOUND) {
+            *err = e;
+            return -1;
+        }
+        size_t used = strlen(list);
+        snprintf(list + used, 128 - used, "%s%s", used ? " " : "", optional_langs[i]);
+    }
+    snprintf(ex->models_note, sizeof ex->models_note, "entity models (%s): %s%s%s%s",
+             ex->cfg.recognizer, loaded, *absent ? "; absent (no entities in those languages): " : "",
+             absent, *absent ? (strcmp(ex->cfg.recognizer, "rules") == 0
+                                    ? " (rules are English only)"
+                                    : " (no ner-model-<lang>.bin in the data dir)")
+                             : "");
+    return 0;
+}
+
+const char *nm_extractor_entity_models(const nm_extractor *ex)
+{
+    return ex->models_note;
+}
 
 nm_extractor *nm_extractor_new(const nm_extractor_config *cfg, nm_error *err)
 {
@@ -82,10 +128,11 @@ nm_extractor *nm_extractor_new(const nm_extractor_config *cfg, nm_error *err)
     if (!ex->cfg.max_keyphrases)
         ex->cfg.max_keyphrases = 10;
     const char *dir = ex->cfg.data_dir;
-    if (!dir)
-        dir = getenv("NEWSMILL_DATA");
     if (!dir || !*dir)
-        dir = NM_DATA_DIR;
+        dir = getenv("NEWSMILL_DATA");
+    char default_dir[4096];
+    if (!dir || !*dir)
+        dir = nm_default_data_dir(default_dir, sizeof default_dir);
     if (!ex->cfg.summary_words)
         ex->cfg.summary_words = 100;
     ex->data_dir = nm_xstrdup(dir);
@@ -98,6 +145,8 @@ nm_extractor *nm_extractor_new(const nm_extractor_config *cfg, nm_error *err)
     if (!ex->rec)
         goto fail;
     ex->cfg.recognizer = nm_recognizer_kind(ex->rec);
+    if (load_optional_recognizers(ex, err) != 0)
+        goto fail;
     ex->groups = nm_lexicon_new();
     static const nm_lexicon_class nat[] = {{"nat", 1}};
     char path[4096];
@@ -109,6 +158,31 @@ fail:
     nm_error_prefix(err, "extractor (data dir %s)", ex->data_dir);
     nm_extractor_destroy(&ex);
     return NULL;
+}
+
+char *nm_default_data_dir(char *buf, size_t size)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        snprintf(buf, size, "%s", NM_DATA_REL);
+        return buf;
+    }
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash)
+        *slash = '\0';
+    const char *rel = NM_DATA_REL;
+    while (!strncmp(rel, "../", 3)) {
+        slash = strrchr(exe, '/');
+        if (slash && slash != exe)
+            *slash = '\0';
+        else
+            snprintf(exe, sizeof exe, "/");
+        rel += 3;
+    }
+    snprintf(buf, size, "%s%s%s", exe, exe[strlen(exe) - 1] == '/' ? "" : "/", rel);
+    return buf;
 }
 
 static void workspace_free(workspace *w)
@@ -138,6 +212,8 @@ void nm_extractor_destroy(nm_extractor **exp)
     pthread_mutex_destroy(&ex->pool_lock);
     nm_lang_destroy(&ex->langs);
     nm_recognizer_destroy(&ex->rec);
+    for (size_t i = 0; i < N_OPTIONAL_LANGS; i++)
+        nm_recognizer_destroy(&ex->rec_opt[i]);
     nm_lexicon_destroy(&ex->groups);
     free(ex->data_dir);
     free(ex);
@@ -573,16 +649,43 @@ static int find_language(const nm_extractor *ex, const nm_extract_input *in, con
     return lang;
 }
 
-/* Stage "entities": acronyms, the recogniser's labels, mention grouping. */
+/* The recogniser for the article's language (r->language: the hint or the
+ * detected code), or NULL when that language has none. */
+static const nm_recognizer *recognizer_for(const nm_extractor *ex, const nm_extract_result *r)
+{
+    if (!strcmp(r->language, "en"))
+        return ex->rec;
+    if (!strcmp(r->language, "und"))
+        return r->counts.words < UND_ENGLISH_MAX_WORDS ? ex->rec : NULL;
+    for (size_t i = 0; i < N_OPTIONAL_LANGS; i++)
+        if (!strcmp(r->language, optional_langs[i]))
+            return ex->rec_opt[i];
+    return NULL;
+}
+
+/* Stage "entities": acronyms, the recogniser's labels, mention grouping. An
+ * article in a language without a recogniser gets no entity labels (never
+ * another language's guesses) and a warning saying why. */
 static void find_entities(const nm_extractor *ex, nm_extract_result *r, workspace *w)
 {
     const nm_token *toks = w->toks.v;
     size_t n = w->toks.n;
     size_t n_acr;
     find_acronyms(r, w, &n_acr);
-    nm_recognizer_input rin = {.text = r->text, .tokens = toks, .n = n, .sent_ends = w->ends,
-                               .n_sentences = r->n_sentences, .headline = w->sent_flags};
-    nm_recognizer_label(ex->rec, &rin, w->labels, &w->scratch);
+    const nm_recognizer *rec = recognizer_for(ex, r);
+    if (rec) {
+        nm_recognizer_input rin = {.text = r->text, .tokens = toks, .n = n, .sent_ends = w->ends,
+                                   .n_sentences = r->n_sentences, .headline = w->sent_flags};
+        nm_recognizer_label(rec, &rin, w->labels, &w->scratch);
+    } else {
+        /* Not even the acronym definitions' organisations: every entity
+         * comes from the language's own recogniser. */
+        memset(w->labels, NM_NER_O, n);
+        char msg[96];
+        snprintf(msg, sizeof msg, "no entity model for language %s", r->language);
+        add_warning(r, msg);
+        return;
+    }
     nm_entities_input ein = {.tokens = toks, .n = n, .labels = w->labels, .sent_ends = w->ends,
                              .n_sentences = r->n_sentences, .acronyms = w->acr,
                              .n_acronyms = n_acr, .groups = ex->groups};

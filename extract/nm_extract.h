@@ -58,7 +58,8 @@ typedef struct nm_extract_input {
 typedef struct nm_extractor nm_extractor;
 
 typedef struct nm_extractor_config {
-    const char *data_dir;        /* gazetteers, stop words, NER model; NULL = NM_DATA_DIR or $NEWSMILL_DATA */
+    const char *data_dir;        /* gazetteers, stop words, NER model; NULL or "": $NEWSMILL_DATA,
+                                    else nm_default_data_dir() */
     size_t max_input_bytes;      /* 0 = 64 MiB */
     size_t summary_sentences;    /* 0 = 3 */
     size_t max_keyphrases;       /* 0 = 10 */
@@ -68,12 +69,28 @@ typedef struct nm_extractor_config {
     size_t summary_words;        /* summary length budget in words; 0 = 100 */
 } nm_extractor_config;
 
+/* The data directory a program uses when neither --data-dir nor
+ * $NEWSMILL_DATA names one: NM_DATA_REL (../share/newsmill, from the install
+ * layout) from the directory of the running program, written without "..":
+ * /usr/bin/newsmill-worker uses /usr/share/newsmill, build/bin/newsmill-worker
+ * build/share/newsmill (a link to the source tree's data/). Writes it to
+ * buf[0..size); returns buf. */
+char *nm_default_data_dir(char *buf, size_t size);
+
 /* Loads the read-only resources. cfg may be NULL for defaults. Returns NULL
  * with err (naming the missing or corrupt file) on failure. Caller owns. */
 nm_extractor *nm_extractor_new(const nm_extractor_config *cfg, nm_error *err);
 
 /* Accepts NULL; clears *ex. */
 void nm_extractor_destroy(nm_extractor **ex);
+
+/* One line for the log: which entity models are loaded and which languages
+ * have none ("entity models (model): en de fr; absent (...): nl pt ..."). The
+ * English recogniser is required (nm_extractor_new fails without it); de, fr,
+ * nl, pt are optional (data_dir/ner-model-<lang>.bin): an article in a
+ * language whose model is absent, or in any other language, gets no entities
+ * and the warning "no entity model for language xx". */
+const char *nm_extractor_entity_models(const nm_extractor *ex);
 
 /* Extracts one article. On success *out is the caller's (free with
  * nm_extract_result_free). On failure *out is NULL and err says why

@@ -79,25 +79,10 @@ nm_consumer *nm_consumer_new(void *zmq_ctx, const nm_consumer_config *cfg, nm_er
 {
     const char *endpoint = cfg->endpoint && *cfg->endpoint ? cfg->endpoint
                                                            : NM_QUEUE_BACK_ENDPOINT_DEFAULT;
-    void *sock = zmq_socket(zmq_ctx, ZMQ_DEALER);
-    if (!sock) {
-        nm_error_set(err, NM_ERR_ZMQ, "consumer socket: %s", zmq_strerror(zmq_errno()));
+    const nm_client_socket_opts opts = {.role = "consumer", .peer = "queue", .hwm = 100000};
+    void *sock = nm_curve_client_socket(zmq_ctx, endpoint, cfg->curve, &opts, err);
+    if (!sock)
         return NULL;
-    }
-    int linger = 0, hwm = 100000;
-    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    if (nm_curve_apply_client(cfg->curve, sock, err) != 0) {
-        zmq_close(sock);
-        return NULL;
-    }
-    if (zmq_connect(sock, endpoint) != 0) {
-        nm_error_set(err, NM_ERR_INVALID, "queue endpoint '%s': %s", endpoint,
-                     zmq_strerror(zmq_errno()));
-        zmq_close(sock);
-        return NULL;
-    }
     nm_consumer *c = nm_xcalloc(1, sizeof *c);
     c->sock = sock;
     if (gethostname(c->host, sizeof c->host) != 0)

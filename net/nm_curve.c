@@ -551,6 +551,35 @@ int nm_curve_apply_client(const nm_curve *curve, void *sock, nm_error *err)
     return nm_curve_client_setup(sock, curve->server_public, &curve->own, err);
 }
 
+void *nm_curve_client_socket(void *ctx, const char *endpoint, const nm_curve *curve,
+                             const nm_client_socket_opts *opts, nm_error *err)
+{
+    void *sock = zmq_socket(ctx, ZMQ_DEALER);
+    if (!sock) {
+        nm_error_set(err, NM_ERR_ZMQ, "%s socket: %s", opts->role, zmq_strerror(zmq_errno()));
+        return NULL;
+    }
+    int linger = 0, immediate = opts->immediate;
+    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+    if (opts->immediate)
+        zmq_setsockopt(sock, ZMQ_IMMEDIATE, &immediate, sizeof immediate);
+    if (opts->hwm > 0) {
+        zmq_setsockopt(sock, ZMQ_SNDHWM, &opts->hwm, sizeof opts->hwm);
+        zmq_setsockopt(sock, ZMQ_RCVHWM, &opts->hwm, sizeof opts->hwm);
+    }
+    if (nm_curve_apply_client(curve, sock, err) != 0) {
+        zmq_close(sock);
+        return NULL;
+    }
+    if (zmq_connect(sock, endpoint) != 0) {
+        nm_error_set(err, NM_ERR_INVALID, "%s endpoint '%s': %s", opts->peer, endpoint,
+                     zmq_strerror(zmq_errno()));
+        zmq_close(sock);
+        return NULL;
+    }
+    return sock;
+}
+
 uint64_t nm_curve_refused(const nm_curve *curve)
 {
     return nm_curve_serving(curve) ? nm_curve_auth_refused(curve->auth) : 0;

@@ -188,6 +188,20 @@ int nm_curve_apply_server(nm_curve *curve, void *sock, const char *name, nm_erro
  * Call before connect. */
 int nm_curve_apply_client(const nm_curve *curve, void *sock, nm_error *err);
 
+/* How nm_curve_client_socket makes a client socket. */
+typedef struct nm_client_socket_opts {
+    const char *role; /* names the socket in errors: "producer" */
+    const char *peer; /* names the endpoint in errors: "queue" */
+    int hwm;          /* send and receive high-water marks; 0: ZeroMQ's default */
+    bool immediate;   /* ZMQ_IMMEDIATE: queue messages only on completed connections */
+} nm_client_socket_opts;
+
+/* A DEALER socket in ctx connected to endpoint, with linger 0, the options
+ * of opts, and CURVE when curve (may be NULL) is connecting. Returns the
+ * socket (caller closes it with zmq_close), or NULL with err set. */
+void *nm_curve_client_socket(void *ctx, const char *endpoint, const nm_curve *curve,
+                             const nm_client_socket_opts *opts, nm_error *err);
+
 /* Refusals so far (0 when not serving). */
 uint64_t nm_curve_refused(const nm_curve *curve);
 

@@ -71,27 +71,9 @@ static bool drain_disconnects(void *monitor)
 
 static void *open_socket(void *ctx, const char *endpoint, const nm_curve *curve, nm_error *err)
 {
-    void *sock = zmq_socket(ctx, ZMQ_DEALER);
-    if (!sock) {
-        nm_error_set(err, NM_ERR_ZMQ, "producer socket: %s", zmq_strerror(zmq_errno()));
-        return NULL;
-    }
-    int linger = 0, immediate = 1, hwm = 10000;
-    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(sock, ZMQ_IMMEDIATE, &immediate, sizeof immediate);
-    zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    if (nm_curve_apply_client(curve, sock, err) != 0) {
-        zmq_close(sock);
-        return NULL;
-    }
-    if (zmq_connect(sock, endpoint) != 0) {
-        nm_error_set(err, NM_ERR_INVALID, "queue endpoint '%s': %s", endpoint,
-                     zmq_strerror(zmq_errno()));
-        zmq_close(sock);
-        return NULL;
-    }
-    return sock;
+    const nm_client_socket_opts opts = {.role = "producer", .peer = "queue", .hwm = 10000,
+                                        .immediate = true};
+    return nm_curve_client_socket(ctx, endpoint, curve, &opts, err);
 }
 
 nm_producer *nm_producer_new(void *zmq_ctx, const char *endpoint, nm_error *err)

@@ -17,21 +17,10 @@ int nm_statsclient_fetch_curve(void *zmq_ctx, const char *endpoint, const nm_cur
                                int64_t timeout_ms, Newsmill__Envelope **reply, nm_error *err)
 {
     *reply = NULL;
-    void *s = zmq_socket(zmq_ctx, ZMQ_DEALER);
+    const nm_client_socket_opts opts = {.role = "stats client", .peer = "collector"};
+    void *s = nm_curve_client_socket(zmq_ctx, endpoint, curve, &opts, err);
     if (!s)
-        return nm_error_set(err, NM_ERR_ZMQ, "socket: %s", zmq_strerror(zmq_errno()));
-    int linger = 0;
-    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    if (nm_curve_apply_client(curve, s, err) != 0) {
-        zmq_close(s);
         return -1;
-    }
-    if (zmq_connect(s, endpoint) != 0) {
-        nm_error_set(err, NM_ERR_INVALID, "collector endpoint '%s': %s", endpoint,
-                     zmq_strerror(zmq_errno()));
-        zmq_close(s);
-        return -1;
-    }
     uint64_t id = (uint64_t)nm_time_mono_ns();
     Newsmill__StatsRequest sr = NEWSMILL__STATS_REQUEST__INIT;
     Newsmill__Envelope req = NEWSMILL__ENVELOPE__INIT;

@@ -1,5 +1,6 @@
 #include "nm_spool.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 
 extern const unsigned char nm_embed_spool_schema_sql[];
 
-/* The version common/embed/spool_schema.sql describes. */
+/* The version queue/embed/spool_schema.sql describes. */
 #define NM_SPOOL_SCHEMA_VERSION 2
 
 /* Migration steps: MIGRATIONS[N] takes a version N database to N+1 (run in
@@ -197,6 +198,19 @@ nm_spool *nm_spool_open(const char *path, nm_spool_durability durability, nm_err
 {
     if (nm_fs_mkdir_parents(path, 0755, err) != 0)
         return NULL;
+    /* SQLite's "unable to open database file" says not why: check that the
+     * directory takes new files (the journal and WAL live there too). */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    if (access(dir, W_OK | X_OK) != 0) {
+        nm_error_set(err, NM_ERR_IO, "opening spool %s: directory %s: %s", path, dir, strerror(errno));
+        return NULL;
+    }
     bool is_new = access(path, F_OK) != 0;
     nm_spool *s = nm_xcalloc(1, sizeof *s);
     snprintf(s->path, sizeof s->path, "%s", path);
@@ -245,6 +259,12 @@ nm_spool *nm_spool_open(const char *path, nm_spool_durability durability, nm_err
         nm_spool_close(&s);
         return NULL;
     }
+    /* A power cut can take the last commits, the counter included, while a
+     * results database kept the revisions they handed out: start again above
+     * them, from the clock (REVISIONS in the schema says why that holds). */
+    int64_t now_us = nm_time_unix_ms() * 1000;
+    if (s->last_rev < now_us)
+        s->last_rev = now_us;
     return s;
 }
 

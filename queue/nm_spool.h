@@ -1,7 +1,7 @@
 /*
  * nm_spool: the queue's durable store, one SQLite file.
  *
- * The format is described once, in common/embed/spool_schema.sql (with the
+ * The format is described once, in queue/embed/spool_schema.sql (with the
  * rule for changing it). WAL mode, a busy timeout, every statement prepared
  * once and reused. Writes happen inside transactions the caller opens with
  * nm_spool_begin() and ends with nm_spool_commit() or nm_spool_rollback();

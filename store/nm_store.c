@@ -1,8 +1,8 @@
 /*
  * nm_store: see nm_store.h. This file: opening (schema creation and
- * migration), SQL functions, transactions. Writing an article is in
- * nm_store_put.c. The schema lives in common/embed/results_schema.sql, the
- * migrations in common/embed/results_migrations.sql.
+ * migration), SQL functions, transactions. Writing articles is in
+ * nm_store_put.c, the entity id cache in nm_store_cache.c. The schema lives in store/embed/results_schema.sql, the
+ * migrations in store/embed/results_migrations.sql.
  */
 #include "nm_store.h"
 #include "nm_store_int.h"
@@ -523,20 +523,6 @@ int nm_store_commit(nm_store *s, nm_error *err)
     nm_store_db_error(s->db, rc, err, "committing batch");
     nm_store_rollback(s);
     return -1;
-}
-
-int nm_store_put_batch(nm_store *s, const nm_extract_result *const *results, size_t n,
-                       int64_t ingested_unix_ms, nm_error *err)
-{
-    if (nm_store_begin(s, err) < 0)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        if (nm_store_put(s, results[i], 0, ingested_unix_ms, NULL, err) < 0) {
-            nm_store_rollback(s);
-            return -1;
-        }
-    }
-    return nm_store_commit(s, err);
 }
 
 int64_t nm_store_count_articles(nm_store *s, nm_error *err)

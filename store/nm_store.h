@@ -5,7 +5,7 @@
  * One file per host, shared by every worker of the host: WAL journal (readers
  * never block the writer), a busy timeout so that writers queue for the lock,
  * and one transaction per batch of articles. The schema is
- * common/embed/results_schema.sql (documented there, with the rule for
+ * store/embed/results_schema.sql (documented there, with the rule for
  * changing it); opening a database creates it when new and migrates it
  * forward (results_migrations.sql) when older, in one transaction, so several
  * processes may open the same file at once.

@@ -1,16 +1,14 @@
 /*
- * nm_store_put: writing one extracted article (see nm_store.h).
- * Cycle with nm_store.c: one module in two files; the writer uses the connection's statement and error helpers, nm_store_put_batch the writer.
+ * nm_store_put: writing extracted articles, one (nm_store_put) or a batch in
+ * one transaction (nm_store_put_batch); see nm_store.h.
  *
  * Writing one article: look its id up; if stored with a newer revision,
  * stop there (stale, see nm_store.h); if stored, remove it from the
  * full-text index, delete the old row from every child table and then the
  * article; insert the article, index its title and body, then its child
  * rows. (The index is written here, not by triggers: see the schema.)
- * Entity ids come from an in-process cache (name + type -> id), filled from
- * the entities table or by inserting; entity rows are never deleted, so a
- * cached id stays valid, except when the transaction that created it rolls
- * back: then the cache is dropped.
+ * Entity ids come from the connection's cache (nm_store_cache.c), filled
+ * from the entities table or by inserting.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,53 +24,6 @@ static int64_t u64_bits(uint64_t v)
     int64_t r;
     memcpy(&r, &v, sizeof r);
     return r;
-}
-
-/* ---- entity cache ----------------------------------------------------- */
-
-void nm_store_cache_clear(nm_store *s)
-{
-    for (size_t i = 0; i < s->slots_cap; i++) {
-        free(s->slots[i].key);
-        s->slots[i].key = NULL;
-    }
-    s->slots_used = 0;
-}
-
-static entity_slot *cache_find(nm_store *s, const char *key, size_t len, uint64_t hash)
-{
-    size_t mask = s->slots_cap - 1;
-    for (size_t i = hash & mask;; i = (i + 1) & mask) {
-        entity_slot *slot = &s->slots[i];
-        if (!slot->key || (slot->hash == hash && slot->key_len == len &&
-                           memcmp(slot->key, key, len) == 0))
-            return slot;
-    }
-}
-
-static void cache_put(nm_store *s, const char *key, size_t len, uint64_t hash, int64_t id)
-{
-    if (s->slots_used >= ENTITY_CACHE_MAX)
-        nm_store_cache_clear(s);
-    if ((s->slots_used + 1) * 2 > s->slots_cap) { /* keep load <= 1/2 */
-        entity_slot *old = s->slots;
-        size_t old_cap = s->slots_cap;
-        s->slots_cap = old_cap ? old_cap * 2 : 4096;
-        s->slots = nm_xcalloc(s->slots_cap, sizeof *s->slots);
-        for (size_t i = 0; i < old_cap; i++)
-            if (old[i].key)
-                *cache_find(s, old[i].key, old[i].key_len, old[i].hash) = old[i];
-        free(old);
-    }
-    entity_slot *slot = cache_find(s, key, len, hash);
-    if (!slot->key) {
-        slot->key = nm_xmalloc(len);
-        memcpy(slot->key, key, len);
-        slot->key_len = len;
-        slot->hash = hash;
-        s->slots_used++;
-    }
-    slot->id = id;
 }
 
 /* ---- binding --------------------------------------------------------- */
@@ -190,7 +141,7 @@ static int entity_id(nm_store *s, const nm_entity *e, int64_t *id, nm_error *err
     uint64_t hash = nm_hash_fnv1a(key, key_len, NM_HASH_FNV_BASIS);
     int ret = 0;
     if (s->slots_cap) {
-        entity_slot *slot = cache_find(s, key, key_len, hash);
+        entity_slot *slot = nm_store_cache_find(s, key, key_len, hash);
         if (slot->key) {
             *id = slot->id;
             goto out;
@@ -217,7 +168,7 @@ static int entity_id(nm_store *s, const nm_entity *e, int64_t *id, nm_error *err
         *id = sqlite3_last_insert_rowid(s->db);
         s->txn_new_entities = true;
     }
-    cache_put(s, key, key_len, hash, *id);
+    nm_store_cache_put(s, key, key_len, hash, *id);
 out:
     if (key != stack_key)
         free(key);
@@ -538,3 +489,16 @@ fail:
     return -1;
 }
 
+int nm_store_put_batch(nm_store *s, const nm_extract_result *const *results, size_t n,
+                       int64_t ingested_unix_ms, nm_error *err)
+{
+    if (nm_store_begin(s, err) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (nm_store_put(s, results[i], 0, ingested_unix_ms, NULL, err) < 0) {
+            nm_store_rollback(s);
+            return -1;
+        }
+    }
+    return nm_store_commit(s, err);
+}

@@ -6,6 +6,7 @@
 #include <glob.h>
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +173,109 @@ static void rank_limit(json_object *rows, int64_t limit)
         json_object_object_del(json_object_array_get_idx(rows, i), "rank_key");
 }
 
+/* ---- pages -------------------------------------------------------------- */
+
+static int check_page(const nm_store_query_page *page, nm_error *err)
+{
+    if (page->limit < 1 || page->limit > NM_STORE_QUERY_MAX_LIMIT)
+        return nm_error_set(err, NM_ERR_INVALID, "limit must be 1 to %d (got %lld)",
+                            NM_STORE_QUERY_MAX_LIMIT, (long long)page->limit);
+    if (page->offset < 0 || page->offset > 1000000)
+        return nm_error_set(err, NM_ERR_INVALID, "offset must be 0 to 1000000 (got %lld)",
+                            (long long)page->offset);
+    if (page->since_unix_ms < 0 || page->until_unix_ms < 0)
+        return nm_error_set(err, NM_ERR_INVALID, "since and until must not be negative");
+    return 0;
+}
+
+/* Rows each database is asked for: enough for the page after merging. */
+static int64_t page_rows(const nm_store_query_page *page)
+{
+    return page->offset + page->limit;
+}
+
+static int64_t page_until(const nm_store_query_page *page)
+{
+    return page->until_unix_ms > 0 ? page->until_unix_ms : INT64_MAX;
+}
+
+/* Keeps rows [offset, offset + limit) of sorted rows. */
+static void cut_page(json_object *rows, const nm_store_query_page *page)
+{
+    size_t n = json_object_array_length(rows), off = (size_t)page->offset;
+    if (off > 0)
+        json_object_array_del_idx(rows, 0, off < n ? off : n);
+    n = json_object_array_length(rows);
+    if (n > (size_t)page->limit)
+        json_object_array_del_idx(rows, (size_t)page->limit, n - (size_t)page->limit);
+}
+
+/* Sorts by key (ascending when sign is 1) and keeps the page. */
+static void sort_page(json_object *rows, const char *key, int sign, const nm_store_query_page *page)
+{
+    sort_limit(rows, key, sign, page_rows(page));
+    cut_page(rows, page);
+}
+
+/* Sorts by rank_key (highest first), keeps the page and drops the key. */
+static void rank_page(json_object *rows, const nm_store_query_page *page)
+{
+    rank_limit(rows, page_rows(page));
+    cut_page(rows, page);
+}
+
+/* Adds the integer columns [first, n) of st's row to row's same-named
+ * fields (summing across databases). */
+static void add_counts(json_object *row, sqlite3_stmt *st, int first)
+{
+    for (int i = first; i < sqlite3_column_count(st); i++) {
+        const char *k = sqlite3_column_name(st, i);
+        json_object_object_add(row, k, json_object_new_int64((int64_t)num(row, k) +
+                                                             sqlite3_column_int64(st, i)));
+    }
+}
+
+/* Runs st on one database and merges its rows into merged (an object from
+ * a key to a row): the first key_cols columns are the identity (their text
+ * joined by '\x1f' is the key) and copied; the others are summed. */
+static int merge_rows(const db_ref *db, sqlite3_stmt *st, int key_cols, json_object *merged,
+                      nm_error *err)
+{
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char key[1024];
+        size_t o = 0;
+        for (int i = 0; i < key_cols; i++)
+            o += (size_t)snprintf(key + o, sizeof key - (o < sizeof key ? o : sizeof key), "%s\x1f",
+                                  (const char *)sqlite3_column_text(st, i));
+        json_object *row;
+        if (!json_object_object_get_ex(merged, key, &row)) {
+            row = json_object_new_object();
+            for (int i = 0; i < key_cols; i++)
+                json_object_object_add(row, sqlite3_column_name(st, i), col_value(st, i));
+            json_object_object_add(merged, key, row);
+        }
+        add_counts(row, st, key_cols);
+    }
+    if (rc != SQLITE_DONE)
+        return nm_error_set(err, nm_store_errcode(rc), "%s: %s", db->path,
+                            sqlite3_errmsg(sqlite3_db_handle(st)));
+    return 0;
+}
+
+/* The rows of merged as an array (merged is freed). */
+static json_object *merged_rows(json_object *merged)
+{
+    json_object *rows = json_object_new_array();
+    json_object_object_foreach(merged, key, row)
+    {
+        (void)key;
+        json_object_array_add(rows, json_object_get(row));
+    }
+    json_object_put(merged);
+    return rows;
+}
+
 /* ---- questions ---------------------------------------------------------- */
 
 /* FTS5 syntax is powerful but easy to trip on ("don't", "U.S."): when the
@@ -205,14 +309,19 @@ static char *quote_words(const char *text)
     return out;
 }
 
-json_object *nm_store_query_search(nm_store_query *q, const char *text, int64_t limit, nm_error *err)
+json_object *nm_store_query_search(nm_store_query *q, const char *text,
+                                   const nm_store_query_page *page, unsigned flags, nm_error *err)
 {
+    if (check_page(page, err) != 0)
+        return NULL;
     static const char *sql =
         "SELECT a.id AS id, a.title AS title, a.source AS source,"
         " a.published_unix_ms AS published_unix_ms,"
         " snippet(articles_fts, 1, '[', ']', '…', 10) AS snippet, bm25(articles_fts) AS score"
         " FROM articles_fts JOIN articles a ON a.article = articles_fts.rowid"
-        " WHERE articles_fts MATCH ?1 ORDER BY rank LIMIT ?2";
+        " WHERE articles_fts MATCH ?1 AND coalesce(a.published_unix_ms, 0) >= ?3"
+        " AND coalesce(a.published_unix_ms, 0) < ?4"
+        " ORDER BY rank LIMIT ?2";
     json_object *rows = json_object_new_array();
     int rc = 0;
     for (size_t d = 0; d < q->n_dbs && rc == 0; d++) {
@@ -222,9 +331,17 @@ json_object *nm_store_query_search(nm_store_query *q, const char *text, int64_t 
             break;
         }
         sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, limit);
+        sqlite3_bind_int64(st, 2, page_rows(page));
+        sqlite3_bind_int64(st, 3, page->since_unix_ms);
+        sqlite3_bind_int64(st, 4, page_until(page));
         rc = collect(q, &q->dbs[d], st, rows, err);
-        if (rc != 0 && strstr(err->msg, "syntax error")) { /* retry as plain words */
+        /* SQLITE_ERROR from MATCH: the query text does not parse ("syntax
+         * error", "no such column", "unterminated string") */
+        bool bad_text = rc != 0 && sqlite3_errcode(nm_store_db(q->dbs[d].store)) == SQLITE_ERROR;
+        if (bad_text && (flags & NM_STORE_QUERY_STRICT)) {
+            nm_error_set(err, NM_ERR_INVALID, "not a valid full-text query: %s",
+                         sqlite3_errmsg(nm_store_db(q->dbs[d].store)));
+        } else if (bad_text) { /* retry as plain words */
             char *words = quote_words(text);
             sqlite3_reset(st);
             sqlite3_bind_text(st, 1, words, -1, SQLITE_TRANSIENT);
@@ -237,13 +354,15 @@ json_object *nm_store_query_search(nm_store_query *q, const char *text, int64_t 
         json_object_put(rows);
         return NULL;
     }
-    sort_limit(rows, "score", 1, limit); /* bm25: lower is better */
+    sort_page(rows, "score", 1, page); /* bm25: lower is better */
     return rows;
 }
 
 json_object *nm_store_query_entity(nm_store_query *q, const char *const *names, size_t n,
-                                   int64_t limit, nm_error *err)
+                                   const nm_store_query_page *page, nm_error *err)
 {
+    if (check_page(page, err) != 0)
+        return NULL;
     if (n < 1 || n > 8) {
         nm_error_set(err, NM_ERR_INVALID, "entity needs 1 to 8 NAMEs (articles mention all)");
         return NULL;
@@ -266,14 +385,17 @@ json_object *nm_store_query_entity(nm_store_query *q, const char *const *names, 
     for (int i = 0; i < argc; i++)
         o += (size_t)snprintf(sql + o, sizeof sql - o, "%se.name LIKE ?%d ESCAPE '\\'", i ? " OR " : "",
                               i + 1);
-    o += (size_t)snprintf(sql + o, sizeof sql - o, ")) AS mentions FROM articles a WHERE 1");
+    o += (size_t)snprintf(sql + o, sizeof sql - o,
+                          ")) AS mentions FROM articles a WHERE a.ingested_unix_ms >= ?%d"
+                          " AND a.ingested_unix_ms < ?%d",
+                          argc + 1, argc + 2);
     for (int i = 0; i < argc; i++)
         o += (size_t)snprintf(sql + o, sizeof sql - o,
                               " AND EXISTS (SELECT 1 FROM article_entities ae JOIN entities e"
                               " ON e.entity = ae.entity WHERE ae.article = a.article"
                               " AND e.name LIKE ?%d ESCAPE '\\')",
                               i + 1);
-    snprintf(sql + o, sizeof sql - o, " ORDER BY mentions DESC LIMIT %lld", (long long)limit);
+    snprintf(sql + o, sizeof sql - o, " ORDER BY mentions DESC LIMIT ?%d", argc + 3);
     json_object *rows = json_object_new_array();
     for (size_t d = 0; d < q->n_dbs; d++) {
         sqlite3_stmt *st = prepare(&q->dbs[d], sql, err);
@@ -294,6 +416,9 @@ json_object *nm_store_query_entity(nm_store_query *q, const char *const *names, 
             *w = '\0';
             sqlite3_bind_text(st, i + 1, pat, -1, free);
         }
+        sqlite3_bind_int64(st, argc + 1, page->since_unix_ms);
+        sqlite3_bind_int64(st, argc + 2, page_until(page));
+        sqlite3_bind_int64(st, argc + 3, page_rows(page));
         int rc = collect(q, &q->dbs[d], st, rows, err);
         sqlite3_finalize(st);
         if (rc != 0) {
@@ -301,17 +426,19 @@ json_object *nm_store_query_entity(nm_store_query *q, const char *const *names, 
             return NULL;
         }
     }
-    sort_limit(rows, "mentions", -1, limit);
+    sort_page(rows, "mentions", -1, page);
     return rows;
 }
 
 static const struct {
     const char *word, *type;
 } entity_kinds[] = {
-    {"people", "person"},          {"persons", "person"},      {"orgs", "organisation"},
-    {"organisations", "organisation"}, {"organizations", "organisation"},
-    {"places", "place"},           {"groups", "nationality"},  {"nationalities", "nationality"},
-    {"other", "other"},
+    {"people", "person"},          {"persons", "person"},      {"person", "person"},
+    {"orgs", "organisation"},      {"organisations", "organisation"},
+    {"organizations", "organisation"}, {"organisation", "organisation"},
+    {"organization", "organisation"},  {"places", "place"},  {"place", "place"},
+    {"groups", "nationality"},     {"group", "nationality"}, {"nationalities", "nationality"},
+    {"nationality", "nationality"}, {"other", "other"},
 };
 
 const char *nm_store_query_entity_type(const char *word)
@@ -322,15 +449,17 @@ const char *nm_store_query_entity_type(const char *word)
     return NULL;
 }
 
-json_object *nm_store_query_top(nm_store_query *q, const char *type, int64_t since_unix_ms,
-                                int64_t limit, nm_error *err)
+json_object *nm_store_query_top(nm_store_query *q, const char *type,
+                                const nm_store_query_page *page, nm_error *err)
 {
+    if (check_page(page, err) != 0)
+        return NULL;
     static const char *sql =
         "SELECT e.name AS name, count(*) AS articles, sum(ae.n_mentions) AS mentions"
         " FROM article_entities ae JOIN entities e ON e.entity = ae.entity"
         " JOIN articles a ON a.article = ae.article"
-        " WHERE e.type = ?1 AND a.ingested_unix_ms >= ?2"
-        " GROUP BY e.entity ORDER BY articles DESC, mentions DESC";
+        " WHERE e.type = ?1 AND a.ingested_unix_ms >= ?2 AND a.ingested_unix_ms < ?3"
+        " GROUP BY e.entity ORDER BY articles DESC, mentions DESC LIMIT ?4";
     json_object *merged = json_object_new_object(); /* name -> row, summed across dbs */
     for (size_t d = 0; d < q->n_dbs; d++) {
         sqlite3_stmt *st = prepare(&q->dbs[d], sql, err);
@@ -339,7 +468,11 @@ json_object *nm_store_query_top(nm_store_query *q, const char *type, int64_t sin
             return NULL;
         }
         sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, since_unix_ms);
+        sqlite3_bind_int64(st, 2, page->since_unix_ms);
+        sqlite3_bind_int64(st, 3, page_until(page));
+        /* one database: its first rows are the answer; several: every
+         * entity is summed across them before ranking */
+        sqlite3_bind_int64(st, 4, q->n_dbs == 1 ? page_rows(page) : -1);
         int rc;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
             const char *name = (const char *)sqlite3_column_text(st, 0);
@@ -377,7 +510,115 @@ json_object *nm_store_query_top(nm_store_query *q, const char *type, int64_t sin
         json_object_array_add(rows, json_object_get(row));
     }
     json_object_put(merged);
-    rank_limit(rows, limit);
+    rank_page(rows, page);
+    return rows;
+}
+
+json_object *nm_store_query_latest(nm_store_query *q, const nm_store_query_page *page,
+                                   nm_error *err)
+{
+    if (check_page(page, err) != 0)
+        return NULL;
+    static const char *sql =
+        "SELECT id, title, source, published_unix_ms, ingested_unix_ms FROM articles"
+        " WHERE ingested_unix_ms >= ?2 AND ingested_unix_ms < ?3"
+        " ORDER BY ingested_unix_ms DESC, article DESC LIMIT ?1";
+    json_object *rows = json_object_new_array();
+    for (size_t d = 0; d < q->n_dbs; d++) {
+        sqlite3_stmt *st = prepare(&q->dbs[d], sql, err);
+        if (!st) {
+            json_object_put(rows);
+            return NULL;
+        }
+        sqlite3_bind_int64(st, 1, page_rows(page));
+        sqlite3_bind_int64(st, 2, page->since_unix_ms);
+        sqlite3_bind_int64(st, 3, page_until(page));
+        int rc = collect(q, &q->dbs[d], st, rows, err);
+        sqlite3_finalize(st);
+        if (rc != 0) {
+            json_object_put(rows);
+            return NULL;
+        }
+    }
+    sort_page(rows, "ingested_unix_ms", -1, page);
+    return rows;
+}
+
+json_object *nm_store_query_timeline(nm_store_query *q, const char *name, int64_t bucket_ms,
+                                     const nm_store_query_page *page, nm_error *err)
+{
+    if (check_page(page, err) != 0)
+        return NULL;
+    if (bucket_ms < 1000 || bucket_ms > 366LL * 86400000) {
+        nm_error_set(err, NM_ERR_INVALID, "bucket must be 1s to 366d");
+        return NULL;
+    }
+    static const char *sql =
+        "SELECT (a.ingested_unix_ms / ?2) * ?2 AS bucket_unix_ms,"
+        " count(DISTINCT a.article) AS articles, sum(ae.n_mentions) AS mentions"
+        " FROM entities e JOIN article_entities ae ON ae.entity = e.entity"
+        " JOIN articles a ON a.article = ae.article"
+        " WHERE e.name = ?1 AND a.ingested_unix_ms >= ?3 AND a.ingested_unix_ms < ?4"
+        " GROUP BY 1 ORDER BY 1";
+    json_object *merged = json_object_new_object();
+    for (size_t d = 0; d < q->n_dbs; d++) {
+        sqlite3_stmt *st = prepare(&q->dbs[d], sql, err);
+        if (!st) {
+            json_object_put(merged);
+            return NULL;
+        }
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, bucket_ms);
+        sqlite3_bind_int64(st, 3, page->since_unix_ms);
+        sqlite3_bind_int64(st, 4, page_until(page));
+        int rc = merge_rows(&q->dbs[d], st, 1, merged, err);
+        sqlite3_finalize(st);
+        if (rc != 0) {
+            json_object_put(merged);
+            return NULL;
+        }
+    }
+    json_object *rows = merged_rows(merged);
+    sort_page(rows, "bucket_unix_ms", 1, page);
+    return rows;
+}
+
+json_object *nm_store_query_cooccurring(nm_store_query *q, const char *name,
+                                        const nm_store_query_page *page, nm_error *err)
+{
+    if (check_page(page, err) != 0)
+        return NULL;
+    static const char *sql =
+        "SELECT e2.name AS name, e2.type AS type, count(DISTINCT a.article) AS articles"
+        " FROM entities e JOIN article_entities ae ON ae.entity = e.entity"
+        " JOIN articles a ON a.article = ae.article"
+        " JOIN article_entities ae2 ON ae2.article = ae.article AND ae2.entity != ae.entity"
+        " JOIN entities e2 ON e2.entity = ae2.entity"
+        " WHERE e.name = ?1 AND e2.name != ?1 AND a.ingested_unix_ms >= ?2"
+        " AND a.ingested_unix_ms < ?3 GROUP BY e2.entity ORDER BY e2.name, e2.type";
+    json_object *merged = json_object_new_object();
+    for (size_t d = 0; d < q->n_dbs; d++) {
+        sqlite3_stmt *st = prepare(&q->dbs[d], sql, err);
+        if (!st) {
+            json_object_put(merged);
+            return NULL;
+        }
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, page->since_unix_ms);
+        sqlite3_bind_int64(st, 3, page_until(page));
+        int rc = merge_rows(&q->dbs[d], st, 2, merged, err);
+        sqlite3_finalize(st);
+        if (rc != 0) {
+            json_object_put(merged);
+            return NULL;
+        }
+    }
+    json_object *rows = merged_rows(merged);
+    for (size_t i = 0; i < json_object_array_length(rows); i++) { /* ties: by name */
+        json_object *row = json_object_array_get_idx(rows, i);
+        json_object_object_add(row, "rank_key", json_object_new_double(num(row, "articles")));
+    }
+    rank_page(rows, page);
     return rows;
 }
 
@@ -408,8 +649,11 @@ static int find_fingerprints(nm_store_query *q, const char *id, int64_t fp[6], v
 }
 
 json_object *nm_store_query_dups(nm_store_query *q, const char *id, int64_t max_distance,
-                                 double min_similarity, int64_t limit, nm_error *err)
+                                 double min_similarity, const nm_store_query_page *page,
+                                 nm_error *err)
 {
+    if (check_page(page, err) != 0)
+        return NULL;
     int64_t fp[6];
     void *minhash = NULL;
     int minhash_len = 0;
@@ -457,8 +701,47 @@ json_object *nm_store_query_dups(nm_store_query *q, const char *id, int64_t max_
                                                       num(row, "similarity") * 1e3 -
                                                       num(row, "distance")));
     }
-    rank_limit(rows, limit);
+    rank_page(rows, page);
     return rows;
+}
+
+int nm_store_query_each(nm_store_query *q, const char *text, const nm_store_query_page *page,
+                        int (*fn)(void *ctx, const char *id), void *ctx, nm_error *err)
+{
+    if (page->since_unix_ms < 0 || page->until_unix_ms < 0)
+        return nm_error_set(err, NM_ERR_INVALID, "since and until must not be negative");
+    const char *sql = text ? "SELECT a.id FROM articles_fts JOIN articles a"
+                             " ON a.article = articles_fts.rowid WHERE articles_fts MATCH ?1"
+                             " AND a.ingested_unix_ms >= ?2 AND a.ingested_unix_ms < ?3"
+                             " ORDER BY a.article"
+                           : "SELECT id FROM articles WHERE ingested_unix_ms >= ?2"
+                             " AND ingested_unix_ms < ?3 ORDER BY article";
+    for (size_t d = 0; d < q->n_dbs; d++) {
+        sqlite3_stmt *st = prepare(&q->dbs[d], sql, err);
+        if (!st)
+            return -1;
+        if (text)
+            sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, page->since_unix_ms);
+        sqlite3_bind_int64(st, 3, page_until(page));
+        int rc = SQLITE_DONE, stop = 0;
+        while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
+            stop = fn(ctx, (const char *)sqlite3_column_text(st, 0));
+        if (!stop && rc != SQLITE_DONE) {
+            sqlite3 *db = nm_store_db(q->dbs[d].store);
+            if (rc == SQLITE_ERROR && text)
+                nm_error_set(err, NM_ERR_INVALID, "not a valid full-text query: %s",
+                             sqlite3_errmsg(db));
+            else
+                nm_error_set(err, nm_store_errcode(rc), "%s: %s", q->dbs[d].path,
+                             sqlite3_errmsg(db));
+            stop = -1;
+        }
+        sqlite3_finalize(st);
+        if (stop)
+            return stop;
+    }
+    return 0;
 }
 
 /* Runs sql (?1 = article key) and returns its rows as a JSON array; columns

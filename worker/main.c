@@ -44,7 +44,7 @@ int main(int argc, char **argv)
          "longest an article waits for its transaction", 1, 600000},
         {"name", 'n', NM_OPT_STRING, &name, "NAME", "instance name (\"\": HOST:PID)", 0, 0},
         {"data-dir", 0, NM_OPT_STRING, &data_dir, "DIR",
-         "extraction data (\"\": the build's data/ or $NEWSMILL_DATA)", 0, 0},
+         "extraction data (\"\": $NEWSMILL_DATA, else " NM_DATA_REL " from the program's directory)", 0, 0},
         {"log-level", 0, NM_OPT_STRING, &log_level, "LEVEL", "error, warn, info or debug", 0, 0},
         {"retry-ms", 0, NM_OPT_DURATION, &retry_ms, "DURATION",
          "retry interval while the database is full", 10, 3600000},

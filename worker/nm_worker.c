@@ -545,6 +545,7 @@ nm_worker *nm_worker_new(const nm_worker_config *cfg, nm_error *err)
         nm_error_prefix(err, "loading extraction data");
         goto fail;
     }
+    nm_log_info("%s", nm_extractor_entity_models(w->extractor));
     nm_store_options sopts = {
         .busy_timeout_ms = (int)cfg->busy_timeout_ms,
         .sync_normal = cfg->sync_normal,

@@ -51,7 +51,7 @@ typedef struct nm_worker_config {
     const char *stats_endpoint; /* collector stats endpoint; NULL or "": no stats */
     const char *db_path;        /* results database (created if missing) */
     const char *name;           /* instance name; NULL or "": HOST:PID */
-    const char *data_dir;       /* extraction data; NULL: NM_DATA_DIR / $NEWSMILL_DATA */
+    const char *data_dir;       /* extraction data; NULL: $NEWSMILL_DATA / nm_default_data_dir() */
     uint32_t credit;            /* most articles held at once */
     uint32_t batch;             /* most articles per transaction */
     int64_t flush_ms;           /* longest an article waits for its transaction */

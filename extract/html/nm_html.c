@@ -4,11 +4,11 @@
  *
  * Steps: UTF-16 (by BOM) or a declared legacy charset -> UTF-8 (iconv); invalid
  * UTF-8 repaired to U+FFFD; NUL bytes become spaces; nesting deeper than
- * NM_HTML_MAX_NESTING defused (gumbo is quadratic in depth); gumbo parse
- * (error list off); metadata; main content (or the JSON-LD articleBody when
- * the page holds far less text than it). Time and memory are linear in
- * the input: gumbo's tree is a constant factor of the input, and every walk
- * over it is a loop.
+ * NM_HTML_MAX_NESTING and attributes past NM_HTML_MAX_ATTRS defused (parsers
+ * are quadratic in both); libxml2 parse into the nm_hnode tree; metadata;
+ * main content (or the JSON-LD articleBody when the page holds far less text
+ * than it). Time and memory are linear in the input: the tree is a constant
+ * factor of the input, and every walk over it is a loop.
  */
 #include "nm_html.h"
 
@@ -37,9 +37,9 @@ static const char *valid_utf8(nm_arena *arena, const char *s, size_t *len)
     return kept;
 }
 
-/* gumbo turns a numeric character reference that overflows an int
- * ("&#x0000000000000aaaa000096;") into a lone byte (0x96), and JSON-LD may
- * hold lone surrogates: the input was valid UTF-8, the output is not. Found
+/* A parser may turn a numeric character reference that overflows an int
+ * ("&#x0000000000000aaaa000096;") into a lone byte (0x96: gumbo did), and
+ * JSON-LD may hold lone surrogates: the input was valid UTF-8, the output is not. Found
  * by tests/fuzz/fuzz_extract_html; nm_doc promises clean UTF-8. */
 static void keep_doc_utf8(nm_arena *arena, nm_doc *doc)
 {
@@ -60,8 +60,8 @@ int nm_html_parse(nm_arena *arena, const char *html, size_t len, nm_doc *doc, nm
     if (!html || len == 0)
         return nm_error_set(err, NM_ERR_EMPTY, "html: empty input");
 
-    /* Own a clean, NUL-free, valid UTF-8 copy: gumbo wants NUL-terminated
-     * UTF-8 and would stop at an embedded NUL. */
+    /* Own a clean, NUL-free, valid UTF-8 copy: the parser wants
+     * NUL-terminated UTF-8 and would stop at an embedded NUL. */
     size_t clen = 0;
     char *conv = nm_html_prep_charset(html, len, &clen);
     char *clean;
@@ -87,18 +87,10 @@ int nm_html_parse(nm_arena *arena, const char *html, size_t len, nm_doc *doc, nm
         clen = dlen;
     }
 
-    GumboOptions opts = kGumboDefaultOptions;
-    opts.max_errors = 0;
-    GumboOutput *out = gumbo_parse_with_options(&opts, clean, clen);
-    if (!out || !out->root) {
-        if (out)
-            gumbo_destroy_output(&opts, out);
-        free(clean);
-        return nm_error_set(err, NM_ERR_MALFORMED, "html: parser produced no document");
-    }
+    nm_htree *tree = nm_html_tree_parse(clean, clen);
     const char *ld_body = NULL;
-    nm_html_meta(arena, out, doc, &ld_body);
-    nm_html_content(arena, out, doc);
+    nm_html_meta(arena, tree, doc, &ld_body);
+    nm_html_content(arena, tree, doc);
     /* Pages rendered by script carry the text only in JSON-LD articleBody:
      * use it when the page itself yields far less (and it is not markup). */
     if (ld_body && !strstr(ld_body, "</")) {
@@ -108,7 +100,7 @@ int nm_html_parse(nm_arena *arena, const char *html, size_t len, nm_doc *doc, nm
         if (chars * 3 < strlen(ld_body))
             nm_html_blocks_from_text(arena, ld_body, doc);
     }
-    gumbo_destroy_output(&opts, out);
+    nm_html_tree_free(tree);
     free(clean);
     keep_doc_utf8(arena, doc);
     if (doc->n_blocks == 0)

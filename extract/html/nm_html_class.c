@@ -145,24 +145,50 @@ static bool match_any(const tokens *t, const word *words, size_t nwords)
     return false;
 }
 
-unsigned nm_html_class_flags(const GumboNode *g)
+/* What one class or id string says: NM_HCLASS_EMBED, else STRONG, else
+ * WEAK; and POS. */
+static unsigned words_flags(const char *s)
+{
+    unsigned fl = 0;
+    tokens t = {.n = 0};
+    tokenize(s, &t);
+    if (match_any(&t, k_embed, sizeof k_embed / sizeof k_embed[0]))
+        fl |= NM_HCLASS_EMBED;
+    else if (match_any(&t, k_strong, sizeof k_strong / sizeof k_strong[0]))
+        fl |= NM_HCLASS_STRONG;
+    else if (match_any(&t, k_weak, sizeof k_weak / sizeof k_weak[0]))
+        fl |= NM_HCLASS_WEAK;
+    if (match_any(&t, k_pos, sizeof k_pos / sizeof k_pos[0]))
+        fl |= NM_HCLASS_POS;
+    return fl;
+}
+
+/* words_flags through the cache: a page repeats its class names on many
+ * elements, and matching a string against every word costs ~100 times more
+ * than hashing it. */
+static unsigned cached_words_flags(nm_hclass_cache *cache, const char *s)
+{
+    if (!cache)
+        return words_flags(s);
+    uint64_t h = 14695981039346656037ull;
+    size_t n = 0;
+    for (; s[n]; n++)
+        h = (h ^ (unsigned char)s[n]) * 1099511628211ull;
+    struct nm_hclass_slot *slot = &cache->slot[h % NM_HCLASS_CACHE];
+    if (slot->used && slot->hash == h && slot->len == n)
+        return slot->bits;
+    unsigned bits = words_flags(s);
+    *slot = (struct nm_hclass_slot){.hash = h, .len = n, .bits = (uint8_t)bits, .used = true};
+    return bits;
+}
+
+unsigned nm_html_class_flags(const nm_hnode *g, nm_hclass_cache *cache)
 {
     unsigned fl = 0;
     const char *attrs[] = {nm_html_attr(g, "class"), nm_html_attr(g, "id")};
-    for (int k = 0; k < 2; k++) {
-        if (!attrs[k] || !*attrs[k])
-            continue;
-        tokens t = {.n = 0};
-        tokenize(attrs[k], &t);
-        if (match_any(&t, k_embed, sizeof k_embed / sizeof k_embed[0]))
-            fl |= NM_HCLASS_EMBED;
-        else if (match_any(&t, k_strong, sizeof k_strong / sizeof k_strong[0]))
-            fl |= NM_HCLASS_STRONG;
-        else if (match_any(&t, k_weak, sizeof k_weak / sizeof k_weak[0]))
-            fl |= NM_HCLASS_WEAK;
-        if (match_any(&t, k_pos, sizeof k_pos / sizeof k_pos[0]))
-            fl |= NM_HCLASS_POS;
-    }
+    for (int k = 0; k < 2; k++)
+        if (attrs[k] && *attrs[k])
+            fl |= cached_words_flags(cache, attrs[k]);
     if (fl & NM_HCLASS_EMBED)
         fl &= ~(NM_HCLASS_STRONG | NM_HCLASS_WEAK);
     const char *role = nm_html_attr(g, "role");

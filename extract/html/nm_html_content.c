@@ -1,7 +1,7 @@
 /*
  * nm_html_content: finding the article in a page and cutting it into blocks.
  *
- * 1. Node table. The gumbo tree is flattened, iteratively, into an array in
+ * 1. Node table. The document tree is flattened, iteratively, into an array in
  *    document (pre-)order; each entry knows its parent and the end of its
  *    subtree, so walks are loops and subtrees are index ranges. Hard junk is
  *    flagged while flattening: opaque tags (script, style, svg, ...), hidden
@@ -61,7 +61,7 @@ enum {
 #define FL_JUNK (FL_OPAQUE | FL_HARD | FL_CJUNK)
 
 typedef struct hnode {
-    const GumboNode *g;
+    const nm_hnode *g;
     uint32_t parent, end;
     uint32_t text, link, commas; /* subtree, junk excluded (text nodes: their own) */
     uint32_t own, own_commas;    /* inline text directly inside (not in a block child) */
@@ -76,7 +76,7 @@ typedef struct table {
     uint32_t len, cap;
 } table;
 
-static bool hidden(const GumboNode *g)
+static bool hidden(const nm_hnode *g)
 {
     if (nm_html_attr(g, "hidden"))
         return true;
@@ -94,69 +94,69 @@ static bool hidden(const GumboNode *g)
     return false;
 }
 
-static bool junk_tag(GumboTag t)
+static bool junk_tag(nm_htag t)
 {
     switch (t) {
-    case GUMBO_TAG_NAV:
-    case GUMBO_TAG_ASIDE:
-    case GUMBO_TAG_FOOTER:
-    case GUMBO_TAG_FIGURE:
-    case GUMBO_TAG_FIGCAPTION:
-    case GUMBO_TAG_INPUT:
-    case GUMBO_TAG_LABEL:
-    case GUMBO_TAG_MENU:
-    case GUMBO_TAG_IMG:
+    case NM_HTAG_NAV:
+    case NM_HTAG_ASIDE:
+    case NM_HTAG_FOOTER:
+    case NM_HTAG_FIGURE:
+    case NM_HTAG_FIGCAPTION:
+    case NM_HTAG_INPUT:
+    case NM_HTAG_LABEL:
+    case NM_HTAG_MENU:
+    case NM_HTAG_IMG:
         return true;
     default:
         return false;
     }
 }
 
-static bool block_tag(GumboTag t)
+static bool block_tag(nm_htag t)
 {
     switch (t) {
-    case GUMBO_TAG_P:
-    case GUMBO_TAG_DIV:
-    case GUMBO_TAG_SECTION:
-    case GUMBO_TAG_ARTICLE:
-    case GUMBO_TAG_MAIN:
-    case GUMBO_TAG_HEADER:
-    case GUMBO_TAG_FOOTER:
-    case GUMBO_TAG_ASIDE:
-    case GUMBO_TAG_NAV:
-    case GUMBO_TAG_H1:
-    case GUMBO_TAG_H2:
-    case GUMBO_TAG_H3:
-    case GUMBO_TAG_H4:
-    case GUMBO_TAG_H5:
-    case GUMBO_TAG_H6:
-    case GUMBO_TAG_UL:
-    case GUMBO_TAG_OL:
-    case GUMBO_TAG_LI:
-    case GUMBO_TAG_DL:
-    case GUMBO_TAG_DT:
-    case GUMBO_TAG_DD:
-    case GUMBO_TAG_BLOCKQUOTE:
-    case GUMBO_TAG_PRE:
-    case GUMBO_TAG_TABLE:
-    case GUMBO_TAG_TBODY:
-    case GUMBO_TAG_THEAD:
-    case GUMBO_TAG_TFOOT:
-    case GUMBO_TAG_TR:
-    case GUMBO_TAG_TD:
-    case GUMBO_TAG_TH:
-    case GUMBO_TAG_CAPTION:
-    case GUMBO_TAG_FIGURE:
-    case GUMBO_TAG_FIGCAPTION:
-    case GUMBO_TAG_ADDRESS:
-    case GUMBO_TAG_HR:
-    case GUMBO_TAG_CENTER:
-    case GUMBO_TAG_FORM:
-    case GUMBO_TAG_FIELDSET:
-    case GUMBO_TAG_DETAILS:
-    case GUMBO_TAG_SUMMARY:
-    case GUMBO_TAG_BODY:
-    case GUMBO_TAG_HTML:
+    case NM_HTAG_P:
+    case NM_HTAG_DIV:
+    case NM_HTAG_SECTION:
+    case NM_HTAG_ARTICLE:
+    case NM_HTAG_MAIN:
+    case NM_HTAG_HEADER:
+    case NM_HTAG_FOOTER:
+    case NM_HTAG_ASIDE:
+    case NM_HTAG_NAV:
+    case NM_HTAG_H1:
+    case NM_HTAG_H2:
+    case NM_HTAG_H3:
+    case NM_HTAG_H4:
+    case NM_HTAG_H5:
+    case NM_HTAG_H6:
+    case NM_HTAG_UL:
+    case NM_HTAG_OL:
+    case NM_HTAG_LI:
+    case NM_HTAG_DL:
+    case NM_HTAG_DT:
+    case NM_HTAG_DD:
+    case NM_HTAG_BLOCKQUOTE:
+    case NM_HTAG_PRE:
+    case NM_HTAG_TABLE:
+    case NM_HTAG_TBODY:
+    case NM_HTAG_THEAD:
+    case NM_HTAG_TFOOT:
+    case NM_HTAG_TR:
+    case NM_HTAG_TD:
+    case NM_HTAG_TH:
+    case NM_HTAG_CAPTION:
+    case NM_HTAG_FIGURE:
+    case NM_HTAG_FIGCAPTION:
+    case NM_HTAG_ADDRESS:
+    case NM_HTAG_HR:
+    case NM_HTAG_CENTER:
+    case NM_HTAG_FORM:
+    case NM_HTAG_FIELDSET:
+    case NM_HTAG_DETAILS:
+    case NM_HTAG_SUMMARY:
+    case NM_HTAG_BODY:
+    case NM_HTAG_HTML:
         return true;
     default:
         return false;
@@ -165,7 +165,7 @@ static bool block_tag(GumboTag t)
 
 /* --------------------------------------------------------------- the table */
 
-static uint32_t push_node(table *t, const GumboNode *g, uint32_t parent, uint16_t tag, uint16_t flags)
+static uint32_t push_node(table *t, const nm_hnode *g, uint32_t parent, uint16_t tag, uint16_t flags)
 {
     if (t->len == t->cap) {
         t->cap = t->cap ? t->cap * 2 : 1024;
@@ -204,14 +204,14 @@ static void measure(const char *s, uint32_t *chars, uint32_t *commas)
 }
 
 typedef struct frame {
-    const GumboNode *g;
+    const nm_hnode *g;
     uint32_t parent;
     uint16_t inherited; /* FL_LINK | FL_HARD from ancestors */
 } frame;
 
-static uint16_t element_flags(const GumboNode *g)
+static uint16_t element_flags(const nm_hnode *g, nm_hclass_cache *cache)
 {
-    unsigned c = nm_html_class_flags(g);
+    unsigned c = nm_html_class_flags(g, cache);
     uint16_t fl = 0;
     if (c & NM_HCLASS_POS)
         fl |= FL_POS;
@@ -223,7 +223,7 @@ static uint16_t element_flags(const GumboNode *g)
         fl |= FL_BODYPROP;
     if (c & NM_HCLASS_EMBED)
         fl |= FL_EMBED;
-    GumboTag tag = g->v.element.tag;
+    nm_htag tag = g->tag;
     if (nm_html_tag_is_opaque(tag))
         fl |= FL_OPAQUE;
     if (junk_tag(tag) || hidden(g))
@@ -231,28 +231,27 @@ static uint16_t element_flags(const GumboNode *g)
     return fl;
 }
 
-static void build_table(table *t, const GumboNode *root)
+static void build_table(table *t, const nm_hnode *root)
 {
     size_t cap = 256, n = 0;
     frame *stack = nm_xmalloc(cap * sizeof *stack);
+    nm_hclass_cache *cache = nm_xcalloc(1, sizeof *cache);
     stack[n++] = (frame){root, NONE, 0};
     while (n > 0) {
         frame f = stack[--n];
-        const GumboNode *g = f.g;
-        if (g->type == GUMBO_NODE_TEXT || g->type == GUMBO_NODE_CDATA || g->type == GUMBO_NODE_WHITESPACE) {
+        const nm_hnode *g = f.g;
+        if (g->type == NM_HNODE_TEXT) {
             push_node(t, g, f.parent, TAG_TEXT, f.inherited & (FL_LINK | FL_HARD));
             continue;
         }
-        if (g->type != GUMBO_NODE_ELEMENT && g->type != GUMBO_NODE_TEMPLATE)
-            continue;
-        uint16_t fl = element_flags(g) | (f.inherited & FL_HARD);
-        uint32_t i = push_node(t, g, f.parent, (uint16_t)g->v.element.tag, fl);
+        uint16_t fl = element_flags(g, cache) | (f.inherited & FL_HARD);
+        uint32_t i = push_node(t, g, f.parent, (uint16_t)g->tag, fl);
         if (fl & FL_OPAQUE)
             continue;
         uint16_t inherit = (uint16_t)(f.inherited | (fl & FL_HARD));
-        if (g->v.element.tag == GUMBO_TAG_A)
+        if (g->tag == NM_HTAG_A)
             inherit |= FL_LINK;
-        const GumboVector *kids = &g->v.element.children;
+        const nm_hkids *kids = &g->kids;
         if (n + kids->length > cap) {
             while (n + kids->length > cap)
                 cap *= 2;
@@ -262,19 +261,20 @@ static void build_table(table *t, const GumboNode *root)
             stack[n++] = (frame){kids->data[k - 1], i, inherit};
     }
     free(stack);
+    free(cache);
     /* Subtree ends and structure (children follow their parent). */
     for (uint32_t i = 0; i < t->len; i++)
         t->n[i].end = i + 1;
     for (uint32_t i = t->len; i-- > 0;) {
         hnode *h = &t->n[i];
         if (h->tag == TAG_TEXT)
-            measure(h->g->v.text.text, &h->text, &h->commas);
+            measure(h->g->text, &h->text, &h->commas);
         if (h->parent == NONE)
             continue;
         hnode *p = &t->n[h->parent];
         if (h->end > p->end)
             p->end = h->end;
-        if ((h->tag != TAG_TEXT && block_tag((GumboTag)h->tag)) || (h->flags & FL_BLOCK))
+        if ((h->tag != TAG_TEXT && block_tag((nm_htag)h->tag)) || (h->flags & FL_BLOCK))
             p->flags |= FL_BLOCK;
         if (h->flags & (FL_EMBED | FL_HASEMBED))
             p->flags |= FL_HASEMBED;
@@ -283,7 +283,7 @@ static void build_table(table *t, const GumboNode *root)
 
 static bool inline_child(const hnode *h)
 {
-    return h->tag == TAG_TEXT || (!block_tag((GumboTag)h->tag) && !(h->flags & FL_BLOCK));
+    return h->tag == TAG_TEXT || (!block_tag((nm_htag)h->tag) && !(h->flags & FL_BLOCK));
 }
 
 /* Sums of the subtrees, leaving out what is junk now. */
@@ -301,13 +301,13 @@ static void compute_stats(table *t)
     }
     for (uint32_t i = t->len; i-- > 0;) {
         hnode *h = &t->n[i];
-        if (h->tag == GUMBO_TAG_P && h->text >= 20)
+        if (h->tag == NM_HTAG_P && h->text >= 20)
             h->paras++;
-        if (h->tag == GUMBO_TAG_LI)
+        if (h->tag == NM_HTAG_LI)
             h->items++;
-        if (h->tag == GUMBO_TAG_IMG)
+        if (h->tag == NM_HTAG_IMG)
             h->imgs++;
-        if (h->tag == GUMBO_TAG_INPUT || h->tag == GUMBO_TAG_SELECT || h->tag == GUMBO_TAG_TEXTAREA)
+        if (h->tag == NM_HTAG_INPUT || h->tag == NM_HTAG_SELECT || h->tag == NM_HTAG_TEXTAREA)
             h->inputs++;
         if (h->parent == NONE)
             continue;
@@ -346,7 +346,7 @@ static void mark_class_junk(table *t, bool use_classes)
             h->flags |= FL_CJUNK;
             continue;
         }
-        if (h->tag == TAG_TEXT || h->tag == GUMBO_TAG_BODY || h->tag == GUMBO_TAG_HTML ||
+        if (h->tag == TAG_TEXT || h->tag == NM_HTAG_BODY || h->tag == NM_HTAG_HTML ||
             !(h->flags & (FL_STRONG | FL_WEAK)) || (h->flags & (FL_BODYPROP | FL_HASEMBED)))
             continue;
         bool dominant = (float)(h->text - h->link) > 0.5f * (float)total;
@@ -367,31 +367,31 @@ static float link_density(const hnode *h)
 static float tag_weight(uint16_t tag)
 {
     switch (tag) {
-    case GUMBO_TAG_DIV:
-    case GUMBO_TAG_ARTICLE:
-    case GUMBO_TAG_SECTION:
-    case GUMBO_TAG_MAIN:
+    case NM_HTAG_DIV:
+    case NM_HTAG_ARTICLE:
+    case NM_HTAG_SECTION:
+    case NM_HTAG_MAIN:
         return 5;
-    case GUMBO_TAG_PRE:
-    case GUMBO_TAG_TD:
-    case GUMBO_TAG_BLOCKQUOTE:
+    case NM_HTAG_PRE:
+    case NM_HTAG_TD:
+    case NM_HTAG_BLOCKQUOTE:
         return 3;
-    case GUMBO_TAG_ADDRESS:
-    case GUMBO_TAG_OL:
-    case GUMBO_TAG_UL:
-    case GUMBO_TAG_DL:
-    case GUMBO_TAG_DD:
-    case GUMBO_TAG_DT:
-    case GUMBO_TAG_LI:
-    case GUMBO_TAG_FORM:
+    case NM_HTAG_ADDRESS:
+    case NM_HTAG_OL:
+    case NM_HTAG_UL:
+    case NM_HTAG_DL:
+    case NM_HTAG_DD:
+    case NM_HTAG_DT:
+    case NM_HTAG_LI:
+    case NM_HTAG_FORM:
         return -3;
-    case GUMBO_TAG_H1:
-    case GUMBO_TAG_H2:
-    case GUMBO_TAG_H3:
-    case GUMBO_TAG_H4:
-    case GUMBO_TAG_H5:
-    case GUMBO_TAG_H6:
-    case GUMBO_TAG_TH:
+    case NM_HTAG_H1:
+    case NM_HTAG_H2:
+    case NM_HTAG_H3:
+    case NM_HTAG_H4:
+    case NM_HTAG_H5:
+    case NM_HTAG_H6:
+    case NM_HTAG_TH:
         return -5;
     default:
         return 0;
@@ -416,13 +416,13 @@ static float class_weight(const hnode *h)
 static bool paragraph_like(const hnode *h)
 {
     switch (h->tag) {
-    case GUMBO_TAG_P:
-    case GUMBO_TAG_PRE:
-    case GUMBO_TAG_TD:
+    case NM_HTAG_P:
+    case NM_HTAG_PRE:
+    case NM_HTAG_TD:
         return true;
-    case GUMBO_TAG_DIV:
-    case GUMBO_TAG_SECTION:
-    case GUMBO_TAG_ARTICLE:
+    case NM_HTAG_DIV:
+    case NM_HTAG_SECTION:
+    case NM_HTAG_ARTICLE:
         return !(h->flags & FL_BLOCK);
     default:
         return false;
@@ -434,13 +434,13 @@ static bool paragraph_like(const hnode *h)
 static bool holds_loose_text(const hnode *h)
 {
     switch (h->tag) {
-    case GUMBO_TAG_DIV:
-    case GUMBO_TAG_SECTION:
-    case GUMBO_TAG_ARTICLE:
-    case GUMBO_TAG_MAIN:
-    case GUMBO_TAG_CENTER:
-    case GUMBO_TAG_SPAN:
-    case GUMBO_TAG_FONT:
+    case NM_HTAG_DIV:
+    case NM_HTAG_SECTION:
+    case NM_HTAG_ARTICLE:
+    case NM_HTAG_MAIN:
+    case NM_HTAG_CENTER:
+    case NM_HTAG_SPAN:
+    case NM_HTAG_FONT:
         return h->flags & FL_BLOCK;
     default:
         return false;
@@ -451,7 +451,7 @@ static void add_points(table *t, uint32_t a, float s)
 {
     for (int level = 0; level < 5 && a != NONE; level++, a = t->n[a].parent) {
         hnode *anc = &t->n[a];
-        if (anc->tag == GUMBO_TAG_HTML)
+        if (anc->tag == NM_HTAG_HTML)
             break;
         if (!(anc->flags & FL_CAND)) {
             anc->flags |= FL_CAND;
@@ -497,7 +497,7 @@ static uint32_t score_candidates(table *t)
         while (top != NONE && !(i >= top && i < t->n[top].end))
             top = t->n[top].parent;
     }
-    if (top != NONE && t->n[top].tag != GUMBO_TAG_HTML && t->n[top].tag != GUMBO_TAG_BODY)
+    if (top != NONE && t->n[top].tag != NM_HTAG_HTML && t->n[top].tag != NM_HTAG_BODY)
         best = top;
     return best;
 }
@@ -570,13 +570,13 @@ reset:
 static bool drop_inner(const hnode *h)
 {
     switch (h->tag) {
-    case GUMBO_TAG_DIV:
-    case GUMBO_TAG_SECTION:
-    case GUMBO_TAG_UL:
-    case GUMBO_TAG_OL:
-    case GUMBO_TAG_TABLE:
-    case GUMBO_TAG_FORM:
-    case GUMBO_TAG_HEADER:
+    case NM_HTAG_DIV:
+    case NM_HTAG_SECTION:
+    case NM_HTAG_UL:
+    case NM_HTAG_OL:
+    case NM_HTAG_TABLE:
+    case NM_HTAG_FORM:
+    case NM_HTAG_HEADER:
         break;
     default:
         return false;
@@ -589,7 +589,7 @@ static bool drop_inner(const hnode *h)
     if (h->commas >= 10)
         return false;
     float ld = link_density(h);
-    bool list = h->tag == GUMBO_TAG_UL || h->tag == GUMBO_TAG_OL;
+    bool list = h->tag == NM_HTAG_UL || h->tag == NM_HTAG_OL;
     if (h->inputs > 0 && h->inputs > h->paras / 3)
         return true;
     if (!list && h->items > h->paras + 3 && ld > 0.2f)
@@ -606,32 +606,32 @@ static bool drop_inner(const hnode *h)
 static void enter_ctx(emitter *e, const hnode *h, ctx *c)
 {
     switch (h->tag) {
-    case GUMBO_TAG_H1:
-    case GUMBO_TAG_H2:
-    case GUMBO_TAG_H3:
-    case GUMBO_TAG_H4:
-    case GUMBO_TAG_H5:
-    case GUMBO_TAG_H6:
+    case NM_HTAG_H1:
+    case NM_HTAG_H2:
+    case NM_HTAG_H3:
+    case NM_HTAG_H4:
+    case NM_HTAG_H5:
+    case NM_HTAG_H6:
         c->kind = NM_BLOCK_HEADING;
-        c->level = 1 + (h->tag - GUMBO_TAG_H1);
+        c->level = 1 + (h->tag - NM_HTAG_H1);
         break;
-    case GUMBO_TAG_UL:
-    case GUMBO_TAG_OL:
+    case NM_HTAG_UL:
+    case NM_HTAG_OL:
         c->list_id = ++e->next_list;
         c->list_depth++;
-        c->ordered = h->tag == GUMBO_TAG_OL;
+        c->ordered = h->tag == NM_HTAG_OL;
         break;
-    case GUMBO_TAG_LI:
+    case NM_HTAG_LI:
         if (c->list_depth == 0) {
             c->list_id = ++e->next_list;
             c->list_depth = 1;
         }
         c->kind = NM_BLOCK_LIST_ITEM;
         break;
-    case GUMBO_TAG_BLOCKQUOTE:
+    case NM_HTAG_BLOCKQUOTE:
         c->kind = NM_BLOCK_QUOTE;
         break;
-    case GUMBO_TAG_PRE:
+    case NM_HTAG_PRE:
         c->kind = NM_BLOCK_PRE;
         break;
     default:
@@ -657,7 +657,7 @@ static void emit_subtree(emitter *e, uint32_t root)
         const hnode *h = &t->n[i];
         if (h->tag == TAG_TEXT) {
             if (!(h->flags & FL_JUNK) && h->text > 0) {
-                const char *s = h->g->v.text.text;
+                const char *s = h->g->text;
                 nm_hbuf_put_collapsed(&e->buf, s, strlen(s));
                 e->buf_chars += h->text;
                 if (h->flags & FL_LINK)
@@ -671,7 +671,7 @@ static void emit_subtree(emitter *e, uint32_t root)
             i = h->end;
             continue;
         }
-        if (h->tag == GUMBO_TAG_BR) {
+        if (h->tag == NM_HTAG_BR) {
             if (++brs >= 2)
                 flush(e, &cur);
             else if (e->buf.len)
@@ -679,7 +679,7 @@ static void emit_subtree(emitter *e, uint32_t root)
             i++;
             continue;
         }
-        if (block_tag((GumboTag)h->tag)) {
+        if (block_tag((nm_htag)h->tag)) {
             brs = 0;
             flush(e, &cur);
             if (depth == cap) {
@@ -730,7 +730,7 @@ static size_t extract(table *t, emitter *e, bool use_classes)
     if (best == NONE) {
         /* No scored paragraph: take the body as it is. */
         for (uint32_t i = 0; i < t->len && best == NONE; i++)
-            if (t->n[i].tag == GUMBO_TAG_BODY)
+            if (t->n[i].tag == NM_HTAG_BODY)
                 best = i;
     }
     if (best != NONE) {
@@ -749,10 +749,10 @@ static size_t extract(table *t, emitter *e, bool use_classes)
     return chars;
 }
 
-void nm_html_content(nm_arena *arena, const GumboOutput *out, nm_doc *doc)
+void nm_html_content(nm_arena *arena, const nm_htree *tree, nm_doc *doc)
 {
     table t = {0};
-    build_table(&t, out->root);
+    build_table(&t, tree->root);
     emitter e = {.arena = arena, .t = &t, .title = doc->title};
     size_t chars = extract(&t, &e, true);
     if (chars < 500) {

@@ -335,7 +335,7 @@ static bool is_url(const char *s)
     return s && (strncmp(s, "http", 4) == 0 || strchr(s, '/'));
 }
 
-static void on_meta(meta_ctx *m, const GumboNode *node)
+static void on_meta(meta_ctx *m, const nm_hnode *node)
 {
     const char *key = nm_html_attr(node, "property");
     if (!key)
@@ -394,7 +394,7 @@ static void on_meta(meta_ctx *m, const GumboNode *node)
             date_once(&m->modified[strcasecmp(key, "datemodified") == 0 ? 2 : 0], content);
 }
 
-static bool class_has(const GumboNode *node, const char *word)
+static bool class_has(const nm_hnode *node, const char *word)
 {
     const char *c = nm_html_attr(node, "class");
     const char *id = nm_html_attr(node, "id");
@@ -402,52 +402,52 @@ static bool class_has(const GumboNode *node, const char *word)
 }
 
 /* Comment sections and forms have "author" fields of their own. */
-static bool in_comments_or_form(const GumboNode *node)
+static bool in_comments_or_form(const nm_hnode *node)
 {
-    for (const GumboNode *p = node; p && p->type == GUMBO_NODE_ELEMENT; p = p->parent) {
-        GumboTag t = p->v.element.tag;
-        if (t == GUMBO_TAG_FORM || t == GUMBO_TAG_FOOTER || t == GUMBO_TAG_ASIDE || t == GUMBO_TAG_NAV ||
-            t == GUMBO_TAG_TEXTAREA || t == GUMBO_TAG_LABEL || class_has(p, "comment"))
+    for (const nm_hnode *p = node; p && p->type == NM_HNODE_ELEMENT; p = p->parent) {
+        nm_htag t = p->tag;
+        if (t == NM_HTAG_FORM || t == NM_HTAG_FOOTER || t == NM_HTAG_ASIDE || t == NM_HTAG_NAV ||
+            t == NM_HTAG_TEXTAREA || t == NM_HTAG_LABEL || class_has(p, "comment"))
             return true;
     }
     return false;
 }
 
-static void on_element(meta_ctx *m, const GumboNode *node)
+static void on_element(meta_ctx *m, const nm_hnode *node)
 {
-    GumboTag tag = node->v.element.tag;
+    nm_htag tag = node->tag;
     switch (tag) {
-    case GUMBO_TAG_HTML:
+    case NM_HTAG_HTML:
         set_once(m, F_LANG, nm_html_attr(node, "lang"));
         set_once(m, F_LANG, nm_html_attr(node, "xml:lang"));
         return;
-    case GUMBO_TAG_META:
+    case NM_HTAG_META:
         on_meta(m, node);
         return;
-    case GUMBO_TAG_TITLE:
+    case NM_HTAG_TITLE:
         if (!m->f[F_TITLE])
             m->f[F_TITLE] = nm_html_node_text(m->arena, node, NULL);
         return;
-    case GUMBO_TAG_H1:
+    case NM_HTAG_H1:
         if (!m->f[F_H1])
             m->f[F_H1] = nm_html_node_text(m->arena, node, NULL);
         return;
-    case GUMBO_TAG_LINK: {
+    case NM_HTAG_LINK: {
         const char *rel = nm_html_attr(node, "rel");
         if (rel && strcasecmp(rel, "canonical") == 0)
             set_once(m, F_CANON, nm_html_attr(node, "href"));
         return;
     }
-    case GUMBO_TAG_SCRIPT: {
+    case NM_HTAG_SCRIPT: {
         const char *type = nm_html_attr(node, "type");
-        if (type && strcasecmp(type, "application/ld+json") == 0 && node->v.element.children.length > 0) {
-            const GumboNode *t = node->v.element.children.data[0];
-            if (t->type == GUMBO_NODE_TEXT)
-                ld_parse(m, t->v.text.text);
+        if (type && strcasecmp(type, "application/ld+json") == 0 && node->kids.length > 0) {
+            const nm_hnode *t = node->kids.data[0];
+            if (t->type == NM_HNODE_TEXT)
+                ld_parse(m, t->text);
         }
         return;
     }
-    case GUMBO_TAG_TIME: {
+    case NM_HTAG_TIME: {
         const char *dt = nm_html_attr(node, "datetime");
         if (dt) {
             date_once(&m->published[3], dt);
@@ -605,21 +605,21 @@ static const char *clean_byline(nm_arena *arena, const char *b)
 
 /* ------------------------------------------------------------------- main */
 
-void nm_html_meta(nm_arena *arena, const GumboOutput *out, nm_doc *doc, const char **ld_body)
+void nm_html_meta(nm_arena *arena, const nm_htree *tree, nm_doc *doc, const char **ld_body)
 {
     meta_ctx m = {.arena = arena};
     size_t cap = 256, n = 0;
-    const GumboNode **stack = nm_xmalloc(cap * sizeof *stack);
-    stack[n++] = out->root;
+    const nm_hnode **stack = nm_xmalloc(cap * sizeof *stack);
+    stack[n++] = tree->root;
     while (n > 0) {
-        const GumboNode *cur = stack[--n];
-        if (cur->type != GUMBO_NODE_ELEMENT)
+        const nm_hnode *cur = stack[--n];
+        if (cur->type != NM_HNODE_ELEMENT)
             continue;
         on_element(&m, cur);
-        GumboTag tag = cur->v.element.tag;
-        if (tag == GUMBO_TAG_SCRIPT || tag == GUMBO_TAG_STYLE || tag == GUMBO_TAG_SVG)
+        nm_htag tag = cur->tag;
+        if (tag == NM_HTAG_SCRIPT || tag == NM_HTAG_STYLE || tag == NM_HTAG_SVG)
             continue;
-        const GumboVector *kids = &cur->v.element.children;
+        const nm_hkids *kids = &cur->kids;
         if (n + kids->length > cap) {
             while (n + kids->length > cap)
                 cap *= 2;

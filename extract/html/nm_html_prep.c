@@ -1,5 +1,5 @@
 /*
- * nm_html_prep: what happens to the bytes before gumbo sees them.
+ * nm_html_prep: what happens to the bytes before the parser sees them.
  *
  * 1. Charsets. A page with a UTF-16 byte-order mark, or one that declares a
  *    legacy charset (windows-125x, iso-8859-x with latin-1 read as
@@ -7,15 +7,21 @@
  *    not valid UTF-8, is converted with glibc's iconv; undecodable bytes
  *    become U+FFFD. Every other case is left to nm_utf8_repair.
  *
- * 2. The nesting guard. Gumbo looks through the stack of open elements for
- *    most start tags ("is there a <p> in button scope?"), so N nested tags
- *    cost O(N^2): 20,000 nested <div>s take ~10 s, 100,000 would take minutes.
+ * 2. The nesting guard. HTML parsers look through the stack of open
+ *    elements for many tags (libxml2 for an end tag that does not match the
+ *    current element; gumbo, the parser before it, for most start tags), so N
+ *    nested tags can cost O(N^2).
  *    A linear pre-scan counts nesting the way a sloppy page can grow it (start
  *    tags minus end tags, ignoring void elements, self-closing tags and the
  *    elements HTML closes implicitly such as <p> and <li>) and blanks out, with
  *    spaces, the start and end tags past NM_HTML_MAX_NESTING. The text they
  *    held stays. The scan is not a parser: it only has to find tag boundaries
  *    well enough to count, and errs on the side of counting too deep.
+ *
+ * 3. The attribute guard. The parser checks each attribute of a tag against
+ *    the ones before it (a duplicate is dropped), so a tag with N attributes
+ *    costs O(N^2): one <div> with 50,000 attributes took 45 s. The same scan
+ *    blanks the attributes of a start tag past NM_HTML_MAX_ATTRS.
  */
 #define _GNU_SOURCE /* memmem */
 #include <errno.h>
@@ -191,6 +197,45 @@ static size_t tag_end(const char *s, size_t len, size_t i, bool *self_closing)
     return i + 1;
 }
 
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
+/* Where the attributes of the start tag html[ne..end) past
+ * NM_HTML_MAX_ATTRS begin, or 0 when it has no more than that. The scan
+ * follows the attribute syntax loosely (name, optional = value, quoted or
+ * not); it only has to count. */
+static size_t attrs_cut(const char *s, size_t ne, size_t end)
+{
+    size_t i = ne, count = 0;
+    while (i < end) {
+        while (i < end && (is_space(s[i]) || s[i] == '/'))
+            i++;
+        if (i >= end || s[i] == '>')
+            return 0;
+        if (count++ == NM_HTML_MAX_ATTRS)
+            return i;
+        while (i < end && !is_space(s[i]) && s[i] != '=' && s[i] != '>' && s[i] != '/')
+            i++;
+        while (i < end && is_space(s[i]))
+            i++;
+        if (i >= end || s[i] != '=')
+            continue;
+        i++;
+        while (i < end && is_space(s[i]))
+            i++;
+        if (i < end && (s[i] == '"' || s[i] == '\'')) {
+            const char *q = memchr(s + i + 1, s[i], end - i - 1);
+            i = q ? (size_t)(q - s) + 1 : end;
+        } else {
+            while (i < end && !is_space(s[i]) && s[i] != '>')
+                i++;
+        }
+    }
+    return 0;
+}
+
 /* First occurrence of "</name" (case-insensitive) at or after i, or len. */
 static size_t find_end_tag(const char *s, size_t len, size_t i, const char *name, size_t n)
 {
@@ -231,6 +276,20 @@ char *nm_html_prep_nesting(const char *html, size_t len, size_t *out_len)
             ne++;
         bool self_closing;
         i = tag_end(html, len, ne, &self_closing);
+        size_t cut = !end_tag && i - ne > 2 * NM_HTML_MAX_ATTRS ? attrs_cut(html, ne, i) : 0;
+        if (cut) {
+            if (!out) {
+                out = nm_xmalloc(len + 1);
+                memcpy(out, html, len);
+                out[len] = '\0';
+            }
+            size_t stop = i; /* keep the closing '>' and a self-closing '/' */
+            if (stop > cut && html[stop - 1] == '>')
+                stop--;
+            if (stop > cut && html[stop - 1] == '/')
+                stop--;
+            memset(out + cut, ' ', stop - cut);
+        }
         if (!end_tag && raw_text(html + nb, ne - nb)) {
             i = find_end_tag(html, len, i, html + nb, ne - nb);
             continue;

@@ -74,34 +74,36 @@ void nm_hbuf_free(nm_hbuf *b)
     b->len = b->cap = 0;
 }
 
-const char *nm_html_attr(const GumboNode *node, const char *name)
+const char *nm_html_attr(const nm_hnode *node, const char *name)
 {
-    if (!node || node->type != GUMBO_NODE_ELEMENT)
+    if (!node || node->type != NM_HNODE_ELEMENT)
         return NULL;
-    const GumboAttribute *a = gumbo_get_attribute(&node->v.element.attributes, name);
-    return a ? a->value : NULL;
+    for (unsigned i = 0; i < node->n_attrs; i++)
+        if (strcmp(node->attrs[i].name, name) == 0)
+            return node->attrs[i].value;
+    return NULL;
 }
 
-bool nm_html_tag_is_opaque(GumboTag tag)
+bool nm_html_tag_is_opaque(nm_htag tag)
 {
     switch (tag) {
-    case GUMBO_TAG_SCRIPT:
-    case GUMBO_TAG_STYLE:
-    case GUMBO_TAG_NOSCRIPT:
-    case GUMBO_TAG_TEMPLATE:
-    case GUMBO_TAG_SVG:
-    case GUMBO_TAG_MATH:
-    case GUMBO_TAG_IFRAME:
-    case GUMBO_TAG_OBJECT:
-    case GUMBO_TAG_EMBED:
-    case GUMBO_TAG_CANVAS:
-    case GUMBO_TAG_VIDEO:
-    case GUMBO_TAG_AUDIO:
-    case GUMBO_TAG_SELECT:
-    case GUMBO_TAG_TEXTAREA:
-    case GUMBO_TAG_BUTTON:
-    case GUMBO_TAG_HEAD:
-    case GUMBO_TAG_TITLE:
+    case NM_HTAG_SCRIPT:
+    case NM_HTAG_STYLE:
+    case NM_HTAG_NOSCRIPT:
+    case NM_HTAG_TEMPLATE:
+    case NM_HTAG_SVG:
+    case NM_HTAG_MATH:
+    case NM_HTAG_IFRAME:
+    case NM_HTAG_OBJECT:
+    case NM_HTAG_EMBED:
+    case NM_HTAG_CANVAS:
+    case NM_HTAG_VIDEO:
+    case NM_HTAG_AUDIO:
+    case NM_HTAG_SELECT:
+    case NM_HTAG_TEXTAREA:
+    case NM_HTAG_BUTTON:
+    case NM_HTAG_HEAD:
+    case NM_HTAG_TITLE:
         return true;
     default:
         return false;
@@ -109,71 +111,68 @@ bool nm_html_tag_is_opaque(GumboTag tag)
 }
 
 /* Inline (phrasing) elements: no word break at their edges. */
-static bool phrasing(GumboTag tag)
+static bool phrasing(nm_htag tag)
 {
     switch (tag) {
-    case GUMBO_TAG_A:
-    case GUMBO_TAG_ABBR:
-    case GUMBO_TAG_B:
-    case GUMBO_TAG_BDI:
-    case GUMBO_TAG_BDO:
-    case GUMBO_TAG_CITE:
-    case GUMBO_TAG_CODE:
-    case GUMBO_TAG_DATA:
-    case GUMBO_TAG_DFN:
-    case GUMBO_TAG_EM:
-    case GUMBO_TAG_FONT:
-    case GUMBO_TAG_I:
-    case GUMBO_TAG_KBD:
-    case GUMBO_TAG_MARK:
-    case GUMBO_TAG_Q:
-    case GUMBO_TAG_S:
-    case GUMBO_TAG_SAMP:
-    case GUMBO_TAG_SMALL:
-    case GUMBO_TAG_SPAN:
-    case GUMBO_TAG_STRONG:
-    case GUMBO_TAG_SUB:
-    case GUMBO_TAG_SUP:
-    case GUMBO_TAG_TIME:
-    case GUMBO_TAG_U:
-    case GUMBO_TAG_VAR:
-    case GUMBO_TAG_WBR:
-    case GUMBO_TAG_INS:
-    case GUMBO_TAG_DEL:
-    case GUMBO_TAG_BIG:
-    case GUMBO_TAG_TT:
-    case GUMBO_TAG_NOBR:
+    case NM_HTAG_A:
+    case NM_HTAG_ABBR:
+    case NM_HTAG_B:
+    case NM_HTAG_BDI:
+    case NM_HTAG_BDO:
+    case NM_HTAG_CITE:
+    case NM_HTAG_CODE:
+    case NM_HTAG_DATA:
+    case NM_HTAG_DFN:
+    case NM_HTAG_EM:
+    case NM_HTAG_FONT:
+    case NM_HTAG_I:
+    case NM_HTAG_KBD:
+    case NM_HTAG_MARK:
+    case NM_HTAG_Q:
+    case NM_HTAG_S:
+    case NM_HTAG_SAMP:
+    case NM_HTAG_SMALL:
+    case NM_HTAG_SPAN:
+    case NM_HTAG_STRONG:
+    case NM_HTAG_SUB:
+    case NM_HTAG_SUP:
+    case NM_HTAG_TIME:
+    case NM_HTAG_U:
+    case NM_HTAG_VAR:
+    case NM_HTAG_WBR:
+    case NM_HTAG_INS:
+    case NM_HTAG_DEL:
+    case NM_HTAG_BIG:
+    case NM_HTAG_TT:
+    case NM_HTAG_NOBR:
         return true;
     default:
         return false;
     }
 }
 
-char *nm_html_node_text(nm_arena *arena, const GumboNode *node, size_t *len)
+char *nm_html_node_text(nm_arena *arena, const nm_hnode *node, size_t *len)
 {
     nm_hbuf b = {0};
     size_t cap = 64, n = 0;
-    const GumboNode **stack = nm_xmalloc(cap * sizeof *stack);
+    const nm_hnode **stack = nm_xmalloc(cap * sizeof *stack);
     stack[n++] = node;
     while (n > 0) {
-        const GumboNode *cur = stack[--n];
+        const nm_hnode *cur = stack[--n];
         if (!cur) { /* end of a block element */
             nm_hbuf_put_collapsed(&b, " ", 1);
             continue;
         }
-        if (cur->type == GUMBO_NODE_TEXT || cur->type == GUMBO_NODE_WHITESPACE ||
-            cur->type == GUMBO_NODE_CDATA) {
-            nm_hbuf_put_collapsed(&b, cur->v.text.text, strlen(cur->v.text.text));
+        if (cur->type == NM_HNODE_TEXT) {
+            nm_hbuf_put_collapsed(&b, cur->text, strlen(cur->text));
             continue;
         }
-        if (cur->type != GUMBO_NODE_ELEMENT && cur->type != GUMBO_NODE_TEMPLATE)
+        if (cur != node && nm_html_tag_is_opaque(cur->tag))
             continue;
-        if (cur != node && nm_html_tag_is_opaque(cur->v.element.tag))
-            continue;
-        bool block = !phrasing(cur->v.element.tag);
+        bool block = !phrasing(cur->tag);
         if (block && b.len)
             nm_hbuf_put_collapsed(&b, " ", 1);
-        const GumboVector *kids = &cur->v.element.children;
+        const nm_hkids *kids = &cur->kids;
         if (n + kids->length + 1 > cap) {
             while (n + kids->length + 1 > cap)
                 cap *= 2;
@@ -212,8 +211,13 @@ bool nm_html_icontains(const char *s, size_t n, const char *needle)
     size_t m = strlen(needle);
     if (m == 0)
         return true;
+    char lo = needle[0], up = needle[0];
+    if (lo >= 'A' && lo <= 'Z')
+        lo = (char)(lo + 32);
+    if (up >= 'a' && up <= 'z')
+        up = (char)(up - 32);
     for (size_t i = 0; i + m <= n; i++)
-        if (strncasecmp(s + i, needle, m) == 0)
+        if ((s[i] == lo || s[i] == up) && strncasecmp(s + i + 1, needle + 1, m - 1) == 0)
             return true;
     return false;
 }

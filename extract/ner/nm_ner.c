@@ -106,6 +106,29 @@ const char *nm_ner_model_info(const nm_ner_model *m)
     return m->info;
 }
 
+void nm_ner_model_lang(const nm_ner_model *m, char out[8])
+{
+    const char *p = m->info;
+    const char *found = NULL;
+    while ((p = strstr(p, "lang=")) != NULL) {
+        if (p == m->info || p[-1] == ' ' || p[-1] == ';') {
+            found = p + 5;
+            break;
+        }
+        p += 5;
+    }
+    size_t n = 0;
+    if (found)
+        while (n < 7 && found[n] >= 'a' && found[n] <= 'z')
+            n++;
+    if (n == 0) {
+        memcpy(out, "en", 3); /* models before languages were stored: English */
+        return;
+    }
+    memcpy(out, found, n);
+    out[n] = '\0';
+}
+
 /* ---- file format ---- */
 
 typedef struct writer {

@@ -98,8 +98,14 @@ int nm_ner_model_load_bytes(const void *data, size_t len, const char *name,
 /* Accepts NULL; clears *m. */
 void nm_ner_model_free(nm_ner_model **m);
 
-/* Provenance text stored in the model (never NULL). */
+/* Provenance text stored in the model (never NULL). It names the language
+ * ("lang=de"), the corpus format and file, epochs, seed and features. */
 const char *nm_ner_model_info(const nm_ner_model *m);
+
+/* The language the model was trained for (ISO 639-1, from "lang=xx" in the
+ * provenance; a model without one, as written before languages were stored,
+ * is "en"). */
+void nm_ner_model_lang(const nm_ner_model *m, char out[8]);
 
 /* Document context: which words the document writes capitalised in mid
  * sentence and which it writes in lower case. Lets the tagger tell a name in

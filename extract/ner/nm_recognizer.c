@@ -1,37 +1,74 @@
 #include "nm_recognizer.h"
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nm_alloc.h"
 #include "nm_ner_rules.h"
 
 struct nm_recognizer {
     const char *kind;
+    char lang[8];
     nm_ner_rules *rules;
     nm_ner_model *model;
 };
 
 nm_recognizer *nm_recognizer_new(const char *kind, const char *data_dir, nm_error *err)
 {
+    return nm_recognizer_new_lang(kind, data_dir, "en", err);
+}
+
+nm_recognizer *nm_recognizer_new_lang(const char *kind, const char *data_dir, const char *lang,
+                                      nm_error *err)
+{
+    size_t ll = strlen(lang);
+    if (ll < 2 || ll > 7 || strspn(lang, "abcdefghijklmnopqrstuvwxyz") != ll) {
+        nm_error_set(err, NM_ERR_INVALID, "entity recogniser: '%s' is not a language code", lang);
+        return NULL;
+    }
+    bool en = !strcmp(lang, "en");
     nm_recognizer *r = nm_xcalloc(1, sizeof *r);
+    memcpy(r->lang, lang, ll + 1);
     if (!kind || !strcmp(kind, "rules")) {
         r->kind = "rules";
-        r->rules = nm_ner_rules_new(data_dir, err);
-        if (r->rules)
+        if (!en)
+            nm_error_set(err, NM_ERR_NOT_FOUND, "no entity rules for language %s (English only)",
+                         lang);
+        else if ((r->rules = nm_ner_rules_new(data_dir, err)) != NULL)
             return r;
     } else if (!strcmp(kind, "model")) {
         r->kind = "model";
         char path[4096];
-        snprintf(path, sizeof path, "%s/ner-model.bin", data_dir);
-        if (nm_ner_model_load(path, &r->model, err) == 0)
-            return r;
+        if (en)
+            snprintf(path, sizeof path, "%s/ner-model.bin", data_dir);
+        else
+            snprintf(path, sizeof path, "%s/ner-model-%s.bin", data_dir, lang);
+        if (!en && access(path, F_OK) != 0 && errno == ENOENT) {
+            nm_error_set(err, NM_ERR_NOT_FOUND, "no entity model for language %s (%s absent)",
+                         lang, path);
+        } else if (nm_ner_model_load(path, &r->model, err) == 0) {
+            char has[8];
+            nm_ner_model_lang(r->model, has);
+            if (!strcmp(has, lang))
+                return r;
+            nm_error_set(err, NM_ERR_MALFORMED, "NER model %s is a model for language %s, not %s",
+                         path, has, lang);
+            nm_ner_model_free(&r->model);
+        }
     } else {
         nm_error_set(err, NM_ERR_INVALID, "unknown recogniser '%s' (rules or model)", kind);
     }
     free(r);
     return NULL;
+}
+
+const char *nm_recognizer_lang(const nm_recognizer *r)
+{
+    return r->lang;
 }
 
 void nm_recognizer_destroy(nm_recognizer **r)

@@ -28,8 +28,22 @@ typedef struct nm_recognizer nm_recognizer;
 
 /* kind "rules" (data_dir/ner-gazetteer.txt + ner-rules.txt + stopwords/en.txt)
  * or "model" (data_dir/ner-model.bin). NULL with err (naming the file) on
- * failure. Caller owns. */
+ * failure. Caller owns. The English recogniser: nm_recognizer_new_lang(kind,
+ * data_dir, "en", err). */
 nm_recognizer *nm_recognizer_new(const char *kind, const char *data_dir, nm_error *err);
+
+/* The recogniser of one language (ISO 639-1). "model": data_dir/ner-model.bin
+ * for "en", data_dir/ner-model-<lang>.bin for any other; the model must say
+ * it was trained for that language, else NM_ERR_MALFORMED ("... is a model
+ * for de, not fr"). "rules" exist for English only. Errors: NM_ERR_NOT_FOUND
+ * when the language has no recogniser (no such file, or rules asked for
+ * another language), NM_ERR_IO/NM_ERR_MALFORMED/NM_ERR_VERSION for a file
+ * that is there but unreadable, corrupt or of another version. */
+nm_recognizer *nm_recognizer_new_lang(const char *kind, const char *data_dir, const char *lang,
+                                      nm_error *err);
+
+/* The language the recogniser is for ("en", "de", ...). */
+const char *nm_recognizer_lang(const nm_recognizer *r);
 
 /* Accepts NULL; clears *r. */
 void nm_recognizer_destroy(nm_recognizer **r);

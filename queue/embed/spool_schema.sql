@@ -1,7 +1,7 @@
 -- newsmill-queue spool: the one description of its on-disk format.
 --
 -- One SQLite file (WAL). PRAGMA user_version holds the schema version this
--- file was written for (NM_SPOOL_SCHEMA_VERSION in common/nm_spool.c).
+-- file was written for (NM_SPOOL_SCHEMA_VERSION in queue/nm_spool.c).
 -- Changing the format: never edit what a released version created; append a
 -- migration step to nm_spool.c (version N -> N+1, run inside one
 -- transaction), update this file to describe the result, and bump
@@ -30,8 +30,12 @@
 -- own creation, far fewer than one per microsecond (a million articles a
 -- second, sustained), so its counter stays below the clock; a new spool
 -- starts above it unless the clock was stepped back by about the old
--- spool's whole lifetime. Once started, the counter never reads the clock
--- again: a clock stepped back later changes nothing.
+-- spool's whole lifetime. For the same reason the queue raises the counter
+-- to the clock each time it opens the spool: a power cut with
+-- `--durability normal` can lose the last commits, counter included, while
+-- the results database (synced) kept the revisions they handed out; from
+-- the clock, the next revisions are above those. The counter is never
+-- lowered: a clock stepped back changes nothing.
 --
 -- Leases are NOT stored: they live in the queue's memory only, so after a
 -- restart every article in `articles` is waiting again (outstanding leases

@@ -2,7 +2,7 @@
 --
 -- One SQLite file per host, written by every worker of that host (WAL mode,
 -- one transaction per batch of articles) and read by `newsmill query` and
--- anyone with the sqlite3 shell. common/nm_store.c embeds this file (as
+-- anyone with the sqlite3 shell. store/nm_store.c embeds this file (as
 -- nm_embed_results_schema_sql) and runs it on a new, empty database.
 --
 -- VERSION: PRAGMA user_version (the last statement of this file) is the

@@ -1,6 +1,8 @@
 /*
- * nm_store_int: what nm_store.c and nm_store_put.c share. Private to the
- * module: nothing outside common/nm_store*.c includes it.
+ * nm_store_int: what the results database's write side shares: the
+ * connection (nm_store.c), writing articles (nm_store_put.c) and the entity
+ * id cache (nm_store_cache.c). Private to the module: nothing but those
+ * files includes it.
  */
 #ifndef NM_STORE_INT_H
 #define NM_STORE_INT_H
@@ -84,7 +86,14 @@ int nm_store_db_error(sqlite3 *db, int rc, nm_error *err, const char *what);
 /* Steps a statement whose rows are not wanted and resets it; 0 or -1 (err). */
 int nm_store_step(nm_store *s, sqlite3_stmt *st, nm_error *err, const char *what);
 
-/* Forgets every cached entity id. */
+/* Forgets every cached entity id (nm_store_cache.c). */
 void nm_store_cache_clear(nm_store *s);
+
+/* The slot of key (len bytes, hash its nm_hash_fnv1a): its id when slot->key
+ * is set, else the empty slot where it would go. Requires s->slots_cap > 0. */
+entity_slot *nm_store_cache_find(nm_store *s, const char *key, size_t len, uint64_t hash);
+
+/* Caches id for key (a copy of the key is kept). */
+void nm_store_cache_put(nm_store *s, const char *key, size_t len, uint64_t hash, int64_t id);
 
 #endif

@@ -97,11 +97,7 @@ static Newsmill__Envelope *raw_request(void *sock, const void *bytes, size_t len
 
 static void *dealer(const char *endpoint)
 {
-    void *s = zmq_socket(M.ctx, ZMQ_DEALER);
-    int linger = 0;
-    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    assert_int_equal(zmq_connect(s, endpoint), 0);
-    return s;
+    return nm_test_dealer(M.ctx, endpoint);
 }
 
 /* Expects an ErrorReply with code to the raw bytes sent to the front. */

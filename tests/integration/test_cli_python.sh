@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Python client (scripts/newsmill.py) against a real queue and collector:
+# The Python client (python/newsmill, from the source tree) against a real queue and collector:
 # submit dicts and a folder and read the acks, stats(), dead(), and a queue
 # that is down (NewsmillTimeout, quickly).
 set -uo pipefail
@@ -30,7 +30,7 @@ pids+=($!)
 pids+=($!)
 
 export NEWSMILL_PYTHON_DIR=$NM_BUILD_DIR/python
-PYTHONPATH=$NM_SOURCE_DIR/scripts $py - "$front" "$query" "$down" "$NM_SOURCE_DIR/samples" <<'EOF'
+PYTHONPATH=$NM_SOURCE_DIR/python $py - "$front" "$query" "$down" "$NM_SOURCE_DIR/samples" <<'EOF'
 import sys, time
 import newsmill
 

@@ -126,7 +126,7 @@ check "after requeue: dead again with 2 failures ($(failures))" [ "$(failures)" 
 check "the reason names the cause" grep -q 'empty' <<<"$("$nm" dead --queue "$queue")"
 # The same through the Python client: requeue, and dead() shows the third failure.
 if [ -f "${NM_BUILD_DIR:-}/python/newsmill_pb2.py" ]; then
-    NEWSMILL_PYTHON_DIR=$NM_BUILD_DIR/python PYTHONPATH=$NM_SOURCE_DIR/scripts $py - "$queue" "$tmp/poison.html" <<'EOF'
+    NEWSMILL_PYTHON_DIR=$NM_BUILD_DIR/python PYTHONPATH=$NM_SOURCE_DIR/python $py - "$queue" "$tmp/poison.html" <<'EOF'
 import sys, time
 import newsmill
 c = newsmill.Client(sys.argv[1], timeout=5)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The worker refuses to start, with a message naming the file, when the NER
 # model in its data directory is missing, truncated or corrupt; with the
-# intact model it starts (and drains on SIGTERM).
+# intact model it starts (and drains on SIGTERM). The optional language
+# models (ner-model-de.bin ...): absent ones are logged and the worker runs;
+# a corrupt one or one of another language is refused.
 set -euo pipefail
 : "${NM_BIN_DIR:?}" "${NM_SOURCE_DIR:?}"
 worker="$NM_BIN_DIR/newsmill-worker"
@@ -12,13 +14,14 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; for f in "$tmp"/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }; done; exit 1; }
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
-# must_refuse NAME PATTERN: the worker exits 1 within 10 s, log matches PATTERN
+# must_refuse NAME PATTERN [FILE]: the worker exits 1 within 10 s, log names
+# FILE (default ner-model.bin) and matches PATTERN
 must_refuse() {
-    local name=$1 pattern=$2 rc=0
+    local name=$1 pattern=$2 file=${3:-ner-model.bin} rc=0
     timeout 10 "$worker" --data-dir "$tmp/data" --queue "tcp://127.0.0.1:$port" --stats "" \
         --db "$tmp/$name.db" >"$tmp/$name.log" 2>&1 || rc=$?
     [ "$rc" = 1 ] || fail "$name: worker exited $rc, want 1 (refusing to start)"
-    grep -q "ner-model.bin" "$tmp/$name.log" || fail "$name: the message does not name ner-model.bin"
+    grep -q "$file" "$tmp/$name.log" || fail "$name: the message does not name $file"
     grep -Eq "$pattern" "$tmp/$name.log" || fail "$name: the message does not say '$pattern'"
 }
 
@@ -37,16 +40,37 @@ must_refuse corrupt "checksum"
 printf 'not a model at all' >"$tmp/data/ner-model.bin"
 must_refuse garbage "magic"
 
-# intact: the worker starts, runs until SIGTERM, drains and exits 0
+# runs NAME: the worker starts, runs until SIGTERM, drains and exits 0
+runs() {
+    local name=$1 rc=0
+    "$worker" --data-dir "$tmp/data" --queue "tcp://127.0.0.1:$port" --stats "" \
+        --db "$tmp/$name.db" >"$tmp/$name.log" 2>&1 &
+    pid=$!
+    sleep 1
+    kill -0 "$pid" 2>/dev/null || fail "$name: worker did not stay up"
+    kill -TERM "$pid"
+    wait "$pid" || rc=$?
+    pid=
+    [ "$rc" = 0 ] || fail "$name: worker exited $rc after SIGTERM, want 0"
+}
+
+# intact: the worker starts with every model and says so
 cp "$good" "$tmp/data/ner-model.bin"
-"$worker" --data-dir "$tmp/data" --queue "tcp://127.0.0.1:$port" --stats "" \
-    --db "$tmp/ok.db" >"$tmp/ok.log" 2>&1 &
-pid=$!
-sleep 1
-kill -0 "$pid" 2>/dev/null || fail "worker with an intact model did not stay up"
-kill -TERM "$pid"
-rc=0
-wait "$pid" || rc=$?
-pid=
-[ "$rc" = 0 ] || fail "worker with an intact model exited $rc after SIGTERM, want 0"
-echo "ok: missing, truncated, corrupt and garbage models refused; intact model runs"
+runs ok
+grep -q "entity models (model): en de fr nl pt" "$tmp/ok.log" || fail "ok: no log line naming the five models"
+
+# optional models absent: it starts, and its log says which languages get no entities
+mkdir "$tmp/opt"
+mv "$tmp/data/ner-model-nl.bin" "$tmp/data/ner-model-pt.bin" "$tmp/opt/"
+runs absent
+grep -q "entity models (model): en de fr; absent (no entities in those languages): nl pt" \
+    "$tmp/absent.log" || fail "absent: the log does not say nl and pt have no model"
+
+# an optional model that is corrupt, or of another language: refused
+cp "$tmp/data/ner-model-de.bin" "$tmp/opt/de.bin"
+head -c 100000 "$tmp/opt/de.bin" >"$tmp/data/ner-model-de.bin"
+must_refuse truncated-de "checksum|truncated|size" ner-model-de.bin
+cp "$tmp/data/ner-model-fr.bin" "$tmp/data/ner-model-de.bin"
+must_refuse wrong-language "a model for language fr, not de" ner-model-de.bin
+echo "ok: missing, truncated, corrupt and garbage models refused; intact model runs;"\
+    "absent optional models logged; corrupt or wrong-language optional models refused"

@@ -137,15 +137,6 @@ static void poison_dead_letters(void **state)
 
 /* ---- bad input ---- */
 
-static void *dealer(void *ctx, const char *endpoint)
-{
-    void *s = zmq_socket(ctx, ZMQ_DEALER);
-    int linger = 0;
-    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    assert_int_equal(zmq_connect(s, endpoint), 0);
-    return s;
-}
-
 /* Sends raw bytes, returns the decoded answer (caller frees) or fails. */
 static Newsmill__Envelope *raw_request(void *sock, const void *buf, size_t len)
 {
@@ -180,8 +171,8 @@ static void bad_input(void **state)
     qtest_start(&q);
     void *ctx = zmq_ctx_new();
     void *pull = qtest_stats_socket(ctx, &q);
-    void *front = dealer(ctx, q.front);
-    void *back = dealer(ctx, q.back);
+    void *front = nm_test_dealer(ctx, q.front);
+    void *back = nm_test_dealer(ctx, q.back);
 
     /* frames: each bad one gets an ErrorReply with the right code */
     Newsmill__Article art;

@@ -1,4 +1,5 @@
 #include "nm_powercut.h"
+#include "nm_test.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,14 +32,6 @@ static int fail(char *why, size_t why_size, const char *fmt, ...)
     vsnprintf(why, why_size, fmt, ap);
     va_end(ap);
     return -1;
-}
-
-static uint64_t next_random(uint64_t *s)
-{
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return *s * UINT64_C(2685821657736338717);
 }
 
 static bool same_path(const event *e, const char *path, size_t len)
@@ -106,7 +99,8 @@ static unsigned char decide(unsigned char **decisions, size_t *cap, int64_t sect
         abort();
     unsigned char *d = &(*decisions)[sector];
     if (*d == 0) {
-        bool kept = mode == NM_POWERCUT_ALL || (mode == NM_POWERCUT_TORN && next_random(rng) % 2);
+        bool kept = mode == NM_POWERCUT_ALL ||
+                    (mode == NM_POWERCUT_TORN && nm_test_rng_next(rng) % 2);
         *d = kept ? 1 : 2;
         if (kept)
             stats->sectors_kept++;
@@ -196,10 +190,10 @@ static int rebuild_file(const log_data *log, const char *path, size_t path_len,
     if (n_unsynced == 0 && entry_durable)
         return 0;
     if (mode == NM_POWERCUT_RANDOM)
-        mode = (nm_powercut_mode)(next_random(rng) % 3);
+        mode = (nm_powercut_mode)(nm_test_rng_next(rng) % 3);
     stats->files++;
     if (!entry_durable && (mode == NM_POWERCUT_NONE ||
-                           (mode == NM_POWERCUT_TORN && next_random(rng) % 2))) {
+                           (mode == NM_POWERCUT_TORN && nm_test_rng_next(rng) % 2))) {
         if (unlink(file) != 0)
             return fail(why, why_size, "removing %s: %s", file, strerror(errno));
         stats->files_vanished++;
@@ -241,7 +235,7 @@ static int rebuild_file(const log_data *log, const char *path, size_t path_len,
         }
     }
     size_t new_len = len;
-    if (mode == NM_POWERCUT_NONE || (mode == NM_POWERCUT_TORN && next_random(rng) % 2))
+    if (mode == NM_POWERCUT_NONE || (mode == NM_POWERCUT_TORN && nm_test_rng_next(rng) % 2))
         new_len = (size_t)synced_size;
     if (reserve(&data, &cap, new_len) != 0)
         abort();

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zmq.h>
 
 static char tmpdir[512];
 
@@ -250,4 +251,68 @@ void nm_test_write_file(const char *path, const void *data, size_t len)
     FILE *f = fopen(path, "wb");
     if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0)
         fail_msg("writing %s: %s", path, strerror(errno));
+}
+
+uint64_t nm_test_rng_next(uint64_t *state)
+{
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    return *state * UINT64_C(2685821657736338717);
+}
+
+int nm_test_rng_between(uint64_t *state, int lo, int hi)
+{
+    return lo + (int)(nm_test_rng_next(state) % (uint64_t)(hi - lo + 1));
+}
+
+void nm_test_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+void *nm_test_dealer(void *ctx, const char *endpoint)
+{
+    void *s = zmq_socket(ctx, ZMQ_DEALER);
+    if (!s)
+        fail_msg("DEALER socket: %s", zmq_strerror(zmq_errno()));
+    int linger = 0;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_connect(s, endpoint) != 0)
+        fail_msg("connecting to %s: %s", endpoint, zmq_strerror(zmq_errno()));
+    return s;
+}
+
+/* Appends the NULL-terminated list of strings to argv at *n, then a NULL. */
+static void fleet_args(char **argv, int *n, const char *const *args)
+{
+    for (int k = 0; args && args[k]; k++) {
+        if (*n >= NM_TEST_FLEET_ARGV - 1)
+            fail_msg("fleet command line longer than %d", NM_TEST_FLEET_ARGV);
+        argv[(*n)++] = (char *)args[k];
+    }
+    argv[*n] = NULL;
+}
+
+void nm_test_fleet_queue_argv(char **argv, const char *front, const char *back, const char *stats,
+                              const char *spool, const char *const *extra)
+{
+    const char *const flags[] = {nm_test_bin("newsmill-queue"), "--front", front, "--back", back,
+                                 "--stats", stats, "--spool", spool, "--lease", "3s",
+                                 "--worker-timeout", "2s", "--retry-base", "100ms", NULL};
+    int n = 0;
+    fleet_args(argv, &n, flags);
+    fleet_args(argv, &n, extra);
+}
+
+void nm_test_fleet_worker_argv(char **argv, const char *back, const char *stats, const char *db,
+                               const char *name)
+{
+    const char *const flags[] = {nm_test_bin("newsmill-worker"), "--queue", back, "--stats", stats,
+                                 "--db", db, "--name", name, "--credit", "64", "--batch", "32",
+                                 "--flush-ms", "20", NULL};
+    int n = 0;
+    fleet_args(argv, &n, flags);
 }

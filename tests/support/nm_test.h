@@ -63,6 +63,24 @@ int nm_test_free_port(void);
 /* "tcp://127.0.0.1:<free port>" in a static rotating buffer. */
 const char *nm_test_endpoint(void);
 
+/* A ZeroMQ DEALER socket in ctx connected to endpoint, linger 0, for a test
+ * that speaks the wire itself (raw bytes, bad frames). Fails the test when
+ * it cannot connect. Caller closes it with zmq_close. */
+void *nm_test_dealer(void *ctx, const char *endpoint);
+
+/* Command lines of a fleet that a harness kills and cuts (chaos, powercut):
+ * short leases and timeouts so that kills are noticed within a run (lease
+ * 3s, worker timeout 2s, retry base 100ms; workers: credit 64, batch 32,
+ * flush 20ms), everything else the programs' defaults. Each fills argv
+ * (room for NM_TEST_FLEET_ARGV entries) with the program's path, its flags,
+ * then extra (NULL-terminated, may be NULL), and a NULL; the strings are
+ * borrowed. stats "" sends no stats. */
+#define NM_TEST_FLEET_ARGV 32
+void nm_test_fleet_queue_argv(char **argv, const char *front, const char *back, const char *stats,
+                              const char *spool, const char *const *extra);
+void nm_test_fleet_worker_argv(char **argv, const char *back, const char *stats, const char *db,
+                               const char *name);
+
 /* A running child process. */
 typedef struct nm_proc {
     pid_t pid;
@@ -89,6 +107,17 @@ void nm_proc_dump_log(const nm_proc *proc);
 
 /* Polls cond(arg) every 20 ms until true or timeout_ms passes. */
 bool nm_test_wait_until(bool (*cond)(void *arg), void *arg, int timeout_ms);
+
+/* xorshift64*: a small seedable generator, the same sequence on every
+ * machine, so a seeded run (chaos, powercut) replays. *state must not be 0
+ * (seed with "seed | 1"). */
+uint64_t nm_test_rng_next(uint64_t *state);
+
+/* A number in [lo, hi] from nm_test_rng_next. */
+int nm_test_rng_between(uint64_t *state, int lo, int hi);
+
+/* Sleeps ms milliseconds, through signals. */
+void nm_test_sleep_ms(int ms);
 
 /* Reads a whole file (NUL-terminated; caller frees). NULL if unreadable. */
 char *nm_test_read_file(const char *path, size_t *len);

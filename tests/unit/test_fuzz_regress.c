@@ -123,10 +123,11 @@ static void frame_corpus_replay(void **state)
     assert_true(replay_dir("tests/fuzz/regress/fuzz_frame") >= 1);
 }
 
-/* fuzz_extract_html, finding 1: gumbo turns a numeric character reference
- * that overflows an int into a lone byte (&#x...aaaa000096; -> 0x96), so
- * valid UTF-8 in gave invalid UTF-8 out (text and title). nm_html now
- * repairs what gumbo hands back: the byte becomes U+FFFD. */
+/* fuzz_extract_html, finding 1: gumbo (the HTML parser then) turned a
+ * numeric character reference that overflows an int into a lone byte
+ * (&#x...aaaa000096; -> 0x96), so valid UTF-8 in gave invalid UTF-8 out
+ * (text and title). nm_html repairs what the parser hands back: the byte
+ * becomes U+FFFD. Kept for libxml2's parser. */
 static void html_overflowing_char_ref(void **state)
 {
     (void)state;

@@ -364,6 +364,24 @@ static void bad_input(void **state)
     for (size_t i = 0; i < bomb_n; i++)
         memcpy(bomb_b + bbl, "<b>", 3), bbl += 3;
     memcpy(bomb_b + bbl, "bold text", 9), bbl += 9;
+    /* One tag with 50,000 attributes: the parser's duplicate check is
+     * quadratic (45 s before the attribute guard). */
+    size_t attrs_n = 50000;
+    char *attrs = nm_xmalloc(attrs_n * 12 + 64);
+    size_t al = (size_t)sprintf(attrs, "<div");
+    for (size_t i = 0; i < attrs_n; i++)
+        al += (size_t)sprintf(attrs + al, " a%zu=1", i);
+    al += (size_t)sprintf(attrs + al, "><p>attribute text</p></div>");
+    /* Shapes gumbo needed over a minute for (libxml2 closes them at once). */
+    size_t rep_n = 30000;
+    char *selfclose = nm_xmalloc(rep_n * 7 + 64), *lidd = nm_xmalloc(rep_n * 8 + 64);
+    size_t sl = 0, ll = 0;
+    for (size_t i = 0; i < rep_n; i++) {
+        memcpy(selfclose + sl, "<div/>x", 7), sl += 7;
+        memcpy(lidd + ll, "<li><dd>", 8), ll += 8;
+    }
+    memcpy(selfclose + sl, "self text", 9), sl += 9;
+    memcpy(lidd + ll, "list text", 9), ll += 9;
     char junk[4096];
     uint32_t x = 12345;
     for (size_t i = 0; i < sizeof junk; i++) {
@@ -387,6 +405,9 @@ static void bad_input(void **state)
         {"plain text", "Just a line of text.\n\nAnd another one.", 38, 0, "Just a line of text."},
         {"100k nested divs", bomb, bl, 0, "deep text"},
         {"100k nested b", bomb_b, bbl, 0, "bold text"},
+        {"50k attributes", attrs, al, 0, "attribute text"},
+        {"30k self-closing divs", selfclose, sl, 0, "self text"},
+        {"30k li dd", lidd, ll, 99, NULL},
         {"windows-1252", "<meta charset=\"windows-1252\"><p>Caf\xe9 \x93quoted\x94 \x80 5</p>", 49, 0,
          "Caf\xc3\xa9 \xe2\x80\x9cquoted\xe2\x80\x9d \xe2\x82\xac 5"},
         {"windows-1252 undefined byte", "<meta charset=windows-1252><p>A\x81 B\xe9</p>", 39, 0,
@@ -416,6 +437,9 @@ static void bad_input(void **state)
     }
     free(bomb);
     free(bomb_b);
+    free(attrs);
+    free(selfclose);
+    free(lidd);
 }
 
 /* Every page of the benchmark: the overall F1 must not fall below a floor. */

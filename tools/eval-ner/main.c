@@ -56,13 +56,18 @@ static int write_predictions(const char *path, const nm_conll_corpus *c, const u
 int main(int argc, char **argv)
 {
     nm_log_init("eval-ner");
-    const char *model_path = NM_DATA_DIR "/ner-model.bin";
+    const char *model_path = "";
+    const char *lang = "";
     bool bench = false;
     int64_t passes = 5;
     const char *predictions = "";
     const char *recognizer = "";
     const nm_opt opts[] = {
-        {"model", 'm', NM_OPT_STRING, &model_path, "FILE", "NER model file", 0, 0},
+        {"model", 'm', NM_OPT_STRING, &model_path, "FILE",
+         "NER model file (default: the --lang model in data/)", 0, 0},
+        {"lang", 'l', NM_OPT_STRING, &lang, "L",
+         "which language's model: data/ner-model.bin for en, data/ner-model-L.bin else; with "
+         "--model, the model must be of L", 0, 0},
         {"bench", 0, NM_OPT_FLAG, &bench, NULL, "also time tagging alone (tokens/s, one core)", 0, 0},
         {"passes", 0, NM_OPT_INT, &passes, "N", "passes over the corpus when timing", 1, 1000},
         {"predictions", 0, NM_OPT_STRING, &predictions, "FILE",
@@ -75,9 +80,10 @@ int main(int argc, char **argv)
     nm_error err;
     const nm_opts_program program = {
         "eval-ner", "[OPTIONS] [FILE]",
-        "Scores the NER model on a CoNLL-2003 format corpus (default\n"
-        "../shared/eval/conll2003/dev.txt): per-type and overall\n"
-        "precision, recall and F1 by the conlleval rules.",
+        "Scores the NER model on a corpus (default ../shared/eval/conll2003/dev.txt)\n"
+        "in the CoNLL-2003, WikiANN or GermEval 2014 format (outer tags; types\n"
+        "outside PER/ORG/LOC/MISC count as O): per-type and overall precision,\n"
+        "recall and F1 by the conlleval rules.",
         opts, n_opts, 1};
     int rc = nm_opts_run(&program, argc, argv, &first);
     if (rc != 0)
@@ -85,8 +91,23 @@ int main(int argc, char **argv)
     const char *corpus_path = first < argc ? argv[first] : "../shared/eval/conll2003/dev.txt";
     nm_ner_model *m;
     nm_conll_corpus *c;
+    char default_path[4096];
+    if (!*model_path) {
+        if (!*lang || !strcmp(lang, "en"))
+            snprintf(default_path, sizeof default_path, "%s/ner-model.bin", NM_DATA_DIR);
+        else
+            snprintf(default_path, sizeof default_path, "%s/ner-model-%s.bin", NM_DATA_DIR, lang);
+        model_path = default_path;
+    }
     if (nm_ner_model_load(model_path, &m, &err) != 0) {
         fprintf(stderr, "eval-ner: %s\n", err.msg);
+        return 1;
+    }
+    char has[8];
+    nm_ner_model_lang(m, has);
+    if (*lang && strcmp(has, lang) != 0) {
+        fprintf(stderr, "eval-ner: %s is a model for language %s, not %s\n", model_path, has, lang);
+        nm_ner_model_free(&m);
         return 1;
     }
     if (nm_conll_load(corpus_path, &c, &err) != 0) {
@@ -94,8 +115,9 @@ int main(int argc, char **argv)
         nm_ner_model_free(&m);
         return 1;
     }
-    printf("model: %s\ncorpus: %s (%zu tokens, %zu sentences, %zu documents)\n",
-           nm_ner_model_info(m), corpus_path, c->n_tokens, c->n_sentences, c->n_docs);
+    printf("model: %s\ncorpus: %s (%s format; %zu tokens, %zu sentences, %zu documents)\n",
+           nm_ner_model_info(m), corpus_path, nm_conll_format_name(c->format), c->n_tokens,
+           c->n_sentences, c->n_docs);
     if (bench) {
         int64_t cpu;
         int64_t ns = time_tagging(m, c, (int)passes, &cpu);
@@ -118,6 +140,19 @@ int main(int argc, char **argv)
         }
     } else {
         nm_ner_evaluate(m, c, &sc, pred);
+    }
+    if (c->format != NM_CONLL_CONLL) {
+        /* WikiANN and GermEval (as read) have no MISC: a MISC the model
+         * finds is outside the corpus's types and counts as O, like the
+         * corpus's own OTH. */
+        memset(&sc, 0, sizeof sc);
+        for (size_t i = 0; i < c->n_tokens; i++)
+            if (pred[i] >= NM_NER_B_MISC)
+                pred[i] = NM_NER_O;
+        for (size_t s = 0; s < c->n_sentences; s++)
+            nm_conll_score_add(&sc, c->labels + c->sent_start[s], pred + c->sent_start[s],
+                               c->sent_start[s + 1] - c->sent_start[s]);
+        printf("corpus has no MISC type: the model's MISC entities count as O\n");
     }
     if (*predictions && write_predictions(predictions, c, pred, &err) != 0) {
         fprintf(stderr, "eval-ner: %s\n", err.msg);

@@ -53,11 +53,13 @@ int main(int argc, char **argv)
     const char *gazetteer = NM_DATA_DIR "/ner-gazetteer.txt";
     const char *out = NM_DATA_DIR "/ner-model.bin";
     const char *features = "all";
+    const char *lang = "en";
     int64_t epochs = 12, seed = 1, bits = 17;
     const nm_opt opts[] = {
         {"train", 0, NM_OPT_STRING, &train, "FILE", "training corpus (CoNLL: WORD ... TAG)", 0, 0},
         {"dev", 0, NM_OPT_STRING, &dev, "FILE", "corpus scored after each epoch (never trained on)", 0, 0},
         {"gazetteer", 0, NM_OPT_STRING, &gazetteer, "FILE", "word lists stored in the model ('' = none)", 0, 0},
+        {"lang", 0, NM_OPT_STRING, &lang, "L", "language of the corpus (ISO 639-1), stored in the model", 0, 0},
         {"out", 'o', NM_OPT_STRING, &out, "FILE", "model file to write", 0, 0},
         {"epochs", 0, NM_OPT_INT, &epochs, "N", "passes over the training data", 1, 100},
         {"seed", 0, NM_OPT_INT, &seed, "S", "shuffling seed (same seed, same model)", 0, 1e15},
@@ -79,6 +81,8 @@ int main(int argc, char **argv)
     unsigned mask = 0;
     if (rc == 0 && first < argc)
         rc = nm_error_set(&err, NM_ERR_INVALID, "unexpected argument '%s'", argv[first]);
+    if (rc == 0 && (strlen(lang) < 2 || strlen(lang) > 3 || strspn(lang, "abcdefghijklmnopqrstuvwxyz") != strlen(lang)))
+        rc = nm_error_set(&err, NM_ERR_INVALID, "--lang: '%s' is not a lower-case ISO 639 code", lang);
     if (rc == 0 && parse_features(features, &mask) != 0)
         rc = nm_error_set(&err, NM_ERR_INVALID, "--features: unknown template list '%s'",
                           features);
@@ -88,6 +92,7 @@ int main(int argc, char **argv)
     }
     nm_ner_train_config cfg = {
         .train_path = train,
+        .lang = lang,
         .dev_path = *dev ? dev : NULL,
         .gazetteer_path = *gazetteer ? gazetteer : NULL,
         .out_path = out,

@@ -1,10 +1,12 @@
 /*
  * nm_html_internal: what the nm_html_*.c modules share (not a public API).
  *
- *   nm_html.c          entry point: bytes -> UTF-8 -> nesting guard -> gumbo
+ *   nm_html.c          entry point: bytes -> UTF-8 -> nesting guard -> tree
  *                      -> metadata + content -> nm_doc
- *   nm_html_prep.c     before gumbo: legacy charset conversion (iconv) and the
- *                      nesting guard that keeps gumbo linear
+ *   nm_html_tree.c     the document tree: libxml2's HTML parser, read into
+ *                      nm_hnode (the only file that knows the parser)
+ *   nm_html_prep.c     before the parser: legacy charset conversion (iconv)
+ *                      and the nesting guard that keeps parsing linear
  *   nm_html_util.c     scratch buffer, whitespace-collapsing text, attributes
  *   nm_html_meta.c     title, byline, site name, dates, language, canonical url
  *                      (meta tags, JSON-LD, <time>, visible text)
@@ -20,7 +22,6 @@
 #ifndef NM_HTML_INTERNAL_H
 #define NM_HTML_INTERNAL_H
 
-#include <gumbo.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +29,146 @@
 #include "nm_arena.h"
 #include "nm_doc.h"
 #include "nm_html.h"
+
+/* ---- the document tree (nm_html_tree.c) ----
+ *
+ * libxml2's HTML parser builds the document; nm_html_tree_parse reads it into
+ * this compact tree (children in arrays, tags as an enum, adjacent text
+ * merged, comments dropped), so only nm_html_tree.c knows the parser. */
+
+/* The tags the modules ask about; every other element is NM_HTAG_UNKNOWN. */
+typedef enum nm_htag {
+    NM_HTAG_UNKNOWN,
+    NM_HTAG_A,
+    NM_HTAG_ABBR,
+    NM_HTAG_ADDRESS,
+    NM_HTAG_ARTICLE,
+    NM_HTAG_ASIDE,
+    NM_HTAG_AUDIO,
+    NM_HTAG_B,
+    NM_HTAG_BDI,
+    NM_HTAG_BDO,
+    NM_HTAG_BIG,
+    NM_HTAG_BLOCKQUOTE,
+    NM_HTAG_BODY,
+    NM_HTAG_BR,
+    NM_HTAG_BUTTON,
+    NM_HTAG_CANVAS,
+    NM_HTAG_CAPTION,
+    NM_HTAG_CENTER,
+    NM_HTAG_CITE,
+    NM_HTAG_CODE,
+    NM_HTAG_DATA,
+    NM_HTAG_DD,
+    NM_HTAG_DEL,
+    NM_HTAG_DETAILS,
+    NM_HTAG_DFN,
+    NM_HTAG_DIV,
+    NM_HTAG_DL,
+    NM_HTAG_DT,
+    NM_HTAG_EM,
+    NM_HTAG_EMBED,
+    NM_HTAG_FIELDSET,
+    NM_HTAG_FIGCAPTION,
+    NM_HTAG_FIGURE,
+    NM_HTAG_FONT,
+    NM_HTAG_FOOTER,
+    NM_HTAG_FORM,
+    NM_HTAG_H1,
+    NM_HTAG_H2,
+    NM_HTAG_H3,
+    NM_HTAG_H4,
+    NM_HTAG_H5,
+    NM_HTAG_H6,
+    NM_HTAG_HEAD,
+    NM_HTAG_HEADER,
+    NM_HTAG_HR,
+    NM_HTAG_HTML,
+    NM_HTAG_I,
+    NM_HTAG_IFRAME,
+    NM_HTAG_IMG,
+    NM_HTAG_INPUT,
+    NM_HTAG_INS,
+    NM_HTAG_KBD,
+    NM_HTAG_LABEL,
+    NM_HTAG_LI,
+    NM_HTAG_LINK,
+    NM_HTAG_MAIN,
+    NM_HTAG_MARK,
+    NM_HTAG_MATH,
+    NM_HTAG_MENU,
+    NM_HTAG_META,
+    NM_HTAG_NAV,
+    NM_HTAG_NOBR,
+    NM_HTAG_NOSCRIPT,
+    NM_HTAG_OBJECT,
+    NM_HTAG_OL,
+    NM_HTAG_P,
+    NM_HTAG_PRE,
+    NM_HTAG_Q,
+    NM_HTAG_S,
+    NM_HTAG_SAMP,
+    NM_HTAG_SCRIPT,
+    NM_HTAG_SECTION,
+    NM_HTAG_SELECT,
+    NM_HTAG_SMALL,
+    NM_HTAG_SPAN,
+    NM_HTAG_STRONG,
+    NM_HTAG_STYLE,
+    NM_HTAG_SUB,
+    NM_HTAG_SUMMARY,
+    NM_HTAG_SUP,
+    NM_HTAG_SVG,
+    NM_HTAG_TABLE,
+    NM_HTAG_TBODY,
+    NM_HTAG_TD,
+    NM_HTAG_TEMPLATE,
+    NM_HTAG_TEXTAREA,
+    NM_HTAG_TFOOT,
+    NM_HTAG_TH,
+    NM_HTAG_THEAD,
+    NM_HTAG_TIME,
+    NM_HTAG_TITLE,
+    NM_HTAG_TR,
+    NM_HTAG_TT,
+    NM_HTAG_U,
+    NM_HTAG_UL,
+    NM_HTAG_VAR,
+    NM_HTAG_VIDEO,
+    NM_HTAG_WBR,
+    NM_HTAG_COUNT
+} nm_htag;
+
+typedef enum nm_hnode_type { NM_HNODE_ELEMENT, NM_HNODE_TEXT } nm_hnode_type;
+
+typedef struct nm_hnode nm_hnode;
+typedef struct nm_hkids {
+    nm_hnode **data;
+    unsigned length;
+} nm_hkids;
+typedef struct nm_hattr {
+    const char *name, *value; /* name lower-cased; value "" for a bare attribute */
+} nm_hattr;
+struct nm_hnode {
+    nm_hnode_type type;
+    nm_htag tag;              /* elements */
+    const nm_hnode *parent;   /* NULL for the root */
+    nm_hkids kids;            /* elements */
+    const nm_hattr *attrs;    /* elements */
+    unsigned n_attrs;
+    const char *text;         /* text nodes: UTF-8, NUL-terminated, entities decoded */
+};
+
+typedef struct nm_htree {
+    const nm_hnode *root; /* the <html> element (always present) */
+    void *priv;
+} nm_htree;
+
+/* Parses html[0..len) (valid UTF-8, no NUL bytes, html[len] == '\0') into a
+ * tree; never fails (a page with no markup is an empty <html>). Time and
+ * memory are linear in len once nesting is bounded (nm_html_prep_nesting). */
+nm_htree *nm_html_tree_parse(const char *html, size_t len);
+void nm_html_tree_free(nm_htree *tree);
 
 /* ---- scratch buffer (malloc'd, grows; abort on OOM like nm_alloc) ---- */
 typedef struct nm_hbuf {
@@ -45,14 +186,14 @@ void nm_hbuf_trim_end(nm_hbuf *b);
 void nm_hbuf_free(nm_hbuf *b);
 
 /* Value of attribute name on an element, or NULL. */
-const char *nm_html_attr(const GumboNode *node, const char *name);
+const char *nm_html_attr(const nm_hnode *node, const char *name);
 
 /* Tags whose content is never readable text (script, style, svg, ...). */
-bool nm_html_tag_is_opaque(GumboTag tag);
+bool nm_html_tag_is_opaque(nm_htag tag);
 
 /* The visible text of node's subtree (whitespace collapsed, trimmed), copied
  * into the arena, or NULL when empty. Iterative; opaque tags skipped. */
-char *nm_html_node_text(nm_arena *arena, const GumboNode *node, size_t *len);
+char *nm_html_node_text(nm_arena *arena, const nm_hnode *node, size_t *len);
 
 /* Copies s (trimmed, whitespace collapsed) into the arena; NULL if empty. */
 char *nm_html_clean_dup(nm_arena *arena, const char *s, size_t n);
@@ -60,7 +201,7 @@ char *nm_html_clean_dup(nm_arena *arena, const char *s, size_t n);
 /* ASCII case-insensitive substring search in s[0..n). */
 bool nm_html_icontains(const char *s, size_t n, const char *needle);
 
-/* ---- before gumbo (nm_html_prep.c) ---- */
+/* ---- before the parser (nm_html_prep.c) ---- */
 
 /* If the document starts with a UTF-16 byte-order mark, or declares a legacy
  * charset (windows-1252, iso-8859-x, koi8-r, gbk, shift_jis, ...) and is not
@@ -68,13 +209,17 @@ bool nm_html_icontains(const char *s, size_t n, const char *needle);
  * *out_len set); otherwise NULL. */
 char *nm_html_prep_charset(const char *html, size_t len, size_t *out_len);
 
-/* Gumbo's tree building scans the stack of open elements for each tag, so a
- * document nested N deep costs O(N^2). If the tags of html nest deeper than
+/* Parsers scan the stack of open elements (libxml2 for an end tag that does
+ * not match the current element), so a document nested N deep can cost
+ * O(N^2). If the tags of html nest deeper than
  * NM_HTML_MAX_NESTING (counted conservatively: void and self-closing
  * elements and those HTML closes implicitly are not counted), returns a
  * malloc'd copy in which the start and end tags past that depth are blanked
  * out (their text stays); otherwise NULL. Linear time. */
 #define NM_HTML_MAX_NESTING 400
+/* The same pass blanks the attributes of a start tag past NM_HTML_MAX_ATTRS
+ * (the parser's duplicate check is quadratic in a tag's attributes). */
+#define NM_HTML_MAX_ATTRS 64
 char *nm_html_prep_nesting(const char *html, size_t len, size_t *out_len);
 
 /* ---- metadata (nm_html_meta.c) ---- */
@@ -82,7 +227,7 @@ char *nm_html_prep_nesting(const char *html, size_t len, size_t *out_len);
 /* Fills title, byline, site_name, description, language, canonical_url,
  * published/modified dates of doc from the document. *ld_body gets the
  * JSON-LD articleBody (raw, arena copy) or NULL. */
-void nm_html_meta(nm_arena *arena, const GumboOutput *out, nm_doc *doc, const char **ld_body);
+void nm_html_meta(nm_arena *arena, const nm_htree *tree, nm_doc *doc, const char **ld_body);
 
 /* Parses an ISO 8601 / RFC 3339 date-time ("2019-11-19", "2019-11-19T10:00Z",
  * "2019-11-19T10:00:00.000+01:00", "2019-11-19 10:00:00") to Unix ms; 0 if it
@@ -101,15 +246,28 @@ char *nm_html_clean_title(nm_arena *arena, const char *title, const char *site);
 #define NM_HCLASS_BODY 8u   /* itemprop=articleBody: the publisher marks the body */
 #define NM_HCLASS_EMBED 16u /* an embedded post (tweet, Instagram) quoted as content */
 
-/* Bits NM_HCLASS_* for an element. */
-unsigned nm_html_class_flags(const GumboNode *node);
+/* What class and id strings said, by a 64-bit hash of the string: one per
+ * document (calloc'd), so a class name repeated on many elements is matched
+ * once. */
+#define NM_HCLASS_CACHE 1024
+typedef struct nm_hclass_cache {
+    struct nm_hclass_slot {
+        uint64_t hash;
+        size_t len;
+        uint8_t bits;
+        bool used;
+    } slot[NM_HCLASS_CACHE];
+} nm_hclass_cache;
+
+/* Bits NM_HCLASS_* for an element; cache may be NULL. */
+unsigned nm_html_class_flags(const nm_hnode *node, nm_hclass_cache *cache);
 
 /* ---- content (nm_html_content.c) ---- */
 
 /* Finds the main content under root and fills doc->blocks/n_blocks (zero
  * blocks when none was found). doc->title (may be NULL) is used to drop a
  * repeated headline. */
-void nm_html_content(nm_arena *arena, const GumboOutput *out, nm_doc *doc);
+void nm_html_content(nm_arena *arena, const nm_htree *tree, nm_doc *doc);
 
 /* ---- block text filters (nm_html_lines.c); s[0..n), trimmed ---- */
 

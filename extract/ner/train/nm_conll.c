@@ -50,6 +50,68 @@ static char *read_all(const char *path, size_t *len, nm_error *err)
     return buf;
 }
 
+/* Which of the three line formats a corpus uses, from its first token line:
+ * GermEval (a number, a TAB, the word, the outer and inner tags), WikiANN
+ * ("xx:word<TAB>tag", two columns, a lower-case language prefix) or CoNLL
+ * (whitespace columns, word first, tag last). */
+static nm_conll_format detect_format(const char *line)
+{
+    const char *p = line;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    if (p > line && *p == '\t') {
+        int tabs = 0;
+        for (const char *q = line; *q; q++)
+            tabs += *q == '\t';
+        if (tabs >= 3)
+            return NM_CONLL_GERMEVAL;
+    }
+    p = line;
+    while (*p >= 'a' && *p <= 'z')
+        p++;
+    if (p - line >= 2 && p - line <= 3 && *p == ':' && strchr(p, '\t') &&
+        !strchr(strchr(p, '\t') + 1, '\t'))
+        return NM_CONLL_WIKIANN;
+    return NM_CONLL_CONLL;
+}
+
+const char *nm_conll_format_name(nm_conll_format f)
+{
+    return f == NM_CONLL_GERMEVAL ? "germeval" : f == NM_CONLL_WIKIANN ? "wikiann" : "conll";
+}
+
+/* GermEval outer tag: PER/ORG/LOC spans kept, OTH and every -deriv and -part
+ * variant read as O (types outside the PER/ORG/LOC set score as O). */
+static int germeval_tag(const char *tag, size_t len, uint8_t *label)
+{
+    if (len == 1 && tag[0] == 'O') {
+        *label = NM_NER_O;
+        return 0;
+    }
+    if (len < 3 || (tag[0] != 'B' && tag[0] != 'I') || tag[1] != '-')
+        return -1;
+    const char *type = tag + 2;
+    size_t tl = len - 2;
+    if (tl == 3 && (!memcmp(type, "PER", 3) || !memcmp(type, "ORG", 3) || !memcmp(type, "LOC", 3)))
+        return nm_ner_label_parse(tag, len, label);
+    static const char *const other[] = {"OTH", "PER", "ORG", "LOC"};
+    for (size_t i = 0; i < 4; i++)
+        if (tl >= 3 && !memcmp(type, other[i], 3) &&
+            (tl == 3 || (tl == 8 && !memcmp(type + 3, "deriv", 5)) ||
+             (tl == 7 && !memcmp(type + 3, "part", 4)))) {
+            *label = NM_NER_O;
+            return 0;
+        }
+    return -1;
+}
+
+static const char *const expected[] = {
+    [NM_CONLL_CONLL] = "'WORD ... TAG' with an IOB2 tag over PER/ORG/LOC/MISC",
+    [NM_CONLL_WIKIANN] = "'xx:WORD<TAB>TAG' (WikiANN) with an IOB2 tag over PER/ORG/LOC",
+    [NM_CONLL_GERMEVAL] = "'N<TAB>WORD<TAB>OUTER<TAB>INNER' (GermEval 2014) with IOB2 outer "
+                          "tags over PER/ORG/LOC/OTH (and *deriv/*part)",
+};
+
 int nm_conll_load(const char *path, nm_conll_corpus **out, nm_error *err)
 {
     *out = NULL;
@@ -63,6 +125,7 @@ int nm_conll_load(const char *path, nm_conll_corpus **out, nm_error *err)
     size_t line_no = 0;
     char *line = text;
     int rc = 0;
+    int format = -1;
     *(size_t *)vec_push(&docs) = 0;
     while (line < text + len) {
         line_no++;
@@ -72,33 +135,70 @@ int nm_conll_load(const char *path, nm_conll_corpus **out, nm_error *err)
         while (eol > line && (eol[-1] == '\r' || eol[-1] == ' ' || eol[-1] == '\t'))
             eol--;
         *eol = '\0';
+        if (format == NM_CONLL_GERMEVAL && line[0] == '#') {
+            line = next; /* source URL of the next sentence */
+            continue;
+        }
         if (eol == line || strncmp(line, "-DOCSTART-", 10) == 0) {
             if (sent_open) {
                 *(size_t *)vec_push(&sents) = toks.n - sent_open;
                 sent_open = 0;
             }
-            if (eol != line && sents.n > ((size_t *)docs.p)[docs.n - 1])
+            /* WikiANN and GermEval sentences are unrelated fragments: each
+             * is a document of its own (no context borrowed from others). */
+            bool own_doc = format == NM_CONLL_WIKIANN || format == NM_CONLL_GERMEVAL;
+            if ((eol != line || own_doc) && sents.n > ((size_t *)docs.p)[docs.n - 1])
                 *(size_t *)vec_push(&docs) = sents.n;
             line = next;
             continue;
         }
-        char *word_end = line;
-        while (*word_end && *word_end != ' ' && *word_end != '\t')
-            word_end++;
-        char *tag = eol;
-        while (tag > line && tag[-1] != ' ' && tag[-1] != '\t')
-            tag--;
+        if (format < 0) {
+            if (line[0] == '#' && line[1] == '\t') {
+                format = NM_CONLL_GERMEVAL;
+                line = next;
+                continue;
+            }
+            format = (int)detect_format(line);
+        }
+        char *word = line, *word_end, *tag, *tag_end = eol;
         uint8_t label;
-        if (word_end == eol || nm_ner_label_parse(tag, (size_t)(eol - tag), &label) != 0) {
-            rc = nm_error_set(err, NM_ERR_MALFORMED,
-                              "corpus %s line %zu: expected 'WORD ... TAG' with an IOB2 tag "
-                              "over PER/ORG/LOC/MISC, got '%.60s'",
-                              path, line_no, line);
+        int bad;
+        if (format == NM_CONLL_GERMEVAL) {
+            /* index TAB word TAB outer TAB inner */
+            char *c1 = strchr(line, '\t');
+            char *c2 = c1 ? strchr(c1 + 1, '\t') : NULL;
+            char *c3 = c2 ? strchr(c2 + 1, '\t') : NULL;
+            bad = !c3 || c1 == line || c2 == c1 + 1;
+            word = c1 ? c1 + 1 : line;
+            word_end = c2 ? c2 : eol;
+            tag = c2 ? c2 + 1 : eol;
+            tag_end = c3 ? c3 : eol;
+            bad = bad || germeval_tag(tag, (size_t)(tag_end - tag), &label) != 0;
+        } else {
+            if (format == NM_CONLL_WIKIANN) {
+                char *colon = strchr(line, ':');
+                char *tab = strchr(line, '\t');
+                if (colon && tab && colon < tab && colon - line <= 3)
+                    word = colon + 1;
+            }
+            word_end = word;
+            while (*word_end && *word_end != ' ' && *word_end != '\t')
+                word_end++;
+            tag = eol;
+            while (tag > line && tag[-1] != ' ' && tag[-1] != '\t')
+                tag--;
+            bad = word_end == eol || word_end == word ||
+                  nm_ner_label_parse(tag, (size_t)(eol - tag), &label) != 0 ||
+                  (format == NM_CONLL_WIKIANN && label >= NM_NER_B_MISC);
+        }
+        if (bad) {
+            rc = nm_error_set(err, NM_ERR_MALFORMED, "corpus %s line %zu: expected %s, got '%.60s'",
+                              path, line_no, expected[format], line);
             break;
         }
         nm_ner_token *t = vec_push(&toks);
-        t->text = line;
-        t->len = (size_t)(word_end - line);
+        t->text = word;
+        t->len = (size_t)(word_end - word);
         *(uint8_t *)vec_push(&labs) = label;
         sent_open++;
         line = next;
@@ -121,6 +221,7 @@ int nm_conll_load(const char *path, nm_conll_corpus **out, nm_error *err)
     else
         ((size_t *)docs.p)[docs.n - 1] = sents.n - 1;
     nm_conll_corpus *c = nm_xcalloc(1, sizeof *c);
+    c->format = (nm_conll_format)format;
     c->n_tokens = toks.n;
     c->tokens = toks.p;
     c->labels = labs.p;

@@ -1,10 +1,16 @@
 /*
  * nm_conll: CoNLL-2003 style NER corpora and the conlleval score.
  *
- * Corpus format: one token per line, whitespace-separated columns, the first
- * is the word and the last the IOB2 tag (O, B-PER, I-ORG, ...); a blank line
- * ends a sentence; a line starting with -DOCSTART- starts a document. Files
- * with only two columns (word tag) are read the same way.
+ * Corpus formats (told apart by the first token line; every later line must
+ * be of the same format, else the error names the line and what was expected):
+ * - CoNLL-2003: one token per line, whitespace-separated columns, the first
+ *   is the word and the last the IOB2 tag (O, B-PER, I-ORG, ...); a blank line
+ *   ends a sentence; a line starting with -DOCSTART- starts a document. Files
+ *   with only two columns (word tag) are read the same way.
+ * - WikiANN: "xx:word<TAB>tag" (the language prefix is dropped), PER/ORG/LOC.
+ * - GermEval 2014: "index<TAB>word<TAB>outer<TAB>inner", '#' lines between
+ *   sentences; the outer tag is read, PER/ORG/LOC kept, OTH and the *deriv/
+ *   *part variants read as O.
  *
  * Scoring follows conlleval: an entity counts as correct only when its type
  * and exact token span match (spans by nm_ner_next_span's rules).
@@ -18,7 +24,17 @@
 #include "nm_error.h"
 #include "nm_ner.h"
 
+typedef enum nm_conll_format {
+    NM_CONLL_CONLL = 0,
+    NM_CONLL_WIKIANN = 1,
+    NM_CONLL_GERMEVAL = 2
+} nm_conll_format;
+
+/* "conll", "wikiann", "germeval". */
+const char *nm_conll_format_name(nm_conll_format f);
+
 typedef struct nm_conll_corpus {
+    nm_conll_format format;
     size_t n_tokens, n_sentences, n_docs;
     nm_ner_token *tokens;  /* n_tokens; text points into the corpus */
     uint8_t *labels;       /* n_tokens gold labels */

@@ -327,8 +327,9 @@ int nm_ner_train(const nm_ner_train_config *cfg, nm_error *err)
     uint64_t rng = cfg->seed;
     char info[512];
     snprintf(info, sizeof info,
-             "newsmill NER model; trained on %s (%zu tokens); epochs=%u seed=%llu bits=%u "
-             "features=%#x",
+             "newsmill NER model; lang=%s; corpus=%s; trained on %s (%zu tokens); epochs=%u "
+             "seed=%llu bits=%u features=%#x",
+             cfg->lang ? cfg->lang : "en", nm_conll_format_name(train->format),
              cfg->train_path, train->n_tokens, cfg->epochs, (unsigned long long)cfg->seed,
              cfg->bits, cfg->features);
     nm_ner_model *model = NULL;

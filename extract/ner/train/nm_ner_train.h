@@ -28,7 +28,8 @@
 #include "nm_ner.h"
 
 typedef struct nm_ner_train_config {
-    const char *train_path;     /* CoNLL corpus to learn from (required) */
+    const char *train_path;     /* corpus to learn from (required; nm_conll formats) */
+    const char *lang;           /* ISO 639-1 code stored in the model ("lang=xx") */
     const char *dev_path;       /* CoNLL corpus scored after each epoch; NULL = none */
     const char *gazetteer_path; /* NULL = no gazetteer */
     const char *out_path;       /* where the model goes (required) */

@@ -1,10 +1,10 @@
-#!/usr/bin/python3
-"""newsmill client for Python: submit articles, read fleet stats, manage dead letters.
+"""newsmill's producer client: submit articles, read fleet stats, manage dead letters.
 
 Uses Debian's python3-zmq and python3-protobuf. The message classes are
-generated from proto/newsmill.proto at build time (build/python/newsmill_pb2.py);
-this module finds them through $NEWSMILL_PYTHON_DIR, else in build*/python of
-the repository it lives in. Run it with /usr/bin/python3.
+generated from proto/newsmill.proto: into the package when it is installed
+(pip install ./python, or the Debian package), else found through
+$NEWSMILL_PYTHON_DIR or in build*/python of the repository (the build
+generates them there).
 
     import newsmill
     with newsmill.Client("tcp://127.0.0.1:5555") as c:
@@ -28,11 +28,17 @@ from datetime import datetime, timezone
 
 
 def _load_pb2():
+    try:  # installed: generated into the package at build time
+        from . import newsmill_pb2
+        return newsmill_pb2
+    except ImportError:
+        pass
     here = os.path.dirname(os.path.abspath(__file__))
-    root = os.path.dirname(here)
+    root = os.path.dirname(os.path.dirname(here))
     candidates = []
     if os.environ.get("NEWSMILL_PYTHON_DIR"):
         candidates.append(os.environ["NEWSMILL_PYTHON_DIR"])
+    candidates.append(here)  # installed: newsmill_pb2.py beside this module
     candidates.append(os.path.join(root, "build", "python"))
     others = sorted(glob.glob(os.path.join(root, "build*", "python")),
                     key=lambda p: -os.path.getmtime(p))
@@ -43,8 +49,9 @@ def _load_pb2():
                 sys.path.insert(0, path)
             import newsmill_pb2  # noqa: E402 (generated at build time)
             return newsmill_pb2
-    raise ImportError("newsmill_pb2 not found: build first (cmake --build build) "
-                      "or set NEWSMILL_PYTHON_DIR to the directory holding newsmill_pb2.py")
+    raise ImportError("newsmill_pb2 not found: install the package (pip install ./python), "
+                      "build first (cmake --build build) or set NEWSMILL_PYTHON_DIR to the "
+                      "directory holding newsmill_pb2.py")
 
 
 pb = _load_pb2()
@@ -309,31 +316,3 @@ class Client:
         """Puts dead letters back in the queue; returns the RequeueReply."""
         return self._request(self.endpoint, "requeue",
                              pb.RequeueRequest(ids=list(ids), all=all), "requeue_reply")
-
-
-def _main(argv):
-    import argparse
-    p = argparse.ArgumentParser(description="Submit .txt/.html files to a newsmill queue.")
-    p.add_argument("paths", nargs="+")
-    p.add_argument("--queue", default=DEFAULT_QUEUE)
-    p.add_argument("--timeout", type=float, default=10.0)
-    args = p.parse_args(argv)
-    arts = []
-    for path in args.paths:
-        arts.extend(articles_from_dir(path) if os.path.isdir(path) else [article_from_file(path)])
-    with Client(args.queue, timeout=args.timeout) as c:
-        try:
-            acks = c.submit(arts)
-        except NewsmillError as e:
-            print("newsmill.py:", e, file=sys.stderr)
-            return 3
-    accepted = sum(a.accepted for a in acks)
-    for a in acks:
-        if not a.accepted:
-            print("rejected %s: %s" % (a.id, a.reason), file=sys.stderr)
-    print("accepted %d, rejected %d" % (accepted, len(acks) - accepted))
-    return 0 if accepted == len(acks) else 4
-
-
-if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))

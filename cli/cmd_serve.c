@@ -1,0 +1,90 @@
+/* newsmill serve: the results over HTTP — the JSON API and the newsroom
+ * page (api/nm_api.h), served by nm_httpd from its own thread while this
+ * thread waits for SIGINT or SIGTERM. */
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "nm_api.h"
+#include "nm_httpd.h"
+#include "nm_log.h"
+#include "nm_opts.h"
+#include "nm_store_query.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+int nm_cmd_serve(int argc, char **argv)
+{
+    const char *db = "./var/results.db", *dir = NULL, *listen = "127.0.0.1:9190";
+    const char *token_file = NULL;
+    const nm_opt opts[] = {
+        {"db", 0, NM_OPT_STRING, &db, "FILE", "results database", 0, 0},
+        {"dir", 0, NM_OPT_STRING, &dir, "DIR", "every results*.db in DIR instead (one per host)",
+         0, 0},
+        {"listen", 0, NM_OPT_STRING, &listen, "HOST:PORT",
+         "HTTP address (not loopback: needs --token-file)", 0, 0},
+        {"token-file", 0, NM_OPT_STRING, &token_file, "FILE",
+         "requests need \"Authorization: Bearer <first line of FILE>\"", 0, 0},
+    };
+    const nm_opts_program program = {
+        "newsmill serve", "[OPTIONS]",
+        "Serves the results: a JSON API (/api/search, /api/articles/ID,\n"
+        "/api/entities/top, /api/entities/NAME/articles|timeline|cooccurring,\n"
+        "/api/dups/ID; see docs/api.md) and the newsroom page at /.",
+        opts, sizeof opts / sizeof opts[0], 0};
+    int rc = nm_opts_run(&program, argc, argv, NULL);
+    if (rc != 0)
+        return rc == NM_OPTS_HELP ? NM_EXIT_OK : NM_EXIT_USAGE;
+    nm_error err;
+    if (!token_file && !nm_httpd_is_loopback(listen)) {
+        fprintf(stderr, "newsmill serve: --listen %s is not a loopback address: give"
+                        " --token-file FILE (see --help)\n", listen);
+        return NM_EXIT_USAGE;
+    }
+    char *token = NULL;
+    if (token_file && !(token = nm_httpd_read_token(token_file, &err))) {
+        fprintf(stderr, "newsmill serve: %s\n", err.msg);
+        return NM_EXIT_USAGE;
+    }
+    nm_store_query *q = nm_store_query_open(dir ? NULL : db, dir, &err);
+    if (!q) {
+        fprintf(stderr, "newsmill serve: %s\n", err.msg);
+        free(token);
+        return NM_EXIT_FAILURE;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    nm_httpd_options ho = {listen, nm_api_handle, q, token};
+    nm_httpd *server = nm_httpd_new(&ho, &err);
+    if (!server) {
+        nm_log_error("cannot serve: %s", err.msg);
+        nm_store_query_close(&q);
+        free(token);
+        return NM_EXIT_FAILURE;
+    }
+    nm_log_info("serving url=http://%s/ port=%d databases=%zu token=%s", listen,
+                nm_httpd_port(server), nm_store_query_databases(q), token ? "yes" : "no");
+    const struct timespec tick = {0, 100 * 1000 * 1000};
+    while (!stop)
+        nanosleep(&tick, NULL);
+    nm_log_info("stopping");
+    nm_httpd_destroy(&server);
+    nm_store_query_close(&q);
+    free(token);
+    return NM_EXIT_OK;
+}
