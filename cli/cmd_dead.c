@@ -117,7 +117,10 @@ int nm_cmd_dead(int argc, char **argv)
                    .timeout_ms = NM_PRODUCER_TIMEOUT_MS_DEFAULT};
     nm_curve_opts curve_opts = {0};
     const nm_opt opts[] = {
-        {"queue", 'q', NM_OPT_STRING, &o.queue, "ENDPOINT", "the queue's producer endpoint", 0, 0},
+        {"queue", 'q', NM_OPT_STRING, &o.queue, "ENDPOINT[,...]",
+         "the queue's producer endpoint; several (fronts of one JetStream cluster): move to "
+         "the next when one does not answer",
+         0, 0},
         {"limit", 'n', NM_OPT_INT, &o.limit, "N", "list at most N (newest first)", 1, 100000},
         {"id", 0, NM_OPT_STRING, &o.id, "ID", "list only this article", 0, 0},
         {"requeue", 'r', NM_OPT_FLAG, &o.requeue, NULL,

@@ -56,6 +56,7 @@ typedef struct submit_run {
     int64_t start_ns, progress_ns;
     bool input_done, unavailable, tty, progress_shown;
     char unavailable_msg[600];
+    int64_t last_failover_ns; /* several --queue endpoints: when we last moved on */
 } submit_run;
 
 static volatile sig_atomic_t interrupted;
@@ -350,6 +351,19 @@ static void on_refused(submit_run *r, batch *b, const nm_error *err)
     batch_free(&b);
 }
 
+/* The front in use did not answer: with several --queue endpoints, move to
+ * the next (at most once per --timeout: one silence, one move). */
+static void fail_over(submit_run *r)
+{
+    int64_t now = nm_time_mono_ns();
+    if (r->last_failover_ns && now - r->last_failover_ns < r->o.timeout_ms * NM_NS_PER_MS)
+        return;
+    r->last_failover_ns = now;
+    nm_error err;
+    if (nm_producer_failover(r->producer, &err) != 0)
+        fprintf(stderr, "newsmill submit: moving to the next queue endpoint: %s\n", err.msg);
+}
+
 /* Sends b; when the queue cannot be reached, tries again later (up to
  * --retries), then gives up: the queue is unavailable. */
 static void dispatch(submit_run *r, batch *b)
@@ -357,6 +371,8 @@ static void dispatch(submit_run *r, batch *b)
     nm_error err;
     if (send_batch(r, b, &err) == 0)
         return;
+    if (err.code == NM_ERR_TIMEOUT)
+        fail_over(r);
     if (err.code == NM_ERR_TOO_LARGE) { /* over the frame limit, not sent: split it */
         on_refused(r, b, &err);
         return;
@@ -378,6 +394,7 @@ static void check_deadlines(submit_run *r)
         }
         r->in_flight[i] = r->in_flight[--r->n_in_flight];
         nm_error err;
+        fail_over(r);
         if (b->attempts > r->o.retries) {
             nm_error_set(&err, NM_ERR_TIMEOUT,
                          "no acknowledgement from the queue at %s after %d attempt(s) of %lld ms",
@@ -524,7 +541,10 @@ int nm_cmd_submit(int argc, char **argv)
                      .flush_ms = 200};
     nm_curve_opts curve_opts = {0};
     const nm_opt opts[] = {
-        {"queue", 'q', NM_OPT_STRING, &o.queue, "ENDPOINT", "the queue's producer endpoint", 0, 0},
+        {"queue", 'q', NM_OPT_STRING, &o.queue, "ENDPOINT[,...]",
+         "the queue's producer endpoint; several (fronts of one JetStream cluster): move to "
+         "the next when one does not answer",
+         0, 0},
         {"batch", 'b', NM_OPT_INT, &o.batch, "N", "articles per batch", 1, 10000},
         {"in-flight", 0, NM_OPT_INT, &o.in_flight, "N", "batches awaiting their ack at once", 1,
          MAX_IN_FLIGHT},

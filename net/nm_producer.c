@@ -17,7 +17,9 @@ struct nm_producer {
     const nm_curve *curve; /* borrowed; NULL: plain */
     void *sock;
     void *monitor; /* PAIR: the socket's disconnect events */
-    char endpoint[256];
+    char endpoint[256];   /* the one in use */
+    char endpoints[1024]; /* all of them, comma-separated (failover) */
+    int n_endpoints, current;
     int64_t timeout_ms;
     int retries;
     int64_t max_frame_bytes;
@@ -79,12 +81,44 @@ nm_producer *nm_producer_new(void *zmq_ctx, const char *endpoint, nm_error *err)
     return nm_producer_new_curve(zmq_ctx, endpoint, NULL, err);
 }
 
+/* Copies endpoint number i of the comma-separated list into out. */
+static void nth_endpoint(const char *list, int i, char *out, size_t size)
+{
+    const char *p = list;
+    for (; i > 0 && p; i--) {
+        p = strchr(p, ',');
+        if (p)
+            p++;
+    }
+    size_t len = p ? strcspn(p, ",") : 0;
+    if (len >= size)
+        len = size - 1;
+    memcpy(out, p ? p : "", len);
+    out[len] = '\0';
+}
+
 nm_producer *nm_producer_new_curve(void *zmq_ctx, const char *endpoint, const nm_curve *curve,
                                    nm_error *err)
 {
     if (!endpoint || !*endpoint)
         endpoint = NM_QUEUE_FRONT_ENDPOINT_DEFAULT;
-    void *sock = open_socket(zmq_ctx, endpoint, curve, err);
+    if (strlen(endpoint) >= sizeof ((nm_producer *)0)->endpoints) {
+        nm_error_set(err, NM_ERR_INVALID, "queue endpoint list too long");
+        return NULL;
+    }
+    int n = 1;
+    for (const char *c = endpoint; *c; c++)
+        n += *c == ',';
+    char first[256];
+    for (int i = 0; i < n; i++) { /* each must be usable: checked now, not at failover */
+        nth_endpoint(endpoint, i, first, sizeof first);
+        void *probe = open_socket(zmq_ctx, first, curve, err);
+        if (!probe)
+            return NULL;
+        zmq_close(probe);
+    }
+    nth_endpoint(endpoint, 0, first, sizeof first);
+    void *sock = open_socket(zmq_ctx, first, curve, err);
     if (!sock)
         return NULL;
     void *monitor = watch_disconnects(zmq_ctx, sock, err);
@@ -98,7 +132,9 @@ nm_producer *nm_producer_new_curve(void *zmq_ctx, const char *endpoint, const nm
     p->sock = sock;
     p->monitor = monitor;
     p->max_frame_bytes = (int64_t)NM_FRAME_MAX_DEFAULT;
-    snprintf(p->endpoint, sizeof p->endpoint, "%s", endpoint);
+    snprintf(p->endpoint, sizeof p->endpoint, "%s", first);
+    snprintf(p->endpoints, sizeof p->endpoints, "%s", endpoint);
+    p->n_endpoints = n;
     p->timeout_ms = NM_PRODUCER_TIMEOUT_MS_DEFAULT;
     p->retries = NM_PRODUCER_RETRIES_DEFAULT;
     p->next_request_id = 1;
@@ -220,9 +256,14 @@ static int check_frame_size(const nm_producer *p, const Newsmill__Envelope *env,
                         len, (long long)p->max_frame_bytes);
 }
 
-/* Replaces the socket: drops whatever is queued for a dead connection. */
+/* Replaces the socket: drops whatever is queued for a dead connection.
+ * With several endpoints, moves to the next one (failover). */
 static int reconnect(nm_producer *p, nm_error *err)
 {
+    if (p->n_endpoints > 1) {
+        p->current = (p->current + 1) % p->n_endpoints;
+        nth_endpoint(p->endpoints, p->current, p->endpoint, sizeof p->endpoint);
+    }
     void *sock = open_socket(p->ctx, p->endpoint, p->curve, err);
     if (!sock)
         return -1;
@@ -238,6 +279,11 @@ static int reconnect(nm_producer *p, nm_error *err)
     return 0;
 }
 
+int nm_producer_failover(nm_producer *producer, nm_error *err)
+{
+    return producer->n_endpoints > 1 ? reconnect(producer, err) : 0;
+}
+
 /* Sends env and waits for the reply with the same request id, resending on
  * timeout. On success *reply is the caller's and its body is `expect` or an
  * ErrorReply turned into -1. */
@@ -251,7 +297,9 @@ static int request(nm_producer *p, Newsmill__Envelope *env, Newsmill__Envelope__
     nm_error e;
     nm_error_clear(&e);
     int closed = 0; /* attempts that ended with the queue closing the connection */
-    for (int attempt = 0; attempt <= p->retries; attempt++) {
+    /* every endpoint of a list gets its turn, whatever the retries */
+    int attempts = p->retries + 1 > p->n_endpoints ? p->retries + 1 : p->n_endpoints;
+    for (int attempt = 0; attempt < attempts; attempt++) {
         if (attempt > 0 && reconnect(p, err) != 0)
             return -1;
         drain_disconnects(p->monitor); /* closes before this attempt are not its answer */
@@ -292,7 +340,7 @@ static int request(nm_producer *p, Newsmill__Envelope *env, Newsmill__Envelope__
         if (e.code != NM_ERR_TIMEOUT && e.code != NM_OK)
             break;
     }
-    if (closed == p->retries + 1)
+    if (closed == attempts)
         return nm_error_set(err, NM_ERR_TOO_LARGE,
                             "the queue at %s closed the connection on each of %d attempt(s) "
                             "instead of answering a request of %zu bytes: it closes connections "
@@ -301,7 +349,7 @@ static int request(nm_producer *p, Newsmill__Envelope *env, Newsmill__Envelope__
     if (e.code == NM_ERR_TIMEOUT || e.code == NM_OK)
         return nm_error_set(err, NM_ERR_TIMEOUT,
                             "no answer from the queue at %s after %d attempt(s) of %lld ms",
-                            p->endpoint, p->retries + 1, (long long)p->timeout_ms);
+                            p->endpoints, attempts, (long long)p->timeout_ms);
     if (err)
         *err = e;
     return -1;

@@ -55,7 +55,10 @@ typedef struct nm_producer nm_producer;
 
 /* Creates a DEALER connected to endpoint (NULL: the default). Connecting
  * succeeds even when no queue runs yet. Returns NULL with err on a bad
- * endpoint. Caller owns the result. zmq_ctx must outlive it. */
+ * endpoint. endpoint may be a comma-separated list of fronts (queues on
+ * one JetStream cluster): the first is used, and each resend after a
+ * timeout or a closed connection moves to the next (failover; it stays
+ * there). Caller owns the result. zmq_ctx must outlive it. */
 nm_producer *nm_producer_new(void *zmq_ctx, const char *endpoint, nm_error *err);
 
 /* Same, connecting with CURVE when curve says so (nm_curve_apply_client;
@@ -63,6 +66,12 @@ nm_producer *nm_producer_new(void *zmq_ctx, const char *endpoint, nm_error *err)
 typedef struct nm_curve nm_curve; /* nm_curve.h */
 nm_producer *nm_producer_new_curve(void *zmq_ctx, const char *endpoint, const nm_curve *curve,
                                    nm_error *err);
+
+/* With several endpoints, moves to the next one now (asynchronous use: a
+ * request not answered in time). Replies still due on the old connection
+ * are lost: resend those requests. With one endpoint: does nothing and
+ * returns 0; -1 with err if the new socket cannot be made. */
+int nm_producer_failover(nm_producer *producer, nm_error *err);
 
 /* Closes the socket (linger 0: unsent requests are dropped); accepts NULL;
  * clears *producer. */

@@ -32,6 +32,23 @@ int main(int argc, char **argv)
          "workers' endpoint (ROUTER, bound)", 0, 0},
         {"stats", 0, NM_OPT_STRING, &cfg.stats_endpoint, "ENDPOINT",
          "collector's stats endpoint (PUSH, connected; \"\": none)", 0, 0},
+        {"store", 0, NM_OPT_STRING, &cfg.store, "NAME",
+         "where articles are kept: spool (one SQLite file, this host) or jetstream (a NATS "
+         "JetStream cluster, see --nats; this process then keeps no durable state)",
+         0, 0},
+        {"nats", 0, NM_OPT_STRING, &cfg.nats_urls, "URL[,URL...]",
+         "--store jetstream: the cluster's servers; 3 or more URLs: streams with 3 replicas, "
+         "else 1",
+         0, 0},
+        {"nats-user", 0, NM_OPT_STRING, &cfg.nats_user, "NAME",
+         "--store jetstream: user name for the cluster (with --nats-password)", 0, 0},
+        {"nats-password", 0, NM_OPT_STRING, &cfg.nats_password, "SECRET",
+         "--store jetstream: password (better in the --config file than on the command line)", 0,
+         0},
+        {"nats-token", 0, NM_OPT_STRING, &cfg.nats_token, "SECRET",
+         "--store jetstream: authentication token (instead of user and password)", 0, 0},
+        {"nats-ca", 0, NM_OPT_STRING, &cfg.nats_ca, "FILE",
+         "--store jetstream: connect with TLS, trusting the servers signed by this CA", 0, 0},
         {"spool", 0, NM_OPT_STRING, &cfg.spool_path, "FILE",
          "spool database (SQLite); its directory is created", 0, 0},
         {"durability", 0, NM_OPT_STRING, &durability, "MODE",
@@ -91,6 +108,11 @@ int main(int argc, char **argv)
     else {
         fprintf(stderr, "newsmill-queue: --durability must be full or normal, not '%s'\n",
                 durability);
+        return 2;
+    }
+    if (strcmp(cfg.store, "spool") != 0 && strcmp(cfg.store, "jetstream") != 0) {
+        fprintf(stderr, "newsmill-queue: --store must be spool or jetstream, not '%s'\n",
+                cfg.store);
         return 2;
     }
     nm_log_level level;

@@ -12,6 +12,8 @@
 
 #include "nm_alloc.h"
 #include "nm_log.h"
+#include "nm_qstore_js.h"
+#include "nm_qstore_spool.h"
 #include "nm_queue_int.h"
 #include "nm_time.h"
 
@@ -23,7 +25,9 @@ void nm_queue_config_defaults(nm_queue_config *cfg)
     cfg->front_endpoint = NM_QUEUE_FRONT_ENDPOINT_DEFAULT;
     cfg->back_endpoint = NM_QUEUE_BACK_ENDPOINT_DEFAULT;
     cfg->stats_endpoint = NM_COLLECTOR_STATS_ENDPOINT_DEFAULT;
+    cfg->store = "spool";
     cfg->spool_path = "./var/queue.db";
+    cfg->nats_urls = "nats://127.0.0.1:4222";
     cfg->durability = NM_SPOOL_FULL;
     cfg->max_article_bytes = 16 << 20;
     cfg->max_batch = 10000;
@@ -178,6 +182,27 @@ static void drain_disconnects(nm_queue *q, void *monitor, const char *what)
     }
 }
 
+static nm_qstore *open_store(const nm_queue_config *cfg, nm_error *err)
+{
+    if (!cfg->store || !strcmp(cfg->store, "spool"))
+        return nm_qstore_spool_open(cfg->spool_path, cfg->durability, err);
+    if (!strcmp(cfg->store, "jetstream")) {
+        nm_qstore_js_config js = {
+            .urls = cfg->nats_urls,
+            /* A front that dies: its leases come back after this. */
+            .ack_wait_ms = cfg->lease_ms + cfg->worker_timeout_ms,
+            .connect_ms = 10000,
+            .user = cfg->nats_user,
+            .password = cfg->nats_password,
+            .token = cfg->nats_token,
+            .tls_ca = cfg->nats_ca,
+        };
+        return nm_qstore_js_open(&js, err);
+    }
+    nm_error_set(err, NM_ERR_INVALID, "unknown store '%s' (spool or jetstream)", cfg->store);
+    return NULL;
+}
+
 nm_queue *nm_queue_new(void *zmq_ctx, const nm_queue_config *cfg, nm_error *err)
 {
     if (sodium_init() < 0) {
@@ -203,14 +228,16 @@ nm_queue *nm_queue_new(void *zmq_ctx, const nm_queue_config *cfg, nm_error *err)
     q->window = nm_xmalloc(NM_QUEUE_WINDOW * sizeof *q->window);
     q->win_dirty = true;
 
-    q->spool = nm_spool_open(cfg->spool_path, cfg->durability, err);
-    if (!q->spool || nm_spool_count_articles(q->spool, &q->n_articles, err) != 0 ||
-        nm_spool_count_dead(q->spool, &q->n_dead, err) != 0 ||
-        nm_spool_bytes(q->spool, &q->spool_bytes, err) != 0)
+    q->store = open_store(cfg, err);
+    q->cfg.store = q->store ? q->store->ops->name : NULL; /* static: not copied */
+    q->cfg.nats_urls = q->cfg.nats_user = q->cfg.nats_password = NULL; /* used only to open */
+    q->cfg.nats_token = q->cfg.nats_ca = NULL;
+    if (!q->store ||
+        q->store->ops->counts(q->store, &q->n_articles, &q->n_dead, &q->spool_bytes, err) != 0)
         goto fail;
     Newsmill__DeadLetter **letters;
     size_t n_letters;
-    if (nm_spool_dead_list(q->spool, NM_QUEUE_RECENT_DEAD, NULL, &letters, &n_letters, err) != 0)
+    if (q->store->ops->dead_list(q->store, NM_QUEUE_RECENT_DEAD, NULL, &letters, &n_letters, err) != 0)
         goto fail;
     for (size_t i = n_letters; i-- > 0;)
         nm_queue_remember_dead(q, letters[i]);
@@ -237,8 +264,10 @@ nm_queue *nm_queue_new(void *zmq_ctx, const nm_queue_config *cfg, nm_error *err)
         if (!q->pub)
             goto fail;
     }
-    nm_log_info("queue started front=%s back=%s stats=%s spool=%s durability=%s backlog=%lld dead=%lld",
-                cfg->front_endpoint, cfg->back_endpoint, cfg->stats_endpoint, cfg->spool_path,
+    nm_log_info("queue started front=%s back=%s stats=%s store=%s spool=%s durability=%s "
+                "backlog=%lld dead=%lld",
+                cfg->front_endpoint, cfg->back_endpoint, cfg->stats_endpoint,
+                q->store->ops->name, cfg->spool_path,
                 cfg->durability == NM_SPOOL_FULL ? "full" : "normal", (long long)q->n_articles,
                 (long long)q->n_dead);
     return q;
@@ -266,11 +295,11 @@ void nm_queue_destroy(nm_queue **queue)
     if (q->back_monitor)
         zmq_close(q->back_monitor);
     nm_stats_pub_destroy(&q->pub);
-    nm_spool_close(&q->spool);
+    nm_qstore_close(&q->store);
     nm_lease_table_destroy(&q->leases);
     nm_suspects_destroy(&q->suspects);
     nm_u64map_clear(&q->present);
-    nm_spool_row_clear(&q->row);
+    nm_qstore_row_clear(&q->row);
     for (size_t i = 0; i < q->n_recent_dead; i++)
         newsmill__dead_letter__free_unpacked(q->recent_dead[i], NULL);
     nm_stats_destroy(&q->stats);
@@ -313,12 +342,12 @@ void nm_queue_storage_result(nm_queue *q, int rc, const nm_error *err)
 {
     if (rc == 0) {
         if (q->storage_error)
-            nm_log_info("spool writable again path=%s", q->spool_path);
+            nm_log_info("%s writable again", q->store->ops->name);
         q->storage_error = false;
         return;
     }
     q->storage_error = true;
-    nm_log_error("spool write failed path=%s: %s", q->spool_path, err->msg);
+    nm_log_error("%s write failed: %s", q->store->ops->name, err->msg);
 }
 
 /* Finds the oldest row not under lease. */
@@ -341,14 +370,16 @@ static void send_stats(nm_queue *q)
      * takes milliseconds; during a drain it would stall delivery. */
     if (q->n_articles < 1000) {
         int64_t t0 = nm_time_mono_ns();
-        if (nm_spool_compact(q->spool, &freed, &err) != 0)
+        if (q->store->ops->compact(q->store, &freed, &err) != 0)
             nm_log_warn("compacting spool: %s", err.msg);
         else if (freed > 0)
             nm_log_info("spool compacted pages_freed=%lld rows=%lld ms=%lld", (long long)freed,
                         (long long)q->n_articles,
                         (long long)((nm_time_mono_ns() - t0) / NM_NS_PER_MS));
     }
-    if (nm_spool_bytes(q->spool, &q->spool_bytes, &err) != 0)
+    if (q->store->ops->counts(q->store, q->store->ops->caps.shared ? &q->n_articles : NULL,
+                              q->store->ops->caps.shared ? &q->n_dead : NULL, &q->spool_bytes,
+                              &err) != 0)
         nm_log_warn("reading spool size: %s", err.msg);
     size_t in_flight = nm_lease_count(q->leases);
     nm_metric_set(q->m.backlog, (double)(q->n_articles - (int64_t)in_flight));
@@ -358,7 +389,7 @@ static void send_stats(nm_queue *q)
     nm_metric_set(q->m.workers, (double)q->n_workers);
     nm_metric_set(q->m.suspects, (double)nm_suspects_count(q->suspects));
     nm_metric_set(q->m.oldest_age, 0);
-    if (nm_spool_scan_oldest(q->spool, in_flight + 1, oldest_waiting, q, &err) != 0)
+    if (q->store->ops->scan_oldest(q->store, in_flight + 1, oldest_waiting, q, &err) != 0)
         nm_log_warn("reading oldest article: %s", err.msg);
     for (nm_queue_worker *w = q->workers; w; w = w->next)
         nm_metric_set(w->in_flight_gauge, w->in_flight);

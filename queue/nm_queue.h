@@ -51,7 +51,10 @@ typedef struct nm_queue_config {
     const char *front_endpoint;   /* producers: ROUTER bind */
     const char *back_endpoint;    /* workers: ROUTER bind */
     const char *stats_endpoint;   /* collector: PUSH connect */
+    const char *store;            /* "spool" (default) or "jetstream" */
     const char *spool_path;       /* SQLite file; directory created */
+    const char *nats_urls;        /* jetstream: "nats://h:p[,...]" (nm_qstore_js.h) */
+    const char *nats_user, *nats_password, *nats_token, *nats_ca; /* NULL/"": none */
     const char *instance;         /* stats instance name; NULL: HOST:PID */
     nm_spool_durability durability;
     int64_t max_article_bytes;    /* per article body */

@@ -141,7 +141,7 @@ static void store_article(nm_queue *q, group *g, Newsmill__Article *a, const cha
     if (g->txn_failed)
         return;
     if (!g->txn_open) {
-        int rc = nm_spool_begin(q->spool, true, &g->txn_err);
+        int rc = q->store->ops->begin(q->store, true, &g->txn_err);
         if (rc != 0) {
             g->txn_failed = true;
             return;
@@ -159,8 +159,8 @@ static void store_article(nm_queue *q, group *g, Newsmill__Article *a, const cha
     newsmill__article__pack(a, g->pack);
     a->id = saved;
     bool inserted;
-    if (nm_spool_put(q->spool, id, a->priority, nm_time_unix_ms(), g->pack, len, &inserted,
-                     NULL, &g->txn_err) != 0) {
+    if (q->store->ops->put(q->store, id, a->priority, nm_time_unix_ms(), g->pack, len,
+                           &inserted, &g->txn_err) != 0) {
         g->txn_failed = true;
         return;
     }
@@ -277,10 +277,10 @@ static void finish_group(nm_queue *q, group *g)
     if (g->n == 0)
         return;
     int rc = 0;
-    if (g->txn_open && !g->txn_failed && nm_spool_commit(q->spool, &g->txn_err) != 0)
+    if (g->txn_open && !g->txn_failed && q->store->ops->commit(q->store, &g->txn_err) != 0)
         g->txn_failed = true;
     if (g->txn_failed) {
-        nm_spool_rollback(q->spool);
+        q->store->ops->rollback(q->store);
         rc = -1;
     }
     if (g->txn_open || g->txn_failed)
@@ -290,7 +290,7 @@ static void finish_group(nm_queue *q, group *g)
         if (g->txn_open) /* new rows, or replaced bodies that start without back-off */
             q->win_dirty = true;
         if (q->cfg.max_spool_bytes > 0)
-            nm_spool_bytes(q->spool, &q->spool_bytes, NULL);
+            q->store->ops->counts(q->store, NULL, NULL, &q->spool_bytes, NULL);
     }
     int64_t now = nm_time_mono_ns();
     for (size_t i = 0; i < g->n; i++) {
@@ -299,8 +299,8 @@ static void finish_group(nm_queue *q, group *g)
         if (rc != 0 && p->n_valid > 0) {
             nm_queue_count_rejected(q, "storage", p->n_valid);
             reply_error(q, &p->route, p->request_id, NM_ERR_IO, "storage",
-                        "spool write failed: %s; nothing of this batch was accepted",
-                        g->txn_err.msg);
+                        "%s write failed: %s; nothing of this batch was accepted",
+                        q->store->ops->name, g->txn_err.msg);
         } else {
             Newsmill__SubmitAck ack = NEWSMILL__SUBMIT_ACK__INIT;
             ack.acks = p->ack_ptrs;
@@ -335,7 +335,7 @@ static void handle_dead_list(nm_queue *q, const nm_route *route, Newsmill__Envel
     Newsmill__DeadLetter **letters;
     size_t n;
     nm_error err;
-    if (nm_spool_dead_list(q->spool, limit, req->id, &letters, &n, &err) != 0) {
+    if (q->store->ops->dead_list(q->store, limit, req->id, &letters, &n, &err) != 0) {
         reply_error(q, route, env->request_id, NM_ERR_IO, "storage", "reading dead letters: %s",
                     err.msg);
         return;
@@ -349,7 +349,7 @@ static void handle_dead_list(nm_queue *q, const nm_route *route, Newsmill__Envel
     reply.body_case = NEWSMILL__ENVELOPE__BODY_DEAD_LIST;
     reply.dead_list = &list;
     send_reply(q, route, &reply);
-    nm_spool_letters_free(letters, n);
+    nm_qstore_letters_free(letters, n);
 }
 
 static void handle_requeue(nm_queue *q, const nm_route *route, Newsmill__Envelope *env)
@@ -360,7 +360,7 @@ static void handle_requeue(nm_queue *q, const nm_route *route, Newsmill__Envelop
     char **all_ids = NULL;
     nm_error err;
     if (req->all) {
-        if (nm_spool_dead_ids(q->spool, &all_ids, &n, &err) != 0) {
+        if (q->store->ops->dead_ids(q->store, &all_ids, &n, &err) != 0) {
             reply_error(q, route, env->request_id, NM_ERR_IO, "storage", "listing dead letters: %s",
                         err.msg);
             return;
@@ -372,10 +372,10 @@ static void handle_requeue(nm_queue *q, const nm_route *route, Newsmill__Envelop
     uint32_t requeued = 0;
     int64_t inserted_rows = 0;
     int64_t now_ms = nm_time_unix_ms();
-    int rc = nm_spool_begin(q->spool, true, &err);
+    int rc = q->store->ops->begin(q->store, true, &err);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         bool found, inserted;
-        rc = nm_spool_unbury(q->spool, ids[i], now_ms, &found, &inserted, &err);
+        rc = q->store->ops->unbury(q->store, ids[i], now_ms, &found, &inserted, &err);
         if (rc == 0 && found)
             requeued++;
         else if (rc == 0)
@@ -383,13 +383,13 @@ static void handle_requeue(nm_queue *q, const nm_route *route, Newsmill__Envelop
         inserted_rows += inserted;
     }
     if (rc == 0)
-        rc = nm_spool_commit(q->spool, &err);
+        rc = q->store->ops->commit(q->store, &err);
     if (rc != 0)
-        nm_spool_rollback(q->spool);
+        q->store->ops->rollback(q->store);
     nm_queue_storage_result(q, rc, &err);
     if (rc != 0) {
-        reply_error(q, route, env->request_id, NM_ERR_IO, "storage", "spool write failed: %s",
-                    err.msg);
+        reply_error(q, route, env->request_id, NM_ERR_IO, "storage", "%s write failed: %s",
+                    q->store->ops->name, err.msg);
     } else {
         q->n_dead -= requeued;
         q->n_articles += inserted_rows;

@@ -298,6 +298,8 @@ static void on_extend(nm_queue *q, const nm_route *route, uint64_t request_id,
         nm_lease *l = nm_lease_find(q->leases, x->lease_ids[i]);
         if (l) {
             nm_lease_set_deadline(q->leases, l, deadline);
+            if (q->store->ops->extend)
+                q->store->ops->extend(q->store, l->seq);
             continue;
         }
         if (!unknown)
@@ -418,7 +420,7 @@ static int apply_op(nm_queue *q, const nm_settle_op *op, bool *removed, nm_error
 {
     *removed = false;
     if (op->kind == SETTLE_DONE) {
-        if (nm_spool_remove(q->spool, op->seq, op->rev, removed, err) != 0)
+        if (q->store->ops->remove(q->store, op->seq, op->rev, removed, err) != 0)
             return -1;
         if (*removed)
             q->n_articles--;
@@ -432,11 +434,11 @@ static int apply_op(nm_queue *q, const nm_settle_op *op, bool *removed, nm_error
     bool applied = false;
     Newsmill__DeadLetter *letter = NULL;
     if (op->kind == SETTLE_RETRY) {
-        if (nm_spool_retry(q->spool, op->seq, op->rev, op->attempt, op->not_before_unix_ms, &rec,
+        if (q->store->ops->retry(q->store, op->seq, op->rev, op->attempt, op->not_before_unix_ms, &rec,
                            &applied, err) != 0)
             return -1;
     } else {
-        if (nm_spool_bury(q->spool, op->seq, op->rev, op->attempt, &rec, op->at_unix_ms, &letter,
+        if (q->store->ops->bury(q->store, op->seq, op->rev, op->attempt, &rec, op->at_unix_ms, &letter,
                           err) != 0)
             return -1;
         applied = letter != NULL;
@@ -463,17 +465,17 @@ void nm_queue_settle(nm_queue *q)
     nm_error err;
     int64_t n_articles = q->n_articles, n_dead = q->n_dead;
     size_t n_removed = 0; /* done that deleted its row: what queue_articles_done_total counts */
-    int rc = nm_spool_begin(q->spool, false, &err);
+    int rc = q->store->ops->begin(q->store, false, &err);
     for (size_t i = 0; rc == 0 && i < q->n_ops; i++) {
         bool removed;
         rc = apply_op(q, &q->ops[i], &removed, &err);
         n_removed += removed;
     }
     if (rc == 0)
-        rc = nm_spool_commit(q->spool, &err);
+        rc = q->store->ops->commit(q->store, &err);
     if (rc != 0) {
         /* Nothing settled: the rows stay and are delivered again. */
-        nm_spool_rollback(q->spool);
+        q->store->ops->rollback(q->store);
         q->n_articles = n_articles;
         q->n_dead = n_dead;
     } else {
@@ -506,9 +508,20 @@ static void refill(nm_queue *q)
     if (!q->win_dirty || q->win_n >= NM_QUEUE_WINDOW / 4)
         return;
     size_t limit = NM_QUEUE_WINDOW - q->win_n + q->present.n;
+    if (q->store->ops->caps.reads_reserve) {
+        /* What it reads is reserved for us: no more than the workers can
+         * take now, or it would sit here while its ack wait runs. */
+        size_t credit = 0;
+        for (nm_queue_worker *w = q->workers; w; w = w->next)
+            if (!w->draining)
+                credit += w->credit;
+        limit = credit > q->win_n ? credit - q->win_n : 0;
+        if (limit == 0)
+            return;
+    }
     size_t seen;
     nm_error err;
-    if (nm_spool_scan_ready(q->spool, nm_time_unix_ms(), limit, refill_one, q, &seen, &err) != 0) {
+    if (q->store->ops->scan_ready(q->store, nm_time_unix_ms(), limit, refill_one, q, &seen, &err) != 0) {
         nm_log_error("reading the spool: %s", err.msg);
         return;
     }
@@ -563,7 +576,7 @@ static size_t put_varint(uint8_t *p, uint64_t v)
  * revision, article}} by hand around the stored packed Article: no
  * unpack/repack of the body on the hot path. Field numbers as in
  * proto/newsmill.proto. */
-static size_t encode_delivery(nm_queue *q, const nm_lease *l, const nm_spool_row *row)
+static size_t encode_delivery(nm_queue *q, const nm_lease *l, const nm_qstore_row *row)
 {
     uint8_t head[80]; /* 6 tags + 5 varints of <= 10 bytes + attempt (<= 5) */
     size_t h = 0;
@@ -618,7 +631,7 @@ static int deliver_one(nm_queue *q, nm_queue_worker *w)
         }
         bool found;
         nm_error err;
-        if (nm_spool_fetch(q->spool, seq, &q->row, &found, &err) != 0) {
+        if (q->store->ops->fetch(q->store, seq, &q->row, &found, &err) != 0) {
             nm_log_error("reading article for delivery: %s", err.msg);
             window_unpop(q, seq);
             return 0;

@@ -37,6 +37,7 @@
 
 #include "newsmill.pb-c.h"
 #include "nm_error.h"
+#include "nm_qstore.h"
 
 /* The spool's SQLite page cache, at most. */
 #define NM_SPOOL_CACHE_BYTES ((int64_t)16 << 20)
@@ -48,17 +49,10 @@ typedef enum nm_spool_durability {
 
 typedef struct nm_spool nm_spool;
 
-/* One article row as read for delivery. The blob is copied into a buffer the
- * row owns and reuses: free it with nm_spool_row_clear(). */
-typedef struct nm_spool_row {
-    int64_t seq;
-    int64_t rev; /* the body's revision (spool schema: REVISIONS) */
-    int64_t enqueued_unix_ms;
-    uint32_t attempts;
-    uint8_t *article; /* packed newsmill.Article */
-    size_t article_len;
-    size_t article_cap;
-} nm_spool_row;
+/* One article row as read for delivery (the store interface's row). The blob
+ * is copied into a buffer the row owns and reuses: free it with
+ * nm_spool_row_clear(). */
+typedef nm_qstore_row nm_spool_row;
 
 /* Opens (creating if missing, directory included) the spool at path, checks
  * or creates the schema, and prepares every statement. Returns NULL with err

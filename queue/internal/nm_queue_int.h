@@ -15,7 +15,7 @@
 #include "nm_frame.h"
 #include "nm_lease.h"
 #include "nm_queue.h"
-#include "nm_spool.h"
+#include "nm_qstore.h"
 #include "nm_stats.h"
 #include "nm_suspects.h"
 #include "nm_u64map.h"
@@ -71,7 +71,7 @@ struct nm_queue {
     void *front_monitor, *back_monitor; /* PAIRs receiving disconnect events */
     nm_stats *stats;
     nm_stats_pub *pub;
-    nm_spool *spool;
+    nm_qstore *store;
     nm_lease_table *leases;
     nm_suspects *suspects; /* articles suspected of crashing workers */
 
@@ -96,7 +96,7 @@ struct nm_queue {
     nm_settle_op *ops;
     size_t n_ops, cap_ops;
 
-    nm_spool_row row; /* reused buffer for deliveries */
+    nm_qstore_row row; /* reused buffer for deliveries */
     uint8_t *frame;   /* reused buffer for encoding deliveries */
     size_t frame_cap;
 
