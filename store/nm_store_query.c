@@ -1,6 +1,9 @@
 /* nm_store_query: the canned questions over the results databases (see
  * nm_store_query.h). Each question runs on every database and the rows are
- * merged here (sorted, summed for top, limited). */
+ * merged here (sorted, summed for top, limited). This file opens the
+ * databases, holds what every question uses (rows, pages, merging) and asks
+ * the article questions: search, latest, dups, each, article; the entity
+ * questions are in nm_store_query_entity.c. */
 #include "nm_store_query.h"
 
 #include <glob.h>
@@ -13,16 +16,7 @@
 
 #include "nm_alloc.h"
 #include "nm_store.h"
-
-typedef struct db_ref {
-    char *path;
-    nm_store *store;
-} db_ref;
-
-struct nm_store_query {
-    db_ref *dbs;
-    size_t n_dbs;
-};
+#include "nm_store_query_int.h"
 
 /* ---- opening ------------------------------------------------------------ */
 
@@ -92,7 +86,7 @@ size_t nm_store_query_databases(const nm_store_query *q)
 
 /* ---- rows -------------------------------------------------------------- */
 
-static json_object *col_value(sqlite3_stmt *st, int i)
+json_object *nm_sq_col_value(sqlite3_stmt *st, int i)
 {
     switch (sqlite3_column_type(st, i)) {
     case SQLITE_INTEGER: return json_object_new_int64(sqlite3_column_int64(st, i));
@@ -106,14 +100,14 @@ static json_object *col_value(sqlite3_stmt *st, int i)
 
 /* Appends every result row of st (columns named by their SQL alias) to
  * rows, with "db" added when several databases are read. */
-static int collect(const nm_store_query *q, const db_ref *db, sqlite3_stmt *st, json_object *rows,
+static int collect(const nm_store_query *q, const nm_sq_db *db, sqlite3_stmt *st, json_object *rows,
                    nm_error *err)
 {
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         json_object *row = json_object_new_object();
         for (int i = 0; i < sqlite3_column_count(st); i++)
-            json_object_object_add(row, sqlite3_column_name(st, i), col_value(st, i));
+            json_object_object_add(row, sqlite3_column_name(st, i), nm_sq_col_value(st, i));
         if (q->n_dbs > 1) {
             const char *slash = strrchr(db->path, '/');
             json_object_object_add(row, "db", json_object_new_string(slash ? slash + 1 : db->path));
@@ -126,7 +120,7 @@ static int collect(const nm_store_query *q, const db_ref *db, sqlite3_stmt *st, 
     return 0;
 }
 
-static sqlite3_stmt *prepare(const db_ref *db, const char *sql, nm_error *err)
+sqlite3_stmt *nm_sq_prepare(const nm_sq_db *db, const char *sql, nm_error *err)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(nm_store_db(db->store), sql, -1, &st, NULL) != SQLITE_OK) {
@@ -136,7 +130,7 @@ static sqlite3_stmt *prepare(const db_ref *db, const char *sql, nm_error *err)
     return st;
 }
 
-static double num(json_object *row, const char *key)
+double nm_sq_num(json_object *row, const char *key)
 {
     json_object *v;
     return json_object_object_get_ex(row, key, &v) && v ? json_object_get_double(v) : 0;
@@ -149,7 +143,8 @@ static int sort_sign;
 
 static int cmp_rows(const void *a, const void *b)
 {
-    double x = num(*(json_object *const *)a, sort_key), y = num(*(json_object *const *)b, sort_key);
+    double x = nm_sq_num(*(json_object *const *)a, sort_key);
+    double y = nm_sq_num(*(json_object *const *)b, sort_key);
     return x < y ? -sort_sign : x > y ? sort_sign : 0;
 }
 
@@ -175,7 +170,7 @@ static void rank_limit(json_object *rows, int64_t limit)
 
 /* ---- pages -------------------------------------------------------------- */
 
-static int check_page(const nm_store_query_page *page, nm_error *err)
+int nm_sq_check_page(const nm_store_query_page *page, nm_error *err)
 {
     if (page->limit < 1 || page->limit > NM_STORE_QUERY_MAX_LIMIT)
         return nm_error_set(err, NM_ERR_INVALID, "limit must be 1 to %d (got %lld)",
@@ -189,12 +184,12 @@ static int check_page(const nm_store_query_page *page, nm_error *err)
 }
 
 /* Rows each database is asked for: enough for the page after merging. */
-static int64_t page_rows(const nm_store_query_page *page)
+int64_t nm_sq_page_rows(const nm_store_query_page *page)
 {
     return page->offset + page->limit;
 }
 
-static int64_t page_until(const nm_store_query_page *page)
+int64_t nm_sq_page_until(const nm_store_query_page *page)
 {
     return page->until_unix_ms > 0 ? page->until_unix_ms : INT64_MAX;
 }
@@ -211,72 +206,36 @@ static void cut_page(json_object *rows, const nm_store_query_page *page)
 }
 
 /* Sorts by key (ascending when sign is 1) and keeps the page. */
-static void sort_page(json_object *rows, const char *key, int sign, const nm_store_query_page *page)
+void nm_sq_sort_page(json_object *rows, const char *key, int sign, const nm_store_query_page *page)
 {
-    sort_limit(rows, key, sign, page_rows(page));
+    sort_limit(rows, key, sign, nm_sq_page_rows(page));
     cut_page(rows, page);
 }
 
 /* Sorts by rank_key (highest first), keeps the page and drops the key. */
-static void rank_page(json_object *rows, const nm_store_query_page *page)
+void nm_sq_rank_page(json_object *rows, const nm_store_query_page *page)
 {
-    rank_limit(rows, page_rows(page));
+    rank_limit(rows, nm_sq_page_rows(page));
     cut_page(rows, page);
 }
 
-/* Adds the integer columns [first, n) of st's row to row's same-named
- * fields (summing across databases). */
-static void add_counts(json_object *row, sqlite3_stmt *st, int first)
+int nm_sq_collect_each(const nm_store_query *q, const char *sql, nm_sq_bind_fn bind,
+                       const void *ctx, json_object *rows, nm_error *err)
 {
-    for (int i = first; i < sqlite3_column_count(st); i++) {
-        const char *k = sqlite3_column_name(st, i);
-        json_object_object_add(row, k, json_object_new_int64((int64_t)num(row, k) +
-                                                             sqlite3_column_int64(st, i)));
+    for (size_t d = 0; d < q->n_dbs; d++) {
+        sqlite3_stmt *st = nm_sq_prepare(&q->dbs[d], sql, err);
+        if (!st)
+            return -1;
+        bind(st, ctx);
+        int rc = collect(q, &q->dbs[d], st, rows, err);
+        sqlite3_finalize(st);
+        if (rc != 0)
+            return -1;
     }
-}
-
-/* Runs st on one database and merges its rows into merged (an object from
- * a key to a row): the first key_cols columns are the identity (their text
- * joined by '\x1f' is the key) and copied; the others are summed. */
-static int merge_rows(const db_ref *db, sqlite3_stmt *st, int key_cols, json_object *merged,
-                      nm_error *err)
-{
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        char key[1024];
-        size_t o = 0;
-        for (int i = 0; i < key_cols; i++)
-            o += (size_t)snprintf(key + o, sizeof key - (o < sizeof key ? o : sizeof key), "%s\x1f",
-                                  (const char *)sqlite3_column_text(st, i));
-        json_object *row;
-        if (!json_object_object_get_ex(merged, key, &row)) {
-            row = json_object_new_object();
-            for (int i = 0; i < key_cols; i++)
-                json_object_object_add(row, sqlite3_column_name(st, i), col_value(st, i));
-            json_object_object_add(merged, key, row);
-        }
-        add_counts(row, st, key_cols);
-    }
-    if (rc != SQLITE_DONE)
-        return nm_error_set(err, nm_store_errcode(rc), "%s: %s", db->path,
-                            sqlite3_errmsg(sqlite3_db_handle(st)));
     return 0;
 }
 
-/* The rows of merged as an array (merged is freed). */
-static json_object *merged_rows(json_object *merged)
-{
-    json_object *rows = json_object_new_array();
-    json_object_object_foreach(merged, key, row)
-    {
-        (void)key;
-        json_object_array_add(rows, json_object_get(row));
-    }
-    json_object_put(merged);
-    return rows;
-}
-
-/* ---- questions ---------------------------------------------------------- */
+/* ---- article questions ------------------------------------------------- */
 
 /* FTS5 syntax is powerful but easy to trip on ("don't", "U.S."): when the
  * text does not parse as a query, search for its words instead. */
@@ -312,7 +271,7 @@ static char *quote_words(const char *text)
 json_object *nm_store_query_search(nm_store_query *q, const char *text,
                                    const nm_store_query_page *page, unsigned flags, nm_error *err)
 {
-    if (check_page(page, err) != 0)
+    if (nm_sq_check_page(page, err) != 0)
         return NULL;
     static const char *sql =
         "SELECT a.id AS id, a.title AS title, a.source AS source,"
@@ -325,15 +284,15 @@ json_object *nm_store_query_search(nm_store_query *q, const char *text,
     json_object *rows = json_object_new_array();
     int rc = 0;
     for (size_t d = 0; d < q->n_dbs && rc == 0; d++) {
-        sqlite3_stmt *st = prepare(&q->dbs[d], sql, err);
+        sqlite3_stmt *st = nm_sq_prepare(&q->dbs[d], sql, err);
         if (!st) {
             rc = -1;
             break;
         }
         sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, page_rows(page));
+        sqlite3_bind_int64(st, 2, nm_sq_page_rows(page));
         sqlite3_bind_int64(st, 3, page->since_unix_ms);
-        sqlite3_bind_int64(st, 4, page_until(page));
+        sqlite3_bind_int64(st, 4, nm_sq_page_until(page));
         rc = collect(q, &q->dbs[d], st, rows, err);
         /* SQLITE_ERROR from MATCH: the query text does not parse ("syntax
          * error", "no such column", "unterminated string") */
@@ -354,271 +313,33 @@ json_object *nm_store_query_search(nm_store_query *q, const char *text,
         json_object_put(rows);
         return NULL;
     }
-    sort_page(rows, "score", 1, page); /* bm25: lower is better */
+    nm_sq_sort_page(rows, "score", 1, page); /* bm25: lower is better */
     return rows;
 }
 
-json_object *nm_store_query_entity(nm_store_query *q, const char *const *names, size_t n,
-                                   const nm_store_query_page *page, nm_error *err)
+static void bind_latest(sqlite3_stmt *st, const void *ctx)
 {
-    if (check_page(page, err) != 0)
-        return NULL;
-    if (n < 1 || n > 8) {
-        nm_error_set(err, NM_ERR_INVALID, "entity needs 1 to 8 NAMEs (articles mention all)");
-        return NULL;
-    }
-    int argc = (int)n;
-    /* One EXISTS per name: articles that mention every one of them. */
-    char sql[8192];
-    size_t o = (size_t)snprintf(
-        sql, sizeof sql,
-        "SELECT a.id AS id, a.title AS title, a.published_unix_ms AS published_unix_ms,"
-        " (SELECT group_concat(e.name || ' (' || e.type || ')', ', ') FROM article_entities ae"
-        "  JOIN entities e ON e.entity = ae.entity WHERE ae.article = a.article AND (");
-    for (int i = 0; i < argc; i++)
-        o += (size_t)snprintf(sql + o, sizeof sql - o, "%se.name LIKE ?%d ESCAPE '\\'", i ? " OR " : "",
-                              i + 1);
-    o += (size_t)snprintf(sql + o, sizeof sql - o,
-                          ")) AS entities,"
-                          " (SELECT sum(ae.n_mentions) FROM article_entities ae JOIN entities e"
-                          "  ON e.entity = ae.entity WHERE ae.article = a.article AND (");
-    for (int i = 0; i < argc; i++)
-        o += (size_t)snprintf(sql + o, sizeof sql - o, "%se.name LIKE ?%d ESCAPE '\\'", i ? " OR " : "",
-                              i + 1);
-    o += (size_t)snprintf(sql + o, sizeof sql - o,
-                          ")) AS mentions FROM articles a WHERE a.ingested_unix_ms >= ?%d"
-                          " AND a.ingested_unix_ms < ?%d",
-                          argc + 1, argc + 2);
-    for (int i = 0; i < argc; i++)
-        o += (size_t)snprintf(sql + o, sizeof sql - o,
-                              " AND EXISTS (SELECT 1 FROM article_entities ae JOIN entities e"
-                              " ON e.entity = ae.entity WHERE ae.article = a.article"
-                              " AND e.name LIKE ?%d ESCAPE '\\')",
-                              i + 1);
-    snprintf(sql + o, sizeof sql - o, " ORDER BY mentions DESC LIMIT ?%d", argc + 3);
-    json_object *rows = json_object_new_array();
-    for (size_t d = 0; d < q->n_dbs; d++) {
-        sqlite3_stmt *st = prepare(&q->dbs[d], sql, err);
-        if (!st) {
-            json_object_put(rows);
-            return NULL;
-        }
-        for (int i = 0; i < argc; i++) {
-            /* %NAME% with NAME's own % _ \ taken literally */
-            char *pat = nm_xmalloc(2 * strlen(names[i]) + 3), *w = pat;
-            *w++ = '%';
-            for (const char *c = names[i]; *c; c++) {
-                if (*c == '%' || *c == '_' || *c == '\\')
-                    *w++ = '\\';
-                *w++ = *c;
-            }
-            *w++ = '%';
-            *w = '\0';
-            sqlite3_bind_text(st, i + 1, pat, -1, free);
-        }
-        sqlite3_bind_int64(st, argc + 1, page->since_unix_ms);
-        sqlite3_bind_int64(st, argc + 2, page_until(page));
-        sqlite3_bind_int64(st, argc + 3, page_rows(page));
-        int rc = collect(q, &q->dbs[d], st, rows, err);
-        sqlite3_finalize(st);
-        if (rc != 0) {
-            json_object_put(rows);
-            return NULL;
-        }
-    }
-    sort_page(rows, "mentions", -1, page);
-    return rows;
-}
-
-static const struct {
-    const char *word, *type;
-} entity_kinds[] = {
-    {"people", "person"},          {"persons", "person"},      {"person", "person"},
-    {"orgs", "organisation"},      {"organisations", "organisation"},
-    {"organizations", "organisation"}, {"organisation", "organisation"},
-    {"organization", "organisation"},  {"places", "place"},  {"place", "place"},
-    {"groups", "nationality"},     {"group", "nationality"}, {"nationalities", "nationality"},
-    {"nationality", "nationality"}, {"other", "other"},
-};
-
-const char *nm_store_query_entity_type(const char *word)
-{
-    for (size_t i = 0; i < sizeof entity_kinds / sizeof entity_kinds[0]; i++)
-        if (!strcmp(word, entity_kinds[i].word))
-            return entity_kinds[i].type;
-    return NULL;
-}
-
-json_object *nm_store_query_top(nm_store_query *q, const char *type,
-                                const nm_store_query_page *page, nm_error *err)
-{
-    if (check_page(page, err) != 0)
-        return NULL;
-    static const char *sql =
-        "SELECT e.name AS name, count(*) AS articles, sum(ae.n_mentions) AS mentions"
-        " FROM article_entities ae JOIN entities e ON e.entity = ae.entity"
-        " JOIN articles a ON a.article = ae.article"
-        " WHERE e.type = ?1 AND a.ingested_unix_ms >= ?2 AND a.ingested_unix_ms < ?3"
-        " GROUP BY e.entity ORDER BY articles DESC, mentions DESC LIMIT ?4";
-    json_object *merged = json_object_new_object(); /* name -> row, summed across dbs */
-    for (size_t d = 0; d < q->n_dbs; d++) {
-        sqlite3_stmt *st = prepare(&q->dbs[d], sql, err);
-        if (!st) {
-            json_object_put(merged);
-            return NULL;
-        }
-        sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, page->since_unix_ms);
-        sqlite3_bind_int64(st, 3, page_until(page));
-        /* one database: its first rows are the answer; several: every
-         * entity is summed across them before ranking */
-        sqlite3_bind_int64(st, 4, q->n_dbs == 1 ? page_rows(page) : -1);
-        int rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            const char *name = (const char *)sqlite3_column_text(st, 0);
-            json_object *row;
-            if (!json_object_object_get_ex(merged, name, &row)) {
-                row = json_object_new_object();
-                json_object_object_add(row, "name", json_object_new_string(name));
-                json_object_object_add(row, "articles", json_object_new_int64(0));
-                json_object_object_add(row, "mentions", json_object_new_int64(0));
-                json_object_object_add(merged, name, row);
-            }
-            json_object_object_add(row, "articles",
-                                   json_object_new_int64((int64_t)num(row, "articles") +
-                                                         sqlite3_column_int64(st, 1)));
-            json_object_object_add(row, "mentions",
-                                   json_object_new_int64((int64_t)num(row, "mentions") +
-                                                         sqlite3_column_int64(st, 2)));
-        }
-        if (rc != SQLITE_DONE)
-            nm_error_set(err, NM_ERR_DB, "%s: %s", q->dbs[d].path,
-                         sqlite3_errmsg(nm_store_db(q->dbs[d].store)));
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE) {
-            json_object_put(merged);
-            return NULL;
-        }
-    }
-    json_object *rows = json_object_new_array();
-    json_object_object_foreach(merged, key, row)
-    {
-        (void)key;
-        /* ties: more mentions first, via a combined key */
-        json_object_object_add(row, "rank_key", json_object_new_double(num(row, "articles") * 1e9 +
-                                                                       num(row, "mentions")));
-        json_object_array_add(rows, json_object_get(row));
-    }
-    json_object_put(merged);
-    rank_page(rows, page);
-    return rows;
+    const nm_store_query_page *page = ctx;
+    sqlite3_bind_int64(st, 1, nm_sq_page_rows(page));
+    sqlite3_bind_int64(st, 2, page->since_unix_ms);
+    sqlite3_bind_int64(st, 3, nm_sq_page_until(page));
 }
 
 json_object *nm_store_query_latest(nm_store_query *q, const nm_store_query_page *page,
                                    nm_error *err)
 {
-    if (check_page(page, err) != 0)
+    if (nm_sq_check_page(page, err) != 0)
         return NULL;
     static const char *sql =
         "SELECT id, title, source, published_unix_ms, ingested_unix_ms FROM articles"
         " WHERE ingested_unix_ms >= ?2 AND ingested_unix_ms < ?3"
         " ORDER BY ingested_unix_ms DESC, article DESC LIMIT ?1";
     json_object *rows = json_object_new_array();
-    for (size_t d = 0; d < q->n_dbs; d++) {
-        sqlite3_stmt *st = prepare(&q->dbs[d], sql, err);
-        if (!st) {
-            json_object_put(rows);
-            return NULL;
-        }
-        sqlite3_bind_int64(st, 1, page_rows(page));
-        sqlite3_bind_int64(st, 2, page->since_unix_ms);
-        sqlite3_bind_int64(st, 3, page_until(page));
-        int rc = collect(q, &q->dbs[d], st, rows, err);
-        sqlite3_finalize(st);
-        if (rc != 0) {
-            json_object_put(rows);
-            return NULL;
-        }
-    }
-    sort_page(rows, "ingested_unix_ms", -1, page);
-    return rows;
-}
-
-json_object *nm_store_query_timeline(nm_store_query *q, const char *name, int64_t bucket_ms,
-                                     const nm_store_query_page *page, nm_error *err)
-{
-    if (check_page(page, err) != 0)
-        return NULL;
-    if (bucket_ms < 1000 || bucket_ms > 366LL * 86400000) {
-        nm_error_set(err, NM_ERR_INVALID, "bucket must be 1s to 366d");
+    if (nm_sq_collect_each(q, sql, bind_latest, page, rows, err) != 0) {
+        json_object_put(rows);
         return NULL;
     }
-    static const char *sql =
-        "SELECT (a.ingested_unix_ms / ?2) * ?2 AS bucket_unix_ms,"
-        " count(DISTINCT a.article) AS articles, sum(ae.n_mentions) AS mentions"
-        " FROM entities e JOIN article_entities ae ON ae.entity = e.entity"
-        " JOIN articles a ON a.article = ae.article"
-        " WHERE e.name = ?1 AND a.ingested_unix_ms >= ?3 AND a.ingested_unix_ms < ?4"
-        " GROUP BY 1 ORDER BY 1";
-    json_object *merged = json_object_new_object();
-    for (size_t d = 0; d < q->n_dbs; d++) {
-        sqlite3_stmt *st = prepare(&q->dbs[d], sql, err);
-        if (!st) {
-            json_object_put(merged);
-            return NULL;
-        }
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, bucket_ms);
-        sqlite3_bind_int64(st, 3, page->since_unix_ms);
-        sqlite3_bind_int64(st, 4, page_until(page));
-        int rc = merge_rows(&q->dbs[d], st, 1, merged, err);
-        sqlite3_finalize(st);
-        if (rc != 0) {
-            json_object_put(merged);
-            return NULL;
-        }
-    }
-    json_object *rows = merged_rows(merged);
-    sort_page(rows, "bucket_unix_ms", 1, page);
-    return rows;
-}
-
-json_object *nm_store_query_cooccurring(nm_store_query *q, const char *name,
-                                        const nm_store_query_page *page, nm_error *err)
-{
-    if (check_page(page, err) != 0)
-        return NULL;
-    static const char *sql =
-        "SELECT e2.name AS name, e2.type AS type, count(DISTINCT a.article) AS articles"
-        " FROM entities e JOIN article_entities ae ON ae.entity = e.entity"
-        " JOIN articles a ON a.article = ae.article"
-        " JOIN article_entities ae2 ON ae2.article = ae.article AND ae2.entity != ae.entity"
-        " JOIN entities e2 ON e2.entity = ae2.entity"
-        " WHERE e.name = ?1 AND e2.name != ?1 AND a.ingested_unix_ms >= ?2"
-        " AND a.ingested_unix_ms < ?3 GROUP BY e2.entity ORDER BY e2.name, e2.type";
-    json_object *merged = json_object_new_object();
-    for (size_t d = 0; d < q->n_dbs; d++) {
-        sqlite3_stmt *st = prepare(&q->dbs[d], sql, err);
-        if (!st) {
-            json_object_put(merged);
-            return NULL;
-        }
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, page->since_unix_ms);
-        sqlite3_bind_int64(st, 3, page_until(page));
-        int rc = merge_rows(&q->dbs[d], st, 2, merged, err);
-        sqlite3_finalize(st);
-        if (rc != 0) {
-            json_object_put(merged);
-            return NULL;
-        }
-    }
-    json_object *rows = merged_rows(merged);
-    for (size_t i = 0; i < json_object_array_length(rows); i++) { /* ties: by name */
-        json_object *row = json_object_array_get_idx(rows, i);
-        json_object_object_add(row, "rank_key", json_object_new_double(num(row, "articles")));
-    }
-    rank_page(rows, page);
+    nm_sq_sort_page(rows, "ingested_unix_ms", -1, page);
     return rows;
 }
 
@@ -629,7 +350,7 @@ static int find_fingerprints(nm_store_query *q, const char *id, int64_t fp[6], v
     static const char *sql =
         "SELECT simhash, sh0, sh1, sh2, sh3, fp_exact, minhash FROM articles WHERE id = ?1";
     for (size_t d = 0; d < q->n_dbs; d++) {
-        sqlite3_stmt *st = prepare(&q->dbs[d], sql, err);
+        sqlite3_stmt *st = nm_sq_prepare(&q->dbs[d], sql, err);
         if (!st)
             return -1;
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -648,11 +369,36 @@ static int find_fingerprints(nm_store_query *q, const char *id, int64_t fp[6], v
     return nm_error_set(err, NM_ERR_NOT_FOUND, "no article with id '%s'", id);
 }
 
+/* The parameters of the dups question. */
+struct dups_args {
+    const int64_t *fp;
+    const void *minhash;
+    int minhash_len;
+    const char *id;
+    int64_t max_distance;
+    double min_similarity;
+};
+
+static void bind_dups(sqlite3_stmt *st, const void *ctx)
+{
+    const struct dups_args *a = ctx;
+    sqlite3_bind_int64(st, 1, a->fp[0]);
+    for (int i = 1; i < 6; i++)
+        sqlite3_bind_int64(st, i + 1, a->fp[i]);
+    if (a->minhash_len)
+        sqlite3_bind_blob(st, 7, a->minhash, a->minhash_len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 7);
+    sqlite3_bind_text(st, 8, a->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 9, a->max_distance);
+    sqlite3_bind_double(st, 10, a->min_similarity);
+}
+
 json_object *nm_store_query_dups(nm_store_query *q, const char *id, int64_t max_distance,
                                  double min_similarity, const nm_store_query_page *page,
                                  nm_error *err)
 {
-    if (check_page(page, err) != 0)
+    if (nm_sq_check_page(page, err) != 0)
         return NULL;
     int64_t fp[6];
     void *minhash = NULL;
@@ -668,27 +414,9 @@ json_object *nm_store_query_dups(nm_store_query *q, const char *id, int64_t max_
         " FROM articles WHERE id != ?8 AND (fp_exact = ?6 OR hamming(simhash, ?1) <= ?9"
         " OR minhash_similarity(minhash, ?7) >= ?10)"
         " AND ?2 IS NOT NULL AND ?3 IS NOT NULL AND ?4 IS NOT NULL AND ?5 IS NOT NULL";
+    struct dups_args a = {fp, minhash, minhash_len, id, max_distance, min_similarity};
     json_object *rows = json_object_new_array();
-    int rc = 0;
-    for (size_t d = 0; d < q->n_dbs && rc == 0; d++) {
-        sqlite3_stmt *st = prepare(&q->dbs[d], sql, err);
-        if (!st) {
-            rc = -1;
-            break;
-        }
-        sqlite3_bind_int64(st, 1, fp[0]);
-        for (int i = 1; i < 6; i++)
-            sqlite3_bind_int64(st, i + 1, fp[i]);
-        if (minhash_len)
-            sqlite3_bind_blob(st, 7, minhash, minhash_len, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(st, 7);
-        sqlite3_bind_text(st, 8, id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 9, max_distance);
-        sqlite3_bind_double(st, 10, min_similarity);
-        rc = collect(q, &q->dbs[d], st, rows, err);
-        sqlite3_finalize(st);
-    }
+    int rc = nm_sq_collect_each(q, sql, bind_dups, &a, rows, err);
     free(minhash);
     if (rc != 0) {
         json_object_put(rows);
@@ -697,11 +425,11 @@ json_object *nm_store_query_dups(nm_store_query *q, const char *id, int64_t max_
     for (size_t i = 0; i < json_object_array_length(rows); i++) { /* most alike first */
         json_object *row = json_object_array_get_idx(rows, i);
         json_object_object_add(row, "rank_key",
-                               json_object_new_double(num(row, "exact") * 1e6 +
-                                                      num(row, "similarity") * 1e3 -
-                                                      num(row, "distance")));
+                               json_object_new_double(nm_sq_num(row, "exact") * 1e6 +
+                                                     nm_sq_num(row, "similarity") * 1e3 -
+                                                     nm_sq_num(row, "distance")));
     }
-    rank_page(rows, page);
+    nm_sq_rank_page(rows, page);
     return rows;
 }
 
@@ -717,13 +445,13 @@ int nm_store_query_each(nm_store_query *q, const char *text, const nm_store_quer
                            : "SELECT id FROM articles WHERE ingested_unix_ms >= ?2"
                              " AND ingested_unix_ms < ?3 ORDER BY article";
     for (size_t d = 0; d < q->n_dbs; d++) {
-        sqlite3_stmt *st = prepare(&q->dbs[d], sql, err);
+        sqlite3_stmt *st = nm_sq_prepare(&q->dbs[d], sql, err);
         if (!st)
             return -1;
         if (text)
             sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, page->since_unix_ms);
-        sqlite3_bind_int64(st, 3, page_until(page));
+        sqlite3_bind_int64(st, 3, nm_sq_page_until(page));
         int rc = SQLITE_DONE, stop = 0;
         while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
             stop = fn(ctx, (const char *)sqlite3_column_text(st, 0));
@@ -761,7 +489,7 @@ static json_object *child_rows(sqlite3 *db, const char *sql, int64_t article, co
         int64_t start = -1, end = -1;
         for (int i = 0; i < sqlite3_column_count(st); i++) {
             const char *name = sqlite3_column_name(st, i);
-            json_object_object_add(row, name, col_value(st, i));
+            json_object_object_add(row, name, nm_sq_col_value(st, i));
             if (!strcmp(name, "start_byte"))
                 start = sqlite3_column_int64(st, i);
             if (!strcmp(name, "end_byte"))
@@ -806,7 +534,7 @@ json_object *nm_store_query_article(nm_store_query *q, const char *id, nm_error 
     };
     for (size_t d = 0; d < q->n_dbs; d++) {
         sqlite3 *db = nm_store_db(q->dbs[d].store);
-        sqlite3_stmt *st = prepare(&q->dbs[d], sql, err);
+        sqlite3_stmt *st = nm_sq_prepare(&q->dbs[d], sql, err);
         if (!st)
             return NULL;
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -817,7 +545,7 @@ json_object *nm_store_query_article(nm_store_query *q, const char *id, nm_error 
         json_object *art = json_object_new_object();
         int64_t key = sqlite3_column_int64(st, 0);
         for (int i = 1; i < sqlite3_column_count(st); i++)
-            json_object_object_add(art, sqlite3_column_name(st, i), col_value(st, i));
+            json_object_object_add(art, sqlite3_column_name(st, i), nm_sq_col_value(st, i));
         const char *body = (const char *)sqlite3_column_text(st, sqlite3_column_count(st) - 1);
         size_t body_len = (size_t)sqlite3_column_bytes(st, sqlite3_column_count(st) - 1);
         if (q->n_dbs > 1)
