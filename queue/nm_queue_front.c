@@ -394,7 +394,10 @@ static void handle_requeue(nm_queue *q, const nm_route *route, Newsmill__Envelop
         q->n_dead -= requeued;
         q->n_articles += inserted_rows;
         q->win_dirty = true;
-        nm_log_info("dead letters requeued n=%u not_found=%zu", requeued, n_not_found);
+        /* A dead letter whose id waits in the store again (a newer body) is
+         * dropped: the newer body wins, as on a resubmit. */
+        nm_log_info("dead letters requeued n=%u superseded_by_waiting=%lld not_found=%zu", requeued,
+                    (long long)(requeued - inserted_rows), n_not_found);
         Newsmill__RequeueReply rr = NEWSMILL__REQUEUE_REPLY__INIT;
         rr.requeued = requeued;
         rr.not_found = not_found;
