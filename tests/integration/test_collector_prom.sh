@@ -16,10 +16,13 @@ pids+=($!)
     >"$tmp/statsgen.log" 2>&1 &
 pids+=($!)
 
-# wait until the pretend workers' histograms show up
-for _ in $(seq 1 50); do
+# wait until the pretend workers' histograms show up, and worker-1's own
+# series (the three report at their own moments: on a loaded machine the
+# fleet sum can show before worker-1 has reported)
+for _ in $(seq 1 100); do
     if curl -sf "http://127.0.0.1:$http/metrics" >"$tmp/metrics.txt" 2>/dev/null &&
-        grep -q '^newsmill_fleet_worker_extract_seconds_bucket{le="+Inf"} [1-9]' "$tmp/metrics.txt"; then
+        grep -q '^newsmill_fleet_worker_extract_seconds_bucket{le="+Inf"} [1-9]' "$tmp/metrics.txt" &&
+        grep -q '^newsmill_worker_articles_done_total{instance="statsgen-worker-1",' "$tmp/metrics.txt"; then
         break
     fi
     sleep 0.2
