@@ -29,21 +29,7 @@ json() { # json 'python expression over v' < document
 }
 
 # Five consecutive free ports.
-base=$($py - <<'EOF'
-import random, socket
-for _ in range(200):
-    base = random.randint(20000, 60000)
-    socks = []
-    try:
-        for p in range(base, base + 5):
-            s = socket.socket(); s.bind(("127.0.0.1", p)); socks.append(s)
-        print(base); break
-    except OSError:
-        pass
-    finally:
-        for s in socks: s.close()
-EOF
-)
+base=$("$NM_SOURCE_DIR/tests/support/free-port-base" 5)
 collector=tcp://127.0.0.1:$((base + 3)) queue=tcp://127.0.0.1:$base
 
 # 1. Start: returns once everything is up and says where things are.

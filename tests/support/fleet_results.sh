@@ -12,21 +12,7 @@ trap 'fleet_stop; cleanup' EXIT
 fleet_results() {
     export NM_BIN_DIR
     local base n want
-    base=$(python3 - <<'PY'
-import random, socket
-for _ in range(200):
-    base = random.randint(20000, 60000)
-    socks = []
-    try:
-        for p in range(base, base + 5):
-            s = socket.socket(); s.bind(("127.0.0.1", p)); socks.append(s)
-        print(base); break
-    except OSError:
-        pass
-    finally:
-        for s in socks: s.close()
-PY
-)
+    base=$("$NM_SOURCE_DIR/tests/support/free-port-base" 5)
     fleet start -w 1 --port-base "$base" >"$tmp/fleet.log" 2>&1 || fail "fleet start"
     queue=tcp://127.0.0.1:$base
     "$NM_BIN_DIR/newsmill" submit --quiet --queue "$queue" "$NM_SOURCE_DIR/samples" >"$tmp/submit.log" 2>&1 ||
