@@ -336,40 +336,36 @@ static int ensure_stream(js_store *s, jsStreamConfig *want, nm_error *err)
     return 0;
 }
 
-static int setup(js_store *s, const nm_qstore_js_config *cfg, int replicas, nm_error *err)
+/* ensure_stream() for a file-backed stream of one subject; 0 for
+ * max_per_subject or max_age_ns: no limit. */
+static int ensure_named_stream(js_store *s, const char *name, const char *subject,
+                               jsRetentionPolicy retention, int64_t max_per_subject,
+                               int64_t max_age_ns, int replicas, nm_error *err)
 {
     jsStreamConfig sc;
-    const char *subj[1];
+    const char *subjects[1] = {subject};
     jsStreamConfig_Init(&sc);
-    sc.Name = JS_STREAM;
-    subj[0] = JS_SUBJECT;
-    sc.Subjects = subj;
+    sc.Name = name;
+    sc.Subjects = subjects;
     sc.SubjectsLen = 1;
-    sc.Retention = js_WorkQueuePolicy;
+    sc.Retention = retention;
     sc.Storage = js_FileStorage;
+    if (max_per_subject)
+        sc.MaxMsgsPerSubject = max_per_subject;
+    if (max_age_ns)
+        sc.MaxAge = max_age_ns;
     sc.Replicas = replicas;
-    if (ensure_stream(s, &sc, err) != 0)
-        return -1;
-    jsStreamConfig_Init(&sc);
-    sc.Name = JS_DEAD;
-    subj[0] = JS_DEAD_SUBJECTS;
-    sc.Subjects = subj;
-    sc.SubjectsLen = 1;
-    sc.Retention = js_LimitsPolicy;
-    sc.MaxMsgsPerSubject = 1;
-    sc.Replicas = replicas;
-    if (ensure_stream(s, &sc, err) != 0)
-        return -1;
-    jsStreamConfig_Init(&sc);
-    sc.Name = JS_HISTORY;
-    subj[0] = JS_HISTORY_SUBJECTS;
-    sc.Subjects = subj;
-    sc.SubjectsLen = 1;
-    sc.Retention = js_LimitsPolicy;
-    sc.MaxMsgsPerSubject = 1;
-    sc.MaxAge = JS_HISTORY_MAX_AGE_NS;
-    sc.Replicas = replicas;
-    if (ensure_stream(s, &sc, err) != 0)
+    return ensure_stream(s, &sc, err);
+}
+
+static int setup(js_store *s, const nm_qstore_js_config *cfg, int replicas, nm_error *err)
+{
+    /* The articles (work queue); dead letters and failure histories (one
+     * message per subject: the latest wins; histories age out). */
+    if (ensure_named_stream(s, JS_STREAM, JS_SUBJECT, js_WorkQueuePolicy, 0, 0, replicas, err) != 0 ||
+        ensure_named_stream(s, JS_DEAD, JS_DEAD_SUBJECTS, js_LimitsPolicy, 1, 0, replicas, err) != 0 ||
+        ensure_named_stream(s, JS_HISTORY, JS_HISTORY_SUBJECTS, js_LimitsPolicy, 1,
+                            JS_HISTORY_MAX_AGE_NS, replicas, err) != 0)
         return -1;
 
     jsSubOptions so;
