@@ -40,10 +40,10 @@ static const char *const statement_sql[ST_COUNT] = {
         " ingested_unix_ms, language, language_confidence, content_type, title, byline,"
         " n_bytes, n_chars, n_words, n_sentences, n_paragraphs, n_syllables,"
         " avg_sentence_words, flesch_reading_ease, flesch_kincaid_grade,"
-        " fp_exact, simhash, sh0, sh1, sh2, sh3, minhash, summary, warnings, body,"
-        " sentences_json, revision)"
+        " fp_exact, simhash, sh0, sh1, sh2, sh3, minhash, warnings, body_zstd,"
+        " sentences_packed, revision)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-        " ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)",
+        " ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
     [ST_INS_FTS] = "INSERT INTO articles_fts (rowid, title, body) VALUES (?1, ?2, ?3)",
     [ST_INS_SECTION] = "INSERT INTO sections (article, idx, level, heading, start_byte, end_byte,"
                        " first_paragraph, n_paragraphs, outline_idx)"
@@ -51,7 +51,7 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_INS_OUTLINE] = "INSERT INTO outline (article, idx, text, start_byte, end_byte, section_idx)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_INS_ARTICLE_ENTITY] =
-        "INSERT INTO article_entities (article, entity, n_mentions, salience, mentions_json)"
+        "INSERT INTO article_entities (article, entity, n_mentions, salience, mentions_packed)"
         " VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_INS_ACRONYM] = "INSERT INTO acronyms (article, idx, short_form, long_form,"
                        " short_start_byte, short_end_byte, long_start_byte, long_end_byte, n_uses)"
@@ -141,6 +141,8 @@ int nm_store_register_functions(sqlite3 *db, nm_error *err)
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function(db, "minhash_similarity", 2, flags, NULL,
                                      fn_minhash_similarity, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = nm_store_register_pack_functions(db);
     if (rc != SQLITE_OK)
         return nm_store_db_error(db, rc, err, "registering SQL functions");
     return 0;
@@ -397,6 +399,7 @@ nm_store *nm_store_open(const char *path, const nm_store_options *opts, nm_error
     }
     char pragmas[256];
     snprintf(pragmas, sizeof pragmas,
+             "PRAGMA page_size = 8192; " /* new files only: see PACKED COLUMNS in the schema */
              "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; PRAGMA temp_store = MEMORY;"
              " PRAGMA cache_size = -32768;",
              opts->sync_normal ? "NORMAL" : "FULL");
@@ -446,7 +449,8 @@ void nm_store_close(nm_store **store)
     free(s->ranks);
     free(s->refs);
     free(s->scratch);
-    nm_sbuf_free(&s->json);
+    nm_sbuf_free(&s->packed);
+    nm_store_zstd_free(s);
     free(s->wal_path);
     free(s);
     *store = NULL;
