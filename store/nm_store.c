@@ -134,7 +134,7 @@ static void fn_minhash_similarity(sqlite3_context *ctx, int argc, sqlite3_value 
     }
 }
 
-int nm_store_register_functions(sqlite3 *db, nm_error *err)
+static int register_functions(sqlite3 *db, bool **inserting, nm_error *err)
 {
     int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
     int rc = sqlite3_create_function(db, "hamming", 2, flags, NULL, fn_hamming, NULL, NULL);
@@ -142,10 +142,15 @@ int nm_store_register_functions(sqlite3 *db, nm_error *err)
         rc = sqlite3_create_function(db, "minhash_similarity", 2, flags, NULL,
                                      fn_minhash_similarity, NULL, NULL);
     if (rc == SQLITE_OK)
-        rc = nm_store_register_pack_functions(db);
+        rc = nm_store_register_pack_functions(db, inserting);
     if (rc != SQLITE_OK)
         return nm_store_db_error(db, rc, err, "registering SQL functions");
     return 0;
+}
+
+int nm_store_register_functions(sqlite3 *db, nm_error *err)
+{
+    return register_functions(db, NULL, err);
 }
 
 /* ---- statements ------------------------------------------------------- */
@@ -382,7 +387,7 @@ nm_store *nm_store_open(const char *path, const nm_store_options *opts, nm_error
      * caller's timeout for the batches. */
     int busy_ms = opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : 5000;
     sqlite3_busy_timeout(s->db, busy_ms > 30000 ? busy_ms : 30000);
-    if (nm_store_register_functions(s->db, err) < 0)
+    if (register_functions(s->db, &s->inserting, err) < 0)
         goto fail;
     if (opts->read_only) {
         if (pragma_int(s->db, "PRAGMA user_version", &s->version, err) < 0)

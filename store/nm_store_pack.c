@@ -132,6 +132,7 @@ void nm_store_zstd_free(nm_store *s)
 /* Per connection: a decompression context and a buffer (the functions are
  * registered with it as user data; SQLite frees it with the connection). */
 typedef struct {
+    bool inserting; /* see nm_store_register_pack_functions */
     ZSTD_DCtx *dctx;
     ZSTD_CCtx *cctx;
     char *buf;
@@ -171,6 +172,10 @@ static int64_t unzstd(pack_ctx *c, const void *z, size_t len)
 static void fn_unzstd(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
+    if (((pack_ctx *)sqlite3_user_data(ctx))->inserting) {
+        sqlite3_result_null(ctx);
+        return;
+    }
     if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
         sqlite3_result_null(ctx);
         return;
@@ -247,6 +252,10 @@ static uint64_t *nums_for(sqlite3_value *v, uint64_t *stack, size_t *max)
 static void fn_sentences_json(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
+    if (((pack_ctx *)sqlite3_user_data(ctx))->inserting) {
+        sqlite3_result_null(ctx);
+        return;
+    }
     pack_ctx *c = sqlite3_user_data(ctx);
     uint64_t stack[STACK_NUMS];
     size_t max, n;
@@ -281,6 +290,10 @@ static void fn_sentences_json(sqlite3_context *ctx, int argc, sqlite3_value **ar
 static void fn_mentions_json(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
+    if (((pack_ctx *)sqlite3_user_data(ctx))->inserting) {
+        sqlite3_result_null(ctx);
+        return;
+    }
     pack_ctx *c = sqlite3_user_data(ctx);
     uint64_t stack[STACK_NUMS];
     size_t max, n;
@@ -315,6 +328,10 @@ static void fn_mentions_json(sqlite3_context *ctx, int argc, sqlite3_value **arg
 static void fn_summary(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
+    if (((pack_ctx *)sqlite3_user_data(ctx))->inserting) {
+        sqlite3_result_null(ctx);
+        return;
+    }
     pack_ctx *c = sqlite3_user_data(ctx);
     const char *body = (const char *)sqlite3_value_text(argv[0]);
     size_t body_len = (size_t)sqlite3_value_bytes(argv[0]);
@@ -458,7 +475,7 @@ static void fn_pack_mentions(sqlite3_context *ctx, int argc, sqlite3_value **arg
     fn_pack(ctx, argv[0], false);
 }
 
-int nm_store_register_pack_functions(sqlite3 *db)
+int nm_store_register_pack_functions(sqlite3 *db, bool **inserting)
 {
     static const struct {
         const char *name;
@@ -487,5 +504,7 @@ int nm_store_register_pack_functions(sqlite3 *db)
             return rc;
         }
     }
+    if (inserting)
+        *inserting = &c->inserting;
     return SQLITE_OK;
 }
