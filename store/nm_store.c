@@ -33,7 +33,6 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_DEL_OUTLINE] = "DELETE FROM outline WHERE article = ?1",
     [ST_DEL_ARTICLE_ENTITIES] = "DELETE FROM article_entities WHERE article = ?1",
     [ST_DEL_ACRONYMS] = "DELETE FROM acronyms WHERE article = ?1",
-    [ST_DEL_KEYPHRASES] = "DELETE FROM keyphrases WHERE article = ?1",
     [ST_DEL_ARTICLE] = "DELETE FROM articles WHERE article = ?1",
     [ST_INS_ARTICLE] =
         "INSERT INTO articles (id, source, url, published_unix_ms, modified_unix_ms,"
@@ -41,9 +40,9 @@ static const char *const statement_sql[ST_COUNT] = {
         " n_bytes, n_chars, n_words, n_sentences, n_paragraphs, n_syllables,"
         " avg_sentence_words, flesch_reading_ease, flesch_kincaid_grade,"
         " fp_exact, simhash, sh0, sh1, sh2, sh3, minhash, warnings, body_zstd,"
-        " sentences_packed, revision)"
+        " sentences_packed, revision, keyphrases_packed)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-        " ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
+        " ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)",
     [ST_INS_FTS] = "INSERT INTO articles_fts (rowid, title, body) VALUES (?1, ?2, ?3)",
     [ST_INS_SECTION] = "INSERT INTO sections (article, idx, level, heading, start_byte, end_byte,"
                        " first_paragraph, n_paragraphs, outline_idx)"
@@ -56,8 +55,6 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_INS_ACRONYM] = "INSERT INTO acronyms (article, idx, short_form, long_form,"
                        " short_start_byte, short_end_byte, long_start_byte, long_end_byte, n_uses)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    [ST_INS_KEYPHRASE] = "INSERT INTO keyphrases (article, rank, phrase, stem, score, n_occurrences)"
-                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_FIND_ENTITY] = "SELECT entity FROM entities WHERE name = ?1 AND type = ?2",
     [ST_INS_ENTITY] = "INSERT INTO entities (name, type) VALUES (?1, ?2)",
 };
@@ -455,6 +452,7 @@ void nm_store_close(nm_store **store)
     free(s->refs);
     free(s->scratch);
     nm_sbuf_free(&s->packed);
+    nm_sbuf_free(&s->kp_packed);
     nm_store_zstd_free(s);
     free(s->wal_path);
     free(s);

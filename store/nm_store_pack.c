@@ -9,12 +9,19 @@
  *   article_entities.mentions_packed
  *                               per mention: idx, zigzag(start - previous
  *                               start), end - start, sentence + 1 (0 none)
+ *   articles.keyphrases_packed  per keyphrase, best first: length and bytes
+ *                               of the phrase, 0 if the stem is the phrase
+ *                               else its length + 1 and bytes, the score (8
+ *                               bytes, IEEE double little-endian), n_occurrences
  *
  * Every number is a LEB128 varint after a first byte PACK_FORMAT. The
- * generated columns body, summary, sentences_json and mentions_json call
- * nm_unzstd(), nm_summary(), nm_sentences_json() and nm_mentions_json(),
- * which print exactly the JSON that version 4 stored; the migration to
- * version 5 packs with nm_zstd(), nm_pack_sentences() and nm_pack_mentions().
+ * generated columns body, summary, sentences_json, mentions_json and
+ * keyphrases_json call nm_unzstd(), nm_summary(), nm_sentences_json(),
+ * nm_mentions_json() and nm_keyphrases_json(), which print exactly the JSON
+ * that version 4 stored (the view keyphrases reads each score with
+ * nm_keyphrase_score(), the exact double); the migration to version 5 packs
+ * with nm_zstd(), nm_pack_sentences(), nm_pack_mentions() and the aggregate
+ * nm_pack_keyphrases().
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -99,6 +106,81 @@ void nm_store_pack_mention(nm_sbuf *out, size_t idx, const nm_mention *x, int64_
     put_varint(out, x->span.end - x->span.start);
     put_varint(out, x->sentence == NM_NO_INDEX ? 0 : (uint64_t)x->sentence + 1);
     *prev_start = (int64_t)x->span.start;
+}
+
+static void put_double(nm_sbuf *b, double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    char tmp[8];
+    for (int i = 0; i < 8; i++)
+        tmp[i] = (char)(u >> (8 * i));
+    nm_sbuf_append(b, tmp, 8);
+}
+
+static void put_keyphrase(nm_sbuf *out, const char *phrase, size_t phrase_len, const char *stem,
+                          size_t stem_len, double score, uint64_t count)
+{
+    put_varint(out, phrase_len);
+    nm_sbuf_append(out, phrase, phrase_len);
+    bool same = stem_len == phrase_len && !memcmp(stem, phrase, phrase_len);
+    put_varint(out, same ? 0 : stem_len + 1);
+    if (!same)
+        nm_sbuf_append(out, stem, stem_len);
+    put_double(out, score);
+    put_varint(out, count);
+}
+
+void nm_store_pack_keyphrases(nm_sbuf *out, const nm_extract_result *r)
+{
+    nm_sbuf_reset(out);
+    nm_sbuf_append(out, (const char[]){PACK_FORMAT}, 1);
+    for (size_t i = 0; i < r->n_keyphrases; i++) {
+        const nm_keyphrase *x = &r->keyphrases[i];
+        const char *stem = x->stem ? x->stem : x->text;
+        put_keyphrase(out, x->text, strlen(x->text), stem, strlen(stem), x->score, x->count);
+    }
+}
+
+/* One keyphrase of a packed value: the pointers index the value. */
+typedef struct {
+    const unsigned char *phrase, *stem;
+    uint64_t phrase_len, stem_len, count;
+    double score;
+} packed_keyphrase;
+
+/* Reads the keyphrase at *p; false at the end or on malformed data. */
+static bool get_keyphrase(const unsigned char **p, const unsigned char *end, packed_keyphrase *k)
+{
+    uint64_t stem;
+    if (!get_varint(p, end, &k->phrase_len) || k->phrase_len > (uint64_t)(end - *p))
+        return false;
+    k->phrase = *p;
+    *p += k->phrase_len;
+    if (!get_varint(p, end, &stem) || (stem && stem - 1 > (uint64_t)(end - *p)))
+        return false;
+    k->stem = stem ? *p : k->phrase;
+    k->stem_len = stem ? stem - 1 : k->phrase_len;
+    *p += stem ? stem - 1 : 0;
+    if (end - *p < 8)
+        return false;
+    uint64_t u = 0;
+    for (int i = 0; i < 8; i++)
+        u |= (uint64_t)(*p)[i] << (8 * i);
+    memcpy(&k->score, &u, sizeof u);
+    *p += 8;
+    return get_varint(p, end, &k->count);
+}
+
+/* The start and end of a packed keyphrases value after its format byte;
+ * false if it is malformed (x'' is an empty list). */
+static bool keyphrases_range(sqlite3_value *v, const unsigned char **p, const unsigned char **end)
+{
+    *p = sqlite3_value_blob(v);
+    *end = *p + sqlite3_value_bytes(v);
+    if (*p == *end)
+        return true;
+    return *(*p)++ == PACK_FORMAT;
 }
 
 int nm_store_zstd(nm_store *s, const char *text, size_t len, const void **out, size_t *out_len)
@@ -475,6 +557,95 @@ static void fn_pack_mentions(sqlite3_context *ctx, int argc, sqlite3_value **arg
     fn_pack(ctx, argv[0], false);
 }
 
+/* nm_keyphrases_json(keyphrases_packed): [[phrase, stem, score,
+ * n_occurrences], ...] best first, for the view keyphrases. */
+static void fn_keyphrases_json(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    pack_ctx *c = sqlite3_user_data(ctx);
+    if (c->inserting) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    const unsigned char *p, *end;
+    nm_sbuf *j = &c->out;
+    nm_sbuf_reset(j);
+    nm_sbuf_append(j, "[", 1);
+    bool ok = keyphrases_range(argv[0], &p, &end);
+    packed_keyphrase k;
+    for (bool first = true; ok && p < end; first = false) {
+        if (!(ok = get_keyphrase(&p, end, &k)))
+            break;
+        nm_sbuf_append(j, first ? "[" : ",[", first ? 1 : 2);
+        nm_sbuf_json_str_n(j, (const char *)k.phrase, k.phrase_len);
+        nm_sbuf_append(j, ",", 1);
+        nm_sbuf_json_str_n(j, (const char *)k.stem, k.stem_len);
+        nm_sbuf_printf(j, ",%.17g,%llu]", k.score, (unsigned long long)k.count);
+    }
+    if (!ok) {
+        sqlite3_result_error(ctx, "nm_keyphrases_json: malformed keyphrases_packed", -1);
+        return;
+    }
+    nm_sbuf_append(j, "]", 1);
+    sqlite3_result_text(ctx, j->data, (int)j->len, SQLITE_TRANSIENT);
+}
+
+/* nm_keyphrase_score(keyphrases_packed, i): the score of keyphrase i (from
+ * 0) as stored, exactly (JSON text would round-trip through SQLite's own
+ * float parser). */
+static void fn_keyphrase_score(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const unsigned char *p, *end;
+    int64_t want = sqlite3_value_int64(argv[1]);
+    packed_keyphrase k;
+    if (!keyphrases_range(argv[0], &p, &end))
+        goto bad;
+    for (int64_t i = 0; p < end; i++) {
+        if (!get_keyphrase(&p, end, &k))
+            goto bad;
+        if (i == want) {
+            sqlite3_result_double(ctx, k.score);
+            return;
+        }
+    }
+    sqlite3_result_null(ctx);
+    return;
+bad:
+    sqlite3_result_error(ctx, "nm_keyphrase_score: malformed keyphrases_packed", -1);
+}
+
+/* nm_pack_keyphrases(phrase, stem, score, n_occurrences), an aggregate over
+ * an article's keyphrases rows in rank order (the migration to version 5). */
+static void fn_pack_keyphrases_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    nm_sbuf *out = sqlite3_aggregate_context(ctx, sizeof *out);
+    if (!out) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    if (!out->len)
+        nm_sbuf_append(out, (const char[]){PACK_FORMAT}, 1);
+    const char *phrase = (const char *)sqlite3_value_text(argv[0]);
+    size_t phrase_len = (size_t)sqlite3_value_bytes(argv[0]);
+    const char *stem = (const char *)sqlite3_value_text(argv[1]);
+    size_t stem_len = (size_t)sqlite3_value_bytes(argv[1]);
+    put_keyphrase(out, phrase ? phrase : "", phrase_len, stem ? stem : "", stem_len,
+                  sqlite3_value_double(argv[2]), (uint64_t)sqlite3_value_int64(argv[3]));
+}
+
+static void fn_pack_keyphrases_final(sqlite3_context *ctx)
+{
+    nm_sbuf *out = sqlite3_aggregate_context(ctx, 0);
+    if (!out || !out->len) {
+        sqlite3_result_zeroblob(ctx, 0);
+        return;
+    }
+    sqlite3_result_blob(ctx, out->data, (int)out->len, SQLITE_TRANSIENT);
+    nm_sbuf_free(out);
+}
+
 int nm_store_register_pack_functions(sqlite3 *db, bool **inserting)
 {
     static const struct {
@@ -489,6 +660,8 @@ int nm_store_register_pack_functions(sqlite3 *db, bool **inserting)
         {"nm_zstd", 1, fn_zstd},
         {"nm_pack_sentences", 1, fn_pack_sentences},
         {"nm_pack_mentions", 1, fn_pack_mentions},
+        {"nm_keyphrases_json", 1, fn_keyphrases_json},
+        {"nm_keyphrase_score", 2, fn_keyphrase_score},
     };
     pack_ctx *c = nm_xcalloc(1, sizeof *c);
     int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
@@ -504,6 +677,10 @@ int nm_store_register_pack_functions(sqlite3 *db, bool **inserting)
             return rc;
         }
     }
+    int rc = sqlite3_create_function_v2(db, "nm_pack_keyphrases", 4, flags, NULL, NULL,
+                                        fn_pack_keyphrases_step, fn_pack_keyphrases_final, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
     if (inserting)
         *inserting = &c->inserting;
     return SQLITE_OK;

@@ -250,6 +250,8 @@ static int insert_article_row(nm_store *s, const nm_extract_result *r, int64_t r
     sqlite3_bind_blob(st, 30, s->packed.data ? s->packed.data : "", (int)s->packed.len,
                       SQLITE_STATIC);
     sqlite3_bind_int64(st, 31, revision);
+    nm_store_pack_keyphrases(&s->kp_packed, r);
+    sqlite3_bind_blob(st, 32, s->kp_packed.data, (int)s->kp_packed.len, SQLITE_STATIC);
     *s->inserting = true; /* see nm_store_register_pack_functions */
     int rc = nm_store_step(s, st, err, "inserting article");
     *s->inserting = false;
@@ -302,18 +304,6 @@ static int insert_structure(nm_store *s, const nm_extract_result *r, int64_t art
         bind_span(st, 7, x->long_span);
         sqlite3_bind_int64(st, 9, x->n_uses);
         if (nm_store_step(s, st, err, "inserting acronym") < 0)
-            return -1;
-    }
-    st = s->stmt[ST_INS_KEYPHRASE];
-    sqlite3_bind_int64(st, 1, article);
-    for (size_t i = 0; i < r->n_keyphrases; i++) {
-        const nm_keyphrase *x = &r->keyphrases[i];
-        sqlite3_bind_int64(st, 2, (int64_t)i + 1);
-        sqlite3_bind_text(st, 3, x->text, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, x->stem ? x->stem : x->text, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 5, x->score);
-        sqlite3_bind_int64(st, 6, x->count);
-        if (nm_store_step(s, st, err, "inserting keyphrase") < 0)
             return -1;
     }
     return 0;

@@ -55,7 +55,7 @@
 -- paragraphs are "sentences grouped by paragraph" and need no table of their
 -- own (sections refer to paragraph numbers).
 --
--- WHY SENTENCES AND MENTIONS ARE VIEWS: an article has ~20 sentences and ~30
+-- WHY SENTENCES, MENTIONS AND KEYPHRASES ARE VIEWS: an article has ~20 sentences and ~30
 -- mentions, the most numerous rows by far, and the worker's write cost is
 -- per row (a B-tree insert each, and a delete each when an article is
 -- replaced). They are only ever read per article, so each article stores its
@@ -79,11 +79,14 @@
 --   articles.sentences_json  nm_sentences_json(sentences_packed)
 --   articles.summary         nm_summary(body, sentences_packed)
 --   article_entities.mentions_json  nm_mentions_json(mentions_packed)
+--   articles.keyphrases_json nm_keyphrases_json(keyphrases_packed)
+--                            (the view keyphrases reads each score, the exact
+--                            double, with nm_keyphrase_score())
 -- so every query of docs/queries.md reads as before. The functions are
 -- nm_store's (registered on its connections, hence `newsmill query`,
 -- `newsmill export`, the API, and nm_store_register_functions() for any
 -- other): the plain sqlite3 shell reads every other column, counts, joins
--- and runs MATCH and bm25(), but those four columns, the views and snippet()
+-- and runs MATCH and bm25(), but those columns, the views and snippet()
 -- answer "unknown function nm_unzstd()" there. New files use 8 KB pages
 -- (articles rows pack better; files from before keep theirs).
 
@@ -126,7 +129,9 @@ CREATE TABLE articles (
     body TEXT GENERATED ALWAYS AS (nm_unzstd(body_zstd)) VIRTUAL, -- clean text; every
                                           -- offset indexes it
     sentences_json TEXT GENERATED ALWAYS AS (nm_sentences_json(sentences_packed)) VIRTUAL,
-    summary TEXT GENERATED ALWAYS AS (nm_summary(body, sentences_packed)) VIRTUAL
+    summary TEXT GENERATED ALWAYS AS (nm_summary(body, sentences_packed)) VIRTUAL,
+    keyphrases_packed BLOB NOT NULL DEFAULT x'',  -- read through the view `keyphrases`
+    keyphrases_json TEXT GENERATED ALWAYS AS (nm_keyphrases_json(keyphrases_packed)) VIRTUAL
 );
 CREATE INDEX articles_ingested ON articles (ingested_unix_ms);
 CREATE INDEX articles_published ON articles (published_unix_ms);
@@ -236,14 +241,11 @@ CREATE TABLE acronyms (
 CREATE INDEX acronyms_short ON acronyms (short_form);
 
 -- Keyphrases, best first (rank 1 = best); scores compare within an article.
-CREATE TABLE keyphrases (
-    article INTEGER NOT NULL,
-    rank INTEGER NOT NULL,
-    phrase TEXT NOT NULL,
-    stem TEXT NOT NULL,
-    score REAL NOT NULL,
-    n_occurrences INTEGER NOT NULL,
-    PRIMARY KEY (article, rank)
-) WITHOUT ROWID;
+-- Ten or so per article, only ever read per article: packed in
+-- articles.keyphrases_packed (PACKED COLUMNS), unpacked here.
+CREATE VIEW keyphrases (article, rank, phrase, stem, score, n_occurrences) AS
+    SELECT a.article, j.key + 1, j.value ->> 0, j.value ->> 1,
+           nm_keyphrase_score(a.keyphrases_packed, j.key), j.value ->> 3
+    FROM articles a, json_each(a.keyphrases_json) j;
 
 PRAGMA user_version = 5;

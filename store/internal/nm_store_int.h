@@ -28,7 +28,6 @@ enum {
     ST_DEL_OUTLINE,
     ST_DEL_ARTICLE_ENTITIES,
     ST_DEL_ACRONYMS,
-    ST_DEL_KEYPHRASES,
     ST_DEL_ARTICLE,
     ST_INS_ARTICLE,
     ST_INS_FTS,
@@ -36,7 +35,6 @@ enum {
     ST_INS_OUTLINE,
     ST_INS_ARTICLE_ENTITY,
     ST_INS_ACRONYM,
-    ST_INS_KEYPHRASE,
     ST_FIND_ENTITY,
     ST_INS_ENTITY,
     ST_COUNT
@@ -76,6 +74,7 @@ struct nm_store {
     uint32_t *scratch;       /* per entity and per mention: grouping mentions by entity row */
     size_t refs_cap, scratch_cap;
     nm_sbuf packed; /* sentences_packed / mentions_packed being built (nm_store_pack.c) */
+    nm_sbuf kp_packed; /* keyphrases_packed */
     void *zctx;     /* ZSTD_CCtx for body_zstd, made on first use */
     bool *inserting; /* the connection's flag (nm_store_register_pack_functions) */
     void *zbuf;     /* the compressed body */
@@ -110,6 +109,9 @@ void nm_store_pack_sentences(nm_sbuf *out, const nm_extract_result *r, const uin
 void nm_store_pack_mentions_begin(nm_sbuf *out);
 void nm_store_pack_mention(nm_sbuf *out, size_t idx, const nm_mention *x, int64_t *prev_start);
 
+/* out = r's keyphrases_packed. */
+void nm_store_pack_keyphrases(nm_sbuf *out, const nm_extract_result *r);
+
 /* Compresses text into s->zbuf (*out); 0, or -1 when zstd fails. */
 int nm_store_zstd(nm_store *s, const char *text, size_t len, const void **out, size_t *out_len);
 
@@ -117,12 +119,13 @@ int nm_store_zstd(nm_store *s, const char *text, size_t len, const void **out, s
 void nm_store_zstd_free(nm_store *s);
 
 /* Registers the functions of the packed columns (nm_unzstd, nm_summary,
- * nm_sentences_json, nm_mentions_json, and for the migration nm_zstd,
- * nm_pack_sentences, nm_pack_mentions); an SQLite result code. SQLite
+ * nm_sentences_json, nm_mentions_json, nm_keyphrases_json,
+ * nm_keyphrase_score, and for the migration nm_zstd, nm_pack_sentences,
+ * nm_pack_mentions, nm_pack_keyphrases); an SQLite result code. SQLite
  * computes every generated column of a row it inserts, VIRTUAL ones too,
  * although nothing needs them then (no index, CHECK or NOT NULL uses them:
  * keep it so); while *inserting (when asked for, the connection's flag) is
- * true the four read functions return NULL at once: the writer sets it
+ * true the five JSON/text functions return NULL at once: the writer sets it
  * around its inserts, which spared ~200,000 instructions per article. */
 int nm_store_register_pack_functions(sqlite3 *db, bool **inserting);
 
