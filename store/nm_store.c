@@ -33,15 +33,14 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_DEL_OUTLINE] = "DELETE FROM outline WHERE article = ?1",
     [ST_DEL_ARTICLE_ENTITIES] = "DELETE FROM article_entities WHERE article = ?1",
     [ST_DEL_ACRONYMS] = "DELETE FROM acronyms WHERE article = ?1",
-    [ST_DEL_KEYPHRASES] = "DELETE FROM keyphrases WHERE article = ?1",
     [ST_DEL_ARTICLE] = "DELETE FROM articles WHERE article = ?1",
     [ST_INS_ARTICLE] =
         "INSERT INTO articles (id, source, url, published_unix_ms, modified_unix_ms,"
         " ingested_unix_ms, language, language_confidence, content_type, title, byline,"
         " n_bytes, n_chars, n_words, n_sentences, n_paragraphs, n_syllables,"
         " avg_sentence_words, flesch_reading_ease, flesch_kincaid_grade,"
-        " fp_exact, simhash, sh0, sh1, sh2, sh3, minhash, summary, warnings, body,"
-        " sentences_json, revision)"
+        " fp_exact, simhash, sh0, sh1, sh2, sh3, minhash, warnings, body_zstd,"
+        " sentences_packed, revision, keyphrases_packed)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
         " ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)",
     [ST_INS_FTS] = "INSERT INTO articles_fts (rowid, title, body) VALUES (?1, ?2, ?3)",
@@ -51,13 +50,11 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_INS_OUTLINE] = "INSERT INTO outline (article, idx, text, start_byte, end_byte, section_idx)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_INS_ARTICLE_ENTITY] =
-        "INSERT INTO article_entities (article, entity, n_mentions, salience, mentions_json)"
+        "INSERT INTO article_entities (article, entity, n_mentions, salience, mentions_packed)"
         " VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_INS_ACRONYM] = "INSERT INTO acronyms (article, idx, short_form, long_form,"
                        " short_start_byte, short_end_byte, long_start_byte, long_end_byte, n_uses)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    [ST_INS_KEYPHRASE] = "INSERT INTO keyphrases (article, rank, phrase, stem, score, n_occurrences)"
-                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_FIND_ENTITY] = "SELECT entity FROM entities WHERE name = ?1 AND type = ?2",
     [ST_INS_ENTITY] = "INSERT INTO entities (name, type) VALUES (?1, ?2)",
 };
@@ -134,16 +131,23 @@ static void fn_minhash_similarity(sqlite3_context *ctx, int argc, sqlite3_value 
     }
 }
 
-int nm_store_register_functions(sqlite3 *db, nm_error *err)
+static int register_functions(sqlite3 *db, bool **inserting, nm_error *err)
 {
     int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
     int rc = sqlite3_create_function(db, "hamming", 2, flags, NULL, fn_hamming, NULL, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function(db, "minhash_similarity", 2, flags, NULL,
                                      fn_minhash_similarity, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = nm_store_register_pack_functions(db, inserting);
     if (rc != SQLITE_OK)
         return nm_store_db_error(db, rc, err, "registering SQL functions");
     return 0;
+}
+
+int nm_store_register_functions(sqlite3 *db, nm_error *err)
+{
+    return register_functions(db, NULL, err);
 }
 
 /* ---- statements ------------------------------------------------------- */
@@ -380,7 +384,7 @@ nm_store *nm_store_open(const char *path, const nm_store_options *opts, nm_error
      * caller's timeout for the batches. */
     int busy_ms = opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : 5000;
     sqlite3_busy_timeout(s->db, busy_ms > 30000 ? busy_ms : 30000);
-    if (nm_store_register_functions(s->db, err) < 0)
+    if (register_functions(s->db, &s->inserting, err) < 0)
         goto fail;
     if (opts->read_only) {
         if (pragma_int(s->db, "PRAGMA user_version", &s->version, err) < 0)
@@ -397,6 +401,7 @@ nm_store *nm_store_open(const char *path, const nm_store_options *opts, nm_error
     }
     char pragmas[256];
     snprintf(pragmas, sizeof pragmas,
+             "PRAGMA page_size = 8192; " /* new files only: see PACKED COLUMNS in the schema */
              "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; PRAGMA temp_store = MEMORY;"
              " PRAGMA cache_size = -32768;",
              opts->sync_normal ? "NORMAL" : "FULL");
@@ -446,7 +451,9 @@ void nm_store_close(nm_store **store)
     free(s->ranks);
     free(s->refs);
     free(s->scratch);
-    nm_sbuf_free(&s->json);
+    nm_sbuf_free(&s->packed);
+    nm_sbuf_free(&s->kp_packed);
+    nm_store_zstd_free(s);
     free(s->wal_path);
     free(s);
     *store = NULL;

@@ -40,7 +40,13 @@
  * nm_store_register_functions() on any other):
  *   hamming(a, b)              number of differing bits of two 64-bit integers
  *   minhash_similarity(a, b)   estimated Jaccard similarity of two minhash blobs
- * The sqlite3 shell lacks them; the near-duplicate query needs nm_store.
+ *   nm_unzstd, nm_summary, nm_sentences_json, nm_mentions_json
+ *                              what the generated columns articles.body,
+ *                              .summary, .sentences_json and
+ *                              article_entities.mentions_json compute from
+ *                              the packed columns (results_schema.sql)
+ * The sqlite3 shell lacks them: the near-duplicate query, those columns,
+ * the views over them and snippet() need nm_store.
  *
  * Not thread-safe: one nm_store per thread.
  */
@@ -57,7 +63,7 @@
 #include "nm_article.h"
 
 /* The schema version this build creates and reads (PRAGMA user_version). */
-#define NM_STORE_SCHEMA_VERSION 4
+#define NM_STORE_SCHEMA_VERSION 5
 
 typedef struct nm_store nm_store;
 
@@ -135,8 +141,8 @@ int nm_store_put_batch(nm_store *store, const nm_extract_result *const *results,
  * failure. */
 int64_t nm_store_count_articles(nm_store *store, nm_error *err);
 
-/* Registers hamming() and minhash_similarity() on a connection opened
- * elsewhere. Returns 0 or -1 with err. */
+/* Registers hamming(), minhash_similarity() and the functions of the
+ * packed columns on a connection opened elsewhere. Returns 0 or -1 with err. */
 int nm_store_register_functions(sqlite3 *db, nm_error *err);
 
 /* True for the classes that mean "the database cannot be written now"

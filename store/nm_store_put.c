@@ -106,28 +106,6 @@ static void buf_reserve(nm_store *s, size_t need)
     }
 }
 
-/* articles.summary: the summary sentences joined by spaces. Returns s->buf. */
-static const char *join_summary(nm_store *s, const nm_extract_result *r, size_t *len)
-{
-    size_t need = 1;
-    for (size_t i = 0; i < r->n_summary; i++) {
-        nm_span sp = r->sentences[r->summary[i]].span;
-        need += sp.end - sp.start + 1;
-    }
-    buf_reserve(s, need);
-    size_t n = 0;
-    for (size_t i = 0; i < r->n_summary; i++) {
-        nm_span sp = r->sentences[r->summary[i]].span;
-        if (n)
-            s->buf[n++] = ' ';
-        memcpy(s->buf + n, r->text + sp.start, sp.end - sp.start);
-        n += sp.end - sp.start;
-    }
-    s->buf[n] = '\0';
-    *len = n;
-    return s->buf;
-}
-
 /* Finds or creates the entity row; -1 with err on a database error. */
 static int entity_id(nm_store *s, const nm_entity *e, int64_t *id, nm_error *err)
 {
@@ -185,38 +163,18 @@ static int delete_article(nm_store *s, int64_t article, nm_error *err)
     return 0;
 }
 
-/* Fills s->json with articles.sentences_json: per sentence
- * [paragraph, start_byte, end_byte, n_words(, summary_rank)] (see the
- * schema's view `sentences`). */
-static void build_sentences_json(nm_store *s, const nm_extract_result *r)
+/* Fills s->packed with articles.sentences_packed (nm_store_pack.c). */
+static void build_sentences(nm_store *s, const nm_extract_result *r)
 {
     if (r->n_sentences > s->ranks_cap) {
         s->ranks_cap = r->n_sentences * 2;
         s->ranks = nm_xrealloc(s->ranks, s->ranks_cap * sizeof *s->ranks);
     }
-    memset(s->ranks, 0, r->n_sentences * sizeof *s->ranks);
+    if (r->n_sentences)
+        memset(s->ranks, 0, r->n_sentences * sizeof *s->ranks);
     for (size_t i = 0; i < r->n_summary; i++)
         s->ranks[r->summary[i]] = (uint32_t)i + 1;
-    nm_sbuf *j = &s->json;
-    nm_sbuf_reset(j);
-    nm_sbuf_append(j, "[", 1);
-    for (size_t i = 0; i < r->n_sentences; i++) {
-        const nm_sentence *x = &r->sentences[i];
-        nm_sbuf_append(j, i ? ",[" : "[", i ? 2 : 1);
-        nm_sbuf_uint(j, x->paragraph);
-        nm_sbuf_append(j, ",", 1);
-        nm_sbuf_uint(j, x->span.start);
-        nm_sbuf_append(j, ",", 1);
-        nm_sbuf_uint(j, x->span.end);
-        nm_sbuf_append(j, ",", 1);
-        nm_sbuf_uint(j, x->n_words);
-        if (s->ranks[i]) {
-            nm_sbuf_append(j, ",", 1);
-            nm_sbuf_uint(j, s->ranks[i]);
-        }
-        nm_sbuf_append(j, "]", 1);
-    }
-    nm_sbuf_append(j, "]", 1);
+    nm_store_pack_sentences(&s->packed, r, s->ranks);
 }
 
 static int insert_article_row(nm_store *s, const nm_extract_result *r, int64_t revision,
@@ -266,9 +224,6 @@ static int insert_article_row(nm_store *s, const nm_extract_result *r, int64_t r
     sqlite3_bind_int64(st, 25, (int64_t)((sim >> 32) & 0xffff));
     sqlite3_bind_int64(st, 26, (int64_t)((sim >> 48) & 0xffff));
     sqlite3_bind_blob(st, 27, minhash, sizeof minhash, SQLITE_STATIC);
-    size_t summary_len;
-    const char *summary = join_summary(s, r, &summary_len);
-    sqlite3_bind_text(st, 28, summary, (int)summary_len, SQLITE_TRANSIENT);
     if (r->n_warnings) {
         size_t need = 1;
         for (size_t i = 0; i < r->n_warnings; i++)
@@ -282,15 +237,25 @@ static int insert_article_row(nm_store *s, const nm_extract_result *r, int64_t r
             memcpy(s->buf + n, r->warnings[i], len);
             n += len;
         }
-        sqlite3_bind_text(st, 29, s->buf, (int)n, SQLITE_STATIC);
+        sqlite3_bind_text(st, 28, s->buf, (int)n, SQLITE_STATIC);
     } else {
-        sqlite3_bind_null(st, 29);
+        sqlite3_bind_null(st, 28);
     }
-    sqlite3_bind_text(st, 30, r->text ? r->text : "", (int)r->text_len, SQLITE_STATIC);
-    build_sentences_json(s, r);
-    sqlite3_bind_text(st, 31, s->json.data, (int)s->json.len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 32, revision);
-    if (nm_store_step(s, st, err, "inserting article") < 0)
+    const void *z;
+    size_t z_len;
+    if (nm_store_zstd(s, r->text ? r->text : "", r->text_len, &z, &z_len) < 0)
+        return nm_error_set(err, NM_ERR_INTERNAL, "compressing the body failed");
+    sqlite3_bind_blob(st, 29, z, (int)z_len, SQLITE_STATIC);
+    build_sentences(s, r);
+    sqlite3_bind_blob(st, 30, s->packed.data ? s->packed.data : "", (int)s->packed.len,
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(st, 31, revision);
+    nm_store_pack_keyphrases(&s->kp_packed, r);
+    sqlite3_bind_blob(st, 32, s->kp_packed.data, (int)s->kp_packed.len, SQLITE_STATIC);
+    *s->inserting = true; /* see nm_store_register_pack_functions */
+    int rc = nm_store_step(s, st, err, "inserting article");
+    *s->inserting = false;
+    if (rc < 0)
         return -1;
     *article = sqlite3_last_insert_rowid(s->db);
     st = s->stmt[ST_INS_FTS];
@@ -341,18 +306,6 @@ static int insert_structure(nm_store *s, const nm_extract_result *r, int64_t art
         if (nm_store_step(s, st, err, "inserting acronym") < 0)
             return -1;
     }
-    st = s->stmt[ST_INS_KEYPHRASE];
-    sqlite3_bind_int64(st, 1, article);
-    for (size_t i = 0; i < r->n_keyphrases; i++) {
-        const nm_keyphrase *x = &r->keyphrases[i];
-        sqlite3_bind_int64(st, 2, (int64_t)i + 1);
-        sqlite3_bind_text(st, 3, x->text, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, x->stem ? x->stem : x->text, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 5, x->score);
-        sqlite3_bind_int64(st, 6, x->count);
-        if (nm_store_step(s, st, err, "inserting keyphrase") < 0)
-            return -1;
-    }
     return 0;
 }
 
@@ -362,25 +315,6 @@ static int cmp_entity_ref(const void *a, const void *b)
     if (x->id != y->id)
         return x->id < y->id ? -1 : 1;
     return x->index < y->index ? -1 : x->index > y->index;
-}
-
-/* Appends one mention as [idx, start_byte, end_byte, sentence] (the view
- * `mentions`). */
-static void append_mention_json(nm_sbuf *j, const nm_mention *x, size_t idx, bool first)
-{
-    nm_sbuf_append(j, first ? "[" : ",[", first ? 1 : 2);
-    nm_sbuf_uint(j, idx);
-    nm_sbuf_append(j, ",", 1);
-    nm_sbuf_uint(j, x->span.start);
-    nm_sbuf_append(j, ",", 1);
-    nm_sbuf_uint(j, x->span.end);
-    if (x->sentence == NM_NO_INDEX) {
-        nm_sbuf_append(j, ",null]", 6);
-    } else {
-        nm_sbuf_append(j, ",", 1);
-        nm_sbuf_uint(j, x->sentence);
-        nm_sbuf_append(j, "]", 1);
-    }
 }
 
 /* One article_entities row per entity row id: entities of the article that
@@ -435,18 +369,19 @@ static int insert_entities(nm_store *s, const nm_extract_result *r, int64_t arti
             if (e->salience > salience)
                 salience = e->salience;
         }
-        nm_sbuf *j = &s->json;
-        nm_sbuf_reset(j);
-        nm_sbuf_append(j, "[", 1);
-        size_t from = k ? row_start[k - 1] : 0;
-        for (size_t m = from; m < row_start[k]; m++)
-            append_mention_json(j, &r->mentions[by_row[m]], by_row[m], m == from);
-        nm_sbuf_append(j, "]", 1);
+        nm_sbuf *j = &s->packed;
+        nm_store_pack_mentions_begin(j);
+        int64_t prev_start = 0;
+        for (size_t m = k ? row_start[k - 1] : 0; m < row_start[k]; m++)
+            nm_store_pack_mention(j, by_row[m], &r->mentions[by_row[m]], &prev_start);
         sqlite3_bind_int64(st, 2, id);
         sqlite3_bind_int64(st, 3, n_mentions);
         sqlite3_bind_double(st, 4, salience);
-        sqlite3_bind_text(st, 5, j->data, (int)j->len, SQLITE_STATIC);
-        if (nm_store_step(s, st, err, "inserting article entity") < 0)
+        sqlite3_bind_blob(st, 5, j->data, (int)j->len, SQLITE_STATIC);
+        *s->inserting = true; /* see nm_store_register_pack_functions */
+        int rc = nm_store_step(s, st, err, "inserting article entity");
+        *s->inserting = false;
+        if (rc < 0)
             return -1;
     }
     return 0;

@@ -2,7 +2,7 @@
 --
 -- One SQLite file per host, written by every worker of that host (WAL mode,
 -- one transaction per batch of articles) and read by `newsmill query` and
--- anyone with the sqlite3 shell. store/nm_store.c embeds this file (as
+-- anyone with the sqlite3 shell (but see PACKED COLUMNS). store/nm_store.c embeds this file (as
 -- nm_embed_results_schema_sql) and runs it on a new, empty database.
 --
 -- VERSION: PRAGMA user_version (the last statement of this file) is the
@@ -55,18 +55,40 @@
 -- paragraphs are "sentences grouped by paragraph" and need no table of their
 -- own (sections refer to paragraph numbers).
 --
--- WHY SENTENCES AND MENTIONS ARE VIEWS: an article has ~20 sentences and ~30
+-- WHY SENTENCES, MENTIONS AND KEYPHRASES ARE VIEWS: an article has ~20 sentences and ~30
 -- mentions, the most numerous rows by far, and the worker's write cost is
 -- per row (a B-tree insert each, and a delete each when an article is
 -- replaced). They are only ever read per article, so each article stores its
--- sentences as one JSON array (articles.sentences_json) and each
--- (article, entity) its mentions (article_entities.mentions_json); the views
--- `sentences` and `mentions` unpack them with json_each() into the rows and
--- columns a table would have. Query them like tables; they cannot be written.
+-- sentences as one packed value (articles.sentences_packed, read as JSON
+-- through the generated column sentences_json) and each (article, entity)
+-- its mentions (article_entities.mentions_packed / mentions_json); the views
+-- `sentences` and `mentions` unpack the JSON with json_each() into the rows
+-- and columns a table would have. Query them like tables; they cannot be
+-- written.
 --
 -- WHY THE SUMMARY IS NOT A TABLE: the extractive summary is a choice of
 -- sentences: sentences.summary_rank (1, 2, ... in article order) marks them
--- and articles.summary keeps the joined text for display without a join.
+-- and the generated column articles.summary joins their text for display.
+--
+-- PACKED COLUMNS (version 5; a BBC article went from 7.7 KB to under 5 KB):
+-- the body is stored once, as one zstd frame (articles.body_zstd, level 1:
+-- 2.2 KB of news text -> 1.1 KB), and sentences and mentions as varints
+-- (nm_store_pack.c has the format). VIRTUAL generated columns give back what
+-- version 4 stored, byte for byte, computed when read:
+--   articles.body            nm_unzstd(body_zstd)
+--   articles.sentences_json  nm_sentences_json(sentences_packed)
+--   articles.summary         nm_summary(body, sentences_packed)
+--   article_entities.mentions_json  nm_mentions_json(mentions_packed)
+--   articles.keyphrases_json nm_keyphrases_json(keyphrases_packed)
+--                            (the view keyphrases reads each score, the exact
+--                            double, with nm_keyphrase_score())
+-- so every query of docs/queries.md reads as before. The functions are
+-- nm_store's (registered on its connections, hence `newsmill query`,
+-- `newsmill export`, the API, and nm_store_register_functions() for any
+-- other): the plain sqlite3 shell reads every other column, counts, joins
+-- and runs MATCH and bm25(), but those columns, the views and snippet()
+-- answer "unknown function nm_unzstd()" there. New files use 8 KB pages
+-- (articles rows pack better; files from before keep theirs).
 
 -- One row per article.
 CREATE TABLE articles (
@@ -98,12 +120,18 @@ CREATE TABLE articles (
     sh2 INTEGER NOT NULL,                 -- bits 32..47
     sh3 INTEGER NOT NULL,                 -- bits 48..63
     minhash BLOB,                         -- 64 x uint32 little-endian
-    summary TEXT NOT NULL,                -- the summary sentences, joined
-    sentences_json TEXT NOT NULL DEFAULT '[]', -- read through the view `sentences`
     warnings TEXT,                        -- extraction warnings, one per line
-    body TEXT NOT NULL,                   -- clean text; every offset indexes it
-    revision INTEGER NOT NULL DEFAULT 0   -- the queue's revision of the body stored (see
+    revision INTEGER NOT NULL DEFAULT 0,  -- the queue's revision of the body stored (see
                                           -- REVISIONS above); 0 = none known
+    sentences_packed BLOB NOT NULL DEFAULT x'', -- see PACKED COLUMNS
+    body_zstd BLOB NOT NULL DEFAULT x'',        -- the body, zstd-compressed
+    -- computed when read (PACKED COLUMNS), in the order the migration adds them:
+    body TEXT GENERATED ALWAYS AS (nm_unzstd(body_zstd)) VIRTUAL, -- clean text; every
+                                          -- offset indexes it
+    sentences_json TEXT GENERATED ALWAYS AS (nm_sentences_json(sentences_packed)) VIRTUAL,
+    summary TEXT GENERATED ALWAYS AS (nm_summary(body, sentences_packed)) VIRTUAL,
+    keyphrases_packed BLOB NOT NULL DEFAULT x'',  -- read through the view `keyphrases`
+    keyphrases_json TEXT GENERATED ALWAYS AS (nm_keyphrases_json(keyphrases_packed)) VIRTUAL
 );
 CREATE INDEX articles_ingested ON articles (ingested_unix_ms);
 CREATE INDEX articles_published ON articles (published_unix_ms);
@@ -182,7 +210,8 @@ CREATE TABLE article_entities (
     entity INTEGER NOT NULL,
     n_mentions INTEGER NOT NULL,
     salience REAL NOT NULL,               -- 0..1
-    mentions_json TEXT NOT NULL DEFAULT '[]', -- read through the view `mentions`
+    mentions_packed BLOB NOT NULL DEFAULT x'', -- see PACKED COLUMNS
+    mentions_json TEXT GENERATED ALWAYS AS (nm_mentions_json(mentions_packed)) VIRTUAL,
     PRIMARY KEY (article, entity)
 ) WITHOUT ROWID;
 CREATE INDEX article_entities_entity ON article_entities (entity, article);
@@ -212,14 +241,11 @@ CREATE TABLE acronyms (
 CREATE INDEX acronyms_short ON acronyms (short_form);
 
 -- Keyphrases, best first (rank 1 = best); scores compare within an article.
-CREATE TABLE keyphrases (
-    article INTEGER NOT NULL,
-    rank INTEGER NOT NULL,
-    phrase TEXT NOT NULL,
-    stem TEXT NOT NULL,
-    score REAL NOT NULL,
-    n_occurrences INTEGER NOT NULL,
-    PRIMARY KEY (article, rank)
-) WITHOUT ROWID;
+-- Ten or so per article, only ever read per article: packed in
+-- articles.keyphrases_packed (PACKED COLUMNS), unpacked here.
+CREATE VIEW keyphrases (article, rank, phrase, stem, score, n_occurrences) AS
+    SELECT a.article, j.key + 1, j.value ->> 0, j.value ->> 1,
+           nm_keyphrase_score(a.keyphrases_packed, j.key), j.value ->> 3
+    FROM articles a, json_each(a.keyphrases_json) j;
 
-PRAGMA user_version = 4;
+PRAGMA user_version = 5;

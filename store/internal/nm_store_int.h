@@ -28,7 +28,6 @@ enum {
     ST_DEL_OUTLINE,
     ST_DEL_ARTICLE_ENTITIES,
     ST_DEL_ACRONYMS,
-    ST_DEL_KEYPHRASES,
     ST_DEL_ARTICLE,
     ST_INS_ARTICLE,
     ST_INS_FTS,
@@ -36,7 +35,6 @@ enum {
     ST_INS_OUTLINE,
     ST_INS_ARTICLE_ENTITY,
     ST_INS_ACRONYM,
-    ST_INS_KEYPHRASE,
     ST_FIND_ENTITY,
     ST_INS_ENTITY,
     ST_COUNT
@@ -75,7 +73,12 @@ struct nm_store {
     struct entity_ref *refs; /* the article's entities sorted by id, to group them */
     uint32_t *scratch;       /* per entity and per mention: grouping mentions by entity row */
     size_t refs_cap, scratch_cap;
-    nm_sbuf json; /* sentences_json / mentions_json being built */
+    nm_sbuf packed; /* sentences_packed / mentions_packed being built (nm_store_pack.c) */
+    nm_sbuf kp_packed; /* keyphrases_packed */
+    void *zctx;     /* ZSTD_CCtx for body_zstd, made on first use */
+    bool *inserting; /* the connection's flag (nm_store_register_pack_functions) */
+    void *zbuf;     /* the compressed body */
+    size_t zbuf_cap;
     char *wal_path;        /* PATH-wal */
     int64_t wal_max_bytes; /* the WAL's share of max_bytes; 0: no quota */
 };
@@ -95,5 +98,35 @@ entity_slot *nm_store_cache_find(nm_store *s, const char *key, size_t len, uint6
 
 /* Caches id for key (a copy of the key is kept). */
 void nm_store_cache_put(nm_store *s, const char *key, size_t len, uint64_t hash, int64_t id);
+
+/* ---- packed columns (nm_store_pack.c; the format: results_schema.sql) ---- */
+
+/* out = r's sentences_packed; ranks[i] is sentence i's summary rank or 0. */
+void nm_store_pack_sentences(nm_sbuf *out, const nm_extract_result *r, const uint32_t *ranks);
+
+/* A mentions_packed value: begin, then each mention of the row in text order
+ * (prev_start starts at 0 and is updated). */
+void nm_store_pack_mentions_begin(nm_sbuf *out);
+void nm_store_pack_mention(nm_sbuf *out, size_t idx, const nm_mention *x, int64_t *prev_start);
+
+/* out = r's keyphrases_packed. */
+void nm_store_pack_keyphrases(nm_sbuf *out, const nm_extract_result *r);
+
+/* Compresses text into s->zbuf (*out); 0, or -1 when zstd fails. */
+int nm_store_zstd(nm_store *s, const char *text, size_t len, const void **out, size_t *out_len);
+
+/* Frees what nm_store_zstd keeps. */
+void nm_store_zstd_free(nm_store *s);
+
+/* Registers the functions of the packed columns (nm_unzstd, nm_summary,
+ * nm_sentences_json, nm_mentions_json, nm_keyphrases_json,
+ * nm_keyphrase_score, and for the migration nm_zstd, nm_pack_sentences,
+ * nm_pack_mentions, nm_pack_keyphrases); an SQLite result code. SQLite
+ * computes every generated column of a row it inserts, VIRTUAL ones too,
+ * although nothing needs them then (no index, CHECK or NOT NULL uses them:
+ * keep it so); while *inserting (when asked for, the connection's flag) is
+ * true the five JSON/text functions return NULL at once: the writer sets it
+ * around its inserts, which spared ~200,000 instructions per article. */
+int nm_store_register_pack_functions(sqlite3 *db, bool **inserting);
 
 #endif

@@ -43,6 +43,7 @@
 #include "nm_opts.h"
 #include "nm_powercut.h"
 #include "nm_producer.h"
+#include "nm_store.h"
 #include "nm_test.h"
 #include "nm_time.h"
 
@@ -264,6 +265,7 @@ static sqlite3 *open_checked(const char *path, char *why, size_t why_size)
         return NULL;
     }
     sqlite3_busy_timeout(db, 5000);
+    nm_store_register_functions(db, NULL); /* articles.body is computed (nm_store.h) */
     sqlite3_stmt *st = NULL;
     const char *verdict = "(no answer)";
     if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) == SQLITE_OK &&
@@ -563,6 +565,7 @@ int main(int argc, char **argv)
             sqlite3 *db = NULL;
             if (sqlite3_open_v2(f.results, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
                 sqlite3_busy_timeout(db, 2000);
+                nm_store_register_functions(db, NULL);
                 sqlite3_stmt *q = NULL;
                 if (sqlite3_prepare_v2(db, "SELECT id, body FROM articles", -1, &q, NULL) == SQLITE_OK)
                     while (sqlite3_step(q) == SQLITE_ROW)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nm_alloc.h"
+#include "nm_store.h"
 
 struct nm_results_db {
     sqlite3 *db;
@@ -28,6 +29,7 @@ nm_results_db *nm_results_db_open(const char *path, char *why, size_t why_size)
     nm_results_db *r = nm_xcalloc(1, sizeof *r);
     if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
         sqlite3_busy_timeout(r->db, 10000) != SQLITE_OK ||
+        nm_store_register_functions(r->db, NULL) != 0 || /* body is computed (nm_store.h) */
         sqlite3_prepare_v2(r->db, article_sql, -1, &r->article, NULL) != SQLITE_OK) {
         snprintf(why, why_size, "%s: %s", path, r->db ? sqlite3_errmsg(r->db) : "out of memory");
         nm_results_db_close(&r);

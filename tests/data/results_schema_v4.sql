@@ -1,0 +1,229 @@
+-- The results schema at version 4 as released (store/embed/results_schema.sql
+-- before version 5, unchanged below): test_store migrates a database made
+-- with it.
+
+-- newsmill results database: the schema, in one place.
+--
+-- One SQLite file per host, written by every worker of that host (WAL mode,
+-- one transaction per batch of articles) and read by `newsmill query` and
+-- anyone with the sqlite3 shell. store/nm_store.c embeds this file (as
+-- nm_embed_results_schema_sql) and runs it on a new, empty database.
+--
+-- VERSION: PRAGMA user_version (the last statement of this file) is the
+-- schema version. nm_store refuses a database whose version is newer than its
+-- own and migrates an older one forward, inside one transaction, with the
+-- steps in results_migrations.sql.
+--
+-- CHANGING THE SCHEMA (the rule):
+--   1. Edit this file so that it creates the new shape from scratch and bump
+--      user_version below and NM_STORE_SCHEMA_VERSION in nm_store.h.
+--   2. Append a section "-- @version N" to results_migrations.sql that takes a
+--      version N-1 database to exactly this shape (same tables, columns,
+--      indexes, triggers) and backfills what it can. Never edit a section that
+--      has been released: databases in the field have already run it.
+--   3. tests/unit/test_store.c checks that a migrated database and a new one
+--      have the same tables, columns and indexes, and that rows survive.
+--
+-- CONVENTIONS
+--   * articles.article is the internal integer key; every child table refers
+--     to it (small rows, cheap joins). articles.id is the producer's id.
+--   * Persisting an article id again deletes the old row and every child row,
+--     then inserts afresh, in the same transaction: never duplicates (unless
+--     the stored revision is newer: see REVISIONS).
+--   * Times are Unix milliseconds (INTEGER), columns end in _unix_ms;
+--     NULL = unknown.  datetime(x / 1000, 'unixepoch') shows them.
+--   * Offsets (*_byte) are BYTE offsets into articles.body, end exclusive.
+--     SQL substr() counts characters on TEXT, so cut with the BLOB form:
+--       CAST(substr(CAST(body AS BLOB), start_byte + 1,
+--                   end_byte - start_byte) AS TEXT)
+--   * 64-bit fingerprints are stored as signed INTEGER (same bits).
+--     simhash is also split into four 16-bit bands (sh0 = low bits .. sh3):
+--     two simhashes within Hamming distance 3 agree on at least one band, so
+--     the band indexes find near-duplicate candidates with plain SQL and the
+--     function hamming(a, b) (registered by nm_store, hence `newsmill query`)
+--     confirms them. minhash_similarity(a, b) estimates Jaccard similarity
+--     from two minhash blobs (64 x uint32, little-endian).
+--
+-- REVISIONS: articles.revision is the queue's revision of the body the row
+-- was extracted from (Delivery.revision; the spool hands out a revision that
+-- grows with every accepted submit, so a newer body of an id always has a
+-- higher one). Persisting an id whose stored revision is higher drops the
+-- write (the worker counts it in worker_stale_dropped_total): a worker that
+-- held an old body past its lease cannot overwrite the newer one. An equal
+-- revision is a redelivery and replaces. Revision 0 means "none known"
+-- (rows from before schema version 4, tools and tests): a put at revision 0
+-- replaces whatever is stored, and any revision replaces a row at 0.
+--
+-- WHY SENTENCES (NOT PARAGRAPH ROWS): sentences are the unit that mentions,
+-- summaries and snippets refer to; each one carries its paragraph number, so
+-- paragraphs are "sentences grouped by paragraph" and need no table of their
+-- own (sections refer to paragraph numbers).
+--
+-- WHY SENTENCES AND MENTIONS ARE VIEWS: an article has ~20 sentences and ~30
+-- mentions, the most numerous rows by far, and the worker's write cost is
+-- per row (a B-tree insert each, and a delete each when an article is
+-- replaced). They are only ever read per article, so each article stores its
+-- sentences as one JSON array (articles.sentences_json) and each
+-- (article, entity) its mentions (article_entities.mentions_json); the views
+-- `sentences` and `mentions` unpack them with json_each() into the rows and
+-- columns a table would have. Query them like tables; they cannot be written.
+--
+-- WHY THE SUMMARY IS NOT A TABLE: the extractive summary is a choice of
+-- sentences: sentences.summary_rank (1, 2, ... in article order) marks them
+-- and articles.summary keeps the joined text for display without a join.
+
+-- One row per article.
+CREATE TABLE articles (
+    article INTEGER PRIMARY KEY,          -- internal key
+    id TEXT NOT NULL UNIQUE,              -- producer's article id
+    source TEXT,                          -- publisher or feed ("bbc")
+    url TEXT,
+    published_unix_ms INTEGER,            -- producer's value, else the page's
+    modified_unix_ms INTEGER,
+    ingested_unix_ms INTEGER NOT NULL,    -- when the worker committed it
+    language TEXT NOT NULL,               -- ISO 639-1, "und" if unknown
+    language_confidence REAL NOT NULL,
+    content_type TEXT NOT NULL,           -- "text" or "html"
+    title TEXT NOT NULL,
+    byline TEXT,
+    n_bytes INTEGER NOT NULL,             -- counts of body
+    n_chars INTEGER NOT NULL,
+    n_words INTEGER NOT NULL,
+    n_sentences INTEGER NOT NULL,
+    n_paragraphs INTEGER NOT NULL,
+    n_syllables INTEGER NOT NULL,
+    avg_sentence_words REAL NOT NULL,
+    flesch_reading_ease REAL NOT NULL,
+    flesch_kincaid_grade REAL NOT NULL,
+    fp_exact INTEGER NOT NULL,            -- hash of the normalised text
+    simhash INTEGER NOT NULL,             -- 64-bit SimHash
+    sh0 INTEGER NOT NULL,                 -- simhash bits 0..15
+    sh1 INTEGER NOT NULL,                 -- bits 16..31
+    sh2 INTEGER NOT NULL,                 -- bits 32..47
+    sh3 INTEGER NOT NULL,                 -- bits 48..63
+    minhash BLOB,                         -- 64 x uint32 little-endian
+    summary TEXT NOT NULL,                -- the summary sentences, joined
+    sentences_json TEXT NOT NULL DEFAULT '[]', -- read through the view `sentences`
+    warnings TEXT,                        -- extraction warnings, one per line
+    body TEXT NOT NULL,                   -- clean text; every offset indexes it
+    revision INTEGER NOT NULL DEFAULT 0   -- the queue's revision of the body stored (see
+                                          -- REVISIONS above); 0 = none known
+);
+CREATE INDEX articles_ingested ON articles (ingested_unix_ms);
+CREATE INDEX articles_published ON articles (published_unix_ms);
+CREATE INDEX articles_fp_exact ON articles (fp_exact);
+CREATE INDEX articles_sh0 ON articles (sh0);
+CREATE INDEX articles_sh1 ON articles (sh1);
+CREATE INDEX articles_sh2 ON articles (sh2);
+CREATE INDEX articles_sh3 ON articles (sh3);
+
+-- Full-text index over title and body, reading its text from articles
+-- (external content: the body is stored once). nm_store writes it in the
+-- same transaction as the article, with plain statements and no triggers: a
+-- trigger makes FTS5 flush its in-memory index at every statement, which
+-- made writing 2-3x slower. Whoever changes articles.title/body by hand
+-- must do the same, or rebuild the index afterwards:
+--   INSERT INTO articles_fts (articles_fts) VALUES ('rebuild');
+-- Search: SELECT a.id FROM articles_fts JOIN articles a ON a.article = articles_fts.rowid
+--         WHERE articles_fts MATCH 'ceasefire' ORDER BY rank;
+CREATE VIRTUAL TABLE articles_fts USING fts5 (
+    title, body,
+    content = 'articles', content_rowid = 'article',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+-- Each committed batch adds an index segment; merge them 16 at a time (the
+-- default, 4, merges 4x as often): indexing cost 110 -> 80 us per article,
+-- queries unchanged (see docs/throughput.md, "How it got here").
+INSERT INTO articles_fts (articles_fts, rank) VALUES ('automerge', 16);
+
+-- Sentences in article order; paragraph numbers group them into paragraphs.
+-- articles.sentences_json holds, for sentence idx, the array
+-- [paragraph, start_byte, end_byte, n_words] plus summary_rank when it is
+-- part of the summary.
+CREATE VIEW sentences (article, idx, paragraph, start_byte, end_byte, n_words,
+                       summary_rank) AS
+    SELECT a.article, j.key, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3,
+           j.value ->> 4                  -- 1.. when part of the summary, else NULL
+    FROM articles a, json_each(a.sentences_json) j;
+
+-- Sections: a heading and the paragraphs under it.
+CREATE TABLE sections (
+    article INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    level INTEGER NOT NULL,               -- 1 = top
+    heading TEXT NOT NULL,
+    start_byte INTEGER NOT NULL,          -- the heading's span
+    end_byte INTEGER NOT NULL,
+    first_paragraph INTEGER NOT NULL,
+    n_paragraphs INTEGER NOT NULL,
+    outline_idx INTEGER,                  -- outline item announcing it, or NULL
+    PRIMARY KEY (article, idx)
+) WITHOUT ROWID;
+
+-- The article's own table of contents, when it has one.
+CREATE TABLE outline (
+    article INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    start_byte INTEGER NOT NULL,
+    end_byte INTEGER NOT NULL,
+    section_idx INTEGER,                  -- sections.idx it announces, or NULL
+    PRIMARY KEY (article, idx)
+) WITHOUT ROWID;
+
+-- Named entities, one row per (canonical name, type), shared by all articles.
+-- Never deleted: ids are stable, so workers may cache them.
+CREATE TABLE entities (
+    entity INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,                   -- canonical form ("Ibrahim Kalın")
+    type TEXT NOT NULL,                   -- person, organisation, place, nationality, other
+    UNIQUE (name, type)
+);
+
+-- Which articles mention which entities, how often and how centrally.
+CREATE TABLE article_entities (
+    article INTEGER NOT NULL,
+    entity INTEGER NOT NULL,
+    n_mentions INTEGER NOT NULL,
+    salience REAL NOT NULL,               -- 0..1
+    mentions_json TEXT NOT NULL DEFAULT '[]', -- read through the view `mentions`
+    PRIMARY KEY (article, entity)
+) WITHOUT ROWID;
+CREATE INDEX article_entities_entity ON article_entities (entity, article);
+
+-- Every mention: where it is and in which sentence. article_entities
+-- .mentions_json holds [idx, start_byte, end_byte, sentence] per mention of
+-- that entity; idx numbers the article's mentions in text order.
+CREATE VIEW mentions (article, idx, entity, start_byte, end_byte, sentence) AS
+    SELECT ae.article, j.value ->> 0, ae.entity,
+           j.value ->> 1, j.value ->> 2,  -- the surface text ("Kalın")
+           j.value ->> 3                  -- sentences.idx, or NULL
+    FROM article_entities ae, json_each(ae.mentions_json) j;
+
+-- Acronyms with the expansion the article gives them.
+CREATE TABLE acronyms (
+    article INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    short_form TEXT NOT NULL,             -- "MIT"
+    long_form TEXT NOT NULL,              -- "National Intelligence Organization"
+    short_start_byte INTEGER NOT NULL,
+    short_end_byte INTEGER NOT NULL,
+    long_start_byte INTEGER NOT NULL,
+    long_end_byte INTEGER NOT NULL,
+    n_uses INTEGER NOT NULL,
+    PRIMARY KEY (article, idx)
+) WITHOUT ROWID;
+CREATE INDEX acronyms_short ON acronyms (short_form);
+
+-- Keyphrases, best first (rank 1 = best); scores compare within an article.
+CREATE TABLE keyphrases (
+    article INTEGER NOT NULL,
+    rank INTEGER NOT NULL,
+    phrase TEXT NOT NULL,
+    stem TEXT NOT NULL,
+    score REAL NOT NULL,
+    n_occurrences INTEGER NOT NULL,
+    PRIMARY KEY (article, rank)
+) WITHOUT ROWID;
+
+PRAGMA user_version = 4;
