@@ -315,6 +315,61 @@ static void page_shapes(void **state)
     }
 }
 
+/* How the markup is read (nm_html_tree.c): raw-text elements, references,
+ * implied end tags, stray end tags, case. Each kept string must come out
+ * as written, each dropped one never. */
+static void markup(void **state)
+{
+    (void)state;
+    struct {
+        const char *what, *html, *kept[3], *dropped[3];
+    } cases[] = {
+        {"script, style, comments and svg are not text",
+         "<article>" LONGP("One.") "<script>var s = \"</article><div><p>script words, with commas, clauses, and "
+         "enough words to count as prose.</p>\";</script>"
+         "<style>p::after{content:\"style words\"}</style><!-- <p>comment words</p> -->"
+         "<svg><text>svg words</text></svg>" LONGP("Two.") "</article>",
+         {"One.", "Two.", NULL}, {"script words", "style words", "comment words"}},
+        {"character references",
+         "<article><p>Caf&eacute; &amp; bar: &lt;b&gt; is &quot;bold&quot;, it&#8217;s &#x2014; "
+         "a&nbsp;dash &#150; and &apos;so&apos; on, &unknown; &amp stays, with commas, clauses.</p>"
+         LONGP("Two.") "</article>",
+         {"Caf\xc3\xa9 & bar: <b> is \"bold\", it\xe2\x80\x99s \xe2\x80\x94 a dash \xe2\x80\x93 and 'so' on",
+          "&unknown; &amp stays", NULL},
+         {"&eacute;", "&#8217;", NULL}},
+        {"an unclosed <p> ends at the next <p> or <div>",
+         "<article><p>First paragraph, never closed, with commas, clauses, and enough words to count."
+         "<p>Second paragraph, never closed either, with commas, clauses, and words."
+         "<div>Third, in a div, with commas, clauses, and enough words to count as prose.</div></article>",
+         {"to count.\nSecond paragraph", "and words.\nThird, in a div", NULL}, {NULL, NULL, NULL}},
+        {"stray and misplaced end tags are ignored",
+         "<article>" LONGP("One.") "</span></section></td><table><tr><td><div>" LONGP("In a cell.")
+         "</div></div></td></tr></table>" LONGP("Two.") "</article>",
+         {"One.", "In a cell.", "Two."}, {NULL, NULL, NULL}},
+        {"upper-case tags and unquoted attributes",
+         "<ARTICLE CLASS=story><P>Upper case markup, with commas, clauses, and enough words to count.</P>"
+         "<DIV CLASS=share-tools><A HREF=#>Share on Facebook</A></DIV>" LONGP("Two.") "</ARTICLE>",
+         {"Upper case markup", "Two.", NULL}, {"Share on", NULL, NULL}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        nm_arena *a = nm_arena_new(0);
+        nm_doc doc;
+        nm_error err;
+        char html[8192];
+        snprintf(html, sizeof html, "<html><head><title>T</title></head><body>%s</body></html>", cases[i].html);
+        if (nm_html_parse(a, html, strlen(html), &doc, &err) != 0)
+            fail_msg("case '%s': %s", cases[i].what, err.msg);
+        const char *text = joined(a, &doc);
+        for (int k = 0; k < 3; k++) {
+            if (cases[i].kept[k] && !strstr(text, cases[i].kept[k]))
+                fail_msg("case '%s': missing '%s' in:\n%s", cases[i].what, cases[i].kept[k], text);
+            if (cases[i].dropped[k] && strstr(text, cases[i].dropped[k]))
+                fail_msg("case '%s': kept '%s' in:\n%s", cases[i].what, cases[i].dropped[k], text);
+        }
+        nm_arena_destroy(&a);
+    }
+}
+
 /* A page of links and headlines only (an index page) has no article. */
 static void index_page(void **state)
 {
@@ -501,6 +556,7 @@ int main(void)
         cmocka_unit_test(titles),
         cmocka_unit_test(bylines_and_dates),
         cmocka_unit_test(page_shapes),
+        cmocka_unit_test(markup),
         cmocka_unit_test(index_page),
         cmocka_unit_test(jsonld_body),
         cmocka_unit_test(bad_input),
