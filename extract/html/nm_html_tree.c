@@ -281,61 +281,47 @@ static nm_htag tag_lookup(const char *name, size_t n)
     }
 }
 
-static bool void_tag(nm_htag t)
+/* What the tree builder needs to know of a tag, one table instead of a
+ * switch per question. */
+enum {
+    P_VOID = 1,   /* no content, no end tag (br, img, meta, ...) */
+    P_RAW = 2,    /* raw text up to its end tag; kept only for JSON-LD scripts */
+    P_RCDATA = 4, /* text only (entities decoded) up to its end tag */
+    P_HEAD = 8,   /* may stay in <head> */
+};
+typedef struct tag_props {
+    uint8_t flags;
+    uint8_t end_priority; /* libxml2's htmlEndPriority (0 = the default, 100):
+                           * an end tag does not close past an open element of
+                           * higher priority */
+} tag_props;
+
+static const tag_props k_props[NM_HTAG_COUNT] = {
+    [T(AREA)] = {P_VOID, 0},   [T(BASE)] = {P_VOID | P_HEAD, 0}, [T(BASEFONT)] = {P_VOID, 0},
+    [T(BR)] = {P_VOID, 0},     [T(COL)] = {P_VOID, 0},           [T(FRAME)] = {P_VOID, 0},
+    [T(HR)] = {P_VOID, 0},     [T(IMG)] = {P_VOID, 0},           [T(INPUT)] = {P_VOID, 0},
+    [T(ISINDEX)] = {P_VOID, 0}, [T(LINK)] = {P_VOID | P_HEAD, 0}, [T(META)] = {P_VOID | P_HEAD, 0},
+    [T(PARAM)] = {P_VOID, 0},  [T(EMBED)] = {P_VOID, 0},         [T(SOURCE)] = {P_VOID, 0},
+    [T(TRACK)] = {P_VOID, 0},  [T(WBR)] = {P_VOID, 0},           [T(KEYGEN)] = {P_VOID, 0},
+    [T(SCRIPT)] = {P_RAW | P_HEAD, 0}, [T(STYLE)] = {P_RAW | P_HEAD, 0},
+    [T(NOSCRIPT)] = {P_RAW | P_HEAD, 0}, [T(XMP)] = {P_RAW, 0}, [T(IFRAME)] = {P_RAW, 0},
+    [T(NOEMBED)] = {P_RAW, 0}, [T(NOFRAMES)] = {P_RAW, 0},       [T(SVG)] = {P_RAW, 0},
+    [T(MATH)] = {P_RAW, 0},    [T(TITLE)] = {P_RCDATA | P_HEAD, 0}, [T(TEXTAREA)] = {P_RCDATA, 0},
+    [T(TEMPLATE)] = {P_HEAD, 0},
+    [T(DIV)] = {0, 150},       [T(TD)] = {0, 160},               [T(TH)] = {0, 160},
+    [T(TR)] = {0, 170},        [T(THEAD)] = {0, 180},            [T(TBODY)] = {0, 180},
+    [T(TFOOT)] = {0, 180},     [T(TABLE)] = {0, 190},            [T(HEAD)] = {0, 200},
+    [T(BODY)] = {0, 200},      [T(HTML)] = {0, 220},
+};
+
+static bool has_prop(nm_htag t, unsigned flag)
 {
-    switch (t) {
-    case T(AREA): case T(BASE): case T(BASEFONT): case T(BR): case T(COL): case T(FRAME): case T(HR):
-    case T(IMG): case T(INPUT): case T(ISINDEX): case T(LINK): case T(META): case T(PARAM): case T(EMBED):
-    case T(SOURCE): case T(TRACK): case T(WBR): case T(KEYGEN):
-        return true;
-    default:
-        return false;
-    }
+    return k_props[t].flags & flag;
 }
 
-/* Content is raw text up to the end tag (kept only for JSON-LD scripts). */
-static bool raw_tag(nm_htag t)
-{
-    switch (t) {
-    case T(SCRIPT): case T(STYLE): case T(NOSCRIPT): case T(XMP): case T(IFRAME): case T(NOEMBED):
-    case T(NOFRAMES): case T(SVG): case T(MATH):
-        return true;
-    default:
-        return false;
-    }
-}
-
-/* Content is text only (entities decoded) up to the end tag. */
-static bool rcdata_tag(nm_htag t)
-{
-    return t == T(TITLE) || t == T(TEXTAREA);
-}
-
-static bool head_tag(nm_htag t)
-{
-    switch (t) {
-    case T(META): case T(LINK): case T(TITLE): case T(SCRIPT): case T(STYLE): case T(BASE):
-    case T(NOSCRIPT): case T(TEMPLATE):
-        return true;
-    default:
-        return false;
-    }
-}
-
-/* libxml2's htmlEndPriority: an end tag does not close past an open
- * element of higher priority. */
 static int end_priority(nm_htag t)
 {
-    switch (t) {
-    case T(DIV): return 150;
-    case T(TD): case T(TH): return 160;
-    case T(TR): return 170;
-    case T(THEAD): case T(TBODY): case T(TFOOT): return 180;
-    case T(TABLE): return 190;
-    case T(HEAD): case T(BODY): return 200;
-    case T(HTML): return 220;
-    default: return 100;
-    }
+    return k_props[t].end_priority ? k_props[t].end_priority : 100;
 }
 
 /* ------------------------------------------------------------ the builder */
@@ -804,8 +790,8 @@ static const char *start_tag(builder *b, const char *p)
             set_attrs(b, b->body);
         return p;
     }
-    if (!b->body && !(b->head && head_tag(tag) && top(b) == b->head) &&
-        !(head_tag(tag) && b->depth == 1))
+    if (!b->body && !(b->head && has_prop(tag, P_HEAD) && top(b) == b->head) &&
+        !(has_prop(tag, P_HEAD) && b->depth == 1))
         ensure_body(b);
     while (b->depth > 1 && tag != NM_HTAG_UNKNOWN && start_closes(tag, top(b)->tag))
         pop(b);
@@ -821,10 +807,10 @@ static const char *start_tag(builder *b, const char *p)
         node = push(b, tag, lname, ln);
         set_attrs(b, node);
     }
-    if (!self_closing && (raw_tag(tag) || rcdata_tag(tag))) {
+    if (!self_closing && (has_prop(tag, P_RAW) || has_prop(tag, P_RCDATA))) {
         const char *close = find_end_tag(p, end, k_tag_names[tag], strlen(k_tag_names[tag]));
-        if (keep && (rcdata_tag(tag) || (tag == NM_HTAG_SCRIPT && json_ld(node)))) {
-            if (rcdata_tag(tag))
+        if (keep && (has_prop(tag, P_RCDATA) || (tag == NM_HTAG_SCRIPT && json_ld(node)))) {
+            if (has_prop(tag, P_RCDATA))
                 put_decoded(&b->text, p, (size_t)(close - p));
             else
                 nm_hbuf_put(&b->text, p, (size_t)(close - p));
@@ -834,7 +820,7 @@ static const char *start_tag(builder *b, const char *p)
             pop(b);
         return close < end ? past_gt(close, end) : end;
     }
-    if (keep && (self_closing || void_tag(tag)))
+    if (keep && (self_closing || has_prop(tag, P_VOID)))
         pop(b);
     return p;
 }

@@ -18,6 +18,7 @@
 #include "nm_shingle_score.h"
 #include "nm_test.h"
 #include "nm_time.h"
+#include "nm_utf8.h"
 
 /* All block texts joined by "\n". Arena-owned. */
 static char *joined(nm_arena *a, const nm_doc *doc)
@@ -127,6 +128,35 @@ static void news_page(void **state)
         assert_true(b->text[0] != ' ' && b->text[b->len - 1] != ' ' && !strstr(b->text, "  "));
     }
     nm_arena_destroy(&a);
+}
+
+/* The news page cut at every byte: each prefix parses (blocks, or "no
+ * readable content"), and no block holds valid UTF-8 broken or a piece of
+ * markup (a truncated tag, comment or reference is never text). */
+static void news_page_truncated(void **state)
+{
+    (void)state;
+    size_t len = sizeof k_news - 1;
+    for (size_t cut = 0; cut <= len; cut++) {
+        char *html = malloc(cut ? cut : 1); /* exact size: ASan sees any read past the cut */
+        memcpy(html, k_news, cut);
+        nm_arena *a = nm_arena_new(0);
+        nm_doc doc;
+        nm_error err;
+        int rc = nm_html_parse(a, html, cut, &doc, &err);
+        if (rc != 0 && err.code != NM_ERR_EMPTY)
+            fail_msg("cut at %zu: %s", cut, err.msg);
+        for (size_t i = 0; rc == 0 && i < doc.n_blocks; i++) {
+            const nm_block *b = &doc.blocks[i];
+            if (!nm_utf8_valid(b->text, b->len, NULL))
+                fail_msg("cut at %zu: block %zu is not UTF-8", cut, i);
+            for (const char *lt = strchr(b->text, '<'); lt; lt = strchr(lt + 1, '<'))
+                if (lt[1] == '/' || lt[1] == '!' || (lt[1] >= 'a' && lt[1] <= 'z'))
+                    fail_msg("cut at %zu: markup in block %zu: %s", cut, i, b->text);
+        }
+        nm_arena_destroy(&a);
+        free(html);
+    }
 }
 
 /* Title sources and suffix cleaning. */
@@ -553,6 +583,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(news_page),
+        cmocka_unit_test(news_page_truncated),
         cmocka_unit_test(titles),
         cmocka_unit_test(bylines_and_dates),
         cmocka_unit_test(page_shapes),
