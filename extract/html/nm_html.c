@@ -3,9 +3,8 @@
  * nm_html_internal.h for how the work is split).
  *
  * Steps: UTF-16 (by BOM) or a declared legacy charset -> UTF-8 (iconv); invalid
- * UTF-8 repaired to U+FFFD; NUL bytes become spaces; nesting deeper than
- * NM_HTML_MAX_NESTING and attributes past NM_HTML_MAX_ATTRS defused (parsers
- * are quadratic in both); libxml2 parse into the nm_hnode tree; metadata;
+ * UTF-8 repaired to U+FFFD; NUL bytes become spaces; one-pass parse into the
+ * nm_hnode tree (nesting and attributes bounded there); metadata;
  * main content (or the JSON-LD articleBody when the page holds far less text
  * than it). Time and memory are linear in the input: the tree is a constant
  * factor of the input, and every walk over it is a loop.
@@ -79,13 +78,6 @@ int nm_html_parse(nm_arena *arena, const char *html, size_t len, nm_doc *doc, nm
         *p = ' ';
     if (clen >= 3 && memcmp(clean, "\xEF\xBB\xBF", 3) == 0) /* byte-order mark */
         memcpy(clean, "   ", 3);
-    size_t dlen = 0;
-    char *defused = nm_html_prep_nesting(clean, clen, &dlen);
-    if (defused) {
-        free(clean);
-        clean = defused;
-        clen = dlen;
-    }
 
     nm_htree *tree = nm_html_tree_parse(clean, clen);
     const char *ld_body = NULL;

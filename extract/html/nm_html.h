@@ -12,7 +12,7 @@
 #include "nm_doc.h"
 #include "nm_error.h"
 
-/* HTML: parsed with libxml2's HTML parser, main content found and boilerplate
+/* HTML: parsed in one pass by our own tokenizer and tree builder, main content found and boilerplate
  * (navigation, ads, footers, comments, share widgets) removed; title from
  * og:title / h1 / <title> (site suffix removed); byline and dates from meta,
  * JSON-LD and visible text. Bytes that are not UTF-8 are repaired first.

@@ -394,11 +394,46 @@ static void on_meta(meta_ctx *m, const nm_hnode *node)
             date_once(&m->modified[strcasecmp(key, "datemodified") == 0 ? 2 : 0], content);
 }
 
-static bool class_has(const nm_hnode *node, const char *word)
+/* The words metadata looks for in class and id (case-insensitive,
+ * anywhere), found in one pass over each string. */
+enum {
+    CW_COMMENT = 1 << 0,
+    CW_BYLINE = 1 << 1,
+    CW_AUTHOR = 1 << 2,
+    CW_BIO = 1 << 3,
+    CW_AVATAR = 1 << 4,
+    CW_DATE = 1 << 5,
+    CW_PUBLISH = 1 << 6,
+    CW_TIMESTAMP = 1 << 7,
+};
+
+static unsigned words_in(const char *s)
+{
+    static const struct {
+        const char *w;
+        unsigned bit;
+    } words[] = {
+        {"comment", CW_COMMENT}, {"byline", CW_BYLINE}, {"author", CW_AUTHOR},
+        {"bio", CW_BIO},         {"avatar", CW_AVATAR}, {"date", CW_DATE},
+        {"publish", CW_PUBLISH}, {"timestamp", CW_TIMESTAMP},
+    };
+    unsigned found = 0;
+    for (; *s; s++) {
+        char c = (char)tolower((unsigned char)*s);
+        if (c != 'a' && c != 'b' && c != 'c' && c != 'd' && c != 'p' && c != 't')
+            continue;
+        for (size_t k = 0; k < sizeof words / sizeof words[0]; k++)
+            if (words[k].w[0] == c && strncasecmp(s, words[k].w, strlen(words[k].w)) == 0)
+                found |= words[k].bit;
+    }
+    return found;
+}
+
+static unsigned class_words(const nm_hnode *node)
 {
     const char *c = nm_html_attr(node, "class");
     const char *id = nm_html_attr(node, "id");
-    return (c && nm_html_icontains(c, strlen(c), word)) || (id && nm_html_icontains(id, strlen(id), word));
+    return (c ? words_in(c) : 0) | (id ? words_in(id) : 0);
 }
 
 /* Comment sections and forms have "author" fields of their own. */
@@ -407,7 +442,7 @@ static bool in_comments_or_form(const nm_hnode *node)
     for (const nm_hnode *p = node; p && p->type == NM_HNODE_ELEMENT; p = p->parent) {
         nm_htag t = p->tag;
         if (t == NM_HTAG_FORM || t == NM_HTAG_FOOTER || t == NM_HTAG_ASIDE || t == NM_HTAG_NAV ||
-            t == NM_HTAG_TEXTAREA || t == NM_HTAG_LABEL || class_has(p, "comment"))
+            t == NM_HTAG_TEXTAREA || t == NM_HTAG_LABEL || (class_words(p) & CW_COMMENT))
             return true;
     }
     return false;
@@ -478,17 +513,17 @@ static void on_element(meta_ctx *m, const nm_hnode *node)
         }
     }
     const char *rel = nm_html_attr(node, "rel");
+    unsigned cw = (!m->f[F_VISIBLE_BYLINE] || !m->visible_date) ? class_words(node) : 0;
     if (!m->f[F_VISIBLE_BYLINE] &&
-        ((rel && strcasecmp(rel, "author") == 0) || class_has(node, "byline") ||
-         (class_has(node, "author") && !class_has(node, "bio") && !class_has(node, "avatar"))) &&
+        ((rel && strcasecmp(rel, "author") == 0) || (cw & CW_BYLINE) ||
+         ((cw & CW_AUTHOR) && !(cw & (CW_BIO | CW_AVATAR)))) &&
         !in_comments_or_form(node)) {
         size_t n;
         char *t = nm_html_node_text(m->arena, node, &n);
         if (t && n >= 3 && n < 120)
             m->f[F_VISIBLE_BYLINE] = t;
     }
-    if (!m->visible_date && (class_has(node, "date") || class_has(node, "publish") ||
-                             class_has(node, "timestamp"))) {
+    if (!m->visible_date && (cw & (CW_DATE | CW_PUBLISH | CW_TIMESTAMP))) {
         size_t n;
         char *t = nm_html_node_text(m->arena, node, &n);
         if (t && n < 80)

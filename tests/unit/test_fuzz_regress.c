@@ -127,7 +127,7 @@ static void frame_corpus_replay(void **state)
  * numeric character reference that overflows an int into a lone byte
  * (&#x...aaaa000096; -> 0x96), so valid UTF-8 in gave invalid UTF-8 out
  * (text and title). nm_html repairs what the parser hands back: the byte
- * becomes U+FFFD. Kept for libxml2's parser. */
+ * becomes U+FFFD. Kept for every parser since. */
 static void html_overflowing_char_ref(void **state)
 {
     (void)state;

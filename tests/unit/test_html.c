@@ -18,6 +18,7 @@
 #include "nm_shingle_score.h"
 #include "nm_test.h"
 #include "nm_time.h"
+#include "nm_utf8.h"
 
 /* All block texts joined by "\n". Arena-owned. */
 static char *joined(nm_arena *a, const nm_doc *doc)
@@ -127,6 +128,35 @@ static void news_page(void **state)
         assert_true(b->text[0] != ' ' && b->text[b->len - 1] != ' ' && !strstr(b->text, "  "));
     }
     nm_arena_destroy(&a);
+}
+
+/* The news page cut at every byte: each prefix parses (blocks, or "no
+ * readable content"), and no block holds valid UTF-8 broken or a piece of
+ * markup (a truncated tag, comment or reference is never text). */
+static void news_page_truncated(void **state)
+{
+    (void)state;
+    size_t len = sizeof k_news - 1;
+    for (size_t cut = 0; cut <= len; cut++) {
+        char *html = malloc(cut ? cut : 1); /* exact size: ASan sees any read past the cut */
+        memcpy(html, k_news, cut);
+        nm_arena *a = nm_arena_new(0);
+        nm_doc doc;
+        nm_error err;
+        int rc = nm_html_parse(a, html, cut, &doc, &err);
+        if (rc != 0 && err.code != NM_ERR_EMPTY)
+            fail_msg("cut at %zu: %s", cut, err.msg);
+        for (size_t i = 0; rc == 0 && i < doc.n_blocks; i++) {
+            const nm_block *b = &doc.blocks[i];
+            if (!nm_utf8_valid(b->text, b->len, NULL))
+                fail_msg("cut at %zu: block %zu is not UTF-8", cut, i);
+            for (const char *lt = strchr(b->text, '<'); lt; lt = strchr(lt + 1, '<'))
+                if (lt[1] == '/' || lt[1] == '!' || (lt[1] >= 'a' && lt[1] <= 'z'))
+                    fail_msg("cut at %zu: markup in block %zu: %s", cut, i, b->text);
+        }
+        nm_arena_destroy(&a);
+        free(html);
+    }
 }
 
 /* Title sources and suffix cleaning. */
@@ -315,6 +345,61 @@ static void page_shapes(void **state)
     }
 }
 
+/* How the markup is read (nm_html_tree.c): raw-text elements, references,
+ * implied end tags, stray end tags, case. Each kept string must come out
+ * as written, each dropped one never. */
+static void markup(void **state)
+{
+    (void)state;
+    struct {
+        const char *what, *html, *kept[3], *dropped[3];
+    } cases[] = {
+        {"script, style, comments and svg are not text",
+         "<article>" LONGP("One.") "<script>var s = \"</article><div><p>script words, with commas, clauses, and "
+         "enough words to count as prose.</p>\";</script>"
+         "<style>p::after{content:\"style words\"}</style><!-- <p>comment words</p> -->"
+         "<svg><text>svg words</text></svg>" LONGP("Two.") "</article>",
+         {"One.", "Two.", NULL}, {"script words", "style words", "comment words"}},
+        {"character references",
+         "<article><p>Caf&eacute; &amp; bar: &lt;b&gt; is &quot;bold&quot;, it&#8217;s &#x2014; "
+         "a&nbsp;dash &#150; and &apos;so&apos; on, &unknown; &amp stays, with commas, clauses.</p>"
+         LONGP("Two.") "</article>",
+         {"Caf\xc3\xa9 & bar: <b> is \"bold\", it\xe2\x80\x99s \xe2\x80\x94 a dash \xe2\x80\x93 and 'so' on",
+          "&unknown; &amp stays", NULL},
+         {"&eacute;", "&#8217;", NULL}},
+        {"an unclosed <p> ends at the next <p> or <div>",
+         "<article><p>First paragraph, never closed, with commas, clauses, and enough words to count."
+         "<p>Second paragraph, never closed either, with commas, clauses, and words."
+         "<div>Third, in a div, with commas, clauses, and enough words to count as prose.</div></article>",
+         {"to count.\nSecond paragraph", "and words.\nThird, in a div", NULL}, {NULL, NULL, NULL}},
+        {"stray and misplaced end tags are ignored",
+         "<article>" LONGP("One.") "</span></section></td><table><tr><td><div>" LONGP("In a cell.")
+         "</div></div></td></tr></table>" LONGP("Two.") "</article>",
+         {"One.", "In a cell.", "Two."}, {NULL, NULL, NULL}},
+        {"upper-case tags and unquoted attributes",
+         "<ARTICLE CLASS=story><P>Upper case markup, with commas, clauses, and enough words to count.</P>"
+         "<DIV CLASS=share-tools><A HREF=#>Share on Facebook</A></DIV>" LONGP("Two.") "</ARTICLE>",
+         {"Upper case markup", "Two.", NULL}, {"Share on", NULL, NULL}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        nm_arena *a = nm_arena_new(0);
+        nm_doc doc;
+        nm_error err;
+        char html[8192];
+        snprintf(html, sizeof html, "<html><head><title>T</title></head><body>%s</body></html>", cases[i].html);
+        if (nm_html_parse(a, html, strlen(html), &doc, &err) != 0)
+            fail_msg("case '%s': %s", cases[i].what, err.msg);
+        const char *text = joined(a, &doc);
+        for (int k = 0; k < 3; k++) {
+            if (cases[i].kept[k] && !strstr(text, cases[i].kept[k]))
+                fail_msg("case '%s': missing '%s' in:\n%s", cases[i].what, cases[i].kept[k], text);
+            if (cases[i].dropped[k] && strstr(text, cases[i].dropped[k]))
+                fail_msg("case '%s': kept '%s' in:\n%s", cases[i].what, cases[i].dropped[k], text);
+        }
+        nm_arena_destroy(&a);
+    }
+}
+
 /* A page of links and headlines only (an index page) has no article. */
 static void index_page(void **state)
 {
@@ -372,7 +457,7 @@ static void bad_input(void **state)
     for (size_t i = 0; i < attrs_n; i++)
         al += (size_t)sprintf(attrs + al, " a%zu=1", i);
     al += (size_t)sprintf(attrs + al, "><p>attribute text</p></div>");
-    /* Shapes gumbo needed over a minute for (libxml2 closes them at once). */
+    /* Shapes gumbo needed over a minute for (parsed in linear time since). */
     size_t rep_n = 30000;
     char *selfclose = nm_xmalloc(rep_n * 7 + 64), *lidd = nm_xmalloc(rep_n * 8 + 64);
     size_t sl = 0, ll = 0;
@@ -498,9 +583,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(news_page),
+        cmocka_unit_test(news_page_truncated),
         cmocka_unit_test(titles),
         cmocka_unit_test(bylines_and_dates),
         cmocka_unit_test(page_shapes),
+        cmocka_unit_test(markup),
         cmocka_unit_test(index_page),
         cmocka_unit_test(jsonld_body),
         cmocka_unit_test(bad_input),

@@ -3,10 +3,9 @@
  *
  *   nm_html.c          entry point: bytes -> UTF-8 -> nesting guard -> tree
  *                      -> metadata + content -> nm_doc
- *   nm_html_tree.c     the document tree: libxml2's HTML parser, read into
- *                      nm_hnode (the only file that knows the parser)
+ *   nm_html_tree.c     the document tree: our one-pass tokenizer and tree
+ *                      builder (the only file that knows how HTML is parsed)
  *   nm_html_prep.c     before the parser: legacy charset conversion (iconv)
- *                      and the nesting guard that keeps parsing linear
  *   nm_html_util.c     scratch buffer, whitespace-collapsing text, attributes
  *   nm_html_meta.c     title, byline, site name, dates, language, canonical url
  *                      (meta tags, JSON-LD, <time>, visible text)
@@ -32,9 +31,10 @@
 
 /* ---- the document tree (nm_html_tree.c) ----
  *
- * libxml2's HTML parser builds the document; nm_html_tree_parse reads it into
- * this compact tree (children in arrays, tags as an enum, adjacent text
- * merged, comments dropped), so only nm_html_tree.c knows the parser. */
+ * nm_html_tree_parse tokenizes the page and builds this compact tree in one
+ * pass (children in arrays, tags as an enum, adjacent text merged, comments
+ * dropped, script/style content skipped); only nm_html_tree.c knows how HTML
+ * is parsed. */
 
 /* The tags the modules ask about; every other element is NM_HTAG_UNKNOWN. */
 typedef enum nm_htag {
@@ -136,6 +136,32 @@ typedef enum nm_htag {
     NM_HTAG_VAR,
     NM_HTAG_VIDEO,
     NM_HTAG_WBR,
+    /* known to the parser only (implied end tags, void and raw-text elements) */
+    NM_HTAG_ACRONYM,
+    NM_HTAG_APPLET,
+    NM_HTAG_AREA,
+    NM_HTAG_BASE,
+    NM_HTAG_BASEFONT,
+    NM_HTAG_COL,
+    NM_HTAG_COLGROUP,
+    NM_HTAG_DIR,
+    NM_HTAG_FRAME,
+    NM_HTAG_FRAMESET,
+    NM_HTAG_ISINDEX,
+    NM_HTAG_KEYGEN,
+    NM_HTAG_LEGEND,
+    NM_HTAG_LISTING,
+    NM_HTAG_MAP,
+    NM_HTAG_NOEMBED,
+    NM_HTAG_NOFRAMES,
+    NM_HTAG_OPTGROUP,
+    NM_HTAG_OPTION,
+    NM_HTAG_PARAM,
+    NM_HTAG_PLAINTEXT,
+    NM_HTAG_SOURCE,
+    NM_HTAG_STRIKE,
+    NM_HTAG_TRACK,
+    NM_HTAG_XMP,
     NM_HTAG_COUNT
 } nm_htag;
 
@@ -164,9 +190,15 @@ typedef struct nm_htree {
     void *priv;
 } nm_htree;
 
-/* Parses html[0..len) (valid UTF-8, no NUL bytes, html[len] == '\0') into a
- * tree; never fails (a page with no markup is an empty <html>). Time and
- * memory are linear in len once nesting is bounded (nm_html_prep_nesting). */
+/* Elements nested deeper than this are dropped (their text stays), and
+ * attributes of a tag past NM_HTML_MAX_ATTRS: no page needs more, and both
+ * bound the work per tag. */
+#define NM_HTML_MAX_NESTING 400
+#define NM_HTML_MAX_ATTRS 64
+
+/* Parses html[0..len) (valid UTF-8, no NUL bytes) into a tree; never fails
+ * (a page with no markup is an empty <html>). Time and memory are linear in
+ * len. */
 nm_htree *nm_html_tree_parse(const char *html, size_t len);
 void nm_html_tree_free(nm_htree *tree);
 
@@ -208,19 +240,6 @@ bool nm_html_icontains(const char *s, size_t n, const char *needle);
  * valid UTF-8, returns a malloc'd UTF-8 conversion (NUL-terminated,
  * *out_len set); otherwise NULL. */
 char *nm_html_prep_charset(const char *html, size_t len, size_t *out_len);
-
-/* Parsers scan the stack of open elements (libxml2 for an end tag that does
- * not match the current element), so a document nested N deep can cost
- * O(N^2). If the tags of html nest deeper than
- * NM_HTML_MAX_NESTING (counted conservatively: void and self-closing
- * elements and those HTML closes implicitly are not counted), returns a
- * malloc'd copy in which the start and end tags past that depth are blanked
- * out (their text stays); otherwise NULL. Linear time. */
-#define NM_HTML_MAX_NESTING 400
-/* The same pass blanks the attributes of a start tag past NM_HTML_MAX_ATTRS
- * (the parser's duplicate check is quadratic in a tag's attributes). */
-#define NM_HTML_MAX_ATTRS 64
-char *nm_html_prep_nesting(const char *html, size_t len, size_t *out_len);
 
 /* ---- metadata (nm_html_meta.c) ---- */
 
