@@ -56,6 +56,10 @@ nm_store_query *nm_store_query_open(const char *db_path, const char *dir, nm_err
             rc = -1;
             break;
         }
+        /* reads through a memory map: no copy from the OS cache per page,
+         * and readers in several threads share the pages */
+        sqlite3_exec(nm_store_db(q->dbs[q->n_dbs].store), "PRAGMA mmap_size = 1073741824", NULL,
+                     NULL, NULL);
         q->n_dbs++;
     }
     if (dir)
@@ -71,6 +75,7 @@ void nm_store_query_close(nm_store_query **qp)
         return;
     nm_store_query *q = *qp;
     for (size_t i = 0; i < q->n_dbs; i++) {
+        sqlite3_finalize(q->dbs[i].search);
         nm_store_close(&q->dbs[i].store);
         free(q->dbs[i].path);
     }
@@ -137,9 +142,9 @@ double nm_sq_num(json_object *row, const char *key)
 }
 
 /* json-c's sort takes no context: the key and direction of the sort in
- * progress (one at a time: the module is not thread-safe). */
-static const char *sort_key;
-static int sort_sign;
+ * progress, one per thread (each thread sorts its own rows). */
+static _Thread_local const char *sort_key;
+static _Thread_local int sort_sign;
 
 static int cmp_rows(const void *a, const void *b)
 {
@@ -284,7 +289,11 @@ json_object *nm_store_query_search(nm_store_query *q, const char *text,
     json_object *rows = json_object_new_array();
     int rc = 0;
     for (size_t d = 0; d < q->n_dbs && rc == 0; d++) {
-        sqlite3_stmt *st = nm_sq_prepare(&q->dbs[d], sql, err);
+        /* kept prepared across calls: preparing an FTS5 query costs about
+         * as much as running it */
+        if (!q->dbs[d].search)
+            q->dbs[d].search = nm_sq_prepare(&q->dbs[d], sql, err);
+        sqlite3_stmt *st = q->dbs[d].search;
         if (!st) {
             rc = -1;
             break;
@@ -307,7 +316,8 @@ json_object *nm_store_query_search(nm_store_query *q, const char *text,
             free(words);
             rc = collect(q, &q->dbs[d], st, rows, err);
         }
-        sqlite3_finalize(st);
+        sqlite3_reset(st); /* ends the read: no snapshot held between calls */
+        sqlite3_clear_bindings(st);
     }
     if (rc != 0) {
         json_object_put(rows);
