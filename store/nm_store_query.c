@@ -17,6 +17,7 @@
 #include "nm_alloc.h"
 #include "nm_store.h"
 #include "nm_store_query_int.h"
+#include "nm_store_snippet.h"
 
 /* ---- opening ------------------------------------------------------------ */
 
@@ -53,6 +54,12 @@ nm_store_query *nm_store_query_open(const char *db_path, const char *dir, nm_err
                              "no results database at %s (start a fleet: scripts/fleet start;"
                              " or --db FILE / --dir DIR)",
                              paths[i]);
+            rc = -1;
+            break;
+        }
+        if (nm_store_snippet_register(nm_store_db(q->dbs[q->n_dbs].store), err) != 0) {
+            nm_store_close(&q->dbs[q->n_dbs].store);
+            free(q->dbs[q->n_dbs].path);
             rc = -1;
             break;
         }
@@ -281,7 +288,7 @@ json_object *nm_store_query_search(nm_store_query *q, const char *text,
     static const char *sql =
         "SELECT a.id AS id, a.title AS title, a.source AS source,"
         " a.published_unix_ms AS published_unix_ms,"
-        " snippet(articles_fts, 1, '[', ']', '…', 10) AS snippet, bm25(articles_fts) AS score"
+        " nm_snippet(articles_fts, 1, '[', ']', '…', 10) AS snippet, bm25(articles_fts) AS score"
         " FROM articles_fts JOIN articles a ON a.article = articles_fts.rowid"
         " WHERE articles_fts MATCH ?1 AND coalesce(a.published_unix_ms, 0) >= ?3"
         " AND coalesce(a.published_unix_ms, 0) < ?4"
