@@ -1,7 +1,7 @@
 /* newsmill serve: the results over HTTP — the JSON API and the newsroom
- * page (api/nm_api.h), served by nm_httpd from its own threads (one
- * read-only connection to each database per thread) while this thread waits
- * for SIGINT or SIGTERM. */
+ * page (api/nm_api.h), served by nm_httpd with a thread per connection
+ * (--readers of them read at once, each with read-only connections of its
+ * own) while this thread waits for SIGINT or SIGTERM. */
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -27,7 +27,7 @@ int nm_cmd_serve(int argc, char **argv)
 {
     const char *db = "./var/results.db", *dir = NULL, *listen = "127.0.0.1:9190";
     const char *token_file = NULL;
-    int64_t threads = 4, top_cache_ms = 2000;
+    int64_t readers = 4, top_cache_ms = 2000;
     const nm_opt opts[] = {
         {"db", 0, NM_OPT_STRING, &db, "FILE", "results database", 0, 0},
         {"dir", 0, NM_OPT_STRING, &dir, "DIR", "every results*.db in DIR instead (one per host)",
@@ -36,8 +36,9 @@ int nm_cmd_serve(int argc, char **argv)
          "HTTP address (not loopback: needs --token-file)", 0, 0},
         {"token-file", 0, NM_OPT_STRING, &token_file, "FILE",
          "requests need \"Authorization: Bearer <first line of FILE>\"", 0, 0},
-        {"threads", 0, NM_OPT_INT, &threads, "N",
-         "requests answered at once (threads, each with its own read-only connections)", 1, 64},
+        {"readers", 0, NM_OPT_INT, &readers, "N",
+         "requests read at once, each with read-only connections of its own (others wait)", 1,
+         64},
         {"top-cache-ms", 0, NM_OPT_INT, &top_cache_ms, "MS",
          "reuse a /api/entities/top answer this long (0: compute every time)", 0, 3600000},
     };
@@ -61,7 +62,7 @@ int nm_cmd_serve(int argc, char **argv)
         fprintf(stderr, "newsmill serve: %s\n", err.msg);
         return NM_EXIT_USAGE;
     }
-    nm_api_options ao = {dir ? NULL : db, dir, (unsigned)threads, top_cache_ms};
+    nm_api_options ao = {dir ? NULL : db, dir, (unsigned)readers, top_cache_ms};
     nm_api *api = nm_api_new(&ao, &err);
     if (!api) {
         fprintf(stderr, "newsmill serve: %s\n", err.msg);
@@ -75,7 +76,7 @@ int nm_cmd_serve(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    nm_httpd_options ho = {listen, nm_api_handle, api, token, (unsigned)threads};
+    nm_httpd_options ho = {listen, nm_api_handle, api, token, true};
     nm_httpd *server = nm_httpd_new(&ho, &err);
     if (!server) {
         nm_log_error("cannot serve: %s", err.msg);
@@ -83,9 +84,9 @@ int nm_cmd_serve(int argc, char **argv)
         free(token);
         return NM_EXIT_FAILURE;
     }
-    nm_log_info("serving url=http://%s/ port=%d databases=%zu threads=%d top_cache_ms=%lld"
+    nm_log_info("serving url=http://%s/ port=%d databases=%zu readers=%d top_cache_ms=%lld"
                 " token=%s",
-                listen, nm_httpd_port(server), nm_api_databases(api), (int)threads,
+                listen, nm_httpd_port(server), nm_api_databases(api), (int)readers,
                 (long long)top_cache_ms, token ? "yes" : "no");
     const struct timespec tick = {0, 100 * 1000 * 1000};
     while (!stop)

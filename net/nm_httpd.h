@@ -5,11 +5,11 @@
  * The server answers from threads of its own: by default one
  * (MHD_USE_INTERNAL_POLLING_THREAD), so the handler is called on that thread,
  * one request at a time, and may use objects that are not thread-safe as
- * long as nothing else touches them. With threads > 1, libmicrohttpd's
- * thread pool: each thread accepts and answers its own connections, so the
- * handler is called from up to that many threads at once and must be
- * thread-safe. The threads block SIGINT and SIGTERM so that they reach the
- * program's main thread.
+ * long as nothing else touches them. With thread_per_connection, every
+ * connection has a thread of its own (MHD_USE_THREAD_PER_CONNECTION): a slow
+ * answer delays only its own connection, and the handler is called from
+ * many threads at once, so it must be thread-safe. The threads block SIGINT
+ * and SIGTERM so that they reach the program's main thread.
  *
  * With a token, every request must carry "Authorization: Bearer <token>"
  * (compared in constant time); others are answered 401 with a JSON error
@@ -46,7 +46,7 @@ typedef struct nm_httpd_options {
     nm_httpd_handler handler;
     void *ctx;            /* passed to handler */
     const char *token;    /* NULL: no authorization asked */
-    unsigned threads;     /* 0 or 1: one thread; N: a pool of N (handler thread-safe) */
+    bool thread_per_connection; /* false: one thread; true: one per connection */
 } nm_httpd_options;
 
 /* Starts serving. Returns NULL with err (NM_ERR_INVALID: the address does
