@@ -5,6 +5,7 @@
  * step by step, so that the text is the same. */
 #include "nm_store_snippet.h"
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,56 @@ static void put(out *o, const char *s, size_t n)
     o->buf[o->len] = '\0';
 }
 
+/* The window snippet() picks (fts5SnippetFunction): for each instance in
+ * order, the window around it, then the window from the start of its
+ * sentence (a bonus of 100, 120 at the text's start); the first best wins.
+ * Returns its first token, or -1 when an instance that may still win lies
+ * past the tokens in s (and s is not complete).
+ *
+ * Why bound[] may stop the loop: instances are in text order, so the
+ * sentence window of instance i starts either where an earlier candidate
+ * did (same score: it cannot win again), or at in[i-1] (that window plus
+ * its bonus), or past in[i-1] (then it holds no instance before in[i], so
+ * it scores at most the window at in[i], plus 100). Hence no candidate from
+ * instance i on beats bound[i-1], the most of window(k) + bonus over
+ * k >= i - 1; once the best reaches it, the rest cannot win (ties keep
+ * the first). */
+static int choose_window(const inst *in, int n_in, const int *phrase_size, unsigned char *seen,
+                         size_t n_phrase, int doc_size, int n_token, const scan *s,
+                         const int *bound, bool complete)
+{
+    int best_score = 0, best_start = 0;
+    for (int i = 0; i < n_in; i++) {
+        if (i > 0 && best_score >= bound[i - 1])
+            break;
+        int adj, io = in[i].off;
+        if (!complete && io + n_token > s->limit)
+            return -1;
+        int score = window_score(in, n_in, phrase_size, seen, n_phrase, doc_size, io, n_token,
+                                 &adj);
+        if (score > best_score) {
+            best_score = score;
+            best_start = adj;
+        }
+        if (s->n_firsts && doc_size > n_token) { /* or from the sentence's start */
+            int j;
+            for (j = 0; j < s->n_firsts - 1; j++)
+                if (s->firsts[j + 1] > io)
+                    break;
+            if (s->firsts[j] < io) {
+                score = window_score(in, n_in, phrase_size, seen, n_phrase, doc_size,
+                                     s->firsts[j], n_token, NULL) +
+                        (s->firsts[j] == 0 ? 120 : 100);
+                if (score > best_score) {
+                    best_score = score;
+                    best_start = s->firsts[j];
+                }
+            }
+        }
+    }
+    return best_start;
+}
+
 static const char *arg_text(sqlite3_value *v)
 {
     const char *t = (const char *)sqlite3_value_text(v);
@@ -200,39 +251,41 @@ static void nm_snippet(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_co
                 last_off = off;
         }
     }
-    /* Every window considered starts at or before a match and is n_token
-     * long: the tokens after last_off + n_token are never looked at. */
-    scan s = {.doc = doc, .limit = (last_off > 0 ? last_off : 0) + n_token};
-    if (rc == SQLITE_OK) {
+    /* Which instances can still win: bound[i] is the most any candidate
+     * from instance i on can score (see choose_window), so that the text
+     * is tokenized only as far as the candidates that matter. */
+    int *bound = nm_xcalloc((size_t)n_in + 1, sizeof *bound);
+    bool sorted = true;
+    for (int i = 1; i < n_in; i++)
+        sorted = sorted && in[i].off >= in[i - 1].off;
+    for (int i = n_in - 1; i >= 0; i--) {
+        int adj, plain = window_score(in, n_in, phrase_size, seen, (size_t)n_phrase, doc_size,
+                                      in[i].off, n_token, &adj);
+        int top = plain + (in[i].off == 0 ? 120 : 100);
+        if (i + 1 < n_in && bound[i + 1] > top)
+            top = bound[i + 1];
+        bound[i] = top; /* the most of window + bonus over k >= i */
+    }
+    for (int i = 0; i < n_in && !sorted; i++)
+        bound[i] = INT_MAX; /* the reasoning needs text order: no stopping early */
+    /* First the text up to a little past the first match; all of what can
+     * matter (last_off + n_token) when that is not enough. */
+    int full = (last_off > 0 ? last_off : 0) + n_token;
+    int first_try = (n_in ? in[0].off : 0) + 8 * n_token;
+    scan s = {.doc = doc, .limit = first_try < full ? first_try : full};
+    int best_start = -1;
+    while (rc == SQLITE_OK && best_start < 0) {
+        s.n_toks = s.n_firsts = 0;
         rc = api->xTokenize(fts, doc, n_doc, &s, on_token);
         if (rc == SQLITE_DONE)
             rc = SQLITE_OK;
+        bool complete = s.n_toks < s.limit || s.limit >= full;
+        if (rc == SQLITE_OK)
+            best_start = choose_window(in, n_in, phrase_size, seen, (size_t)n_phrase, doc_size,
+                                       n_token, &s, bound, complete);
+        s.limit = full;
     }
-    int best_score = 0, best_start = 0;
-    for (int i = 0; i < n_in && rc == SQLITE_OK; i++) {
-        int adj, io = in[i].off;
-        int score = window_score(in, n_in, phrase_size, seen, (size_t)n_phrase, doc_size, io,
-                                 n_token, &adj);
-        if (score > best_score) {
-            best_score = score;
-            best_start = adj;
-        }
-        if (s.n_firsts && doc_size > n_token) { /* or from the sentence's start */
-            int j;
-            for (j = 0; j < s.n_firsts - 1; j++)
-                if (s.firsts[j + 1] > io)
-                    break;
-            if (s.firsts[j] < io) {
-                score = window_score(in, n_in, phrase_size, seen, (size_t)n_phrase, doc_size,
-                                     s.firsts[j], n_token, NULL) +
-                        (s.firsts[j] == 0 ? 120 : 100);
-                if (score > best_score) {
-                    best_score = score;
-                    best_start = s.firsts[j];
-                }
-            }
-        }
-    }
+    free(bound);
     out o = {0};
     put(&o, "", 0);
     if (rc == SQLITE_OK) {

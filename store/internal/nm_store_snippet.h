@@ -5,10 +5,12 @@
  * tests/unit/test_store_snippet.c), at a fraction of the cost.
  *
  * snippet() tokenizes the whole column text twice per row (once to find
- * sentence starts, once to mark the window) and reads it twice; the window
- * it picks never ends past the last match plus the snippet's length, so
- * nm_snippet tokenizes the text once and only up to there, keeping each
- * token's byte offsets. On the search page of `newsmill serve` this was most
+ * sentence starts, once to mark the window) and reads it twice. nm_snippet
+ * scores the candidate windows from the match positions alone, so it
+ * tokenizes (keeping each token's byte offsets) only as far as the windows
+ * that may still win: first to a little past the first match, and again up
+ * to the last match plus the snippet's length only when a later window may
+ * still score higher. On the search page of `newsmill serve` this was most
  * of the time spent per request.
  *
  *   nm_snippet(fts_table, column, open, close, ellipsis, max_tokens)
