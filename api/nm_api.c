@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "nm_alloc.h"
+#include "nm_api_cache.h"
 #include "nm_time.h"
 #include "nm_utf8.h"
 
@@ -18,8 +20,19 @@ extern const size_t nm_embed_newsroom_html_len;
 
 #define LIMIT_DEFAULT 20
 
+struct nm_api {
+    nm_store_query **readers;
+    size_t n_readers;
+    size_t *free_list; /* indices of the readers not in use */
+    size_t n_free;
+    pthread_mutex_t lock;
+    pthread_cond_t freed;
+    nm_api_cache *top_cache; /* NULL: top is not cached */
+};
+
 /* One request being answered. */
 typedef struct call {
+    nm_api *api;
     nm_store_query *q;
     const nm_httpd_request *req;
     nm_httpd_response *res;
@@ -221,7 +234,24 @@ static int r_top(call *c)
             &c->err, NM_ERR_INVALID,
             "type: must be person, organisation, place, group or other (got '%.40s')",
             word ? word : "");
-    return send_rows(c, nm_store_query_top(c->q, type, &page, &c->err), &page);
+    if (!c->api->top_cache)
+        return send_rows(c, nm_store_query_top(c->q, type, &page, &c->err), &page);
+    /* the parameters as given: "since=1h" is the same window while cached */
+    char key[512];
+    const char *since = nm_httpd_arg(c->req, "since"), *until = nm_httpd_arg(c->req, "until");
+    snprintf(key, sizeof key, "%s\x1f%lld\x1f%lld\x1f%.200s\x1f%.200s", type,
+             (long long)page.limit, (long long)page.offset, since ? since : "",
+             until ? until : "");
+    char *body;
+    size_t len;
+    if (nm_api_cache_get(c->api->top_cache, key, &body, &len)) {
+        *c->res = (nm_httpd_response){200, "application/json", body, len, true};
+        return 0;
+    }
+    int rc = send_rows(c, nm_store_query_top(c->q, type, &page, &c->err), &page);
+    nm_api_cache_put(c->api->top_cache, key, rc == 0 ? c->res->body : NULL,
+                     rc == 0 ? c->res->len : 0);
+    return rc;
 }
 
 static int e_articles(call *c, const char *name, nm_store_query_page *page)
@@ -302,23 +332,100 @@ static const struct {
     {"/api/dups/", true, r_dups},
 };
 
-void nm_api_handle(void *ctx, const nm_httpd_request *req, nm_httpd_response *res)
+/* ---- the read sides -------------------------------------------------------- */
+
+/* A reader no other call is using (waits for one); give it back with
+ * put_reader. */
+static size_t take_reader(nm_api *api)
 {
-    call c = {.q = ctx, .req = req, .res = res};
-    const char *method = nm_httpd_method(req), *path = nm_httpd_path(req);
-    if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
-        send_error(&c, 405, "method_not_allowed", "only GET and HEAD");
-        return;
+    pthread_mutex_lock(&api->lock);
+    while (api->n_free == 0)
+        pthread_cond_wait(&api->freed, &api->lock);
+    size_t i = api->free_list[--api->n_free];
+    pthread_mutex_unlock(&api->lock);
+    return i;
+}
+
+static void put_reader(nm_api *api, size_t i)
+{
+    pthread_mutex_lock(&api->lock);
+    api->free_list[api->n_free++] = i;
+    pthread_cond_signal(&api->freed);
+    pthread_mutex_unlock(&api->lock);
+}
+
+nm_api *nm_api_new(const nm_api_options *opts, nm_error *err)
+{
+    nm_api *api = nm_xcalloc(1, sizeof *api);
+    size_t n = opts->readers > 0 ? opts->readers : 1;
+    api->readers = nm_xcalloc(n, sizeof *api->readers);
+    api->free_list = nm_xcalloc(n, sizeof *api->free_list);
+    pthread_mutex_init(&api->lock, NULL);
+    pthread_cond_init(&api->freed, NULL);
+    for (; api->n_readers < n; api->n_readers++) {
+        api->readers[api->n_readers] =
+            nm_store_query_open(opts->dir ? NULL : opts->db_path, opts->dir, err);
+        if (!api->readers[api->n_readers]) {
+            nm_api_destroy(&api);
+            return NULL;
+        }
+        api->free_list[api->n_free++] = api->n_readers;
     }
+    if (opts->top_cache_ms > 0)
+        api->top_cache = nm_api_cache_new(opts->top_cache_ms);
+    return api;
+}
+
+size_t nm_api_databases(const nm_api *api)
+{
+    return nm_store_query_databases(api->readers[0]);
+}
+
+void nm_api_destroy(nm_api **apip)
+{
+    if (!apip || !*apip)
+        return;
+    nm_api *api = *apip;
+    for (size_t i = 0; i < api->n_readers; i++)
+        nm_store_query_close(&api->readers[i]);
+    free(api->readers);
+    free(api->free_list);
+    nm_api_cache_destroy(&api->top_cache);
+    pthread_cond_destroy(&api->freed);
+    pthread_mutex_destroy(&api->lock);
+    free(api);
+    *apip = NULL;
+}
+
+/* ---- dispatch ---------------------------------------------------------------- */
+
+/* Answers c (c->q set) by the route of path. */
+static void dispatch(call *c, const char *path)
+{
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         size_t n = strlen(routes[i].path);
         bool match = routes[i].prefix ? !strncmp(path, routes[i].path, n) && path[n]
                                       : !strcmp(path, routes[i].path);
         if (match) {
-            if (routes[i].run(&c, path + (routes[i].prefix ? n : 0)) != 0)
-                send_store_error(&c);
+            if (routes[i].run(c, path + (routes[i].prefix ? n : 0)) != 0)
+                send_store_error(c);
             return;
         }
     }
-    send_error(&c, 404, "not_found", "no such route; see docs/api.md");
+    send_error(c, 404, "not_found", "no such route; see docs/api.md");
+}
+
+void nm_api_handle(void *ctx, const nm_httpd_request *req, nm_httpd_response *res)
+{
+    nm_api *api = ctx;
+    call c = {.api = api, .req = req, .res = res};
+    const char *method = nm_httpd_method(req), *path = nm_httpd_path(req);
+    if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+        send_error(&c, 405, "method_not_allowed", "only GET and HEAD");
+        return;
+    }
+    size_t r = take_reader(api);
+    c.q = api->readers[r];
+    dispatch(&c, path);
+    put_reader(api, r);
 }

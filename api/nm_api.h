@@ -11,6 +11,10 @@
  *   GET /api/entities/{name}/cooccurring?since=&until=&limit=&offset=
  *   GET /api/dups/{id}?max_distance=&min_similarity=&limit=&offset=
  *
+ * Several requests are answered at once, each with a read side of its own
+ * (nm_store_query: read-only connections); trending answers (top) are kept
+ * for a short while (nm_api_cache.h).
+ *
  * Every answer is JSON with a stable field order: a list is
  * {"limit", "offset", "rows": [...]}, rows exactly as nm_store_query returns
  * them; an error is {"error": "<kind>", "detail": "<reason>"} with status 400
@@ -29,8 +33,29 @@
 /* Longest text parameter accepted (q, names, ids), in bytes. */
 #define NM_API_MAX_TEXT 1024
 
-/* The nm_httpd handler: ctx is the nm_store_query to read (borrowed; used
- * only from the server thread). */
+typedef struct nm_api nm_api;
+
+/* What nm_api_new opens and how it answers. */
+typedef struct nm_api_options {
+    const char *db_path;  /* the results database, or */
+    const char *dir;      /* every results*.db of this directory (when not NULL) */
+    unsigned readers;     /* requests answered at once: that many read-only
+                             connections to each database (1 or more) */
+    int64_t top_cache_ms; /* /api/entities/top answers reused this long (0: never) */
+} nm_api_options;
+
+/* Opens opts->readers read sides (nm_store_query) of the databases. NULL
+ * with err (as nm_store_query_open) on failure. Caller owns. */
+nm_api *nm_api_new(const nm_api_options *opts, nm_error *err);
+
+/* Number of databases read. */
+size_t nm_api_databases(const nm_api *api);
+
+/* The nm_httpd handler: ctx is the nm_api. Thread-safe: each call takes a
+ * free read side for its duration (waiting when all readers are busy). */
 void nm_api_handle(void *ctx, const nm_httpd_request *req, nm_httpd_response *res);
+
+/* Accepts NULL; clears *api. */
+void nm_api_destroy(nm_api **api);
 
 #endif

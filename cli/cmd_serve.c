@@ -1,6 +1,7 @@
 /* newsmill serve: the results over HTTP — the JSON API and the newsroom
- * page (api/nm_api.h), served by nm_httpd from its own thread while this
- * thread waits for SIGINT or SIGTERM. */
+ * page (api/nm_api.h), served by nm_httpd with a thread per connection
+ * (--readers of them read at once, each with read-only connections of its
+ * own) while this thread waits for SIGINT or SIGTERM. */
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -13,7 +14,6 @@
 #include "nm_httpd.h"
 #include "nm_log.h"
 #include "nm_opts.h"
-#include "nm_store_query.h"
 
 static volatile sig_atomic_t stop;
 
@@ -27,6 +27,7 @@ int nm_cmd_serve(int argc, char **argv)
 {
     const char *db = "./var/results.db", *dir = NULL, *listen = "127.0.0.1:9190";
     const char *token_file = NULL;
+    int64_t readers = 4, top_cache_ms = 2000;
     const nm_opt opts[] = {
         {"db", 0, NM_OPT_STRING, &db, "FILE", "results database", 0, 0},
         {"dir", 0, NM_OPT_STRING, &dir, "DIR", "every results*.db in DIR instead (one per host)",
@@ -35,6 +36,11 @@ int nm_cmd_serve(int argc, char **argv)
          "HTTP address (not loopback: needs --token-file)", 0, 0},
         {"token-file", 0, NM_OPT_STRING, &token_file, "FILE",
          "requests need \"Authorization: Bearer <first line of FILE>\"", 0, 0},
+        {"readers", 0, NM_OPT_INT, &readers, "N",
+         "requests read at once, each with read-only connections of its own (others wait)", 1,
+         64},
+        {"top-cache-ms", 0, NM_OPT_INT, &top_cache_ms, "MS",
+         "reuse a /api/entities/top answer this long (0: compute every time)", 0, 3600000},
     };
     const nm_opts_program program = {
         "newsmill serve", "[OPTIONS]",
@@ -56,8 +62,9 @@ int nm_cmd_serve(int argc, char **argv)
         fprintf(stderr, "newsmill serve: %s\n", err.msg);
         return NM_EXIT_USAGE;
     }
-    nm_store_query *q = nm_store_query_open(dir ? NULL : db, dir, &err);
-    if (!q) {
+    nm_api_options ao = {dir ? NULL : db, dir, (unsigned)readers, top_cache_ms};
+    nm_api *api = nm_api_new(&ao, &err);
+    if (!api) {
         fprintf(stderr, "newsmill serve: %s\n", err.msg);
         free(token);
         return NM_EXIT_FAILURE;
@@ -69,22 +76,24 @@ int nm_cmd_serve(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    nm_httpd_options ho = {listen, nm_api_handle, q, token};
+    nm_httpd_options ho = {listen, nm_api_handle, api, token, true};
     nm_httpd *server = nm_httpd_new(&ho, &err);
     if (!server) {
         nm_log_error("cannot serve: %s", err.msg);
-        nm_store_query_close(&q);
+        nm_api_destroy(&api);
         free(token);
         return NM_EXIT_FAILURE;
     }
-    nm_log_info("serving url=http://%s/ port=%d databases=%zu token=%s", listen,
-                nm_httpd_port(server), nm_store_query_databases(q), token ? "yes" : "no");
+    nm_log_info("serving url=http://%s/ port=%d databases=%zu readers=%d top_cache_ms=%lld"
+                " token=%s",
+                listen, nm_httpd_port(server), nm_api_databases(api), (int)readers,
+                (long long)top_cache_ms, token ? "yes" : "no");
     const struct timespec tick = {0, 100 * 1000 * 1000};
     while (!stop)
         nanosleep(&tick, NULL);
     nm_log_info("stopping");
     nm_httpd_destroy(&server);
-    nm_store_query_close(&q);
+    nm_api_destroy(&api);
     free(token);
     return NM_EXIT_OK;
 }

@@ -71,7 +71,7 @@ nm_http *nm_http_new(const char *listen, const char *token, nm_error *err)
 {
     nm_http *h = nm_xcalloc(1, sizeof *h);
     pthread_mutex_init(&h->lock, NULL);
-    nm_httpd_options o = {listen, handle, h, token};
+    nm_httpd_options o = {listen, handle, h, token, false};
     if (!(h->server = nm_httpd_new(&o, err))) {
         pthread_mutex_destroy(&h->lock);
         free(h);

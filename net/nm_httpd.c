@@ -195,6 +195,8 @@ nm_httpd *nm_httpd_new(const nm_httpd_options *opts, nm_error *err)
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &block, &old);
+    if (opts->thread_per_connection)
+        flags |= MHD_USE_THREAD_PER_CONNECTION;
     h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR,
                                  (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT,
                                  (unsigned)10, MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,

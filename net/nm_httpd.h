@@ -2,10 +2,13 @@
  * nm_httpd: a small HTTP server (libmicrohttpd) for the programs that serve
  * a page and a JSON API: the collector's dashboard, `newsmill serve`.
  *
- * The server answers from one thread of its own
- * (MHD_USE_INTERNAL_POLLING_THREAD): the handler is called on that thread,
- * one request at a time, so a handler may use objects that are not
- * thread-safe as long as nothing else touches them. The thread blocks SIGINT
+ * The server answers from threads of its own: by default one
+ * (MHD_USE_INTERNAL_POLLING_THREAD), so the handler is called on that thread,
+ * one request at a time, and may use objects that are not thread-safe as
+ * long as nothing else touches them. With thread_per_connection, every
+ * connection has a thread of its own (MHD_USE_THREAD_PER_CONNECTION): a slow
+ * answer delays only its own connection, and the handler is called from
+ * many threads at once, so it must be thread-safe. The threads block SIGINT
  * and SIGTERM so that they reach the program's main thread.
  *
  * With a token, every request must carry "Authorization: Bearer <token>"
@@ -35,7 +38,7 @@ typedef struct nm_httpd_response {
 } nm_httpd_response;
 
 /* Fills *res for the request (method "GET", "HEAD", ...; path without the
- * query string, percent-decoded). Called on the server thread. */
+ * query string, percent-decoded). Called on a server thread (see above). */
 typedef void (*nm_httpd_handler)(void *ctx, const nm_httpd_request *req, nm_httpd_response *res);
 
 typedef struct nm_httpd_options {
@@ -43,6 +46,7 @@ typedef struct nm_httpd_options {
     nm_httpd_handler handler;
     void *ctx;            /* passed to handler */
     const char *token;    /* NULL: no authorization asked */
+    bool thread_per_connection; /* false: one thread; true: one per connection */
 } nm_httpd_options;
 
 /* Starts serving. Returns NULL with err (NM_ERR_INVALID: the address does

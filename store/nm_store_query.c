@@ -17,6 +17,7 @@
 #include "nm_alloc.h"
 #include "nm_store.h"
 #include "nm_store_query_int.h"
+#include "nm_store_snippet.h"
 
 /* ---- opening ------------------------------------------------------------ */
 
@@ -56,6 +57,16 @@ nm_store_query *nm_store_query_open(const char *db_path, const char *dir, nm_err
             rc = -1;
             break;
         }
+        if (nm_store_snippet_register(nm_store_db(q->dbs[q->n_dbs].store), err) != 0) {
+            nm_store_close(&q->dbs[q->n_dbs].store);
+            free(q->dbs[q->n_dbs].path);
+            rc = -1;
+            break;
+        }
+        /* reads through a memory map: no copy from the OS cache per page,
+         * and readers in several threads share the pages */
+        sqlite3_exec(nm_store_db(q->dbs[q->n_dbs].store), "PRAGMA mmap_size = 1073741824", NULL,
+                     NULL, NULL);
         q->n_dbs++;
     }
     if (dir)
@@ -71,6 +82,7 @@ void nm_store_query_close(nm_store_query **qp)
         return;
     nm_store_query *q = *qp;
     for (size_t i = 0; i < q->n_dbs; i++) {
+        sqlite3_finalize(q->dbs[i].search);
         nm_store_close(&q->dbs[i].store);
         free(q->dbs[i].path);
     }
@@ -137,9 +149,9 @@ double nm_sq_num(json_object *row, const char *key)
 }
 
 /* json-c's sort takes no context: the key and direction of the sort in
- * progress (one at a time: the module is not thread-safe). */
-static const char *sort_key;
-static int sort_sign;
+ * progress, one per thread (each thread sorts its own rows). */
+static _Thread_local const char *sort_key;
+static _Thread_local int sort_sign;
 
 static int cmp_rows(const void *a, const void *b)
 {
@@ -276,7 +288,7 @@ json_object *nm_store_query_search(nm_store_query *q, const char *text,
     static const char *sql =
         "SELECT a.id AS id, a.title AS title, a.source AS source,"
         " a.published_unix_ms AS published_unix_ms,"
-        " snippet(articles_fts, 1, '[', ']', '…', 10) AS snippet, bm25(articles_fts) AS score"
+        " nm_snippet(articles_fts, 1, '[', ']', '…', 10) AS snippet, bm25(articles_fts) AS score"
         " FROM articles_fts JOIN articles a ON a.article = articles_fts.rowid"
         " WHERE articles_fts MATCH ?1 AND coalesce(a.published_unix_ms, 0) >= ?3"
         " AND coalesce(a.published_unix_ms, 0) < ?4"
@@ -284,7 +296,11 @@ json_object *nm_store_query_search(nm_store_query *q, const char *text,
     json_object *rows = json_object_new_array();
     int rc = 0;
     for (size_t d = 0; d < q->n_dbs && rc == 0; d++) {
-        sqlite3_stmt *st = nm_sq_prepare(&q->dbs[d], sql, err);
+        /* kept prepared across calls: preparing an FTS5 query costs about
+         * as much as running it */
+        if (!q->dbs[d].search)
+            q->dbs[d].search = nm_sq_prepare(&q->dbs[d], sql, err);
+        sqlite3_stmt *st = q->dbs[d].search;
         if (!st) {
             rc = -1;
             break;
@@ -307,7 +323,8 @@ json_object *nm_store_query_search(nm_store_query *q, const char *text,
             free(words);
             rc = collect(q, &q->dbs[d], st, rows, err);
         }
-        sqlite3_finalize(st);
+        sqlite3_reset(st); /* ends the read: no snapshot held between calls */
+        sqlite3_clear_bindings(st);
     }
     if (rc != 0) {
         json_object_put(rows);

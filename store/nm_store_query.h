@@ -15,9 +15,10 @@
  * limit) kept, so a page is the same whether the results live in one file or
  * in many (one per host, one per day).
  *
- * Databases are opened read-only (nm_store_open with read_only) and only
- * read; every value reaches SQL as a bound parameter. Not thread-safe: one
- * nm_store_query per thread.
+ * Databases are opened read-only (nm_store_open with read_only, memory-mapped
+ * reads) and only read; every value reaches SQL as a bound parameter. An
+ * nm_store_query is used by one thread at a time; several, one per thread,
+ * may be used at once (the module keeps no other state).
  */
 #ifndef NM_STORE_QUERY_H
 #define NM_STORE_QUERY_H

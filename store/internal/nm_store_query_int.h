@@ -20,6 +20,7 @@
 typedef struct nm_sq_db {
     char *path;
     nm_store *store;
+    sqlite3_stmt *search; /* kept prepared: the hot question of `serve` (NULL until used) */
 } nm_sq_db;
 
 struct nm_store_query {

@@ -5,8 +5,12 @@
 # search hits, latest articles, the trending bars per type (names and
 # counts), the article's entity mentions marked at their offsets (names and
 # marked text), its section headings, the entity's timeline points,
-# co-mentioned entities and articles. Leaves a screenshot in
-# $NM_BUILD_DIR/test-artifacts/newsroom.png.
+# co-mentioned entities and articles. Then live: with the page open (driven
+# over the DevTools protocol, tests/support/cdp.py), the fleet's worker
+# writes new articles, and they appear in the page's latest list and
+# trending chart as the API returns them, without a reload. Leaves
+# screenshots in $NM_BUILD_DIR/test-artifacts/newsroom.png and
+# newsroom-live.png.
 set -euo pipefail
 : "${NM_BIN_DIR:?}" "${NM_SOURCE_DIR:?}" "${NM_BUILD_DIR:?}"
 browser=$(command -v chromium || command -v chromium-browser || true)
@@ -18,7 +22,6 @@ done
 . "$(dirname "$0")/../support/fleet_results.sh"
 nm=$NM_BIN_DIR/newsmill
 fleet_results
-fleet_stop
 
 port=$(free_port)
 url="http://127.0.0.1:$port"
@@ -148,3 +151,56 @@ timeout 30 "$browser" "${flags[@]}" --virtual-time-budget=4000 --window-size=140
 [ -s "$tmp/newsroom.png" ] || fail "no screenshot"
 cp "$tmp/newsroom.png" "$NM_BUILD_DIR/test-artifacts/newsroom.png"
 echo "screenshot: $NM_BUILD_DIR/test-artifacts/newsroom.png"
+
+# Live: the page stays open while the fleet's worker writes new articles;
+# they appear in it (latest list, trending places) without a reload.
+python3 - "$NM_SOURCE_DIR/tests/support" "$browser" "$url" "$tmp" "$nm" "$queue" \
+    "$NM_BUILD_DIR/test-artifacts/newsroom-live.png" <<'PY' >"$tmp/live.out" 2>&1 || fail "new articles do not appear in the open page"
+import json, subprocess, sys, time, urllib.request
+support, browser, url, tmp, nm, queue, shot = sys.argv[1:]
+sys.path.insert(0, support)
+from cdp import Page
+
+def api(path):
+    with urllib.request.urlopen(url + path, timeout=10) as r:
+        return json.load(r)
+LATEST = "[...document.querySelectorAll('#latest tr[data-id]')].map(r => r.dataset.id)"
+BARS = ("[...document.querySelectorAll('#top-place g.bar')]"
+        ".map(b => [b.dataset.name, Number(b.dataset.articles)])")
+
+with Page(browser, url + "/", tmp + "/chrome-live", tmp + "/chromium-live.log") as page:
+    page.wait_for("document.getElementById('conn').textContent === 'live'", what="the page to connect")
+    before = [r["id"] for r in api("/api/articles?limit=10")["rows"]]
+    page.wait_for("JSON.stringify(%s) === %r" % (LATEST, json.dumps(before, separators=(",", ":"))),
+                  what="the latest list to show the API's")
+    page.evaluate("window.nmLiveMark = 'set before the articles were written'")
+    n_new = 12
+    lines = "".join(json.dumps({
+        "id": "live/%02d" % i, "source": "live", "content_type": "text",
+        "body": "Zanzibar ferry %d returns\n\nThe harbour of Zanzibar reopened after the storm, and"
+                " the ferry to Zanzibar sailed again on Monday morning." % i}) + "\n"
+        for i in range(n_new))
+    subprocess.run([nm, "submit", "--quiet", "--queue", queue, "-"], input=lines, text=True, check=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and sum(r["id"].startswith("live/") for r in
+                                         api("/api/articles?limit=1000")["rows"]) < n_new:
+        time.sleep(0.2)
+    after = [r["id"] for r in api("/api/articles?limit=10")["rows"]]
+    assert all(i.startswith("live/") for i in after), after
+    # the page polls every few seconds: the new list, with no reload
+    shown = page.wait_for("(ids => ids.every(i => i.startsWith('live/')) && ids)(%s)" % LATEST,
+                          timeout=30, what="the new articles in the page")
+    assert shown == after, (shown, after)
+    assert page.evaluate("window.nmLiveMark") == "set before the articles were written", "the page reloaded"
+    assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
+    # trending: Zanzibar, in all 12, leads the places once the chart refreshes
+    bars = page.wait_for("(b => b.length && b[0][0] === 'Zanzibar' && b)(%s)" % BARS, timeout=30,
+                         what="Zanzibar in the trending places")
+    top = api("/api/entities/top?limit=10&type=place")["rows"]
+    assert bars == [[r["name"], r["articles"]] for r in top], (bars, top)
+    assert bars[0][1] == n_new, bars
+    page.screenshot(shot)
+print("live: %d new articles shown without a reload (latest list and trending places match the API)" % n_new)
+PY
+cat "$tmp/live.out"
+fleet_stop
