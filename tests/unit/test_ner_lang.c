@@ -266,7 +266,7 @@ static char *sample(const char *name)
 }
 
 /* The bundled samples with every shipped model: German comes out right with
- * the German model, Turkish has no entities. */
+ * the German model, Turkish and Polish have no entities. */
 static void samples_by_language(void **state)
 {
     (void)state;
@@ -300,6 +300,16 @@ static void samples_by_language(void **state)
     assert_true(r->n_keyphrases > 0);
     nm_extract_result_free(&r);
     free(tr);
+
+    /* Polish: beyond the stop-word languages, named (CLD2) and no model */
+    char *pl = sample("krakow-tramwaje.txt");
+    r = extract(ex, pl, NULL);
+    assert_string_equal(r->language, "pl");
+    assert_int_equal(r->n_entities, 0);
+    assert_true(has_warning(r, "no entity model for language pl"));
+    assert_true(r->n_keyphrases > 0);
+    nm_extract_result_free(&r);
+    free(pl);
     nm_extractor_destroy(&ex);
 }
 
