@@ -184,6 +184,17 @@ void nm_ner_tag_document_memo(const nm_ner_model *m, nm_ner_memo *memo,
 bool nm_ner_next_span(const uint8_t *labels, size_t n, size_t *pos, size_t *start,
                       size_t *end, nm_ner_type *type);
 
+/* Document-level consistency, after tagging a whole document: a token
+ * string labelled as an entity more often with another type takes that type
+ * ("Clinton" PER three times and ORG once: PER four times), and its repeats
+ * left O that start with a capital get its commonest type, within one
+ * sentence and not running into a following entity (strings of up to 8
+ * tokens). labels satisfy IOB2 before and after. scratch holds
+ * nm_ner_consistent_scratch_size(n) bytes aligned for uint64_t. */
+size_t nm_ner_consistent_scratch_size(size_t n);
+void nm_ner_consistent(const nm_ner_token *tokens, size_t n, const uint32_t *sent_ends,
+                       size_t n_sentences, uint8_t *labels, void *scratch);
+
 /* True when a MISC entity names a nationality or group of people (Turkish,
  * Palestinians, Kurdish, Muslim), from the model's demonym gazetteer: its last
  * token (or that token without a plural 's') is a nationality word. */
