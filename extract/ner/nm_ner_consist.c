@@ -54,6 +54,16 @@ size_t nm_ner_consistent_scratch_size(size_t n)
     return table_cap(n) * sizeof(entry) + n * sizeof(uint64_t);
 }
 
+/* The hash of token i, computed on first use (0 = not yet). */
+static inline uint64_t hash_at(const nm_ner_token *tokens, uint64_t *th, size_t i)
+{
+    if (!th[i]) {
+        uint64_t h = tok_hash(&tokens[i]);
+        th[i] = h ? h : 1;
+    }
+    return th[i];
+}
+
 static entry *find(entry *tab, size_t mask, uint64_t key, int add)
 {
     for (size_t i = (size_t)(key ^ (key >> 29)) & mask;; i = (i + 1) & mask) {
@@ -106,19 +116,20 @@ void nm_ner_consistent(const nm_ner_token *tokens, size_t n, const uint32_t *sen
         n_spans++;
     if (!n_spans)
         return;
-    size_t cap = table_cap(n);
+    /* the table sized by the spans, the hashes (after the largest table
+     * the scratch holds) filled as needed */
+    size_t cap = table_cap(n_spans);
     entry *tab = scratch;
-    uint64_t *th = (uint64_t *)(tab + cap);
+    uint64_t *th = (uint64_t *)((entry *)scratch + table_cap(n));
     memset(tab, 0, cap * sizeof *tab);
-    for (size_t i = 0; i < n; i++)
-        th[i] = tok_hash(&tokens[i]);
+    memset(th, 0, n * sizeof *th);
     size_t mask = cap - 1, longest = 0;
     for (pos = 0; nm_ner_next_span(labels, n, &pos, &a, &b, &type);) {
         if (b - a > MAX_LEN)
             continue;
         uint64_t h = 0;
         for (size_t k = a; k < b; k++)
-            h = chain(h, th[k]);
+            h = chain(h, hash_at(tokens, th, k));
         entry *e = find(tab, mask, h, 1);
         e->len = (uint8_t)(b - a);
         if (e->count[type] < UINT16_MAX)
@@ -132,7 +143,7 @@ void nm_ner_consistent(const nm_ner_token *tokens, size_t n, const uint32_t *sen
             continue;
         uint64_t h = 0;
         for (size_t k = a; k < b; k++)
-            h = chain(h, th[k]);
+            h = chain(h, hash_at(tokens, th, k));
         const entry *e = find(tab, mask, h, 0);
         int best = best_type(e);
         if (best != (int)type && e->count[best] > e->count[type])
@@ -150,7 +161,7 @@ void nm_ner_consistent(const nm_ner_token *tokens, size_t n, const uint32_t *sen
             if (labels[i] == NM_NER_O && capitalised(&tokens[i])) {
                 uint64_t h = 0;
                 for (size_t k = i; k < s1 && k - i < longest && labels[k] == NM_NER_O; k++) {
-                    h = chain(h, th[k]);
+                    h = chain(h, hash_at(tokens, th, k));
                     const entry *e = find(tab, mask, h, 0);
                     if (e && e->len == k + 1 - i &&
                         (k + 1 >= s1 || labels[k + 1] == NM_NER_O || (labels[k + 1] & 1))) {
