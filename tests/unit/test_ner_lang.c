@@ -313,6 +313,35 @@ static void samples_by_language(void **state)
     nm_extractor_destroy(&ex);
 }
 
+/* The English samples: a company is not a person (issue 18's first
+ * complaint), the people and places stay what they are. */
+static void english_samples(void **state)
+{
+    (void)state;
+    nm_error err;
+    nm_extractor *ex = nm_extractor_new(NULL, &err);
+    if (!ex)
+        fail_msg("%s", err.msg);
+    char *en = sample("wind-farm-regional.txt");
+    nm_extract_result *r = extract(ex, en, NULL);
+    assert_string_equal(r->language, "en");
+    const char *t = entity_type(r, "Northlight Renewables");
+    assert_non_null(t);
+    assert_string_equal(t, "organisation");
+    t = entity_type(r, "Marion Fraser");
+    assert_non_null(t);
+    assert_string_equal(t, "person");
+    t = entity_type(r, "North Sea");
+    assert_non_null(t);
+    assert_string_equal(t, "place");
+    t = entity_type(r, "Aberdeen City Council");
+    assert_non_null(t);
+    assert_string_equal(t, "organisation");
+    nm_extract_result_free(&r);
+    free(en);
+    nm_extractor_destroy(&ex);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -320,6 +349,7 @@ int main(void)
         cmocka_unit_test(models_by_language),
         cmocka_unit_test(trained_model_says_its_language),
         cmocka_unit_test(samples_by_language),
+        cmocka_unit_test(english_samples),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
