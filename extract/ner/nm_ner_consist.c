@@ -8,8 +8,9 @@
  * another type more often takes that type, and (2) a run of O tokens that
  * spells a labelled string, starts with a capital and is not followed by a
  * continuation gets the string's commonest type, longest string first.
- * One pass over the spans, one over the tokens (at most MAX_LEN lookups
- * each), no allocation beyond the caller's scratch.
+ * One pass over the labels collects the spans; then one pass over them and
+ * one over the tokens (at most MAX_LEN lookups each); no allocation beyond
+ * the caller's scratch.
  */
 #include <string.h>
 
@@ -49,19 +50,23 @@ static size_t table_cap(size_t spans)
     return cap;
 }
 
+typedef struct span {
+    uint64_t hash;
+    uint32_t a, b;
+    uint8_t type;
+} span;
+
 size_t nm_ner_consistent_scratch_size(size_t n)
 {
-    return table_cap(n) * sizeof(entry) + n * sizeof(uint64_t);
+    return table_cap(n) * sizeof(entry) + n * sizeof(span);
 }
 
-/* The hash of token i, computed on first use (0 = not yet). */
-static inline uint64_t hash_at(const nm_ner_token *tokens, uint64_t *th, size_t i)
+static uint64_t string_hash(const nm_ner_token *tokens, size_t a, size_t b)
 {
-    if (!th[i]) {
-        uint64_t h = tok_hash(&tokens[i]);
-        th[i] = h ? h : 1;
-    }
-    return th[i];
+    uint64_t h = 0;
+    for (size_t k = a; k < b; k++)
+        h = chain(h, tok_hash(&tokens[k]));
+    return h;
 }
 
 static entry *find(entry *tab, size_t mask, uint64_t key, int add)
@@ -110,44 +115,35 @@ static void set_span(uint8_t *labels, size_t a, size_t b, int type)
 void nm_ner_consistent(const nm_ner_token *tokens, size_t n, const uint32_t *sent_ends,
                        size_t n_sentences, uint8_t *labels, void *scratch)
 {
-    size_t n_spans = 0, pos = 0, a, b;
+    /* the spans (after the largest table the scratch holds), then the
+     * table sized by them */
+    span *sp = (span *)((entry *)scratch + table_cap(n));
+    size_t n_spans = 0, pos = 0, a, b, longest = 0;
     nm_ner_type type;
     while (nm_ner_next_span(labels, n, &pos, &a, &b, &type))
-        n_spans++;
+        if (b - a <= MAX_LEN) {
+            sp[n_spans++] = (span){.a = (uint32_t)a, .b = (uint32_t)b, .type = (uint8_t)type};
+            if (b - a > longest)
+                longest = b - a;
+        }
     if (!n_spans)
         return;
-    /* the table sized by the spans, the hashes (after the largest table
-     * the scratch holds) filled as needed */
-    size_t cap = table_cap(n_spans);
+    size_t cap = table_cap(n_spans), mask = cap - 1;
     entry *tab = scratch;
-    uint64_t *th = (uint64_t *)((entry *)scratch + table_cap(n));
     memset(tab, 0, cap * sizeof *tab);
-    memset(th, 0, n * sizeof *th);
-    size_t mask = cap - 1, longest = 0;
-    for (pos = 0; nm_ner_next_span(labels, n, &pos, &a, &b, &type);) {
-        if (b - a > MAX_LEN)
-            continue;
-        uint64_t h = 0;
-        for (size_t k = a; k < b; k++)
-            h = chain(h, hash_at(tokens, th, k));
-        entry *e = find(tab, mask, h, 1);
-        e->len = (uint8_t)(b - a);
-        if (e->count[type] < UINT16_MAX)
-            e->count[type]++;
-        if (b - a > longest)
-            longest = b - a;
+    for (size_t j = 0; j < n_spans; j++) {
+        sp[j].hash = string_hash(tokens, sp[j].a, sp[j].b);
+        entry *e = find(tab, mask, sp[j].hash, 1);
+        e->len = (uint8_t)(sp[j].b - sp[j].a);
+        if (e->count[sp[j].type] < UINT16_MAX)
+            e->count[sp[j].type]++;
     }
     /* (1) one type per string: the commonest */
-    for (pos = 0; nm_ner_next_span(labels, n, &pos, &a, &b, &type);) {
-        if (b - a > MAX_LEN)
-            continue;
-        uint64_t h = 0;
-        for (size_t k = a; k < b; k++)
-            h = chain(h, hash_at(tokens, th, k));
-        const entry *e = find(tab, mask, h, 0);
+    for (size_t j = 0; j < n_spans; j++) {
+        const entry *e = find(tab, mask, sp[j].hash, 0);
         int best = best_type(e);
-        if (best != (int)type && e->count[best] > e->count[type])
-            set_span(labels, a, b, best);
+        if (best != sp[j].type && e->count[best] > e->count[sp[j].type])
+            set_span(labels, sp[j].a, sp[j].b, best);
     }
     /* (2) unlabelled repeats of a labelled string, within a sentence */
     size_t s0 = 0;
@@ -161,7 +157,7 @@ void nm_ner_consistent(const nm_ner_token *tokens, size_t n, const uint32_t *sen
             if (labels[i] == NM_NER_O && capitalised(&tokens[i])) {
                 uint64_t h = 0;
                 for (size_t k = i; k < s1 && k - i < longest && labels[k] == NM_NER_O; k++) {
-                    h = chain(h, hash_at(tokens, th, k));
+                    h = chain(h, tok_hash(&tokens[k]));
                     const entry *e = find(tab, mask, h, 0);
                     if (e && e->len == k + 1 - i &&
                         (k + 1 >= s1 || labels[k + 1] == NM_NER_O || (labels[k + 1] & 1))) {
