@@ -135,13 +135,20 @@ int nm_lang_identify(const nm_lang *l, const char *text, size_t len, const nm_to
         while (cut > 0 && ((unsigned char)text[cut] & 0xC0) == 0x80)
             cut--; /* not inside a character */
     }
+    double sw_conf;
+    int idx = nm_lang_detect_masked(l, text, toks, n, masks, &sw_conf);
+    if (idx >= 0 && idx < L_RU && sw_conf >= NM_LANG_SURE) {
+        snprintf(code, 8, "%s", nm_lang_code(idx)); /* sure enough: no CLD2 call */
+        *confidence = sw_conf;
+        return idx;
+    }
     bool reliable;
     int percent = nm_cld2_detect(text, cut, code, &reliable);
     if (strcmp(code, "und") != 0) {
         *confidence = percent / 100.0 * (reliable ? 1.0 : 0.5);
         return nm_lang_index(code);
     }
-    int idx = nm_lang_detect_masked(l, text, toks, n, masks, confidence);
     snprintf(code, 8, "%s", nm_lang_code(idx));
+    *confidence = sw_conf;
     return idx;
 }
