@@ -114,11 +114,19 @@ void nm_ner_model_lang(const nm_ner_model *m, char out[8]);
 #define NM_NER_DOC_SLOTS 4096
 typedef struct nm_ner_doc {
     uint32_t n;
+    uint32_t mask; /* slots in use - 1 (0 reads as NM_NER_DOC_SLOTS - 1) */
     uint64_t slot[NM_NER_DOC_SLOTS]; /* word hash | 2 flag bits; 0 = empty */
 } nm_ner_doc;
 
 /* Empties a document context. */
 void nm_ner_doc_reset(nm_ner_doc *doc);
+
+/* Empties it for a document of at most n tokens: only a table of at least
+ * 4n slots (at most NM_NER_DOC_SLOTS) is cleared and used (a one-sentence
+ * document clears 1 KB, not 32 KB); the marks are those of the full table,
+ * since a document marks at most 2 words a token and neither fills up
+ * before the full one does. */
+void nm_ner_doc_reset_for(nm_ner_doc *doc, size_t n);
 
 /* Records one sentence of the document. When the context is full (very long
  * documents) further new words are not recorded; tagging stays correct, only
