@@ -2,7 +2,9 @@
  * nm_ner_consist: document-level label consistency (nm_ner_consistent, see
  * nm_ner.h).
  *
- * The spans of a document go into an open-addressing table keyed by their
+ * A span none of whose words starts with a capital, and some with a small
+ * letter ("centro da cidade"), is dropped first. The other spans of a
+ * document go into an open-addressing table keyed by their
  * token strings (hash of the bytes of each token, in order), counting the
  * types each string was given. Then (1) a span whose string was given
  * another type more often takes that type, and (2) a run of O tokens that
@@ -24,6 +26,7 @@ typedef struct entry {
     uint64_t key; /* 0 = empty */
     uint16_t count[NM_NER_TYPES];
     uint8_t len;
+    uint8_t surname; /* the last word of a person's name of 2+ words */
 } entry;
 
 static uint64_t tok_hash(const nm_ner_token *t)
@@ -58,7 +61,7 @@ typedef struct span {
 
 size_t nm_ner_consistent_scratch_size(size_t n)
 {
-    return table_cap(n) * sizeof(entry) + n * sizeof(span);
+    return table_cap(2 * n) * sizeof(entry) + n * sizeof(span);
 }
 
 static uint64_t string_hash(const nm_ner_token *tokens, size_t a, size_t b)
@@ -85,6 +88,8 @@ static entry *find(entry *tab, size_t mask, uint64_t key, int add)
 
 static int best_type(const entry *e)
 {
+    if (e->surname)
+        return NM_NER_PER;
     int best = 0;
     for (int t = 1; t < NM_NER_TYPES; t++)
         if (e->count[t] > e->count[best])
@@ -92,18 +97,27 @@ static int best_type(const entry *e)
     return best;
 }
 
-static int capitalised(const nm_ner_token *t)
+/* The case of a token's first letter: 1 upper or title, -1 lower, 0 none
+ * (digits, punctuation, scripts without case). */
+static int first_case(const nm_ner_token *t)
 {
     if (!t->len)
         return 0;
     unsigned char c = (unsigned char)t->text[0];
     if (c < 0x80)
-        return c >= 'A' && c <= 'Z';
+        return c >= 'A' && c <= 'Z' ? 1 : c >= 'a' && c <= 'z' ? -1 : 0;
     utf8proc_int32_t cp;
     if (utf8proc_iterate((const utf8proc_uint8_t *)t->text, (utf8proc_ssize_t)t->len, &cp) < 0)
         return 0;
     utf8proc_category_t cat = utf8proc_category(cp);
-    return cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LT;
+    return cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LT ? 1
+           : cat == UTF8PROC_CATEGORY_LL                              ? -1
+                                                                      : 0;
+}
+
+static int capitalised(const nm_ner_token *t)
+{
+    return first_case(t) > 0;
 }
 
 static void set_span(uint8_t *labels, size_t a, size_t b, int type)
@@ -117,18 +131,30 @@ void nm_ner_consistent(const nm_ner_token *tokens, size_t n, const uint32_t *sen
 {
     /* the spans (after the largest table the scratch holds), then the
      * table sized by them */
-    span *sp = (span *)((entry *)scratch + table_cap(n));
+    span *sp = (span *)((entry *)scratch + table_cap(2 * n));
     size_t n_spans = 0, pos = 0, a, b, longest = 0;
     nm_ner_type type;
-    while (nm_ner_next_span(labels, n, &pos, &a, &b, &type))
+    while (nm_ner_next_span(labels, n, &pos, &a, &b, &type)) {
+        /* (0) no name without a capital: words with case, all lower */
+        int upper = 0, lower = 0;
+        for (size_t k = a; k < b && !upper; k++) {
+            int c = first_case(&tokens[k]);
+            upper |= c > 0;
+            lower |= c < 0;
+        }
+        if (lower && !upper) {
+            memset(labels + a, NM_NER_O, b - a);
+            continue;
+        }
         if (b - a <= MAX_LEN) {
             sp[n_spans++] = (span){.a = (uint32_t)a, .b = (uint32_t)b, .type = (uint8_t)type};
             if (b - a > longest)
                 longest = b - a;
         }
+    }
     if (!n_spans)
         return;
-    size_t cap = table_cap(n_spans), mask = cap - 1;
+    size_t cap = table_cap(2 * n_spans), mask = cap - 1; /* spans and surnames */
     entry *tab = scratch;
     memset(tab, 0, cap * sizeof *tab);
     for (size_t j = 0; j < n_spans; j++) {
@@ -137,12 +163,17 @@ void nm_ner_consistent(const nm_ner_token *tokens, size_t n, const uint32_t *sen
         e->len = (uint8_t)(sp[j].b - sp[j].a);
         if (e->count[sp[j].type] < UINT16_MAX)
             e->count[sp[j].type]++;
+        if (sp[j].type == NM_NER_PER && sp[j].b - sp[j].a >= 2) {
+            e = find(tab, mask, chain(0, tok_hash(&tokens[sp[j].b - 1])), 1);
+            e->len = 1;
+            e->surname = 1;
+        }
     }
     /* (1) one type per string: the commonest */
     for (size_t j = 0; j < n_spans; j++) {
         const entry *e = find(tab, mask, sp[j].hash, 0);
         int best = best_type(e);
-        if (best != sp[j].type && e->count[best] > e->count[sp[j].type])
+        if (best != sp[j].type && (e->surname || e->count[best] > e->count[sp[j].type]))
             set_span(labels, sp[j].a, sp[j].b, best);
     }
     /* (2) unlabelled repeats of a labelled string, within a sentence */

@@ -1,5 +1,6 @@
 /* nm_ner_consistent: one type per string in a document, unlabelled
- * capitalised repeats filled in, nothing else touched. */
+ * capitalised repeats filled in, surnames of people, no entity without a
+ * capital, nothing else touched. */
 #include <stdarg.h>
 #include <setjmp.h>
 #include <stddef.h>
@@ -75,12 +76,29 @@ static void within_sentence_longest(void **state)
     assert_memory_equal(labels, want, sizeof want);
 }
 
+/* A surname of a person named in full is that person, whatever it was
+ * labelled; a span without a capital is no entity. */
+static void surname_and_lower_case(void **state)
+{
+    (void)state;
+    const char *w[] = {"Rafael", "Nogueira", "said", "centro", "da", "cidade", ".",
+                       "Nogueira", "left", "Nogueira", "."};
+    uint32_t ends[] = {7, 11};
+    uint8_t labels[] = {BP, IP, O, BO, IO, IO, O,
+                        BL, O, O, O};
+    run(w, 11, ends, 2, labels);
+    uint8_t want[] = {BP, IP, O, O, O, O, O,
+                      BP, O, BP, O};
+    assert_memory_equal(labels, want, sizeof want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(majority_type_and_repeats),
         cmocka_unit_test(nothing_to_do),
         cmocka_unit_test(within_sentence_longest),
+        cmocka_unit_test(surname_and_lower_case),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
