@@ -342,6 +342,35 @@ static void english_samples(void **state)
     nm_extractor_destroy(&ex);
 }
 
+/* The Portuguese sample with the Portuguese model: the governor is a
+ * person (also by his surname alone), and no lower-case phrase is an
+ * entity. */
+static void portuguese_sample(void **state)
+{
+    (void)state;
+    nm_error err;
+    nm_extractor *ex = nm_extractor_new(NULL, &err);
+    if (!ex)
+        fail_msg("%s", err.msg);
+    char *html = sample("sao-paulo-metro.html");
+    nm_extract_input in = {.body = html, .len = strlen(html), .content_type = NM_CONTENT_HTML};
+    nm_extract_result *r = NULL;
+    assert_int_equal(nm_extract(ex, &in, &r, &err), 0);
+    assert_string_equal(r->language, "pt");
+    const char *t = entity_type(r, "Rafael Nogueira");
+    assert_non_null(t);
+    assert_string_equal(t, "person");
+    assert_null(entity_type(r, "Nogueira"));
+    assert_null(entity_type(r, "centro da cidade"));
+    assert_null(entity_type(r, "promessa de"));
+    t = entity_type(r, "Brasilândia");
+    assert_non_null(t);
+    assert_string_equal(t, "place");
+    nm_extract_result_free(&r);
+    free(html);
+    nm_extractor_destroy(&ex);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -350,6 +379,7 @@ int main(void)
         cmocka_unit_test(trained_model_says_its_language),
         cmocka_unit_test(samples_by_language),
         cmocka_unit_test(english_samples),
+        cmocka_unit_test(portuguese_sample),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
