@@ -642,7 +642,11 @@ static int find_language(const nm_extractor *ex, const nm_extract_input *in, con
             lang = nm_lang_index(doc->language); /* too short to detect: the page's word */
             r->language_confidence = 0.5;
         } else {
-            lang = nm_lang_detect_masked(ex->langs, r->text, toks, n, w->stopmask, &r->language_confidence);
+            char code[8];
+            lang = nm_lang_identify(ex->langs, r->text, r->text_len, toks, n, w->stopmask, code,
+                                    &r->language_confidence);
+            r->language = nm_arena_strndup(r->arena, code, strlen(code));
+            return lang;
         }
         r->language = nm_lang_code(lang);
     }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "nm_alloc.h"
+#include "nm_cld2.h"
 
 static const char *const codes[NM_LANG_COUNT] = {"en", "de", "fr", "es", "it",
                                                  "pt", "nl", "tr", "ru", "ar"};
@@ -123,4 +124,31 @@ int nm_lang_detect_masked(const nm_lang *l, const char *text, const nm_token *to
     double amount = top / 10.0 > 1.0 ? 1.0 : top / 10.0;
     *confidence = share * (0.5 + 0.5 * amount);
     return best;
+}
+
+int nm_lang_identify(const nm_lang *l, const char *text, size_t len, const nm_token *toks, size_t n,
+                     const uint16_t *masks, char code[8], double *confidence)
+{
+    size_t cut = len;
+    if (cut > NM_LANG_CLD2_BYTES) {
+        cut = NM_LANG_CLD2_BYTES;
+        while (cut > 0 && ((unsigned char)text[cut] & 0xC0) == 0x80)
+            cut--; /* not inside a character */
+    }
+    double sw_conf;
+    int idx = nm_lang_detect_masked(l, text, toks, n, masks, &sw_conf);
+    if (idx >= 0 && idx < L_RU && sw_conf >= NM_LANG_SURE) {
+        snprintf(code, 8, "%s", nm_lang_code(idx)); /* sure enough: no CLD2 call */
+        *confidence = sw_conf;
+        return idx;
+    }
+    bool reliable;
+    int percent = nm_cld2_detect(text, cut, code, &reliable);
+    if (strcmp(code, "und") != 0) {
+        *confidence = percent / 100.0 * (reliable ? 1.0 : 0.5);
+        return nm_lang_index(code);
+    }
+    snprintf(code, 8, "%s", nm_lang_code(idx));
+    *confidence = sw_conf;
+    return idx;
 }

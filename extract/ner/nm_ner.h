@@ -114,11 +114,19 @@ void nm_ner_model_lang(const nm_ner_model *m, char out[8]);
 #define NM_NER_DOC_SLOTS 4096
 typedef struct nm_ner_doc {
     uint32_t n;
+    uint32_t mask; /* slots in use - 1 (0 reads as NM_NER_DOC_SLOTS - 1) */
     uint64_t slot[NM_NER_DOC_SLOTS]; /* word hash | 2 flag bits; 0 = empty */
 } nm_ner_doc;
 
 /* Empties a document context. */
 void nm_ner_doc_reset(nm_ner_doc *doc);
+
+/* Empties it for a document of at most n tokens: only a table of at least
+ * 4n slots (at most NM_NER_DOC_SLOTS) is cleared and used (a one-sentence
+ * document clears 1 KB, not 32 KB); the marks are those of the full table,
+ * since a document marks at most 2 words a token and neither fills up
+ * before the full one does. */
+void nm_ner_doc_reset_for(nm_ner_doc *doc, size_t n);
 
 /* Records one sentence of the document. When the context is full (very long
  * documents) further new words are not recorded; tagging stays correct, only
@@ -183,6 +191,18 @@ void nm_ner_tag_document_memo(const nm_ner_model *m, nm_ner_memo *memo,
  * left. */
 bool nm_ner_next_span(const uint8_t *labels, size_t n, size_t *pos, size_t *start,
                       size_t *end, nm_ner_type *type);
+
+/* Document-level consistency, after tagging a whole document: a span whose
+ * words with case all start with a small letter is no entity ("centro da
+ * cidade"); a token string labelled as an entity more often with another type takes that type
+ * ("Clinton" PER three times and ORG once: PER four times), and its repeats
+ * left O that start with a capital get its commonest type, within one
+ * sentence and not running into a following entity (strings of up to 8
+ * tokens). labels satisfy IOB2 before and after. scratch holds
+ * nm_ner_consistent_scratch_size(n) bytes aligned for uint64_t. */
+size_t nm_ner_consistent_scratch_size(size_t n);
+void nm_ner_consistent(const nm_ner_token *tokens, size_t n, const uint32_t *sent_ends,
+                       size_t n_sentences, uint8_t *labels, void *scratch);
 
 /* True when a MISC entity names a nationality or group of people (Turkish,
  * Palestinians, Kurdish, Muslim), from the model's demonym gazetteer: its last

@@ -532,7 +532,7 @@ void nm_ner_tag_document_memo(const nm_ner_model *m, nm_ner_memo *memo,
 
     intern_types(&tg, tokens, n);
     edge_sums(m, tg.edge);
-    nm_ner_doc_reset(tg.doc);
+    nm_ner_doc_reset_for(tg.doc, n);
     memset(tg.marked, 0, tg.nt);
     /* Sentences as given; tokens after the last end form one more. Pass 0
      * builds the document context, pass 1 tags. */

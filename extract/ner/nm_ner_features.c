@@ -271,8 +271,8 @@ uint8_t nm_ner_doc_get(const nm_ner_doc *doc, uint64_t lower)
     if (!doc)
         return 0;
     uint64_t key = (lower & ~UINT64_C(3)) | 4;
-    for (size_t i = (size_t)(mix64(key) & (NM_NER_DOC_SLOTS - 1));;
-         i = (i + 1) & (NM_NER_DOC_SLOTS - 1)) {
+    size_t mask = doc->mask ? doc->mask : NM_NER_DOC_SLOTS - 1;
+    for (size_t i = (size_t)(mix64(key) & mask);; i = (i + 1) & mask) {
         uint64_t s = doc->slot[i];
         if (s == 0)
             return 0;
@@ -284,16 +284,27 @@ uint8_t nm_ner_doc_get(const nm_ner_doc *doc, uint64_t lower)
 void nm_ner_doc_reset(nm_ner_doc *doc)
 {
     memset(doc, 0, sizeof *doc);
+    doc->mask = NM_NER_DOC_SLOTS - 1;
+}
+
+void nm_ner_doc_reset_for(nm_ner_doc *doc, size_t n)
+{
+    size_t cap = 64;
+    while (cap < n * 4 + 16 && cap < NM_NER_DOC_SLOTS)
+        cap <<= 1;
+    doc->n = 0;
+    doc->mask = (uint32_t)(cap - 1);
+    memset(doc->slot, 0, cap * sizeof doc->slot[0]);
 }
 
 static void doc_mark(nm_ner_doc *doc, uint64_t lower, unsigned flags)
 {
     uint64_t key = (lower & ~UINT64_C(3)) | 4;
-    for (size_t i = (size_t)(mix64(key) & (NM_NER_DOC_SLOTS - 1));;
-         i = (i + 1) & (NM_NER_DOC_SLOTS - 1)) {
+    size_t mask = doc->mask ? doc->mask : NM_NER_DOC_SLOTS - 1;
+    for (size_t i = (size_t)(mix64(key) & mask);; i = (i + 1) & mask) {
         uint64_t s = doc->slot[i];
         if (s == 0) {
-            if (doc->n >= NM_NER_DOC_SLOTS * 3 / 4)
+            if (doc->n >= (mask + 1) * 3 / 4)
                 return; /* full: keep lookups short, drop new words */
             doc->slot[i] = key | flags;
             doc->n++;

@@ -118,6 +118,8 @@ static void label_model(const nm_recognizer *r, const nm_recognizer_input *in, u
         a = in->sent_ends[s];
     }
     size_t tag_size = nm_ner_document_scratch_size(in->n, longest);
+    if (nm_ner_consistent_scratch_size(in->n) > tag_size)
+        tag_size = nm_ner_consistent_scratch_size(in->n);
     size_t words_size = (in->n * sizeof(nm_ner_token) + 63) & ~(size_t)63;
     unsigned char *mem = nm_scratch_get(scratch, words_size + tag_size);
     nm_ner_token *words = (nm_ner_token *)mem;
@@ -129,6 +131,7 @@ static void label_model(const nm_recognizer *r, const nm_recognizer_input *in, u
         scratch->ner_memo = nm_ner_memo_new();
     nm_ner_tag_document_memo(r->model, scratch->ner_memo, words, in->n, in->sent_ends,
                              in->n_sentences, labels, mem + words_size, tag_size);
+    nm_ner_consistent(words, in->n, in->sent_ends, in->n_sentences, labels, mem + words_size);
     join_national_orgs(r->model, words, in, labels);
 }
 

@@ -102,6 +102,17 @@ static void language_table(void **state)
          "году, но оппозиция не убеждена этим обещанием.", "ru"},
         {"أخبار\n\nقالت الحكومة يوم الاثنين إنها لن ترفع الضرائب هذا العام، لكن المعارضة غير "
          "مقتنعة بهذا الوعد الذي قدمته.", "ar"},
+        /* beyond the ten stop-word languages: named, not "und" */
+        {"Wiadomości\n\nRząd poinformował w poniedziałek, że w tym roku nie podniesie podatków, "
+         "ale opozycja nie jest przekonana tą obietnicą.", "pl"},
+        {"Nyheter\n\nRegeringen sade på måndagen att den inte kommer att höja skatterna i år, "
+         "men oppositionen är inte övertygad av löftet.", "sv"},
+        {"Zprávy\n\nVláda v pondělí uvedla, že letos nezvýší daně, ale opozice není tímto "
+         "slibem přesvědčena.", "cs"},
+        {"Ειδήσεις\n\nΗ κυβέρνηση δήλωσε τη Δευτέρα ότι δεν θα αυξήσει τους φόρους φέτος, αλλά "
+         "η αντιπολίτευση δεν έχει πειστεί από αυτή την υπόσχεση.", "el"},
+        {"Новини\n\nУряд заявив у понеділок, що цього року не підвищуватиме податки, але "
+         "опозиція не переконана цією обіцянкою.", "uk"},
         {"X\n\n12345 67890 !!! ???", "und"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

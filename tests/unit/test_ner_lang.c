@@ -266,7 +266,7 @@ static char *sample(const char *name)
 }
 
 /* The bundled samples with every shipped model: German comes out right with
- * the German model, Turkish has no entities. */
+ * the German model, Turkish and Polish have no entities. */
 static void samples_by_language(void **state)
 {
     (void)state;
@@ -300,6 +300,74 @@ static void samples_by_language(void **state)
     assert_true(r->n_keyphrases > 0);
     nm_extract_result_free(&r);
     free(tr);
+
+    /* Polish: beyond the stop-word languages, named (CLD2) and no model */
+    char *pl = sample("krakow-tramwaje.txt");
+    r = extract(ex, pl, NULL);
+    assert_string_equal(r->language, "pl");
+    assert_int_equal(r->n_entities, 0);
+    assert_true(has_warning(r, "no entity model for language pl"));
+    assert_true(r->n_keyphrases > 0);
+    nm_extract_result_free(&r);
+    free(pl);
+    nm_extractor_destroy(&ex);
+}
+
+/* The English samples: a company is not a person (issue 18's first
+ * complaint), the people and places stay what they are. */
+static void english_samples(void **state)
+{
+    (void)state;
+    nm_error err;
+    nm_extractor *ex = nm_extractor_new(NULL, &err);
+    if (!ex)
+        fail_msg("%s", err.msg);
+    char *en = sample("wind-farm-regional.txt");
+    nm_extract_result *r = extract(ex, en, NULL);
+    assert_string_equal(r->language, "en");
+    const char *t = entity_type(r, "Northlight Renewables");
+    assert_non_null(t);
+    assert_string_equal(t, "organisation");
+    t = entity_type(r, "Marion Fraser");
+    assert_non_null(t);
+    assert_string_equal(t, "person");
+    t = entity_type(r, "North Sea");
+    assert_non_null(t);
+    assert_string_equal(t, "place");
+    t = entity_type(r, "Aberdeen City Council");
+    assert_non_null(t);
+    assert_string_equal(t, "organisation");
+    nm_extract_result_free(&r);
+    free(en);
+    nm_extractor_destroy(&ex);
+}
+
+/* The Portuguese sample with the Portuguese model: the governor is a
+ * person (also by his surname alone), and no lower-case phrase is an
+ * entity. */
+static void portuguese_sample(void **state)
+{
+    (void)state;
+    nm_error err;
+    nm_extractor *ex = nm_extractor_new(NULL, &err);
+    if (!ex)
+        fail_msg("%s", err.msg);
+    char *html = sample("sao-paulo-metro.html");
+    nm_extract_input in = {.body = html, .len = strlen(html), .content_type = NM_CONTENT_HTML};
+    nm_extract_result *r = NULL;
+    assert_int_equal(nm_extract(ex, &in, &r, &err), 0);
+    assert_string_equal(r->language, "pt");
+    const char *t = entity_type(r, "Rafael Nogueira");
+    assert_non_null(t);
+    assert_string_equal(t, "person");
+    assert_null(entity_type(r, "Nogueira"));
+    assert_null(entity_type(r, "centro da cidade"));
+    assert_null(entity_type(r, "promessa de"));
+    t = entity_type(r, "Brasilândia");
+    assert_non_null(t);
+    assert_string_equal(t, "place");
+    nm_extract_result_free(&r);
+    free(html);
     nm_extractor_destroy(&ex);
 }
 
@@ -310,6 +378,8 @@ int main(void)
         cmocka_unit_test(models_by_language),
         cmocka_unit_test(trained_model_says_its_language),
         cmocka_unit_test(samples_by_language),
+        cmocka_unit_test(english_samples),
+        cmocka_unit_test(portuguese_sample),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

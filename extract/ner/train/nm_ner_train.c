@@ -264,6 +264,8 @@ void nm_ner_evaluate(const nm_ner_model *m, const nm_conll_corpus *c, nm_conll_s
         if (c->sent_start[s + 1] - c->sent_start[s] > max_len)
             max_len = c->sent_start[s + 1] - c->sent_start[s];
     size_t scratch_size = nm_ner_document_scratch_size(max_doc, max_len);
+    if (nm_ner_consistent_scratch_size(max_doc) > scratch_size)
+        scratch_size = nm_ner_consistent_scratch_size(max_doc);
     uint64_t *scratch = nm_xmalloc(scratch_size);
     uint8_t *labels = nm_xmalloc(max_doc + 1);
     uint32_t *ends = nm_xmalloc((max_sent + 1) * sizeof *ends);
@@ -273,6 +275,7 @@ void nm_ner_evaluate(const nm_ner_model *m, const nm_conll_corpus *c, nm_conll_s
         for (size_t s = s0; s < s1; s++)
             ends[s - s0] = (uint32_t)(c->sent_start[s + 1] - a);
         nm_ner_tag_document(m, c->tokens + a, n, ends, s1 - s0, labels, scratch, scratch_size);
+        nm_ner_consistent(c->tokens + a, n, ends, s1 - s0, labels, scratch);
         for (size_t s = s0; score && s < s1; s++)
             nm_conll_score_add(score, c->labels + c->sent_start[s],
                                labels + (c->sent_start[s] - a),
