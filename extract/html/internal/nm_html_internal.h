@@ -5,6 +5,7 @@
  *                      -> metadata + content -> nm_doc
  *   nm_html_tree.c     the document tree: our one-pass tokenizer and tree
  *                      builder (the only file that knows how HTML is parsed)
+ *   nm_html_charref.c  character references (&#N; &name;) decoded to UTF-8
  *   nm_html_prep.c     before the parser: legacy charset conversion (iconv)
  *   nm_html_util.c     scratch buffer, whitespace-collapsing text, attributes
  *   nm_html_meta.c     title, byline, site name, dates, language, canonical url
@@ -213,6 +214,10 @@ void nm_hbuf_putc(nm_hbuf *b, char c);
 /* Appends s[0..n) collapsing every whitespace run (ASCII space, tab, CR, LF,
  * FF and U+00A0) to one space; never starts the buffer with a space. */
 void nm_hbuf_put_collapsed(nm_hbuf *b, const char *s, size_t n);
+
+/* Appends s[0..n) to out, decoding character references
+ * (nm_html_charref.c). */
+void nm_html_put_decoded(nm_hbuf *out, const char *s, size_t n);
 /* Removes a trailing space, if any. */
 void nm_hbuf_trim_end(nm_hbuf *b);
 void nm_hbuf_free(nm_hbuf *b);
