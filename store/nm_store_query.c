@@ -13,55 +13,133 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "nm_alloc.h"
+#include "nm_log.h"
+#include "nm_partition.h"
 #include "nm_store.h"
 #include "nm_store_query_int.h"
 
 /* ---- opening ------------------------------------------------------------ */
 
-nm_store_query *nm_store_query_open(const char *db_path, const char *dir, nm_error *err)
+/* Newest partition first (by start, then name), then the files that are not
+ * partitions, by name. */
+static int cmp_paths(const void *a, const void *b)
+{
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    nm_partition_name nx, ny;
+    bool px = nm_partition_parse(x, &nx), py = nm_partition_parse(y, &ny);
+    if (px != py)
+        return px ? -1 : 1;
+    if (px && nx.start_ms != ny.start_ms)
+        return nx.start_ms > ny.start_ms ? -1 : 1;
+    const char *bx = strrchr(x, '/'), *by = strrchr(y, '/');
+    return strcmp(bx ? bx + 1 : x, by ? by + 1 : y);
+}
+
+static bool empty_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && st.st_size == 0;
+}
+
+/* Adds the database at path; in a directory (skip_bad), a file that cannot be
+ * read is skipped with a warning naming it and why. */
+static int add_db(nm_store_query *q, const char *path, bool skip_bad, nm_error *err)
+{
+    nm_store_options so = {.read_only = true};
+    nm_sq_db *db = &q->dbs[q->n_dbs];
+    db->store = nm_store_open(path, &so, err);
+    if (!db->store) {
+        if (!skip_bad)
+            return -1;
+        if (!empty_file(path)) /* an empty file: a partition being created */
+            nm_log_warn("results database skipped path=%s: %s", path, err->msg);
+        return 0;
+    }
+    db->path = nm_xstrdup(path);
+    nm_partition_name name;
+    if (nm_partition_parse(path, &name)) {
+        db->from_ms = name.start_ms;
+        db->to_ms = name.start_ms + name.period_ms;
+    } else {
+        db->from_ms = 0;
+        db->to_ms = INT64_MAX;
+    }
+    q->n_dbs++;
+    return 0;
+}
+
+nm_store_query *nm_store_query_open_dirs(const char *const *dirs, size_t n_dirs, nm_error *err)
 {
     char **paths = NULL;
-    size_t n = 0;
-    glob_t g = {0};
-    if (dir) {
+    size_t n = 0, cap = 0;
+    for (size_t i = 0; i < n_dirs; i++) {
         char pattern[4096];
-        snprintf(pattern, sizeof pattern, "%s/results*.db", dir);
+        glob_t g = {0};
+        snprintf(pattern, sizeof pattern, "%s/results*.db", dirs[i]);
         if (glob(pattern, 0, NULL, &g) != 0 || g.gl_pathc == 0) {
             globfree(&g);
-            nm_error_set(err, NM_ERR_NOT_FOUND, "no results*.db in %s", dir);
+            for (size_t k = 0; k < n; k++)
+                free(paths[k]);
+            free(paths);
+            nm_error_set(err, NM_ERR_NOT_FOUND, "no results*.db in %s", dirs[i]);
             return NULL;
         }
-        paths = g.gl_pathv;
-        n = g.gl_pathc;
-    } else {
-        paths = (char **)&db_path;
-        n = 1;
+        for (size_t k = 0; k < g.gl_pathc; k++) {
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                paths = nm_xrealloc(paths, cap * sizeof *paths);
+            }
+            paths[n++] = nm_xstrdup(g.gl_pathv[k]);
+        }
+        globfree(&g);
     }
+    qsort(paths, n, sizeof *paths, cmp_paths);
     nm_store_query *q = nm_xcalloc(1, sizeof *q);
     q->dbs = nm_xcalloc(n, sizeof *q->dbs);
-    nm_store_options so = {.read_only = true};
-    int rc = 0;
     for (size_t i = 0; i < n; i++) {
-        q->dbs[q->n_dbs].path = nm_xstrdup(paths[i]);
-        q->dbs[q->n_dbs].store = nm_store_open(paths[i], &so, err);
-        if (!q->dbs[q->n_dbs].store) {
-            free(q->dbs[q->n_dbs].path);
-            if (err->code == NM_ERR_NOT_FOUND && !dir)
-                nm_error_set(err, NM_ERR_NOT_FOUND,
-                             "no results database at %s (start a fleet: scripts/fleet start;"
-                             " or --db FILE / --dir DIR)",
-                             paths[i]);
-            rc = -1;
-            break;
-        }
-        q->n_dbs++;
+        add_db(q, paths[i], true, err);
+        free(paths[i]);
     }
-    if (dir)
-        globfree(&g);
-    if (rc != 0)
+    free(paths);
+    if (q->n_dbs == 0) {
         nm_store_query_close(&q);
+        nm_error_set(err, NM_ERR_NOT_FOUND, "no readable results database in %s%s",
+                     n_dirs ? dirs[0] : "", n_dirs > 1 ? " and the other directories" : "");
+        return NULL;
+    }
+    return q;
+}
+
+nm_store_query *nm_store_query_open(const char *db_path, const char *dir, nm_error *err)
+{
+    if (dir) { /* DIR or DIR,DIR,... */
+        char *copy = nm_xstrdup(dir), *save = NULL;
+        const char *dirs[64];
+        size_t n = 0;
+        for (char *t = strtok_r(copy, ",", &save); t && n < 64; t = strtok_r(NULL, ",", &save))
+            if (*t)
+                dirs[n++] = t;
+        nm_store_query *q = NULL;
+        if (n == 0)
+            nm_error_set(err, NM_ERR_INVALID, "no directory in '%s'", dir);
+        else
+            q = nm_store_query_open_dirs(dirs, n, err);
+        free(copy);
+        return q;
+    }
+    nm_store_query *q = nm_xcalloc(1, sizeof *q);
+    q->dbs = nm_xcalloc(1, sizeof *q->dbs);
+    if (add_db(q, db_path, false, err) != 0) {
+        if (err->code == NM_ERR_NOT_FOUND)
+            nm_error_set(err, NM_ERR_NOT_FOUND,
+                         "no results database at %s (start a fleet: scripts/fleet start;"
+                         " or --db FILE / --dir DIR)",
+                         db_path);
+        nm_store_query_close(&q);
+    }
     return q;
 }
 
@@ -219,10 +297,18 @@ void nm_sq_rank_page(json_object *rows, const nm_store_query_page *page)
     cut_page(rows, page);
 }
 
-int nm_sq_collect_each(const nm_store_query *q, const char *sql, nm_sq_bind_fn bind,
-                       const void *ctx, json_object *rows, nm_error *err)
+bool nm_sq_outside(const nm_sq_db *db, const nm_store_query_page *page)
+{
+    return page && (db->to_ms <= page->since_unix_ms || db->from_ms >= nm_sq_page_until(page));
+}
+
+int nm_sq_collect_each(const nm_store_query *q, const nm_store_query_page *window,
+                       const char *sql, nm_sq_bind_fn bind, const void *ctx, json_object *rows,
+                       nm_error *err)
 {
     for (size_t d = 0; d < q->n_dbs; d++) {
+        if (nm_sq_outside(&q->dbs[d], window))
+            continue;
         sqlite3_stmt *st = nm_sq_prepare(&q->dbs[d], sql, err);
         if (!st)
             return -1;
@@ -335,7 +421,7 @@ json_object *nm_store_query_latest(nm_store_query *q, const nm_store_query_page 
         " WHERE ingested_unix_ms >= ?2 AND ingested_unix_ms < ?3"
         " ORDER BY ingested_unix_ms DESC, article DESC LIMIT ?1";
     json_object *rows = json_object_new_array();
-    if (nm_sq_collect_each(q, sql, bind_latest, page, rows, err) != 0) {
+    if (nm_sq_collect_each(q, page, sql, bind_latest, page, rows, err) != 0) {
         json_object_put(rows);
         return NULL;
     }
@@ -416,7 +502,7 @@ json_object *nm_store_query_dups(nm_store_query *q, const char *id, int64_t max_
         " AND ?2 IS NOT NULL AND ?3 IS NOT NULL AND ?4 IS NOT NULL AND ?5 IS NOT NULL";
     struct dups_args a = {fp, minhash, minhash_len, id, max_distance, min_similarity};
     json_object *rows = json_object_new_array();
-    int rc = nm_sq_collect_each(q, sql, bind_dups, &a, rows, err);
+    int rc = nm_sq_collect_each(q, NULL, sql, bind_dups, &a, rows, err);
     free(minhash);
     if (rc != 0) {
         json_object_put(rows);
@@ -445,6 +531,8 @@ int nm_store_query_each(nm_store_query *q, const char *text, const nm_store_quer
                            : "SELECT id FROM articles WHERE ingested_unix_ms >= ?2"
                              " AND ingested_unix_ms < ?3 ORDER BY article";
     for (size_t d = 0; d < q->n_dbs; d++) {
+        if (nm_sq_outside(&q->dbs[d], page))
+            continue;
         sqlite3_stmt *st = nm_sq_prepare(&q->dbs[d], sql, err);
         if (!st)
             return -1;
@@ -521,9 +609,11 @@ json_object *nm_store_query_article(nm_store_query *q, const char *id, nm_error 
         {"sections", "SELECT idx, level, heading, first_paragraph, n_paragraphs, outline_idx"
                      " FROM sections WHERE article = ?1 ORDER BY idx"},
         {"outline", "SELECT idx, text, section_idx FROM outline WHERE article = ?1 ORDER BY idx"},
+        /* ties by name, not by row id: entity ids differ from file to file */
         {"entities", "SELECT e.name AS name, e.type AS type, ae.n_mentions AS n_mentions,"
                      " ae.salience AS salience FROM article_entities ae JOIN entities e"
-                     " ON e.entity = ae.entity WHERE ae.article = ?1 ORDER BY ae.salience DESC"},
+                     " ON e.entity = ae.entity WHERE ae.article = ?1"
+                     " ORDER BY ae.salience DESC, e.name, e.type"},
         {"mentions", "SELECT m.idx AS idx, e.name AS entity, m.sentence AS sentence,"
                      " m.start_byte AS start_byte, m.end_byte AS end_byte FROM mentions m"
                      " JOIN entities e ON e.entity = m.entity WHERE m.article = ?1 ORDER BY m.idx"},

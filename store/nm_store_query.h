@@ -1,7 +1,8 @@
 /*
  * nm_store_query: the read side of the results databases — the canned
  * questions (search, entity, top, dups, article) over one database or every
- * results*.db of a directory (one per host), rows merged across them.
+ * results*.db of one or more directories (one file per host, or the time
+ * partitions of nm_partition.h), rows merged across them.
  *
  * Rows are json-c objects whose keys are the SQL column aliases (the same
  * objects a CLI prints as a table or as JSON, and an HTTP API would send);
@@ -51,9 +52,20 @@ enum {
 };
 
 /* Opens the database at db_path, or when dir is not NULL every results*.db
- * in dir. NULL with err (NM_ERR_NOT_FOUND naming what is missing) on
- * failure. Caller owns. */
+ * in dir, or in each of "DIR,DIR,..." (at most 64; as nm_store_query_open_dirs). NULL with err (NM_ERR_NOT_FOUND
+ * naming what is missing) on failure. Caller owns. */
 nm_store_query *nm_store_query_open(const char *db_path, const char *dir, nm_error *err);
+
+/* Opens every results*.db of each of dirs[0..n_dirs) (the partitions of
+ * this host, copies of closed partitions from others, one file per host),
+ * newest partition first (nm_partition.h names), then the other files by
+ * name. A file that cannot be read (corrupt, a newer schema) is skipped with
+ * a warning naming it and the reason; NM_ERR_NOT_FOUND when a directory has
+ * no results*.db or none can be read. The questions over ingestion time
+ * (entity, top, latest, timeline, cooccurring, each) skip the partitions
+ * whose window lies outside the page's [since, until); search's window is
+ * publication time, so it reads them all. Caller owns. */
+nm_store_query *nm_store_query_open_dirs(const char *const *dirs, size_t n_dirs, nm_error *err);
 
 /* Accepts NULL; clears *q. */
 void nm_store_query_close(nm_store_query **q);
