@@ -22,6 +22,7 @@
 #include "nm_hash.h"
 #include "nm_log.h"
 #include "nm_partition_int.h"
+#include "nm_time.h"
 
 /* ---- names -------------------------------------------------------------- */
 
@@ -257,13 +258,15 @@ static int ids_open(nm_partitions *p, nm_error *err)
     return 0;
 }
 
-/* Every slot's index (the others' read only), found again at most every
- * ten seconds. */
+/* Every slot's index (the others' read only), looked for again at most
+ * every second (a writer that starts later adds its own). */
 static void ids_scan(nm_partitions *p, int64_t now_ms)
 {
-    if (p->ids_scanned_ms && now_ms - p->ids_scanned_ms < 10000 && now_ms >= p->ids_scanned_ms)
+    int64_t mono_ms = nm_time_mono_ns() / 1000000;
+    (void)now_ms;
+    if (p->ids_scanned_ms && mono_ms - p->ids_scanned_ms < 1000)
         return;
-    p->ids_scanned_ms = now_ms;
+    p->ids_scanned_ms = mono_ms;
     DIR *d = opendir(p->dir);
     if (!d)
         return;
@@ -289,8 +292,11 @@ static void ids_scan(nm_partitions *p, int64_t now_ms)
                 SQLITE_OK ||
             sqlite3_busy_timeout(db, 1000) != SQLITE_OK ||
             sqlite3_prepare_v2(db, IDS_LOOKUP, -1, &st, NULL) != SQLITE_OK) {
-            nm_log_warn("id index %s not read: %s", path, sqlite3_errmsg(db));
+            /* a writer creating it: read at the next scan */
+            nm_log_debug("id index %s not read yet: %s", path, sqlite3_errmsg(db));
+            sqlite3_finalize(st);
             sqlite3_close(db);
+            p->ids_scanned_ms = 0;
             continue;
         }
         snprintf(p->peers[p->n_peers].slot, sizeof p->peers[p->n_peers].slot, "%s", slot);
@@ -376,6 +382,9 @@ void nm_partitions_close(nm_partitions **pp)
         close(p->slot_fd);
     clear_removals(p);
     free(p->removals);
+    for (size_t i = 0; i < p->n_owed; i++)
+        free(p->owed[i].id);
+    free(p->owed);
     free(p->dir);
     pthread_mutex_destroy(&p->mu);
     free(p);
@@ -428,6 +437,7 @@ static int roll_to(nm_partitions *p, int64_t start, nm_error *err)
     p->cur = next;
     if (start > p->newest_start)
         p->newest_start = start;
+    p->pruned_ms = 0; /* retention runs at each new period, too */
     nm_log_info("partition open path=%s", p->cur.path);
     return 0;
 }
@@ -614,28 +624,46 @@ int nm_partitions_put(nm_partitions *p, const nm_extract_result *r, int64_t revi
 }
 
 /* After the commit: the earlier rows of the ids just stored, each in its
- * own transaction on its file. A failure leaves the id in two files (logged). */
+ * own transaction on its file. One that cannot be removed now (another
+ * writer holds that file's lock) is owed and retried after the next
+ * commits (the revision check makes a late removal safe); until then the id
+ * is in two files. */
 static void remove_earlier(nm_partitions *p)
 {
     for (size_t i = 0; i < p->n_removals; i++) {
-        removal *r = &p->removals[i];
+        if (p->n_owed == p->cap_owed) {
+            p->cap_owed = p->cap_owed ? p->cap_owed * 2 : 16;
+            p->owed = nm_xrealloc(p->owed, p->cap_owed * sizeof *p->owed);
+        }
+        p->owed[p->n_owed++] = p->removals[i];
+    }
+    p->n_removals = 0;
+    size_t kept = 0;
+    for (size_t i = 0; i < p->n_owed; i++) {
+        removal *r = &p->owed[i];
         nm_store *s = other_store(p, &r->name);
         nm_error e;
-        nm_store_remove_outcome out;
-        if (!s)
-            continue;
-        if (nm_store_begin(s, &e) < 0 || nm_store_remove(s, r->id, r->revision, &out, &e) < 0 ||
-            nm_store_commit(s, &e) < 0) {
+        nm_store_remove_outcome out = NM_STORE_ABSENT;
+        if (s && (nm_store_begin(s, &e) < 0 || nm_store_remove(s, r->id, r->revision, &out, &e) < 0 ||
+                  nm_store_commit(s, &e) < 0)) {
             nm_store_rollback(s);
+            /* owed only where nothing can put the id again meanwhile with the
+             * same revision: not our own open files, not revision 0 */
+            bool own = s == p->cur.store || s == p->prev.store;
+            if (nm_store_error_is_transient(e.code) && !own && r->revision != 0 && kept < 100000) {
+                nm_log_debug("earlier row of %s not removed yet, retried later: %s", r->id, e.msg);
+                p->owed[kept++] = *r;
+                continue;
+            }
             nm_log_warn("earlier row of %s not removed (the id is in two partitions until it is "
                         "stored again): %s",
                         r->id, e.msg);
-            continue;
-        }
-        if (out == NM_STORE_REMOVED)
+        } else if (out == NM_STORE_REMOVED) {
             nm_log_debug("earlier row of %s removed from another partition", r->id);
+        }
+        free(r->id);
     }
-    clear_removals(p);
+    p->n_owed = kept;
 }
 
 /* Other partitions are opened for one job only: a closed partition held open

@@ -457,7 +457,9 @@ static void start_drain(nm_worker *w, int64_t now_ns)
 int nm_worker_run(nm_worker *w, volatile sig_atomic_t *stop_requests, nm_error *err)
 {
     nm_log_info("worker running queue=%s db=%s credit=%u batch=%u flush_ms=%lld",
-                w->cfg.queue_endpoint, w->cfg.db_path, w->cfg.credit, w->cfg.batch,
+                w->cfg.queue_endpoint,
+                w->cfg.results_dir && *w->cfg.results_dir ? w->cfg.results_dir : w->cfg.db_path,
+                w->cfg.credit, w->cfg.batch,
                 (long long)w->cfg.flush_ms);
     int64_t now_ns = nm_time_mono_ns();
     w->last_stats_ns = now_ns;

@@ -61,8 +61,10 @@ struct nm_partitions {
     peer peers[MAX_PEERS];
     size_t n_peers;
     int64_t ids_scanned_ms;
-    removal *removals;
+    removal *removals;       /* this job's: earlier rows to remove once it commits */
     size_t n_removals, cap_removals;
+    removal *owed;           /* committed jobs' removals that failed (busy): retried */
+    size_t n_owed, cap_owed;
     pthread_mutex_t mu;      /* guards active, for nm_partitions_interrupt */
     nm_store *active;
 };
