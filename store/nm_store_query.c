@@ -54,7 +54,10 @@ static int add_db(nm_store_query *q, const char *path, bool skip_bad, nm_error *
     if (!db->store) {
         if (!skip_bad)
             return -1;
-        if (!empty_file(path)) /* an empty file: a partition being created */
+        /* an empty file, or one without a schema yet: a partition being created */
+        if (empty_file(path) || (err->code == NM_ERR_VERSION && strstr(err->msg, "version 0,")))
+            nm_log_debug("results database skipped path=%s: %s", path, err->msg);
+        else
             nm_log_warn("results database skipped path=%s: %s", path, err->msg);
         return 0;
     }
