@@ -14,12 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "nm_alloc.h"
 #include "nm_log.h"
 #include "nm_partition.h"
 #include "nm_store.h"
 #include "nm_store_query_int.h"
+#include "nm_time.h"
 
 /* ---- opening ------------------------------------------------------------ */
 
@@ -44,21 +46,43 @@ static bool empty_file(const char *path)
     return stat(path, &st) == 0 && st.st_size == 0;
 }
 
+static int cmp_dbs(const void *a, const void *b)
+{
+    const char *x = ((const nm_sq_db *)a)->path, *y = ((const nm_sq_db *)b)->path;
+    return cmp_paths(&x, &y);
+}
+
+static bool in_list(char *const *list, size_t n, const char *path)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(list[i], path))
+            return true;
+    return false;
+}
+
 /* Adds the database at path; in a directory (skip_bad), a file that cannot be
- * read is skipped with a warning naming it and why. */
+ * read is skipped with a warning naming it and why (once: it is not tried
+ * again), and a partition being created is skipped quietly (tried again). */
 static int add_db(nm_store_query *q, const char *path, bool skip_bad, nm_error *err)
 {
     nm_store_options so = {.read_only = true};
+    if (q->n_dbs == q->cap_dbs) {
+        q->cap_dbs = q->cap_dbs ? q->cap_dbs * 2 : 16;
+        q->dbs = nm_xrealloc(q->dbs, q->cap_dbs * sizeof *q->dbs);
+    }
     nm_sq_db *db = &q->dbs[q->n_dbs];
     db->store = nm_store_open(path, &so, err);
     if (!db->store) {
         if (!skip_bad)
             return -1;
         /* an empty file, or one without a schema yet: a partition being created */
-        if (empty_file(path) || (err->code == NM_ERR_VERSION && strstr(err->msg, "version 0,")))
+        if (empty_file(path) || (err->code == NM_ERR_VERSION && strstr(err->msg, "version 0,"))) {
             nm_log_debug("results database skipped path=%s: %s", path, err->msg);
-        else
-            nm_log_warn("results database skipped path=%s: %s", path, err->msg);
+            return 0;
+        }
+        nm_log_warn("results database skipped path=%s: %s", path, err->msg);
+        q->bad = nm_xrealloc(q->bad, (q->n_bad + 1) * sizeof *q->bad);
+        q->bad[q->n_bad++] = nm_xstrdup(path);
         return 0;
     }
     db->path = nm_xstrdup(path);
@@ -74,39 +98,64 @@ static int add_db(nm_store_query *q, const char *path, bool skip_bad, nm_error *
     return 0;
 }
 
-nm_store_query *nm_store_query_open_dirs(const char *const *dirs, size_t n_dirs, nm_error *err)
+/* Every results*.db of q's directories: opens the new ones, closes those
+ * gone (pruned), newest partition first. -1 with err when a directory has
+ * no results*.db. */
+static int scan(nm_store_query *q, nm_error *err)
 {
-    char **paths = NULL;
-    size_t n = 0, cap = 0;
-    for (size_t i = 0; i < n_dirs; i++) {
+    q->scanned_ns = nm_time_mono_ns();
+    size_t kept = 0;
+    for (size_t i = 0; i < q->n_dbs; i++) {
+        if (access(q->dbs[i].path, F_OK) == 0) {
+            q->dbs[kept++] = q->dbs[i];
+            continue;
+        }
+        nm_log_info("results database gone path=%s", q->dbs[i].path);
+        nm_store_close(&q->dbs[i].store);
+        free(q->dbs[i].path);
+    }
+    q->n_dbs = kept;
+    size_t n_known = q->n_dbs;
+    for (size_t i = 0; i < q->n_dirs; i++) {
         char pattern[4096];
         glob_t g = {0};
-        snprintf(pattern, sizeof pattern, "%s/results*.db", dirs[i]);
+        snprintf(pattern, sizeof pattern, "%s/results*.db", q->dirs[i]);
         if (glob(pattern, 0, NULL, &g) != 0 || g.gl_pathc == 0) {
             globfree(&g);
-            for (size_t k = 0; k < n; k++)
-                free(paths[k]);
-            free(paths);
-            nm_error_set(err, NM_ERR_NOT_FOUND, "no results*.db in %s", dirs[i]);
-            return NULL;
+            return nm_error_set(err, NM_ERR_NOT_FOUND, "no results*.db in %s", q->dirs[i]);
         }
         for (size_t k = 0; k < g.gl_pathc; k++) {
-            if (n == cap) {
-                cap = cap ? cap * 2 : 64;
-                paths = nm_xrealloc(paths, cap * sizeof *paths);
-            }
-            paths[n++] = nm_xstrdup(g.gl_pathv[k]);
+            const char *path = g.gl_pathv[k];
+            bool known = in_list(q->bad, q->n_bad, path);
+            for (size_t d = 0; d < n_known && !known; d++)
+                known = !strcmp(q->dbs[d].path, path);
+            if (!known)
+                add_db(q, path, true, err);
         }
         globfree(&g);
     }
-    qsort(paths, n, sizeof *paths, cmp_paths);
+    qsort(q->dbs, q->n_dbs, sizeof *q->dbs, cmp_dbs);
+    return 0;
+}
+
+void nm_sq_rescan(nm_store_query *q)
+{
+    nm_error err;
+    if (q->each_db < 0 && q->n_dirs && nm_time_mono_ns() - q->scanned_ns >= 1000000000LL && scan(q, &err) < 0)
+        nm_log_warn("%s", err.msg);
+}
+
+nm_store_query *nm_store_query_open_dirs(const char *const *dirs, size_t n_dirs, nm_error *err)
+{
     nm_store_query *q = nm_xcalloc(1, sizeof *q);
-    q->dbs = nm_xcalloc(n, sizeof *q->dbs);
-    for (size_t i = 0; i < n; i++) {
-        add_db(q, paths[i], true, err);
-        free(paths[i]);
+    q->each_db = -1;
+    q->dirs = nm_xcalloc(n_dirs, sizeof *q->dirs);
+    for (size_t i = 0; i < n_dirs; i++)
+        q->dirs[q->n_dirs++] = nm_xstrdup(dirs[i]);
+    if (scan(q, err) < 0) {
+        nm_store_query_close(&q);
+        return NULL;
     }
-    free(paths);
     if (q->n_dbs == 0) {
         nm_store_query_close(&q);
         nm_error_set(err, NM_ERR_NOT_FOUND, "no readable results database in %s%s",
@@ -134,7 +183,7 @@ nm_store_query *nm_store_query_open(const char *db_path, const char *dir, nm_err
         return q;
     }
     nm_store_query *q = nm_xcalloc(1, sizeof *q);
-    q->dbs = nm_xcalloc(1, sizeof *q->dbs);
+    q->each_db = -1;
     if (add_db(q, db_path, false, err) != 0) {
         if (err->code == NM_ERR_NOT_FOUND)
             nm_error_set(err, NM_ERR_NOT_FOUND,
@@ -156,6 +205,12 @@ void nm_store_query_close(nm_store_query **qp)
         free(q->dbs[i].path);
     }
     free(q->dbs);
+    for (size_t i = 0; i < q->n_dirs; i++)
+        free(q->dirs[i]);
+    free(q->dirs);
+    for (size_t i = 0; i < q->n_bad; i++)
+        free(q->bad[i]);
+    free(q->bad);
     free(q);
     *qp = NULL;
 }
@@ -360,6 +415,7 @@ static char *quote_words(const char *text)
 json_object *nm_store_query_search(nm_store_query *q, const char *text,
                                    const nm_store_query_page *page, unsigned flags, nm_error *err)
 {
+    nm_sq_rescan(q);
     if (nm_sq_check_page(page, err) != 0)
         return NULL;
     static const char *sql =
@@ -417,6 +473,7 @@ static void bind_latest(sqlite3_stmt *st, const void *ctx)
 json_object *nm_store_query_latest(nm_store_query *q, const nm_store_query_page *page,
                                    nm_error *err)
 {
+    nm_sq_rescan(q);
     if (nm_sq_check_page(page, err) != 0)
         return NULL;
     static const char *sql =
@@ -487,6 +544,7 @@ json_object *nm_store_query_dups(nm_store_query *q, const char *id, int64_t max_
                                  double min_similarity, const nm_store_query_page *page,
                                  nm_error *err)
 {
+    nm_sq_rescan(q);
     if (nm_sq_check_page(page, err) != 0)
         return NULL;
     int64_t fp[6];
@@ -525,6 +583,7 @@ json_object *nm_store_query_dups(nm_store_query *q, const char *id, int64_t max_
 int nm_store_query_each(nm_store_query *q, const char *text, const nm_store_query_page *page,
                         int (*fn)(void *ctx, const char *id), void *ctx, nm_error *err)
 {
+    nm_sq_rescan(q);
     if (page->since_unix_ms < 0 || page->until_unix_ms < 0)
         return nm_error_set(err, NM_ERR_INVALID, "since and until must not be negative");
     const char *sql = text ? "SELECT a.id FROM articles_fts JOIN articles a"
@@ -544,8 +603,10 @@ int nm_store_query_each(nm_store_query *q, const char *text, const nm_store_quer
         sqlite3_bind_int64(st, 2, page->since_unix_ms);
         sqlite3_bind_int64(st, 3, nm_sq_page_until(page));
         int rc = SQLITE_DONE, stop = 0;
+        q->each_db = (int64_t)d; /* fn may ask for the article: look here first */
         while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
             stop = fn(ctx, (const char *)sqlite3_column_text(st, 0));
+        q->each_db = -1;
         if (!stop && rc != SQLITE_DONE) {
             sqlite3 *db = nm_store_db(q->dbs[d].store);
             if (rc == SQLITE_ERROR && text)
@@ -597,6 +658,7 @@ static json_object *child_rows(sqlite3 *db, const char *sql, int64_t article, co
 
 json_object *nm_store_query_article(nm_store_query *q, const char *id, nm_error *err)
 {
+    nm_sq_rescan(q);
     static const char *sql =
         "SELECT article, id, source, url, published_unix_ms, modified_unix_ms, ingested_unix_ms,"
         " language, language_confidence, content_type, title, byline, n_bytes, n_chars, n_words,"
@@ -625,7 +687,11 @@ json_object *nm_store_query_article(nm_store_query *q, const char *id, nm_error 
         {"keyphrases", "SELECT rank, phrase, score, n_occurrences FROM keyphrases"
                        " WHERE article = ?1 ORDER BY rank"},
     };
-    for (size_t d = 0; d < q->n_dbs; d++) {
+    /* inside nm_store_query_each, the database being read first (export:
+     * one lookup per article, not one per partition) */
+    size_t first = q->each_db >= 0 ? (size_t)q->each_db : 0;
+    for (size_t k = 0; k < q->n_dbs; k++) {
+        size_t d = k == 0 ? first : k <= first ? k - 1 : k;
         sqlite3 *db = nm_store_db(q->dbs[d].store);
         sqlite3_stmt *st = nm_sq_prepare(&q->dbs[d], sql, err);
         if (!st)

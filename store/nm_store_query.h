@@ -64,7 +64,10 @@ nm_store_query *nm_store_query_open(const char *db_path, const char *dir, nm_err
  * no results*.db or none can be read. The questions over ingestion time
  * (entity, top, latest, timeline, cooccurring, each) skip the partitions
  * whose window lies outside the page's [since, until); search's window is
- * publication time, so it reads them all. Caller owns. */
+ * publication time, so it reads them all. The directories are looked at
+ * again at most once a second, at the next question: files that appeared
+ * (a new period's partition) are opened, files removed (pruned) are closed;
+ * a long-running reader (newsmill serve) needs no restart. Caller owns. */
 nm_store_query *nm_store_query_open_dirs(const char *const *dirs, size_t n_dirs, nm_error *err);
 
 /* Accepts NULL; clears *q. */
@@ -137,7 +140,9 @@ int nm_store_query_each(nm_store_query *q, const char *text, const nm_store_quer
 /* The full stored extraction of article id, as one object (the article's
  * columns, plus arrays sentences, sections, outline, entities, mentions,
  * acronyms, keyphrases; spans with their "text"), from the first database
- * that has it. NULL with NM_ERR_NOT_FOUND when none has. */
+ * that has it (newest partition first; called from an nm_store_query_each
+ * callback, the database being read first). NULL with NM_ERR_NOT_FOUND
+ * when none has. */
 json_object *nm_store_query_article(nm_store_query *q, const char *id, nm_error *err);
 
 #endif

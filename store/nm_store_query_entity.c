@@ -138,6 +138,7 @@ static size_t name_likes(char *sql, size_t size, int argc)
 json_object *nm_store_query_entity(nm_store_query *q, const char *const *names, size_t n,
                                    const nm_store_query_page *page, nm_error *err)
 {
+    nm_sq_rescan(q);
     if (nm_sq_check_page(page, err) != 0)
         return NULL;
     if (n < 1 || n > 8) {
@@ -203,6 +204,7 @@ const char *nm_store_query_entity_type(const char *word)
 json_object *nm_store_query_top(nm_store_query *q, const char *type,
                                 const nm_store_query_page *page, nm_error *err)
 {
+    nm_sq_rescan(q);
     if (nm_sq_check_page(page, err) != 0)
         return NULL;
     static const char *sql =
@@ -295,6 +297,7 @@ static void bind_cooccurring(sqlite3_stmt *st, const void *ctx)
 json_object *nm_store_query_timeline(nm_store_query *q, const char *name, int64_t bucket_ms,
                                      const nm_store_query_page *page, nm_error *err)
 {
+    nm_sq_rescan(q);
     if (nm_sq_check_page(page, err) != 0)
         return NULL;
     if (bucket_ms < 1000 || bucket_ms > 366LL * 86400000) {
@@ -319,6 +322,7 @@ json_object *nm_store_query_timeline(nm_store_query *q, const char *name, int64_
 json_object *nm_store_query_cooccurring(nm_store_query *q, const char *name,
                                         const nm_store_query_page *page, nm_error *err)
 {
+    nm_sq_rescan(q);
     if (nm_sq_check_page(page, err) != 0)
         return NULL;
     static const char *sql =

@@ -25,9 +25,20 @@ typedef struct nm_sq_db {
 } nm_sq_db;
 
 struct nm_store_query {
-    nm_sq_db *dbs;
-    size_t n_dbs;
+    nm_sq_db *dbs; /* newest partition first, then the other files */
+    size_t n_dbs, cap_dbs;
+    char **dirs;   /* the directories read (none: one file) */
+    size_t n_dirs;
+    char **bad;    /* files skipped with a warning: not tried again */
+    size_t n_bad;
+    int64_t scanned_ns;
+    int64_t each_db; /* the database nm_store_query_each is reading, or -1 (no rescan then) */
 };
+
+/* Looks at the directories again (at most once a second): opens the files
+ * that appeared (a new period's partition), closes those gone (pruned).
+ * Every question calls it first. */
+void nm_sq_rescan(nm_store_query *q);
 
 /* ---- rows ---- */
 

@@ -347,6 +347,42 @@ static void skips_by_name(void **state)
     nm_store_query_close(&q);
 }
 
+/* An open reader sees a partition that appears later (a new period) and
+ * drops one that is removed (pruned), within a second, without reopening:
+ * `newsmill serve` runs for days. */
+static void sees_new_and_removed_files(void **state)
+{
+    (void)state;
+    char dir[4096], from[4096], to[4096], cmd[9000];
+    snprintf(dir, sizeof dir, "%s/parts", nm_test_tmpdir());
+    nm_error err;
+    nm_store_query *q = nm_store_query_open(NULL, dir, &err);
+    assert_non_null(q);
+    size_t before = nm_store_query_databases(q);
+    snprintf(from, sizeof from, "%s/results-20241005T000000Z-1d-w2.db", dir);
+    snprintf(to, sizeof to, "%s/results-20241012T000000Z-1d-w2.db", dir);
+    snprintf(cmd, sizeof cmd, "sqlite3 '%s' \".backup '%s'\" && sqlite3 '%s' \"UPDATE articles"
+             " SET id = id || '-later', ingested_unix_ms = %lld\"",
+             from, to, to, (long long)(T0 + 8 * DAY + 5));
+    assert_int_equal(system(cmd), 0);
+    nm_test_sleep_ms(1100);
+    nm_store_query_page pg = {.limit = 1000};
+    json_object *rows = nm_store_query_latest(q, &pg, &err);
+    assert_non_null(rows);
+    assert_int_equal(nm_store_query_databases(q), before + 1);
+    assert_non_null(strstr(json_object_get_string(json_object_object_get(
+                               json_object_array_get_idx(rows, 0), "id")),
+                           "-later")); /* the newest partition first */
+    json_object_put(rows);
+    assert_int_equal(unlink(to), 0);
+    nm_test_sleep_ms(1100);
+    rows = nm_store_query_latest(q, &pg, &err);
+    assert_int_equal(nm_store_query_databases(q), before);
+    assert_null(strstr(json_object_to_json_string(rows), "-later"));
+    json_object_put(rows);
+    nm_store_query_close(&q);
+}
+
 static bool log_has(const char *path, const char *text)
 {
     size_t len;
@@ -424,6 +460,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(same_answers),
         cmocka_unit_test(skips_by_name),
+        cmocka_unit_test(sees_new_and_removed_files),
         cmocka_unit_test(bad_files_and_directories),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
