@@ -512,9 +512,9 @@ int nm_partitions_put(nm_partitions *p, const nm_extract_result *r, int64_t revi
     if (!outcome)
         outcome = &local;
     *outcome = NM_STORE_STORED;
-    if (p->dir && r->id) {
+    size_t n_before = p->n_removals;
+    if (p->dir && r->id && *r->id) {
         bool stale;
-        size_t n_before = p->n_removals;
         if (find_elsewhere(p, r->id, revision, &stale, err) < 0) {
             nm_partitions_rollback(p);
             return -1;
@@ -527,8 +527,12 @@ int nm_partitions_put(nm_partitions *p, const nm_extract_result *r, int64_t revi
         }
     }
     if (nm_store_put(p->target->store, r, revision, p->job_ms, outcome, err) < 0) {
-        if (err->code != NM_ERR_INVALID)
+        if (err->code != NM_ERR_INVALID) {
             nm_partitions_rollback(p);
+        } else { /* refused, nothing stored: the earlier rows stay */
+            while (p->n_removals > n_before)
+                free(p->removals[--p->n_removals].id);
+        }
         return -1;
     }
     if (p->dir && *outcome == NM_STORE_STORED) {

@@ -198,6 +198,28 @@ static void replace_across(void **state)
     free((void *)d5);
 }
 
+/* A result the store refuses (invalid) stores nothing and removes nothing:
+ * the earlier row in another partition stays. */
+static void invalid_keeps_earlier(void **state)
+{
+    (void)state;
+    nm_partitions *p = open_dir("inv", DAY);
+    assert_int_equal(put_at(p, T0 + 10, "kept", 1), NM_STORE_STORED);
+    nm_extract_result *r = make("kept", "A newer body.");
+    assert_true(r->n_mentions > 0);
+    r->mentions[0].entity = (uint32_t)r->n_entities; /* out of range: refused */
+    nm_error err;
+    nm_store_put_outcome out;
+    assert_int_equal(nm_partitions_begin(p, T0 + 2 * DAY, &err), 0);
+    assert_int_equal(nm_partitions_put(p, r, 2, &out, &err), -1);
+    assert_int_equal(err.code, NM_ERR_INVALID);
+    assert_int_equal(nm_partitions_commit(p, &err), 0);
+    assert_int_equal(rows_of(file_of("inv", T0, DAY, "w1"), "kept", NULL), 1);
+    r->mentions[0].entity = 0;
+    nm_extract_result_free(&r);
+    nm_partitions_close(&p);
+}
+
 /* A corrupt partition and one of a newer schema are refused with the file
  * and the reason, as a transient error (the worker holds its articles). */
 static void refuses_bad_files(void **state)
@@ -299,6 +321,7 @@ int main(void)
         cmocka_unit_test(names),
         cmocka_unit_test(routing_and_clock),
         cmocka_unit_test(replace_across),
+        cmocka_unit_test(invalid_keeps_earlier),
         cmocka_unit_test(refuses_bad_files),
         cmocka_unit_test(full_disk_at_creation),
         cmocka_unit_test(prune),
