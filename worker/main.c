@@ -51,8 +51,8 @@ int main(int argc, char **argv)
          "with --results-dir: the previous period's file stays open this long after its end",
          1, 366LL * 86400000},
         {"partition-shared", 0, NM_OPT_FLAG, &shared, NULL,
-         "with --results-dir: the host's workers share one file per period (default: one file "
-         "per worker per period, no lock waits)", 0, 0},
+         "with --results-dir: the host's workers share one file per period, instead of one "
+         "file each per period (which has no lock waits)", 0, 0},
         {"retention", 0, NM_OPT_DURATION, &retention_ms, "DURATION",
          "with --results-dir: remove closed partitions that ended longer ago than this, hourly "
          "(0: keep all)", 0, 100LL * 366 * 86400000},

@@ -263,7 +263,7 @@ int main(int argc, char **argv)
         {"period", 0, NM_OPT_DURATION, &c.period_ms, "DURATION", "partition period", 1000,
          366LL * 86400000},
         {"shared", 0, NM_OPT_FLAG, &shared_files, NULL,
-         "the writers share one file per period (default: one each)", 0, 0},
+         "the writers share one file per period, instead of one each", 0, 0},
         {"dir", 0, NM_OPT_STRING, &dir, "DIR", "partitions here (\"\": a new temporary directory)",
          0, 0},
         {"db", 0, NM_OPT_STRING, &db, "FILE", "one results file instead of partitions (as before)",
