@@ -124,11 +124,11 @@ done
 grep -q 'older-than' "$tmp/bad.log" || fail "prune without --older-than: no reason"
 "$nm" prune --dir "$tmp/nowhere" --older-than 1d >/dev/null 2>>"$tmp/bad.log" && fail "prune of a missing dir succeeded"
 
-# retention by the worker: a worker restarted with --retention 3s, alone (so
+# retention by the worker: a worker restarted with --retention 2s, alone (so
 # that it gets the articles; it takes the lowest free slot, w1)
 kill -TERM "${wpid[1]}" "${wpid[2]}"
 wait "${wpid[1]}" "${wpid[2]}" 2>/dev/null || true
-start_worker 2 --retention 3s
+start_worker 2 --retention 2s
 for k in 1 2 3 4; do
     batch $((200 + k * 5)) $((204 + k * 5)) >"$tmp/r$k.jsonl"
     "$nm" submit --quiet --queue "$front" "$tmp/r$k.jsonl" >>"$tmp/submit.log" 2>&1 || fail "submit r$k"
