@@ -29,5 +29,6 @@ int nm_cmd_serve(int argc, char **argv);
 int nm_cmd_export(int argc, char **argv);
 int nm_cmd_stats(int argc, char **argv);
 int nm_cmd_watch(int argc, char **argv);
+int nm_cmd_prune(int argc, char **argv);
 
 #endif

@@ -97,7 +97,7 @@ static int export_one(void *ctx, const char *id)
 }
 
 /* A time (ISO 8601, Unix seconds or ms) or a duration back from now. */
-static int parse_since(const char *text, int64_t *unix_ms, nm_error *err)
+static int parse_time(const char *flag, const char *text, int64_t *unix_ms, nm_error *err)
 {
     int64_t ms;
     if (nm_time_parse(text, unix_ms, err) == 0)
@@ -107,23 +107,27 @@ static int parse_since(const char *text, int64_t *unix_ms, nm_error *err)
         return 0;
     }
     return nm_error_set(err, NM_ERR_INVALID,
-                        "--since: neither a time (ISO 8601, Unix seconds) nor a duration (1h, 7d):"
+                        "%s: neither a time (ISO 8601, Unix seconds) nor a duration (1h, 7d):"
                         " '%s'",
-                        text);
+                        flag, text);
 }
 
 int nm_cmd_export(int argc, char **argv)
 {
     const char *db = "./var/results.db", *dir = NULL, *format = "jsonl", *since = NULL,
-               *query = NULL;
+               *until = NULL, *query = NULL;
     const nm_opt opts[] = {
         {"db", 0, NM_OPT_STRING, &db, "FILE", "results database", 0, 0},
-        {"dir", 0, NM_OPT_STRING, &dir, "DIR", "every results*.db in DIR instead (one per host)",
+        {"dir", 0, NM_OPT_STRING, &dir, "DIR[,DIR...]",
+         "every results*.db in each DIR instead (one per host, or time partitions)",
          0, 0},
         {"format", 'f', NM_OPT_STRING, &format, "FORMAT",
          "jsonl (the whole extraction) or csv (article columns + entities)", 0, 0},
         {"since", 0, NM_OPT_STRING, &since, "TIME",
          "only articles ingested since TIME (ISO 8601, Unix seconds, or a duration: 7d)", 0, 0},
+        {"until", 0, NM_OPT_STRING, &until, "TIME",
+         "only articles ingested before TIME (as --since; partitions after it are not read)", 0,
+         0},
         {"query", 'q', NM_OPT_STRING, &query, "TEXT", "only articles matching TEXT (FTS5 syntax)",
          0, 0},
     };
@@ -143,7 +147,11 @@ int nm_cmd_export(int argc, char **argv)
         return NM_EXIT_USAGE;
     }
     x.csv = !strcmp(format, "csv");
-    if (since && parse_since(since, &page.since_unix_ms, &x.err) != 0) {
+    if (since && parse_time("--since", since, &page.since_unix_ms, &x.err) != 0) {
+        fprintf(stderr, "newsmill export: %s\n", x.err.msg);
+        return NM_EXIT_USAGE;
+    }
+    if (until && parse_time("--until", until, &page.until_unix_ms, &x.err) != 0) {
         fprintf(stderr, "newsmill export: %s\n", x.err.msg);
         return NM_EXIT_USAGE;
     }

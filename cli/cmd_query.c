@@ -261,7 +261,8 @@ int nm_cmd_query(int argc, char **argv)
     query_opts o = {.db = QUERY_DB_DEFAULT, .limit = 10, .max_distance = 3, .min_similarity = 0.5};
     const nm_opt opts[] = {
         {"db", 0, NM_OPT_STRING, &o.db, "FILE", "results database", 0, 0},
-        {"dir", 0, NM_OPT_STRING, &o.dir, "DIR", "every results*.db in DIR instead (one per host)",
+        {"dir", 0, NM_OPT_STRING, &o.dir, "DIR[,DIR...]",
+         "every results*.db in each DIR instead (one per host, or time partitions)",
          0, 0},
         {"limit", 'n', NM_OPT_INT, &o.limit, "N", "at most N rows", 1, NM_STORE_QUERY_MAX_LIMIT},
         {"offset", 0, NM_OPT_INT, &o.offset, "N", "skip the first N rows (the next page)", 0,

@@ -30,7 +30,8 @@ int nm_cmd_serve(int argc, char **argv)
     int64_t readers = 4, top_cache_ms = 2000;
     const nm_opt opts[] = {
         {"db", 0, NM_OPT_STRING, &db, "FILE", "results database", 0, 0},
-        {"dir", 0, NM_OPT_STRING, &dir, "DIR", "every results*.db in DIR instead (one per host)",
+        {"dir", 0, NM_OPT_STRING, &dir, "DIR[,DIR...]",
+         "every results*.db in each DIR instead (one per host, or time partitions)",
          0, 0},
         {"listen", 0, NM_OPT_STRING, &listen, "HOST:PORT",
          "HTTP address (not loopback: needs --token-file)", 0, 0},

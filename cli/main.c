@@ -18,6 +18,7 @@ static const subcommand subcommands[] = {
     {"submit", nm_cmd_submit, "submit files, directories or JSON lines to the queue"},
     {"query", nm_cmd_query, "questions over the results: search, entity, top, dups, article"},
     {"export", nm_cmd_export, "write every article as JSON lines or CSV (stdout)"},
+    {"prune", nm_cmd_prune, "remove closed time partitions older than --older-than (retention)"},
     {"serve", nm_cmd_serve, "serve the results: JSON API and newsroom page over HTTP"},
     {"stats", nm_cmd_stats, "the fleet from the collector: totals, rates, latency, processes"},
     {"watch", nm_cmd_watch, "live view of the fleet, refreshed every second (Ctrl-C quits)"},

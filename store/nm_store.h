@@ -120,6 +120,25 @@ typedef enum nm_store_put_outcome {
 int nm_store_put(nm_store *store, const nm_extract_result *result, int64_t revision,
                  int64_t ingested_unix_ms, nm_store_put_outcome *outcome, nm_error *err);
 
+/* What nm_store_remove did. */
+typedef enum nm_store_remove_outcome {
+    NM_STORE_ABSENT = 0, /* no article with that id */
+    NM_STORE_REMOVED,    /* removed, with every child row */
+    NM_STORE_KEPT_NEWER, /* kept: it has a newer revision than the one given */
+} nm_store_remove_outcome;
+
+/* Removes article id (and its child rows) in the open transaction, unless
+ * it is stored with a revision newer than revision (0: remove whatever is
+ * stored), the rule of nm_store_put. For an id stored again in another file
+ * (time partitions). Returns 0 with *outcome, or -1 with err and the
+ * transaction rolled back. */
+int nm_store_remove(nm_store *store, const char *id, int64_t revision,
+                    nm_store_remove_outcome *outcome, nm_error *err);
+
+/* Looks id up: 1 with *revision when stored, 0 when not, -1 with err. In or
+ * out of a transaction. */
+int nm_store_find_revision(nm_store *store, const char *id, int64_t *revision, nm_error *err);
+
 /* Commits the open transaction. Returns 0, or -1 with err; on -1 the
  * transaction has been rolled back and nothing of it is stored. */
 int nm_store_commit(nm_store *store, nm_error *err);

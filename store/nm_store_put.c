@@ -437,3 +437,49 @@ int nm_store_put_batch(nm_store *s, const nm_extract_result *const *results, siz
     }
     return nm_store_commit(s, err);
 }
+
+int nm_store_remove(nm_store *s, const char *id, int64_t revision, nm_store_remove_outcome *outcome,
+                    nm_error *err)
+{
+    *outcome = NM_STORE_ABSENT;
+    if (!s->in_txn)
+        return nm_error_set(err, NM_ERR_INTERNAL, "nm_store_remove outside a transaction");
+    sqlite3_stmt *st = s->stmt[ST_FIND_ARTICLE];
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int64_t old = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    int64_t old_revision = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        nm_store_db_error(s->db, rc, err, "looking up article");
+        goto fail;
+    }
+    if (old < 0)
+        return 0;
+    if (revision != 0 && old_revision > revision) {
+        *outcome = NM_STORE_KEPT_NEWER;
+        return 0;
+    }
+    if (delete_article(s, old, err) < 0)
+        goto fail;
+    *outcome = NM_STORE_REMOVED;
+    return 0;
+fail:
+    nm_error_prefix(err, "removing article %s", id);
+    nm_store_rollback(s);
+    return -1;
+}
+
+int nm_store_find_revision(nm_store *s, const char *id, int64_t *revision, nm_error *err)
+{
+    sqlite3_stmt *st = s->stmt[ST_FIND_ARTICLE];
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    *revision = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    return nm_store_db_error(s->db, rc, err, "looking up article");
+}

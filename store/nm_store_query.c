@@ -13,66 +13,195 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "nm_alloc.h"
+#include "nm_log.h"
+#include "nm_partition.h"
 #include "nm_store.h"
 #include "nm_store_query_int.h"
 #include "nm_store_snippet.h"
+#include "nm_time.h"
 
 /* ---- opening ------------------------------------------------------------ */
 
-nm_store_query *nm_store_query_open(const char *db_path, const char *dir, nm_error *err)
+/* Newest partition first (by start, then name), then the files that are not
+ * partitions, by name. */
+static int cmp_paths(const void *a, const void *b)
 {
-    char **paths = NULL;
-    size_t n = 0;
-    glob_t g = {0};
-    if (dir) {
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    nm_partition_name nx, ny;
+    bool px = nm_partition_parse(x, &nx), py = nm_partition_parse(y, &ny);
+    if (px != py)
+        return px ? -1 : 1;
+    if (px && nx.start_ms != ny.start_ms)
+        return nx.start_ms > ny.start_ms ? -1 : 1;
+    const char *bx = strrchr(x, '/'), *by = strrchr(y, '/');
+    return strcmp(bx ? bx + 1 : x, by ? by + 1 : y);
+}
+
+static bool empty_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && st.st_size == 0;
+}
+
+static int cmp_dbs(const void *a, const void *b)
+{
+    const char *x = ((const nm_sq_db *)a)->path, *y = ((const nm_sq_db *)b)->path;
+    return cmp_paths(&x, &y);
+}
+
+static bool in_list(char *const *list, size_t n, const char *path)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(list[i], path))
+            return true;
+    return false;
+}
+
+/* Adds the database at path; in a directory (skip_bad), a file that cannot be
+ * read is skipped with a warning naming it and why (once: it is not tried
+ * again), and a partition being created is skipped quietly (tried again). */
+static int add_db(nm_store_query *q, const char *path, bool skip_bad, nm_error *err)
+{
+    nm_store_options so = {.read_only = true};
+    if (q->n_dbs == q->cap_dbs) {
+        q->cap_dbs = q->cap_dbs ? q->cap_dbs * 2 : 16;
+        q->dbs = nm_xrealloc(q->dbs, q->cap_dbs * sizeof *q->dbs);
+    }
+    nm_sq_db *db = &q->dbs[q->n_dbs];
+    db->store = nm_store_open(path, &so, err);
+    if (!db->store) {
+        if (!skip_bad)
+            return -1;
+        /* an empty file, or one without a schema yet: a partition being created */
+        if (empty_file(path) || (err->code == NM_ERR_VERSION && strstr(err->msg, "version 0,"))) {
+            nm_log_debug("results database skipped path=%s: %s", path, err->msg);
+            return 0;
+        }
+        nm_log_warn("results database skipped path=%s: %s", path, err->msg);
+        q->bad = nm_xrealloc(q->bad, (q->n_bad + 1) * sizeof *q->bad);
+        q->bad[q->n_bad++] = nm_xstrdup(path);
+        return 0;
+    }
+    if (nm_store_snippet_register(nm_store_db(db->store), err) != 0) {
+        nm_store_close(&db->store);
+        return -1;
+    }
+    /* reads through a memory map: no copy from the OS cache per page, and
+     * readers in several threads share the pages */
+    sqlite3_exec(nm_store_db(db->store), "PRAGMA mmap_size = 1073741824", NULL, NULL, NULL);
+    db->search = NULL;
+    db->path = nm_xstrdup(path);
+    nm_partition_name name;
+    if (nm_partition_parse(path, &name)) {
+        db->from_ms = name.start_ms;
+        db->to_ms = name.start_ms + name.period_ms;
+    } else {
+        db->from_ms = 0;
+        db->to_ms = INT64_MAX;
+    }
+    q->n_dbs++;
+    return 0;
+}
+
+/* Every results*.db of q's directories: opens the new ones, closes those
+ * gone (pruned), newest partition first. -1 with err when a directory has
+ * no results*.db. */
+static int scan(nm_store_query *q, nm_error *err)
+{
+    q->scanned_ns = nm_time_mono_ns();
+    size_t kept = 0;
+    for (size_t i = 0; i < q->n_dbs; i++) {
+        if (access(q->dbs[i].path, F_OK) == 0) {
+            q->dbs[kept++] = q->dbs[i];
+            continue;
+        }
+        nm_log_info("results database gone path=%s", q->dbs[i].path);
+        sqlite3_finalize(q->dbs[i].search);
+        nm_store_close(&q->dbs[i].store);
+        free(q->dbs[i].path);
+    }
+    q->n_dbs = kept;
+    size_t n_known = q->n_dbs;
+    for (size_t i = 0; i < q->n_dirs; i++) {
         char pattern[4096];
-        snprintf(pattern, sizeof pattern, "%s/results*.db", dir);
+        glob_t g = {0};
+        snprintf(pattern, sizeof pattern, "%s/results*.db", q->dirs[i]);
         if (glob(pattern, 0, NULL, &g) != 0 || g.gl_pathc == 0) {
             globfree(&g);
-            nm_error_set(err, NM_ERR_NOT_FOUND, "no results*.db in %s", dir);
-            return NULL;
+            return nm_error_set(err, NM_ERR_NOT_FOUND, "no results*.db in %s", q->dirs[i]);
         }
-        paths = g.gl_pathv;
-        n = g.gl_pathc;
-    } else {
-        paths = (char **)&db_path;
-        n = 1;
+        for (size_t k = 0; k < g.gl_pathc; k++) {
+            const char *path = g.gl_pathv[k];
+            bool known = in_list(q->bad, q->n_bad, path);
+            for (size_t d = 0; d < n_known && !known; d++)
+                known = !strcmp(q->dbs[d].path, path);
+            if (!known)
+                add_db(q, path, true, err);
+        }
+        globfree(&g);
+    }
+    qsort(q->dbs, q->n_dbs, sizeof *q->dbs, cmp_dbs);
+    return 0;
+}
+
+void nm_sq_rescan(nm_store_query *q)
+{
+    nm_error err;
+    if (q->each_db < 0 && q->n_dirs && nm_time_mono_ns() - q->scanned_ns >= 1000000000LL && scan(q, &err) < 0)
+        nm_log_warn("%s", err.msg);
+}
+
+nm_store_query *nm_store_query_open_dirs(const char *const *dirs, size_t n_dirs, nm_error *err)
+{
+    nm_store_query *q = nm_xcalloc(1, sizeof *q);
+    q->each_db = -1;
+    q->dirs = nm_xcalloc(n_dirs, sizeof *q->dirs);
+    for (size_t i = 0; i < n_dirs; i++)
+        q->dirs[q->n_dirs++] = nm_xstrdup(dirs[i]);
+    if (scan(q, err) < 0) {
+        nm_store_query_close(&q);
+        return NULL;
+    }
+    if (q->n_dbs == 0) {
+        nm_store_query_close(&q);
+        nm_error_set(err, NM_ERR_NOT_FOUND, "no readable results database in %s%s",
+                     n_dirs ? dirs[0] : "", n_dirs > 1 ? " and the other directories" : "");
+        return NULL;
+    }
+    return q;
+}
+
+nm_store_query *nm_store_query_open(const char *db_path, const char *dir, nm_error *err)
+{
+    if (dir) { /* DIR or DIR,DIR,... */
+        char *copy = nm_xstrdup(dir), *save = NULL;
+        const char *dirs[64];
+        size_t n = 0;
+        for (char *t = strtok_r(copy, ",", &save); t && n < 64; t = strtok_r(NULL, ",", &save))
+            if (*t)
+                dirs[n++] = t;
+        nm_store_query *q = NULL;
+        if (n == 0)
+            nm_error_set(err, NM_ERR_INVALID, "no directory in '%s'", dir);
+        else
+            q = nm_store_query_open_dirs(dirs, n, err);
+        free(copy);
+        return q;
     }
     nm_store_query *q = nm_xcalloc(1, sizeof *q);
-    q->dbs = nm_xcalloc(n, sizeof *q->dbs);
-    nm_store_options so = {.read_only = true};
-    int rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        q->dbs[q->n_dbs].path = nm_xstrdup(paths[i]);
-        q->dbs[q->n_dbs].store = nm_store_open(paths[i], &so, err);
-        if (!q->dbs[q->n_dbs].store) {
-            free(q->dbs[q->n_dbs].path);
-            if (err->code == NM_ERR_NOT_FOUND && !dir)
-                nm_error_set(err, NM_ERR_NOT_FOUND,
-                             "no results database at %s (start a fleet: scripts/fleet start;"
-                             " or --db FILE / --dir DIR)",
-                             paths[i]);
-            rc = -1;
-            break;
-        }
-        if (nm_store_snippet_register(nm_store_db(q->dbs[q->n_dbs].store), err) != 0) {
-            nm_store_close(&q->dbs[q->n_dbs].store);
-            free(q->dbs[q->n_dbs].path);
-            rc = -1;
-            break;
-        }
-        /* reads through a memory map: no copy from the OS cache per page,
-         * and readers in several threads share the pages */
-        sqlite3_exec(nm_store_db(q->dbs[q->n_dbs].store), "PRAGMA mmap_size = 1073741824", NULL,
-                     NULL, NULL);
-        q->n_dbs++;
-    }
-    if (dir)
-        globfree(&g);
-    if (rc != 0)
+    q->each_db = -1;
+    if (add_db(q, db_path, false, err) != 0) {
+        if (err->code == NM_ERR_NOT_FOUND)
+            nm_error_set(err, NM_ERR_NOT_FOUND,
+                         "no results database at %s (start a fleet: scripts/fleet start;"
+                         " or --db FILE / --dir DIR)",
+                         db_path);
         nm_store_query_close(&q);
+    }
     return q;
 }
 
@@ -87,6 +216,12 @@ void nm_store_query_close(nm_store_query **qp)
         free(q->dbs[i].path);
     }
     free(q->dbs);
+    for (size_t i = 0; i < q->n_dirs; i++)
+        free(q->dirs[i]);
+    free(q->dirs);
+    for (size_t i = 0; i < q->n_bad; i++)
+        free(q->bad[i]);
+    free(q->bad);
     free(q);
     *qp = NULL;
 }
@@ -231,10 +366,18 @@ void nm_sq_rank_page(json_object *rows, const nm_store_query_page *page)
     cut_page(rows, page);
 }
 
-int nm_sq_collect_each(const nm_store_query *q, const char *sql, nm_sq_bind_fn bind,
-                       const void *ctx, json_object *rows, nm_error *err)
+bool nm_sq_outside(const nm_sq_db *db, const nm_store_query_page *page)
+{
+    return page && (db->to_ms <= page->since_unix_ms || db->from_ms >= nm_sq_page_until(page));
+}
+
+int nm_sq_collect_each(const nm_store_query *q, const nm_store_query_page *window,
+                       const char *sql, nm_sq_bind_fn bind, const void *ctx, json_object *rows,
+                       nm_error *err)
 {
     for (size_t d = 0; d < q->n_dbs; d++) {
+        if (nm_sq_outside(&q->dbs[d], window))
+            continue;
         sqlite3_stmt *st = nm_sq_prepare(&q->dbs[d], sql, err);
         if (!st)
             return -1;
@@ -283,6 +426,7 @@ static char *quote_words(const char *text)
 json_object *nm_store_query_search(nm_store_query *q, const char *text,
                                    const nm_store_query_page *page, unsigned flags, nm_error *err)
 {
+    nm_sq_rescan(q);
     if (nm_sq_check_page(page, err) != 0)
         return NULL;
     static const char *sql =
@@ -345,6 +489,7 @@ static void bind_latest(sqlite3_stmt *st, const void *ctx)
 json_object *nm_store_query_latest(nm_store_query *q, const nm_store_query_page *page,
                                    nm_error *err)
 {
+    nm_sq_rescan(q);
     if (nm_sq_check_page(page, err) != 0)
         return NULL;
     static const char *sql =
@@ -352,7 +497,7 @@ json_object *nm_store_query_latest(nm_store_query *q, const nm_store_query_page 
         " WHERE ingested_unix_ms >= ?2 AND ingested_unix_ms < ?3"
         " ORDER BY ingested_unix_ms DESC, article DESC LIMIT ?1";
     json_object *rows = json_object_new_array();
-    if (nm_sq_collect_each(q, sql, bind_latest, page, rows, err) != 0) {
+    if (nm_sq_collect_each(q, page, sql, bind_latest, page, rows, err) != 0) {
         json_object_put(rows);
         return NULL;
     }
@@ -415,6 +560,7 @@ json_object *nm_store_query_dups(nm_store_query *q, const char *id, int64_t max_
                                  double min_similarity, const nm_store_query_page *page,
                                  nm_error *err)
 {
+    nm_sq_rescan(q);
     if (nm_sq_check_page(page, err) != 0)
         return NULL;
     int64_t fp[6];
@@ -433,7 +579,7 @@ json_object *nm_store_query_dups(nm_store_query *q, const char *id, int64_t max_
         " AND ?2 IS NOT NULL AND ?3 IS NOT NULL AND ?4 IS NOT NULL AND ?5 IS NOT NULL";
     struct dups_args a = {fp, minhash, minhash_len, id, max_distance, min_similarity};
     json_object *rows = json_object_new_array();
-    int rc = nm_sq_collect_each(q, sql, bind_dups, &a, rows, err);
+    int rc = nm_sq_collect_each(q, NULL, sql, bind_dups, &a, rows, err);
     free(minhash);
     if (rc != 0) {
         json_object_put(rows);
@@ -453,6 +599,7 @@ json_object *nm_store_query_dups(nm_store_query *q, const char *id, int64_t max_
 int nm_store_query_each(nm_store_query *q, const char *text, const nm_store_query_page *page,
                         int (*fn)(void *ctx, const char *id), void *ctx, nm_error *err)
 {
+    nm_sq_rescan(q);
     if (page->since_unix_ms < 0 || page->until_unix_ms < 0)
         return nm_error_set(err, NM_ERR_INVALID, "since and until must not be negative");
     const char *sql = text ? "SELECT a.id FROM articles_fts JOIN articles a"
@@ -462,6 +609,8 @@ int nm_store_query_each(nm_store_query *q, const char *text, const nm_store_quer
                            : "SELECT id FROM articles WHERE ingested_unix_ms >= ?2"
                              " AND ingested_unix_ms < ?3 ORDER BY article";
     for (size_t d = 0; d < q->n_dbs; d++) {
+        if (nm_sq_outside(&q->dbs[d], page))
+            continue;
         sqlite3_stmt *st = nm_sq_prepare(&q->dbs[d], sql, err);
         if (!st)
             return -1;
@@ -470,8 +619,10 @@ int nm_store_query_each(nm_store_query *q, const char *text, const nm_store_quer
         sqlite3_bind_int64(st, 2, page->since_unix_ms);
         sqlite3_bind_int64(st, 3, nm_sq_page_until(page));
         int rc = SQLITE_DONE, stop = 0;
+        q->each_db = (int64_t)d; /* fn may ask for the article: look here first */
         while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
             stop = fn(ctx, (const char *)sqlite3_column_text(st, 0));
+        q->each_db = -1;
         if (!stop && rc != SQLITE_DONE) {
             sqlite3 *db = nm_store_db(q->dbs[d].store);
             if (rc == SQLITE_ERROR && text)
@@ -523,6 +674,7 @@ static json_object *child_rows(sqlite3 *db, const char *sql, int64_t article, co
 
 json_object *nm_store_query_article(nm_store_query *q, const char *id, nm_error *err)
 {
+    nm_sq_rescan(q);
     static const char *sql =
         "SELECT article, id, source, url, published_unix_ms, modified_unix_ms, ingested_unix_ms,"
         " language, language_confidence, content_type, title, byline, n_bytes, n_chars, n_words,"
@@ -538,9 +690,11 @@ json_object *nm_store_query_article(nm_store_query *q, const char *id, nm_error 
         {"sections", "SELECT idx, level, heading, first_paragraph, n_paragraphs, outline_idx"
                      " FROM sections WHERE article = ?1 ORDER BY idx"},
         {"outline", "SELECT idx, text, section_idx FROM outline WHERE article = ?1 ORDER BY idx"},
+        /* ties by name, not by row id: entity ids differ from file to file */
         {"entities", "SELECT e.name AS name, e.type AS type, ae.n_mentions AS n_mentions,"
                      " ae.salience AS salience FROM article_entities ae JOIN entities e"
-                     " ON e.entity = ae.entity WHERE ae.article = ?1 ORDER BY ae.salience DESC"},
+                     " ON e.entity = ae.entity WHERE ae.article = ?1"
+                     " ORDER BY ae.salience DESC, e.name, e.type"},
         {"mentions", "SELECT m.idx AS idx, e.name AS entity, m.sentence AS sentence,"
                      " m.start_byte AS start_byte, m.end_byte AS end_byte FROM mentions m"
                      " JOIN entities e ON e.entity = m.entity WHERE m.article = ?1 ORDER BY m.idx"},
@@ -549,7 +703,11 @@ json_object *nm_store_query_article(nm_store_query *q, const char *id, nm_error 
         {"keyphrases", "SELECT rank, phrase, score, n_occurrences FROM keyphrases"
                        " WHERE article = ?1 ORDER BY rank"},
     };
-    for (size_t d = 0; d < q->n_dbs; d++) {
+    /* inside nm_store_query_each, the database being read first (export:
+     * one lookup per article, not one per partition) */
+    size_t first = q->each_db >= 0 ? (size_t)q->each_db : 0;
+    for (size_t k = 0; k < q->n_dbs; k++) {
+        size_t d = k == 0 ? first : k <= first ? k - 1 : k;
         sqlite3 *db = nm_store_db(q->dbs[d].store);
         sqlite3_stmt *st = nm_sq_prepare(&q->dbs[d], sql, err);
         if (!st)

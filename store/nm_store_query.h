@@ -1,7 +1,8 @@
 /*
  * nm_store_query: the read side of the results databases — the canned
  * questions (search, entity, top, dups, article) over one database or every
- * results*.db of a directory (one per host), rows merged across them.
+ * results*.db of one or more directories (one file per host, or the time
+ * partitions of nm_partition.h), rows merged across them.
  *
  * Rows are json-c objects whose keys are the SQL column aliases (the same
  * objects a CLI prints as a table or as JSON, and an HTTP API would send);
@@ -52,9 +53,23 @@ enum {
 };
 
 /* Opens the database at db_path, or when dir is not NULL every results*.db
- * in dir. NULL with err (NM_ERR_NOT_FOUND naming what is missing) on
- * failure. Caller owns. */
+ * in dir, or in each of "DIR,DIR,..." (at most 64; as nm_store_query_open_dirs). NULL with err (NM_ERR_NOT_FOUND
+ * naming what is missing) on failure. Caller owns. */
 nm_store_query *nm_store_query_open(const char *db_path, const char *dir, nm_error *err);
+
+/* Opens every results*.db of each of dirs[0..n_dirs) (the partitions of
+ * this host, copies of closed partitions from others, one file per host),
+ * newest partition first (nm_partition.h names), then the other files by
+ * name. A file that cannot be read (corrupt, a newer schema) is skipped with
+ * a warning naming it and the reason; NM_ERR_NOT_FOUND when a directory has
+ * no results*.db or none can be read. The questions over ingestion time
+ * (entity, top, latest, timeline, cooccurring, each) skip the partitions
+ * whose window lies outside the page's [since, until); search's window is
+ * publication time, so it reads them all. The directories are looked at
+ * again at most once a second, at the next question: files that appeared
+ * (a new period's partition) are opened, files removed (pruned) are closed;
+ * a long-running reader (newsmill serve) needs no restart. Caller owns. */
+nm_store_query *nm_store_query_open_dirs(const char *const *dirs, size_t n_dirs, nm_error *err);
 
 /* Accepts NULL; clears *q. */
 void nm_store_query_close(nm_store_query **q);
@@ -126,7 +141,9 @@ int nm_store_query_each(nm_store_query *q, const char *text, const nm_store_quer
 /* The full stored extraction of article id, as one object (the article's
  * columns, plus arrays sentences, sections, outline, entities, mentions,
  * acronyms, keyphrases; spans with their "text"), from the first database
- * that has it. NULL with NM_ERR_NOT_FOUND when none has. */
+ * that has it (newest partition first; called from an nm_store_query_each
+ * callback, the database being read first). NULL with NM_ERR_NOT_FOUND
+ * when none has. */
 json_object *nm_store_query_article(nm_store_query *q, const char *id, nm_error *err);
 
 #endif

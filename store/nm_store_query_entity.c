@@ -68,13 +68,16 @@ static json_object *merged_rows(json_object *merged)
     return rows;
 }
 
-/* Runs sql on every database (bind sets its parameters) and merges the rows
- * as merge_rows does: the merged rows as an array, or NULL, err set. */
-static json_object *merge_each(const nm_store_query *q, const char *sql, nm_sq_bind_fn bind,
-                                const void *ctx, int key_cols, nm_error *err)
+/* Runs sql on every database (bind sets its parameters; partitions outside
+ * window skipped) and merges the rows as merge_rows does: the merged rows as an array, or NULL, err set. */
+static json_object *merge_each(const nm_store_query *q, const nm_store_query_page *window,
+                               const char *sql, nm_sq_bind_fn bind, const void *ctx, int key_cols,
+                               nm_error *err)
 {
     json_object *merged = json_object_new_object();
     for (size_t d = 0; d < q->n_dbs; d++) {
+        if (nm_sq_outside(&q->dbs[d], window))
+            continue;
         sqlite3_stmt *st = nm_sq_prepare(&q->dbs[d], sql, err);
         if (!st) {
             json_object_put(merged);
@@ -135,6 +138,7 @@ static size_t name_likes(char *sql, size_t size, int argc)
 json_object *nm_store_query_entity(nm_store_query *q, const char *const *names, size_t n,
                                    const nm_store_query_page *page, nm_error *err)
 {
+    nm_sq_rescan(q);
     if (nm_sq_check_page(page, err) != 0)
         return NULL;
     if (n < 1 || n > 8) {
@@ -147,11 +151,13 @@ json_object *nm_store_query_entity(nm_store_query *q, const char *const *names, 
     size_t o = (size_t)snprintf(
         sql, sizeof sql,
         "SELECT a.id AS id, a.title AS title, a.published_unix_ms AS published_unix_ms,"
-        " (SELECT group_concat(e.name || ' (' || e.type || ')', ', ') FROM article_entities ae"
-        "  JOIN entities e ON e.entity = ae.entity WHERE ae.article = a.article AND (");
+        /* by name: entity row ids differ from one file (partition) to another */
+        " (SELECT group_concat(x, ', ') FROM (SELECT e.name || ' (' || e.type || ')' AS x"
+        "  FROM article_entities ae JOIN entities e ON e.entity = ae.entity"
+        "  WHERE ae.article = a.article AND (");
     o += name_likes(sql + o, sizeof sql - o, argc);
     o += (size_t)snprintf(sql + o, sizeof sql - o,
-                          ")) AS entities,"
+                          ") ORDER BY e.name, e.type)) AS entities,"
                           " (SELECT sum(ae.n_mentions) FROM article_entities ae JOIN entities e"
                           "  ON e.entity = ae.entity WHERE ae.article = a.article AND (");
     o += name_likes(sql + o, sizeof sql - o, argc);
@@ -168,7 +174,7 @@ json_object *nm_store_query_entity(nm_store_query *q, const char *const *names, 
     snprintf(sql + o, sizeof sql - o, " ORDER BY mentions DESC LIMIT ?%d", argc + 3);
     struct entity_args args = {names, argc, page};
     json_object *rows = json_object_new_array();
-    if (nm_sq_collect_each(q, sql, bind_entity, &args, rows, err) != 0) {
+    if (nm_sq_collect_each(q, page, sql, bind_entity, &args, rows, err) != 0) {
         json_object_put(rows);
         return NULL;
     }
@@ -198,6 +204,7 @@ const char *nm_store_query_entity_type(const char *word)
 json_object *nm_store_query_top(nm_store_query *q, const char *type,
                                 const nm_store_query_page *page, nm_error *err)
 {
+    nm_sq_rescan(q);
     if (nm_sq_check_page(page, err) != 0)
         return NULL;
     static const char *sql =
@@ -208,6 +215,8 @@ json_object *nm_store_query_top(nm_store_query *q, const char *type,
         " GROUP BY e.entity ORDER BY articles DESC, mentions DESC LIMIT ?4";
     json_object *merged = json_object_new_object(); /* name -> row, summed across dbs */
     for (size_t d = 0; d < q->n_dbs; d++) {
+        if (nm_sq_outside(&q->dbs[d], page))
+            continue;
         sqlite3_stmt *st = nm_sq_prepare(&q->dbs[d], sql, err);
         if (!st) {
             json_object_put(merged);
@@ -288,6 +297,7 @@ static void bind_cooccurring(sqlite3_stmt *st, const void *ctx)
 json_object *nm_store_query_timeline(nm_store_query *q, const char *name, int64_t bucket_ms,
                                      const nm_store_query_page *page, nm_error *err)
 {
+    nm_sq_rescan(q);
     if (nm_sq_check_page(page, err) != 0)
         return NULL;
     if (bucket_ms < 1000 || bucket_ms > 366LL * 86400000) {
@@ -302,7 +312,7 @@ json_object *nm_store_query_timeline(nm_store_query *q, const char *name, int64_
         " WHERE e.name = ?1 AND a.ingested_unix_ms >= ?3 AND a.ingested_unix_ms < ?4"
         " GROUP BY 1 ORDER BY 1";
     struct name_args args = {name, bucket_ms, page};
-    json_object *rows = merge_each(q, sql, bind_timeline, &args, 1, err);
+    json_object *rows = merge_each(q, page, sql, bind_timeline, &args, 1, err);
     if (!rows)
         return NULL;
     nm_sq_sort_page(rows, "bucket_unix_ms", 1, page);
@@ -312,6 +322,7 @@ json_object *nm_store_query_timeline(nm_store_query *q, const char *name, int64_
 json_object *nm_store_query_cooccurring(nm_store_query *q, const char *name,
                                         const nm_store_query_page *page, nm_error *err)
 {
+    nm_sq_rescan(q);
     if (nm_sq_check_page(page, err) != 0)
         return NULL;
     static const char *sql =
@@ -323,7 +334,7 @@ json_object *nm_store_query_cooccurring(nm_store_query *q, const char *name,
         " WHERE e.name = ?1 AND e2.name != ?1 AND a.ingested_unix_ms >= ?2"
         " AND a.ingested_unix_ms < ?3 GROUP BY e2.entity ORDER BY e2.name, e2.type";
     struct name_args args = {name, 0, page};
-    json_object *rows = merge_each(q, sql, bind_cooccurring, &args, 2, err);
+    json_object *rows = merge_each(q, page, sql, bind_cooccurring, &args, 2, err);
     if (!rows)
         return NULL;
     for (size_t i = 0; i < json_object_array_length(rows); i++) { /* ties: by name */

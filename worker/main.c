@@ -31,12 +31,31 @@ int main(int argc, char **argv)
     int64_t credit = 256, batch = 128, flush_ms = 50, retry_ms = 2000, drain_ms = 5000;
     int64_t busy_ms = 20, db_max = 0;
     bool sync_normal = false;
+    const char *results_dir = "";
+    int64_t period_ms = 86400000, grace_ms = 15 * 60000, retention_ms = 0;
+    bool shared = false;
     nm_curve_opts curve_opts = {0};
     const nm_opt opts[] = {
         {"queue", 'q', NM_OPT_STRING, &queue, "ENDPOINT", "queue endpoint for workers", 0, 0},
         {"stats", 0, NM_OPT_STRING, &stats, "ENDPOINT", "collector stats endpoint (\"\": none)",
          0, 0},
-        {"db", 'd', NM_OPT_STRING, &db, "PATH", "results database (created if missing)", 0, 0},
+        {"db", 'd', NM_OPT_STRING, &db, "PATH",
+         "results database (created if missing), when --results-dir is not given", 0, 0},
+        {"results-dir", 0, NM_OPT_STRING, &results_dir, "DIR",
+         "time partitions: one results file per period of ingestion time in DIR, instead of "
+         "--db (\"\": --db)", 0, 0},
+        {"partition-period", 0, NM_OPT_DURATION, &period_ms, "DURATION",
+         "with --results-dir: the period of one file (periods start at multiples of it since "
+         "1970 UTC)", 1000, 366LL * 86400000},
+        {"partition-grace", 0, NM_OPT_DURATION, &grace_ms, "DURATION",
+         "with --results-dir: the previous period's file stays open this long after its end",
+         1, 366LL * 86400000},
+        {"partition-shared", 0, NM_OPT_FLAG, &shared, NULL,
+         "with --results-dir: the host's workers share one file per period, instead of one "
+         "file each per period (which has no lock waits)", 0, 0},
+        {"retention", 0, NM_OPT_DURATION, &retention_ms, "DURATION",
+         "with --results-dir: remove closed partitions that ended longer ago than this, hourly "
+         "(0: keep all)", 0, 100LL * 366 * 86400000},
         {"credit", 'c', NM_OPT_INT, &credit, "N", "most articles held at once (queue credit)", 1,
          100000},
         {"batch", 'b', NM_OPT_INT, &batch, "N", "most articles per transaction", 1, 100000},
@@ -111,6 +130,11 @@ int main(int argc, char **argv)
         .db_max_bytes = db_max,
         .busy_timeout_ms = busy_ms,
         .sync_normal = sync_normal,
+        .results_dir = results_dir,
+        .partition_ms = period_ms,
+        .partition_grace_ms = grace_ms,
+        .partition_shared = shared,
+        .retention_ms = retention_ms,
         .curve = curve,
     };
     nm_worker *w = nm_worker_new(&cfg, &err);

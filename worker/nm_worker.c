@@ -34,6 +34,7 @@
 #include "nm_fault.h"
 #include "nm_log.h"
 #include "nm_stats.h"
+#include "nm_partition.h"
 #include "nm_store.h"
 #include "nm_time.h"
 #include "nm_writer.h"
@@ -456,7 +457,9 @@ static void start_drain(nm_worker *w, int64_t now_ns)
 int nm_worker_run(nm_worker *w, volatile sig_atomic_t *stop_requests, nm_error *err)
 {
     nm_log_info("worker running queue=%s db=%s credit=%u batch=%u flush_ms=%lld",
-                w->cfg.queue_endpoint, w->cfg.db_path, w->cfg.credit, w->cfg.batch,
+                w->cfg.queue_endpoint,
+                w->cfg.results_dir && *w->cfg.results_dir ? w->cfg.results_dir : w->cfg.db_path,
+                w->cfg.credit, w->cfg.batch,
                 (long long)w->cfg.flush_ms);
     int64_t now_ns = nm_time_mono_ns();
     w->last_stats_ns = now_ns;
@@ -521,6 +524,25 @@ int nm_worker_run(nm_worker *w, volatile sig_atomic_t *stop_requests, nm_error *
 
 /* ---- life cycle -------------------------------------------------------- */
 
+/* The results: time partitions of results_dir, or the one file db_path. */
+static nm_partitions *open_results(const nm_worker_config *cfg, const nm_store_options *sopts,
+                                   nm_error *err)
+{
+    if (cfg->results_dir && *cfg->results_dir) {
+        nm_partition_options popts = {
+            .dir = cfg->results_dir,
+            .period_ms = cfg->partition_ms,
+            .grace_ms = cfg->partition_grace_ms,
+            .shared = cfg->partition_shared,
+            .retention_ms = cfg->retention_ms,
+            .store = *sopts,
+        };
+        return nm_partitions_open_dir(&popts, err);
+    }
+    nm_store *store = nm_store_open(cfg->db_path, sopts, err);
+    return store ? nm_partitions_wrap(store) : NULL;
+}
+
 nm_worker *nm_worker_new(const nm_worker_config *cfg, nm_error *err)
 {
     nm_worker *w = nm_xcalloc(1, sizeof *w);
@@ -551,12 +573,12 @@ nm_worker *nm_worker_new(const nm_worker_config *cfg, nm_error *err)
         .sync_normal = cfg->sync_normal,
         .max_bytes = cfg->db_max_bytes,
     };
-    nm_store *store = nm_store_open(cfg->db_path, &sopts, err);
-    if (!store)
+    nm_partitions *parts = open_results(cfg, &sopts, err);
+    if (!parts)
         goto fail;
-    w->writer = nm_writer_new(store, err);
+    w->writer = nm_writer_new(parts, err);
     if (!w->writer) {
-        nm_store_close(&store);
+        nm_partitions_close(&parts);
         goto fail;
     }
     w->stats = nm_stats_new("worker", cfg->name);

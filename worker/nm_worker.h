@@ -60,6 +60,12 @@ typedef struct nm_worker_config {
     int64_t db_max_bytes;       /* 0 or a quota that behaves like a full disk */
     int64_t busy_timeout_ms;    /* wait for another writer's lock before going back to work */
     bool sync_normal;           /* synchronous=NORMAL instead of FULL */
+    const char *results_dir;    /* NULL or "": one file, db_path; else time partitions here
+                                 * (nm_partition.h) */
+    int64_t partition_ms;       /* period of a partition; 0: a day */
+    int64_t partition_grace_ms; /* the previous period stays writable; 0: 15 min */
+    bool partition_shared;      /* one file per period for the host's workers, not one each */
+    int64_t retention_ms;       /* 0: keep; else prune closed partitions older than this */
     const struct nm_curve *curve; /* CURVE to the queue and the collector (nm_curve.h); NULL:
                                      plain. Borrowed: must outlive the worker */
 } nm_worker_config;

@@ -23,7 +23,7 @@
 #include "nm_time.h"
 
 struct nm_writer {
-    nm_store *store;
+    nm_partitions *parts;
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -39,18 +39,18 @@ static bool stop_requested(nm_writer *w, nm_write_job *job)
 {
     if (!atomic_load(&w->interrupted))
         return false;
-    nm_store_rollback(w->store);
+    nm_partitions_rollback(w->parts);
     job->rc = nm_error_set(&job->err, NM_ERR_BUSY, "writing interrupted: the worker is exiting");
     return true;
 }
 
 /* Puts result i of job; a stale one is marked, its status final once the
  * transaction commits. */
-static int put_one(nm_store *store, nm_write_job *job, size_t i, nm_error *err)
+static int put_one(nm_partitions *parts, nm_write_job *job, size_t i, nm_error *err)
 {
     nm_store_put_outcome outcome;
     int64_t revision = job->revisions ? job->revisions[i] : 0;
-    if (nm_store_put(store, job->results[i], revision, job->ingested_unix_ms, &outcome, err) < 0)
+    if (nm_partitions_put(parts, job->results[i], revision, &outcome, err) < 0)
         return -1;
     if (outcome == NM_STORE_STALE)
         job->status[i] = NM_WRITE_STALE;
@@ -63,9 +63,9 @@ static int put_one(nm_store *store, nm_write_job *job, size_t i, nm_error *err)
  * job's own): if it rolls back, it is PENDING again. */
 static void write_batch(nm_writer *w, nm_write_job *job)
 {
-    nm_store *store = w->store;
+    nm_partitions *parts = w->parts;
     nm_fault_point("writer.before_begin");
-    if (nm_store_begin(store, &job->err) < 0) {
+    if (nm_partitions_begin(parts, job->ingested_unix_ms, &job->err) < 0) {
         job->rc = -1;
         return;
     }
@@ -73,7 +73,7 @@ static void write_batch(nm_writer *w, nm_write_job *job)
         nm_error err;
         if (stop_requested(w, job))
             goto rolled_back;
-        if (put_one(store, job, i, &err) == 0)
+        if (put_one(parts, job, i, &err) == 0)
             continue;
         if (err.code == NM_ERR_INVALID) {
             job->status[i] = NM_WRITE_INVALID;
@@ -87,7 +87,7 @@ static void write_batch(nm_writer *w, nm_write_job *job)
         goto rolled_back;
     }
     nm_fault_point("writer.after_puts");
-    if (nm_store_commit(store, &job->err) < 0) {
+    if (nm_partitions_commit(parts, &job->err) < 0) {
         job->rc = -1;
         goto rolled_back;
     }
@@ -106,17 +106,17 @@ rolled_back:
  * database's rather than the article's. */
 static void write_one_by_one(nm_writer *w, nm_write_job *job)
 {
-    nm_store *store = w->store;
+    nm_partitions *parts = w->parts;
     for (size_t i = 0; i < job->n; i++) {
         nm_error err;
         if (stop_requested(w, job))
             return;
-        if (nm_store_begin(store, &err) < 0) {
+        if (nm_partitions_begin(parts, job->ingested_unix_ms, &err) < 0) {
             job->err = err;
             job->rc = -1;
             return;
         }
-        if (put_one(store, job, i, &err) < 0) {
+        if (put_one(parts, job, i, &err) < 0) {
             if (nm_store_error_is_transient(err.code)) {
                 job->err = err;
                 job->rc = -1;
@@ -127,7 +127,7 @@ static void write_one_by_one(nm_writer *w, nm_write_job *job)
             job->errors[i] = err;
             continue;
         }
-        if (nm_store_commit(store, &err) < 0) {
+        if (nm_partitions_commit(parts, &err) < 0) {
             job->status[i] = NM_WRITE_PENDING;
             job->err = err;
             job->rc = -1;
@@ -169,10 +169,10 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-nm_writer *nm_writer_new(nm_store *store, nm_error *err)
+nm_writer *nm_writer_new(nm_partitions *parts, nm_error *err)
 {
     nm_writer *w = nm_xcalloc(1, sizeof *w);
-    w->store = store;
+    w->parts = parts;
     w->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (w->event_fd < 0) {
         nm_error_set(err, NM_ERR_INTERNAL, "writer: eventfd: %s", strerror(errno));
@@ -236,7 +236,7 @@ nm_write_job *nm_writer_take(nm_writer *w)
 void nm_writer_interrupt(nm_writer *w)
 {
     atomic_store(&w->interrupted, true);
-    nm_store_interrupt(w->store);
+    nm_partitions_interrupt(w->parts);
 }
 
 void nm_writer_destroy(nm_writer **writer)
@@ -252,7 +252,7 @@ void nm_writer_destroy(nm_writer **writer)
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);
     close(w->event_fd);
-    nm_store_close(&w->store);
+    nm_partitions_close(&w->parts);
     free(w);
     *writer = NULL;
 }

@@ -11,9 +11,10 @@
  * other's page cache at every commit. One writer thread per worker keeps
  * the write path warm and overlaps it with extraction.
  *
- * Ownership: the writer owns the nm_store it is given from nm_writer_new
- * on: nothing else may use that store until nm_writer_destroy (nm_store is
- * not thread-safe). A job's results are borrowed from the caller until the
+ * Ownership: the writer owns the nm_partitions it is given from
+ * nm_writer_new on (the time partitions of a directory, or one wrapped
+ * nm_store): nothing else may use them until nm_writer_destroy (they are
+ * not thread-safe). A job goes to the partition of its ingested_unix_ms. A job's results are borrowed from the caller until the
  * job is handed back by nm_writer_take; the caller must not free or change
  * them meanwhile. Only one job runs at a time.
  *
@@ -34,6 +35,7 @@
 
 #include "nm_error.h"
 #include "nm_article.h"
+#include "nm_partition.h"
 #include "nm_store.h"
 
 typedef enum nm_write_status {
@@ -64,9 +66,9 @@ typedef struct nm_write_job {
 
 typedef struct nm_writer nm_writer;
 
-/* Starts the writer thread on store (owned from now on, see above). Returns
+/* Starts the writer thread on parts (owned from now on, see above). Returns
  * NULL with err if the thread or its wake-up descriptor cannot be made. */
-nm_writer *nm_writer_new(nm_store *store, nm_error *err);
+nm_writer *nm_writer_new(nm_partitions *parts, nm_error *err);
 
 /* Hands job to the thread. Returns false (and does nothing) if a job is
  * still running or not yet taken back. */

@@ -8,6 +8,7 @@
 #ifndef NM_STORE_QUERY_INT_H
 #define NM_STORE_QUERY_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,12 +22,24 @@ typedef struct nm_sq_db {
     char *path;
     nm_store *store;
     sqlite3_stmt *search; /* kept prepared: the hot question of `serve` (NULL until used) */
+    int64_t from_ms, to_ms; /* a partition's window of ingestion time; else 0, INT64_MAX */
 } nm_sq_db;
 
 struct nm_store_query {
-    nm_sq_db *dbs;
-    size_t n_dbs;
+    nm_sq_db *dbs; /* newest partition first, then the other files */
+    size_t n_dbs, cap_dbs;
+    char **dirs;   /* the directories read (none: one file) */
+    size_t n_dirs;
+    char **bad;    /* files skipped with a warning: not tried again */
+    size_t n_bad;
+    int64_t scanned_ns;
+    int64_t each_db; /* the database nm_store_query_each is reading, or -1 (no rescan then) */
 };
+
+/* Looks at the directories again (at most once a second): opens the files
+ * that appeared (a new period's partition), closes those gone (pruned).
+ * Every question calls it first. */
+void nm_sq_rescan(nm_store_query *q);
 
 /* ---- rows ---- */
 
@@ -43,11 +56,19 @@ double nm_sq_num(json_object *row, const char *key);
  * database; ctx is the caller's. */
 typedef void (*nm_sq_bind_fn)(sqlite3_stmt *st, const void *ctx);
 
+/* True when db is a partition whose window of ingestion time is outside
+ * page's [since, until): a question over ingestion time skips it. NULL page:
+ * never. */
+bool nm_sq_outside(const nm_sq_db *db, const nm_store_query_page *page);
+
 /* Runs sql on every database (bind sets its parameters) and appends all the
  * result rows to rows (columns named by their SQL alias; "db" added when
- * several databases are read). Stops at the first failure: -1, err set. */
-int nm_sq_collect_each(const nm_store_query *q, const char *sql, nm_sq_bind_fn bind,
-                       const void *ctx, json_object *rows, nm_error *err);
+ * several databases are read), skipping the partitions outside window (the
+ * question's window of ingestion time; NULL: none). Stops at the first
+ * failure: -1, err set. */
+int nm_sq_collect_each(const nm_store_query *q, const nm_store_query_page *window,
+                       const char *sql, nm_sq_bind_fn bind, const void *ctx, json_object *rows,
+                       nm_error *err);
 
 /* ---- pages ---- */
 

@@ -52,7 +52,7 @@ static nm_writer *open_writer(const char *name)
     nm_store *store = nm_store_open(nm_test_path(name), &opts, &err);
     if (!store)
         fail_msg("open %s: %s", name, err.msg);
-    nm_writer *w = nm_writer_new(store, &err);
+    nm_writer *w = nm_writer_new(nm_partitions_wrap(store), &err);
     if (!w)
         fail_msg("writer: %s", err.msg);
     return w;
