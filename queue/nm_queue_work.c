@@ -111,7 +111,8 @@ static void lose_lease(nm_queue *q, nm_lease *l, uint32_t group, const char *wha
     nm_queue_worker *w = l->owner;
     int64_t seq = l->seq;
     char reason[400];
-    nm_metric_add(q->m.redelivered, 1);
+    if (!q->store->ops->caps.shared) /* else the store counts them (nm_queue.c) */
+        nm_metric_add(q->m.redelivered, 1);
     if (group <= 1) {
         snprintf(reason, sizeof reason,
                  "worker died while processing it (%u times, delivered alone): worker %s %s",
