@@ -115,9 +115,61 @@ static int j_put(nm_qstore *st, const char *id, int32_t priority, int64_t now_un
     return 0;
 }
 
+/* ---- acks of done, pipelined ---- */
+
+static void drop_acks(js_store *s)
+{
+    for (size_t i = 0; i < s->n_acks; i++)
+        natsMsg_Destroy(s->acks[i]); /* not confirmed: redelivered after the ack wait */
+    s->n_acks = 0;
+}
+
+/* Sends every ack of the transaction with a reply subject of this round,
+ * then waits (JS_WAIT_MS at most) until JetStream confirmed each: what
+ * natsMsg_AckSync does for one, for all at once. */
+static int flush_acks(js_store *s, nm_error *err)
+{
+    if (s->n_acks == 0)
+        return 0;
+    s->ack_round++;
+    char prefix[160];
+    int plen = snprintf(prefix, sizeof prefix, "%s.%llu.", s->ack_inbox,
+                        (unsigned long long)s->ack_round);
+    natsStatus st = NATS_OK;
+    for (size_t i = 0; i < s->n_acks && st == NATS_OK; i++) {
+        char reply[200];
+        snprintf(reply, sizeof reply, "%s%zu", prefix, i);
+        st = natsConnection_PublishRequestString(s->nc, natsMsg_GetReply(s->acks[i]), reply,
+                                                 "+ACK");
+    }
+    size_t confirmed = 0;
+    int64_t deadline = nm_time_mono_ns() + (int64_t)JS_WAIT_MS * 1000000;
+    while (st == NATS_OK && confirmed < s->n_acks) {
+        int64_t left_ms = (deadline - nm_time_mono_ns()) / 1000000;
+        natsMsg *r = NULL;
+        st = natsSubscription_NextMsg(&r, s->ack_sub, left_ms > 0 ? left_ms : 1);
+        if (st != NATS_OK)
+            break;
+        if (!strncmp(natsMsg_GetSubject(r), prefix, (size_t)plen)) { /* else a late one */
+            if (natsMsg_IsNoResponders(r))
+                st = NATS_NO_RESPONDERS;
+            else
+                confirmed++;
+        }
+        natsMsg_Destroy(r);
+    }
+    size_t n = s->n_acks;
+    drop_acks(s);
+    if (confirmed < n)
+        return nats_fail(s, err, st == NATS_OK ? NATS_TIMEOUT : st, 0, "acknowledging");
+    return 0;
+}
+
 static int j_commit(nm_qstore *st, nm_error *err)
 {
     js_store *s = jss(st);
+    if (flush_acks(s, err) != 0)
+        return -1;
     if (!s->txn_publishing)
         return 0;
     s->txn_publishing = false;
@@ -143,6 +195,7 @@ static void j_rollback(nm_qstore *st)
     /* Published articles cannot be taken back: the producer, refused, sends
      * them again, and the message id makes that one copy. */
     jss(st)->txn_publishing = false;
+    drop_acks(jss(st));
 }
 
 /* ---- fetching and settling ---- */
@@ -170,7 +223,10 @@ static int j_scan_ready(nm_qstore *st, int64_t now_unix_ms, size_t limit,
     jsFetchRequest_Init(&fr);
     fr.Batch = limit > 256 ? 256 : (int)limit;
     fr.NoWait = true;
-    fr.Expires = (int64_t)200 * 1000000; /* ns: bounds the wait when nothing answers */
+    /* ns: the server holds a request that got fewer than Batch until it
+     * expires, and the reactor waits that long (what it sends to a request
+     * already expired waits out the ack wait) */
+    fr.Expires = (int64_t)JS_FETCH_WAIT_MS * 1000000;
     natsMsgList list = {0};
     natsStatus rc = natsSubscription_FetchRequest(&list, s->sub, &fr);
     if (rc == NATS_TIMEOUT || rc == NATS_NOT_FOUND) {
@@ -251,11 +307,13 @@ static int j_remove(nm_qstore *st, int64_t seq, int64_t rev, bool *removed, nm_e
         *removed = true;
         return 0;
     }
+    (void)err;
     unhold(s, seq);
-    int rc = ack_sync(s, m, err);
-    natsMsg_Destroy(m);
-    if (rc != 0)
-        return -1; /* not acked: redelivered after the ack wait */
+    if (s->n_acks == s->cap_acks) {
+        s->cap_acks = s->cap_acks ? 2 * s->cap_acks : 256;
+        s->acks = nm_xrealloc(s->acks, s->cap_acks * sizeof *s->acks);
+    }
+    s->acks[s->n_acks++] = m; /* sent and confirmed at commit */
     *removed = true;
     return 0;
 }
@@ -361,6 +419,9 @@ static void j_close(nm_qstore *st)
             natsMsg_Destroy(s->held.values[i]); /* unacked: redelivered after the ack wait */
     nm_u64map_clear(&s->held);
     free(s->deferred);
+    drop_acks(s);
+    free(s->acks);
+    natsSubscription_Destroy(s->ack_sub);
     natsSubscription_Destroy(s->sub); /* the durable consumer stays for the other fronts */
     jsCtx_Destroy(s->js);
     natsConnection_Destroy(s->nc);
@@ -532,9 +593,24 @@ nm_qstore *nm_qstore_js_open(const nm_qstore_js_config *cfg, nm_error *err)
     jo.PublishAsync.ErrHandler = on_pub_error;
     jo.PublishAsync.ErrHandlerClosure = s;
     jo.PublishAsync.MaxPending = 4096;
+    jo.PublishAsync.StallWait = JS_WAIT_MS; /* a full window waits, bounded, then fails */
     rc = natsConnection_JetStream(&s->js, s->nc, &jo);
     if (rc != NATS_OK) {
         nats_fail(s, err, rc, 0, "opening a JetStream context");
+        j_close(&s->base);
+        return NULL;
+    }
+    natsInbox *inbox = NULL;
+    char sub_subject[160];
+    rc = natsInbox_Create(&inbox);
+    if (rc == NATS_OK) {
+        snprintf(s->ack_inbox, sizeof s->ack_inbox, "%s", (const char *)inbox);
+        snprintf(sub_subject, sizeof sub_subject, "%s.>", s->ack_inbox);
+        rc = natsConnection_SubscribeSync(&s->ack_sub, s->nc, sub_subject);
+    }
+    natsInbox_Destroy(inbox);
+    if (rc != NATS_OK) {
+        nats_fail(s, err, rc, 0, "subscribing to ack replies");
         j_close(&s->base);
         return NULL;
     }

@@ -35,6 +35,8 @@
 /* After a request timed out (no quorum, a node hung): requests fail at once
  * for this long, so the reactor goes on answering workers. */
 #define JS_COOLDOWN_MS 1000
+/* Longest a fetch waits for a full batch (the reactor waits with it). */
+#define JS_FETCH_WAIT_MS 200
 
 /* A done whose ack could not be sent (NATS unreachable): sent when NATS is
  * back, or dropped once the ack wait is over (JetStream redelivered it). */
@@ -56,6 +58,13 @@ typedef struct {
     int64_t cooldown_until_ns; /* requests fail at once until then (monotonic) */
     js_deferred_ack *deferred; /* acks waiting for NATS to come back */
     size_t n_deferred, cap_deferred;
+    /* Acks of one transaction's removes, sent together at commit with a
+     * reply each, and waited for (synchronous, but pipelined). */
+    natsMsg **acks;
+    size_t n_acks, cap_acks;
+    natsSubscription *ack_sub; /* ack_inbox.> */
+    char ack_inbox[128];
+    uint64_t ack_round;
 } js_store;
 
 /* The store behind the interface. */

@@ -278,7 +278,10 @@ int main(int argc, char **argv)
      * machine. What the spool holds is checked again after the stop. */
     void *ctx = zmq_ctx_new();
     while (nm_time_mono_ns() - drain_t0 < 120 * NM_NS_PER_S) {
-        int64_t idle = chaos_queue_idle_report(&f, ctx);
+        /* JetStream: the stream itself, empty (a front just restarted
+         * reports nothing until it has read the cluster's state) */
+        int64_t idle = f.nats ? (chaos_nats_stream_msgs(&f, "NEWSMILL") == 0 ? nm_time_unix_ms() : 0)
+                              : chaos_queue_idle_report(&f, ctx);
         if (!idle) {
             idle_since = 0;
         } else if (!idle_since) {
