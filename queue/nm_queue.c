@@ -190,6 +190,8 @@ static void drain_disconnects(nm_queue *q, void *monitor, const char *what)
     }
 }
 
+static bool shared_state(nm_queue *q);
+
 static nm_qstore *open_store(const nm_queue_config *cfg, nm_error *err)
 {
     if (!cfg->store || !strcmp(cfg->store, "spool"))
@@ -243,6 +245,8 @@ nm_queue *nm_queue_new(void *zmq_ctx, const nm_queue_config *cfg, nm_error *err)
         q->store->ops->counts(q->store, &q->n_articles, &q->n_dead, &q->spool_bytes, err) != 0)
         goto fail;
     make_metrics(q);
+    if (q->store->ops->state) /* the cluster's figures from the first report on */
+        shared_state(q);
     Newsmill__DeadLetter **letters;
     size_t n_letters;
     if (q->store->ops->dead_list(q->store, NM_QUEUE_RECENT_DEAD, NULL, &letters, &n_letters, err) != 0)

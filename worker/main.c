@@ -33,7 +33,7 @@ int main(int argc, char **argv)
     bool sync_normal = false;
     nm_curve_opts curve_opts = {0};
     const nm_opt opts[] = {
-        {"queue", 'q', NM_OPT_STRING, &queue, "ENDPOINT[,ENDPOINT...]",
+        {"queue", 'q', NM_OPT_STRING, &queue, "ENDPOINT[,...]",
          "queue endpoint for workers; a list: the fronts of one JetStream cluster, the next "
          "taken when one is silent for --failover-after",
          0, 0},
