@@ -199,6 +199,18 @@ static bool same_labels(const Newsmill__Metric *a, const Newsmill__Metric *b)
     return true;
 }
 
+/* A series labelled "shared" is one figure that several processes report
+ * alike (the fronts of one JetStream cluster: its backlog, in flight,
+ * redeliveries): its total is the largest report, not the sum, and it is
+ * never retired (it is not the process's own count). */
+static bool is_shared(const Newsmill__Metric *m)
+{
+    for (size_t i = 0; i < m->n_labels; i++)
+        if (!strcmp(m->labels[i]->key, "shared"))
+            return true;
+    return false;
+}
+
 /* True when a counter or histogram of before is missing from now or has a
  * lower value or count there: the process started counting again (or
  * forgot a series), so what it counted before must be retired to keep the
@@ -207,7 +219,7 @@ static bool went_back(const Newsmill__StatsReport *before, const Newsmill__Stats
 {
     for (size_t j = 0; j < before->n_metrics; j++) {
         const Newsmill__Metric *o = before->metrics[j];
-        if (o->kind == NEWSMILL__METRIC_KIND__METRIC_GAUGE)
+        if (o->kind == NEWSMILL__METRIC_KIND__METRIC_GAUGE || is_shared(o))
             continue;
         bool kept = false;
         for (size_t i = 0; i < now->n_metrics && !kept; i++) {
@@ -236,7 +248,7 @@ static void retire(nm_agg *agg, const Newsmill__StatsReport *r, int sign)
 {
     for (size_t i = 0; i < r->n_metrics; i++) {
         const Newsmill__Metric *m = r->metrics[i];
-        if (m->kind == NEWSMILL__METRIC_KIND__METRIC_GAUGE)
+        if (m->kind == NEWSMILL__METRIC_KIND__METRIC_GAUGE || is_shared(m))
             continue;
         char *key = metric_key(m);
         retired *e = NULL;
@@ -462,9 +474,9 @@ static int cmp_total(const void *a, const void *b)
     return strcmp(((const total *)a)->key, ((const total *)b)->key);
 }
 
-static bool is_max_gauge(const char *name)
+static bool is_max(const Newsmill__Metric *m)
 {
-    return !strcmp(name, NM_METRIC_QUEUE_OLDEST_BACKLOG_AGE_SECONDS);
+    return !strcmp(m->name, NM_METRIC_QUEUE_OLDEST_BACKLOG_AGE_SECONDS) || is_shared(m);
 }
 
 /* Merges the live and stale processes' metrics and the retired remainder
@@ -504,7 +516,7 @@ static total *compute_totals(nm_agg *agg, nm_arena *arena, size_t *n_out)
         t->kind = first->kind;
         t->labels = first->labels;
         t->n_labels = first->n_labels;
-        bool max = is_max_gauge(first->name);
+        bool max = is_max(first);
         if (first->kind == NEWSMILL__METRIC_KIND__METRIC_HISTOGRAM) {
             t->bucket_bounds = first->bucket_bounds;
             t->n_bucket_bounds = first->n_bucket_bounds;

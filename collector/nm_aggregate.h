@@ -7,7 +7,9 @@
  *
  *  - totals: counters and gauges summed by name + labels over processes,
  *    histograms merged by adding bucket counts (never by averaging
- *    percentiles); queue_oldest_backlog_age_seconds takes the maximum.
+ *    percentiles); queue_oldest_backlog_age_seconds takes the maximum, and
+ *    so does a series labelled "shared" (one figure several processes
+ *    report alike: the fronts of one JetStream cluster), never retired.
  *    Counter totals are monotonic for the collector's lifetime: when a process
  *    restarts (its started_unix_ms changes or its seq goes back) or goes away,
  *    its last counters and histograms are "retired" into a fleet remainder

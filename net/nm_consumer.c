@@ -15,6 +15,14 @@
 
 struct nm_consumer {
     void *sock;
+    void *ctx;
+    const nm_curve *curve;
+    char endpoints[1024]; /* the list given, comma-separated */
+    char endpoint[256];   /* the one in use */
+    int n_endpoints, current;
+    int64_t failover_ns;   /* silence after which the next endpoint is tried */
+    int64_t last_heard_ns; /* anything from the queue in use */
+    uint64_t failovers;
     char worker[128];
     char host[64];
     uint32_t capacity;
@@ -70,21 +78,54 @@ static int send_heartbeat(nm_consumer *c, nm_error *err)
     Newsmill__Envelope env = NEWSMILL__ENVELOPE__INIT;
     env.body_case = NEWSMILL__ENVELOPE__BODY_HEARTBEAT;
     env.heartbeat = &hb;
-    env.request_id = NM_REQUEST_HEARTBEAT_BIT | c->next_request_id++;
+    env.request_id = NM_REQUEST_HEARTBEAT_BIT | NM_REQUEST_ECHO_BIT | c->next_request_id++;
     c->next_heartbeat_ns = nm_time_mono_ns() + c->heartbeat_ns;
     return send_env(c, &env, err);
 }
 
+static void *open_socket(void *ctx, const char *endpoint, const nm_curve *curve, nm_error *err)
+{
+    const nm_client_socket_opts opts = {.role = "consumer", .peer = "queue", .hwm = 100000};
+    return nm_curve_client_socket(ctx, endpoint, curve, &opts, err);
+}
+
+/* The hello to a queue: a reset Credit of what we can take (queued by the
+ * DEALER until the connection is up), or only a draining heartbeat. */
+static void hello(nm_consumer *c)
+{
+    c->last_heard_ns = nm_time_mono_ns();
+    if (c->draining)
+        send_heartbeat(c, NULL);
+    else
+        send_credit(c, c->held < c->capacity ? c->capacity - c->held : 0, true, NULL);
+}
+
 nm_consumer *nm_consumer_new(void *zmq_ctx, const nm_consumer_config *cfg, nm_error *err)
 {
-    const char *endpoint = cfg->endpoint && *cfg->endpoint ? cfg->endpoint
-                                                           : NM_QUEUE_BACK_ENDPOINT_DEFAULT;
-    const nm_client_socket_opts opts = {.role = "consumer", .peer = "queue", .hwm = 100000};
-    void *sock = nm_curve_client_socket(zmq_ctx, endpoint, cfg->curve, &opts, err);
-    if (!sock)
-        return NULL;
+    const char *list = cfg->endpoint && *cfg->endpoint ? cfg->endpoint
+                                                       : NM_QUEUE_BACK_ENDPOINT_DEFAULT;
     nm_consumer *c = nm_xcalloc(1, sizeof *c);
-    c->sock = sock;
+    if (strlen(list) >= sizeof c->endpoints) {
+        free(c);
+        nm_error_set(err, NM_ERR_INVALID, "queue endpoint list too long");
+        return NULL;
+    }
+    snprintf(c->endpoints, sizeof c->endpoints, "%s", list);
+    c->n_endpoints = nm_endpoint_count(list);
+    for (int i = c->n_endpoints - 1; i >= 0; i--) { /* each checked now, not at failover */
+        nm_endpoint_nth(list, i, c->endpoint, sizeof c->endpoint);
+        void *sock = open_socket(zmq_ctx, c->endpoint, cfg->curve, err);
+        if (!sock) {
+            free(c);
+            return NULL;
+        }
+        if (i == 0)
+            c->sock = sock;
+        else
+            zmq_close(sock);
+    }
+    c->ctx = zmq_ctx;
+    c->curve = cfg->curve;
     if (gethostname(c->host, sizeof c->host) != 0)
         snprintf(c->host, sizeof c->host, "localhost");
     c->host[sizeof c->host - 1] = '\0';
@@ -95,11 +136,40 @@ nm_consumer *nm_consumer_new(void *zmq_ctx, const nm_consumer_config *cfg, nm_er
     c->capacity = cfg->capacity ? cfg->capacity : 1;
     c->heartbeat_ns = (cfg->heartbeat_ms > 0 ? cfg->heartbeat_ms : NM_CONSUMER_HEARTBEAT_MS_DEFAULT) *
                       NM_NS_PER_MS;
+    c->failover_ns = cfg->failover_ms > 0 ? cfg->failover_ms * NM_NS_PER_MS : 5 * c->heartbeat_ns;
     c->next_request_id = 1;
-    /* The hello: queued by the DEALER until the connection is up. */
-    send_credit(c, c->capacity, true, NULL);
+    hello(c);
     c->next_heartbeat_ns = nm_time_mono_ns() + c->heartbeat_ns;
     return c;
+}
+
+/* The queue in use said nothing for failover_ns: move to the next one of
+ * the list. Leases from the old one are void there: settling them is
+ * answered with unknown leases, and the old queue's store gives the
+ * articles again (JetStream: after the ack wait). */
+static void failover(nm_consumer *c, int64_t silent_ns)
+{
+    int next = (c->current + 1) % c->n_endpoints;
+    char endpoint[256];
+    nm_endpoint_nth(c->endpoints, next, endpoint, sizeof endpoint);
+    nm_error e;
+    void *sock = open_socket(c->ctx, endpoint, c->curve, &e);
+    if (!sock) { /* checked at start: not expected */
+        nm_log_error("cannot move to queue %s: %s", endpoint, e.msg);
+        c->last_heard_ns = nm_time_mono_ns();
+        return;
+    }
+    nm_log_warn("queue at %s silent for %lld ms: moving to %s worker=%s held=%u", c->endpoint,
+                (long long)(silent_ns / NM_NS_PER_MS), endpoint, c->worker, c->held);
+    int linger = 0;
+    zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_close(c->sock);
+    c->sock = sock;
+    c->current = next;
+    snprintf(c->endpoint, sizeof c->endpoint, "%s", endpoint);
+    c->failovers++;
+    c->promised = 0;
+    hello(c);
 }
 
 void nm_consumer_destroy(nm_consumer **consumer)
@@ -151,7 +221,10 @@ int nm_consumer_recv(nm_consumer *consumer, Newsmill__Delivery **delivery, nm_er
             nm_log_warn("undecodable message from queue: %s", e.msg);
             continue;
         }
+        consumer->last_heard_ns = nm_time_mono_ns();
         switch (env->body_case) {
+        case NEWSMILL__ENVELOPE__BODY_HEARTBEAT: /* the answer to ours: it is alive */
+            break;
         case NEWSMILL__ENVELOPE__BODY_DELIVERY:
             *delivery = env->delivery;
             env->delivery = NULL;
@@ -247,6 +320,8 @@ int nm_consumer_extend(nm_consumer *consumer, const uint64_t *lease_ids, size_t 
 long nm_consumer_tick(nm_consumer *consumer)
 {
     int64_t now = nm_time_mono_ns();
+    if (consumer->n_endpoints > 1 && now - consumer->last_heard_ns > consumer->failover_ns)
+        failover(consumer, now - consumer->last_heard_ns);
     if (now >= consumer->next_heartbeat_ns) {
         send_heartbeat(consumer, NULL);
         top_up(consumer, NULL);
@@ -278,4 +353,14 @@ uint64_t nm_consumer_unknown_leases(const nm_consumer *consumer)
 uint64_t nm_consumer_reannounces(const nm_consumer *consumer)
 {
     return consumer->reannounces;
+}
+
+uint64_t nm_consumer_failovers(const nm_consumer *consumer)
+{
+    return consumer->failovers;
+}
+
+const char *nm_consumer_endpoint(const nm_consumer *consumer)
+{
+    return consumer->endpoint;
 }

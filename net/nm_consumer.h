@@ -41,6 +41,16 @@
  *   nm_consumer_drain(c);   // SIGTERM: ask for no more; finish and settle what is held
  *   nm_consumer_destroy(&c);
  *
+ * Failover: the endpoint may be a list, "tcp://a:5556,tcp://b:5556" (the
+ * fronts of one shared store, e.g. JetStream). Every heartbeat then asks
+ * the queue to answer (NM_REQUEST_ECHO_BIT); when nothing at all came from
+ * the queue in use for failover_ms (it died, hangs or is cut off), the
+ * consumer closes its socket, connects to the next endpoint of the list and
+ * says hello there (a reset Credit of capacity - held). Leases from the old
+ * queue are void at the new one (its store gives those articles again
+ * after their lease: JetStream's ack wait). With one endpoint nothing of
+ * this happens: ZeroMQ reconnects to it, as before.
+ *
  * Sends never block (ZMQ_DONTWAIT); a send that fails because the socket is
  * full or the queue is unreachable is returned as -1 (NM_ERR_BUSY) and the
  * queue's lease expiry makes the article come back, so nothing is lost.
@@ -60,17 +70,18 @@
 #define NM_CONSUMER_HEARTBEAT_MS_DEFAULT 1000
 
 typedef struct nm_consumer_config {
-    const char *endpoint; /* queue back endpoint; NULL: the default */
+    const char *endpoint; /* queue back endpoint, or a list (failover); NULL: the default */
     const char *worker;   /* worker name; NULL or "": HOST:PID */
     uint32_t capacity;    /* most articles held at once; 0: 1 */
     int64_t heartbeat_ms; /* heartbeat interval; 0: the default */
+    int64_t failover_ms;  /* several endpoints: silence before the next; 0: 5 heartbeats */
     const struct nm_curve *curve; /* CURVE to the queue (nm_curve.h); NULL: plain */
 } nm_consumer_config;
 
 typedef struct nm_consumer nm_consumer;
 
 /* Connects and announces the full capacity as credit. Returns NULL with err
- * on a bad endpoint. Caller owns the result; zmq_ctx must outlive it. */
+ * on a bad endpoint (each of a list is checked). Caller owns the result; zmq_ctx must outlive it. */
 nm_consumer *nm_consumer_new(void *zmq_ctx, const nm_consumer_config *cfg, nm_error *err);
 
 /* Tells the queue we leave (a draining heartbeat, up to 100 ms to go out),
@@ -78,7 +89,8 @@ nm_consumer *nm_consumer_new(void *zmq_ctx, const nm_consumer_config *cfg, nm_er
  * expire at the queue and are redelivered. */
 void nm_consumer_destroy(nm_consumer **consumer);
 
-/* The DEALER socket to poll for ZMQ_POLLIN. */
+/* The DEALER socket to poll for ZMQ_POLLIN (it changes on failover: ask
+ * for it before every poll). */
 void *nm_consumer_socket(nm_consumer *consumer);
 
 /* Reads one message without blocking. Returns 1 with *delivery (caller owns,
@@ -124,5 +136,11 @@ uint64_t nm_consumer_unknown_leases(const nm_consumer *consumer);
 
 /* Times the credit was re-announced because the queue did not know us. */
 uint64_t nm_consumer_reannounces(const nm_consumer *consumer);
+
+/* Times the consumer moved to the next endpoint of its list. */
+uint64_t nm_consumer_failovers(const nm_consumer *consumer);
+
+/* The endpoint in use. */
+const char *nm_consumer_endpoint(const nm_consumer *consumer);
 
 #endif

@@ -81,22 +81,6 @@ nm_producer *nm_producer_new(void *zmq_ctx, const char *endpoint, nm_error *err)
     return nm_producer_new_curve(zmq_ctx, endpoint, NULL, err);
 }
 
-/* Copies endpoint number i of the comma-separated list into out. */
-static void nth_endpoint(const char *list, int i, char *out, size_t size)
-{
-    const char *p = list;
-    for (; i > 0 && p; i--) {
-        p = strchr(p, ',');
-        if (p)
-            p++;
-    }
-    size_t len = p ? strcspn(p, ",") : 0;
-    if (len >= size)
-        len = size - 1;
-    memcpy(out, p ? p : "", len);
-    out[len] = '\0';
-}
-
 nm_producer *nm_producer_new_curve(void *zmq_ctx, const char *endpoint, const nm_curve *curve,
                                    nm_error *err)
 {
@@ -106,18 +90,16 @@ nm_producer *nm_producer_new_curve(void *zmq_ctx, const char *endpoint, const nm
         nm_error_set(err, NM_ERR_INVALID, "queue endpoint list too long");
         return NULL;
     }
-    int n = 1;
-    for (const char *c = endpoint; *c; c++)
-        n += *c == ',';
+    int n = nm_endpoint_count(endpoint);
     char first[256];
     for (int i = 0; i < n; i++) { /* each must be usable: checked now, not at failover */
-        nth_endpoint(endpoint, i, first, sizeof first);
+        nm_endpoint_nth(endpoint, i, first, sizeof first);
         void *probe = open_socket(zmq_ctx, first, curve, err);
         if (!probe)
             return NULL;
         zmq_close(probe);
     }
-    nth_endpoint(endpoint, 0, first, sizeof first);
+    nm_endpoint_nth(endpoint, 0, first, sizeof first);
     void *sock = open_socket(zmq_ctx, first, curve, err);
     if (!sock)
         return NULL;
@@ -262,7 +244,7 @@ static int reconnect(nm_producer *p, nm_error *err)
 {
     if (p->n_endpoints > 1) {
         p->current = (p->current + 1) % p->n_endpoints;
-        nth_endpoint(p->endpoints, p->current, p->endpoint, sizeof p->endpoint);
+        nm_endpoint_nth(p->endpoints, p->current, p->endpoint, sizeof p->endpoint);
     }
     void *sock = open_socket(p->ctx, p->endpoint, p->curve, err);
     if (!sock)

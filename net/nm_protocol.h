@@ -14,7 +14,9 @@
 #ifndef NM_PROTOCOL_H
 #define NM_PROTOCOL_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Envelope.version of every message this build sends and accepts. */
 #define NM_PROTOCOL_VERSION 1
@@ -29,6 +31,36 @@
  * set in heartbeats, and in a Credit that resets the worker's credit. */
 #define NM_REQUEST_HEARTBEAT_BIT (UINT64_C(1) << 63)
 #define NM_REQUEST_CREDIT_RESET_BIT (UINT64_C(1) << 62)
+/* Set in a heartbeat that asks the queue to answer it (a Heartbeat back with
+ * the same request_id): how a worker given several queues tells a silent
+ * one (nm_consumer.h). */
+#define NM_REQUEST_ECHO_BIT (UINT64_C(1) << 61)
+
+/* A list of endpoints, "tcp://a:5555,tcp://b:5555" (producers, workers and
+ * the CLI fail over along it): how many there are, and number i (from 0)
+ * copied into out (cut to size - 1 bytes). */
+static inline int nm_endpoint_count(const char *list)
+{
+    int n = 1;
+    for (const char *c = list; *c; c++)
+        n += *c == ',';
+    return n;
+}
+
+static inline void nm_endpoint_nth(const char *list, int i, char *out, size_t size)
+{
+    const char *p = list;
+    for (; i > 0 && p; i--) {
+        p = strchr(p, ',');
+        if (p)
+            p++;
+    }
+    size_t len = p ? strcspn(p, ",") : 0;
+    if (len >= size)
+        len = size - 1;
+    memcpy(out, p ? p : "", len);
+    out[len] = '\0';
+}
 
 /* Metric names shared between programs (Prometheus style, without the
  * "newsmill_" prefix the collector adds; see nm_stats.h). */

@@ -21,7 +21,10 @@
  *                  message is held for the consumer's ack wait): the caller
  *                  asks for no more than it can deliver now.
  *   shared         other fronts change the store too: counts are read from
- *                  the store (refresh) rather than kept by the caller.
+ *                  the store (state) rather than kept by the caller.
+ * Availability: a store that cannot be reached (JetStream: NATS down) fails
+ * begin, settles and reads at once with NM_ERR_BUSY rather than waiting, so
+ * the reactor goes on; the caller refuses what it cannot store.
  * Not thread-safe.
  */
 #ifndef NM_QSTORE_H
@@ -55,6 +58,15 @@ typedef struct nm_qstore_caps {
 
 typedef struct nm_qstore nm_qstore;
 
+/* A shared store's figures, the same whichever front reads them (stats). */
+typedef struct nm_qstore_state {
+    int64_t backlog;        /* waiting for a delivery */
+    int64_t in_flight;      /* delivered and not settled, by any front */
+    int64_t redelivered;    /* deliveries beyond each article's first, in all */
+    int64_t oldest_unix_ms; /* enqueue time of the oldest article kept; 0: none */
+    int64_t articles, dead, bytes;
+} nm_qstore_state;
+
 /* The operations; see nm_spool.h for the contract of each (same names). */
 typedef struct nm_qstore_ops {
     const char *name;
@@ -86,6 +98,8 @@ typedef struct nm_qstore_ops {
     int (*counts)(nm_qstore *s, int64_t *n_articles, int64_t *n_dead, int64_t *bytes,
                   nm_error *err);
     int (*compact)(nm_qstore *s, int64_t *freed, nm_error *err);
+    /* A shared store: its figures, read from the store; NULL otherwise. */
+    int (*state)(nm_qstore *s, nm_qstore_state *out, nm_error *err);
     int (*dead_list)(nm_qstore *s, uint32_t limit, const char *id,
                      Newsmill__DeadLetter ***letters, size_t *n, nm_error *err);
     int (*unbury)(nm_qstore *s, const char *id, int64_t now_unix_ms, bool *found,

@@ -30,11 +30,54 @@ static void on_pub_error(jsCtx *js, jsPubAckErr *pae, void *closure)
         atomic_fetch_add(&s->pub_failures, 1);
 }
 
+/* ---- acks deferred while NATS is unreachable ---- */
+
+static void defer_ack(js_store *s, uint64_t seq)
+{
+    if (s->n_deferred == s->cap_deferred) {
+        s->cap_deferred = s->cap_deferred ? 2 * s->cap_deferred : 64;
+        s->deferred = nm_xrealloc(s->deferred, s->cap_deferred * sizeof *s->deferred);
+    }
+    s->deferred[s->n_deferred++] =
+        (js_deferred_ack){seq, nm_time_mono_ns() + s->ack_wait_ms * 1000000};
+}
+
+/* Sends the deferred acks while NATS answers; drops those whose ack wait
+ * is over (JetStream has given the article again: its new delivery is
+ * settled on its own). */
+static void flush_deferred(js_store *s)
+{
+    size_t kept = 0;
+    int64_t now = nm_time_mono_ns();
+    for (size_t i = 0; i < s->n_deferred; i++) {
+        js_deferred_ack d = s->deferred[i];
+        natsMsg *m = nm_u64map_get(&s->held, d.seq);
+        if (!m)
+            continue;
+        if (now > d.give_up_ns) {
+            natsMsg_Destroy(unhold(s, (int64_t)d.seq));
+            continue;
+        }
+        nm_error e;
+        if (js_ready(s, &e) == 0 && ack_sync(s, m, &e) == 0) {
+            natsMsg_Destroy(unhold(s, (int64_t)d.seq));
+            continue;
+        }
+        s->deferred[kept++] = d;
+    }
+    if (kept < s->n_deferred && kept == 0)
+        nm_log_info("JetStream reachable again: deferred acks sent");
+    s->n_deferred = kept;
+}
+
 static int j_begin(nm_qstore *st, bool durable, nm_error *err)
 {
     (void)durable; /* the cluster's promise, whatever was asked: docs/guarantees.md */
-    (void)err;
     js_store *s = jss(st);
+    if (s->n_deferred)
+        flush_deferred(s);
+    if (js_ready(s, err) != 0)
+        return -1; /* refused at once, not after a wait */
     atomic_store(&s->pub_failures, 0);
     s->txn_publishing = false;
     return 0;
@@ -66,15 +109,67 @@ static int j_put(nm_qstore *st, const char *id, int32_t priority, int64_t now_un
     po.MsgId = msg_id;
     natsStatus rc = js_PublishAsync(s->js, JS_SUBJECT, article, (int)len, &po);
     if (rc != NATS_OK)
-        return nats_fail(err, rc, 0, "publishing an article");
+        return nats_fail(s, err, rc, 0, "publishing an article");
     s->txn_publishing = true;
     *inserted = true; /* a duplicate is known only from its ack: counts come from the stream */
+    return 0;
+}
+
+/* ---- acks of done, pipelined ---- */
+
+static void drop_acks(js_store *s)
+{
+    for (size_t i = 0; i < s->n_acks; i++)
+        natsMsg_Destroy(s->acks[i]); /* not confirmed: redelivered after the ack wait */
+    s->n_acks = 0;
+}
+
+/* Sends every ack of the transaction with a reply subject of this round,
+ * then waits (JS_WAIT_MS at most) until JetStream confirmed each: what
+ * natsMsg_AckSync does for one, for all at once. */
+static int flush_acks(js_store *s, nm_error *err)
+{
+    if (s->n_acks == 0)
+        return 0;
+    s->ack_round++;
+    char prefix[160];
+    int plen = snprintf(prefix, sizeof prefix, "%s.%llu.", s->ack_inbox,
+                        (unsigned long long)s->ack_round);
+    natsStatus st = NATS_OK;
+    for (size_t i = 0; i < s->n_acks && st == NATS_OK; i++) {
+        char reply[200];
+        snprintf(reply, sizeof reply, "%s%zu", prefix, i);
+        st = natsConnection_PublishRequestString(s->nc, natsMsg_GetReply(s->acks[i]), reply,
+                                                 "+ACK");
+    }
+    size_t confirmed = 0;
+    int64_t deadline = nm_time_mono_ns() + (int64_t)JS_WAIT_MS * 1000000;
+    while (st == NATS_OK && confirmed < s->n_acks) {
+        int64_t left_ms = (deadline - nm_time_mono_ns()) / 1000000;
+        natsMsg *r = NULL;
+        st = natsSubscription_NextMsg(&r, s->ack_sub, left_ms > 0 ? left_ms : 1);
+        if (st != NATS_OK)
+            break;
+        if (!strncmp(natsMsg_GetSubject(r), prefix, (size_t)plen)) { /* else a late one */
+            if (natsMsg_IsNoResponders(r))
+                st = NATS_NO_RESPONDERS;
+            else
+                confirmed++;
+        }
+        natsMsg_Destroy(r);
+    }
+    size_t n = s->n_acks;
+    drop_acks(s);
+    if (confirmed < n)
+        return nats_fail(s, err, st == NATS_OK ? NATS_TIMEOUT : st, 0, "acknowledging");
     return 0;
 }
 
 static int j_commit(nm_qstore *st, nm_error *err)
 {
     js_store *s = jss(st);
+    if (flush_acks(s, err) != 0)
+        return -1;
     if (!s->txn_publishing)
         return 0;
     s->txn_publishing = false;
@@ -86,7 +181,7 @@ static int j_commit(nm_qstore *st, nm_error *err)
         natsMsgList pending = {0};
         if (js_PublishAsyncGetPendingList(&pending, s->js) == NATS_OK)
             natsMsgList_Destroy(&pending); /* no longer waited for: the batch is refused */
-        return nats_fail(err, rc, 0, "waiting for publish acks");
+        return nats_fail(s, err, rc, 0, "waiting for publish acks");
     }
     int failed = atomic_load(&s->pub_failures);
     if (failed > 0)
@@ -100,6 +195,7 @@ static void j_rollback(nm_qstore *st)
     /* Published articles cannot be taken back: the producer, refused, sends
      * them again, and the message id makes that one copy. */
     jss(st)->txn_publishing = false;
+    drop_acks(jss(st));
 }
 
 /* ---- fetching and settling ---- */
@@ -119,13 +215,18 @@ static int j_scan_ready(nm_qstore *st, int64_t now_unix_ms, size_t limit,
     (void)now_unix_ms;
     js_store *s = jss(st);
     *n_seen = 0;
-    if (limit == 0)
-        return 0;
+    if (s->n_deferred)
+        flush_deferred(s);
+    if (limit == 0 || js_ready(s, NULL) != 0)
+        return 0; /* unreachable: nothing to deliver, quietly (stats say why) */
     jsFetchRequest fr;
     jsFetchRequest_Init(&fr);
     fr.Batch = limit > 256 ? 256 : (int)limit;
     fr.NoWait = true;
-    fr.Expires = (int64_t)200 * 1000000; /* ns: bounds the wait when nothing answers */
+    /* ns: the server holds a request that got fewer than Batch until it
+     * expires, and the reactor waits that long (what it sends to a request
+     * already expired waits out the ack wait) */
+    fr.Expires = (int64_t)JS_FETCH_WAIT_MS * 1000000;
     natsMsgList list = {0};
     natsStatus rc = natsSubscription_FetchRequest(&list, s->sub, &fr);
     if (rc == NATS_TIMEOUT || rc == NATS_NOT_FOUND) {
@@ -134,7 +235,7 @@ static int j_scan_ready(nm_qstore *st, int64_t now_unix_ms, size_t limit,
     }
     if (rc != NATS_OK) {
         natsMsgList_Destroy(&list);
-        return nats_fail(err, rc, 0, "fetching articles");
+        return nats_fail(s, err, rc, 0, "fetching articles");
     }
     for (int i = 0; i < list.Count; i++) {
         natsMsg *m = list.Msgs[i];
@@ -164,7 +265,7 @@ static int j_fetch(nm_qstore *st, int64_t seq, nm_qstore_row *row, bool *found, 
     jsMsgMetaData *meta = NULL;
     natsStatus rc = natsMsg_GetMetaData(&meta, m);
     if (rc != NATS_OK)
-        return nats_fail(err, rc, 0, "reading a message's metadata");
+        return nats_fail(s, err, rc, 0, "reading a message's metadata");
     size_t len = (size_t)natsMsg_GetDataLength(m);
     if (len > row->article_cap || !row->article) {
         free(row->article);
@@ -183,8 +284,9 @@ static int j_fetch(nm_qstore *st, int64_t seq, nm_qstore_row *row, bool *found, 
 
 static void j_extend(nm_qstore *st, int64_t seq)
 {
-    natsMsg *m = nm_u64map_get(&jss(st)->held, (uint64_t)seq);
-    if (m && natsMsg_InProgress(m, NULL) != NATS_OK)
+    js_store *s = jss(st);
+    natsMsg *m = nm_u64map_get(&s->held, (uint64_t)seq);
+    if (m && js_ready(s, NULL) == 0 && natsMsg_InProgress(m, NULL) != NATS_OK)
         nm_log_warn("JetStream: in-progress for seq %lld failed: %s", (long long)seq,
                     nats_GetLastError(NULL));
 }
@@ -194,13 +296,24 @@ static int j_remove(nm_qstore *st, int64_t seq, int64_t rev, bool *removed, nm_e
     (void)rev;
     js_store *s = jss(st);
     *removed = false;
-    natsMsg *m = unhold(s, seq);
+    natsMsg *m = nm_u64map_get(&s->held, (uint64_t)seq);
     if (!m)
         return 0;
-    int rc = ack_sync(m, err);
-    natsMsg_Destroy(m);
-    if (rc != 0)
-        return -1; /* not acked: redelivered after the ack wait */
+    nm_error e;
+    if (js_ready(s, &e) != 0) {
+        /* The worker committed it: ack when NATS is back (within the ack
+         * wait), rather than have it delivered again. */
+        defer_ack(s, (uint64_t)seq);
+        *removed = true;
+        return 0;
+    }
+    (void)err;
+    unhold(s, seq);
+    if (s->n_acks == s->cap_acks) {
+        s->cap_acks = s->cap_acks ? 2 * s->cap_acks : 256;
+        s->acks = nm_xrealloc(s->acks, s->cap_acks * sizeof *s->acks);
+    }
+    s->acks[s->n_acks++] = m; /* sent and confirmed at commit */
     *removed = true;
     return 0;
 }
@@ -218,7 +331,7 @@ static int j_scan_oldest(nm_qstore *st, size_t limit,
     jsErrCode jerr = 0;
     natsStatus rc = js_GetStreamInfo(&si, s->js, JS_STREAM, NULL, &jerr);
     if (rc != NATS_OK)
-        return nats_fail(err, rc, jerr, "reading stream info");
+        return nats_fail(s, err, rc, jerr, "reading stream info");
     if (si->State.Msgs > 0 && nm_u64map_get(&s->held, si->State.FirstSeq) == NULL)
         fn(arg, (int64_t)si->State.FirstSeq, si->State.FirstTime / 1000000);
     jsStreamInfo_Destroy(si);
@@ -232,7 +345,7 @@ static int stream_msgs(js_store *s, const char *stream, int64_t *msgs, int64_t *
     jsErrCode jerr = 0;
     natsStatus rc = js_GetStreamInfo(&si, s->js, stream, NULL, &jerr);
     if (rc != NATS_OK)
-        return nats_fail(err, rc, jerr, "reading stream info");
+        return nats_fail(s, err, rc, jerr, "reading stream info");
     if (msgs)
         *msgs = (int64_t)si->State.Msgs;
     if (bytes)
@@ -248,6 +361,45 @@ static int j_counts(nm_qstore *st, int64_t *n_articles, int64_t *n_dead, int64_t
     if ((n_articles || bytes) && stream_msgs(s, JS_STREAM, n_articles, bytes, err) != 0)
         return -1;
     return n_dead ? stream_msgs(s, JS_DEAD, n_dead, NULL, err) : 0;
+}
+
+static int j_state(nm_qstore *st, nm_qstore_state *out, nm_error *err)
+{
+    js_store *s = jss(st);
+    if (s->n_deferred)
+        flush_deferred(s);
+    if (js_ready(s, err) != 0)
+        return -1;
+    jsStreamInfo *si = NULL;
+    jsConsumerInfo *ci = NULL;
+    jsErrCode jerr = 0;
+    natsStatus rc = js_GetStreamInfo(&si, s->js, JS_STREAM, NULL, &jerr);
+    if (rc != NATS_OK)
+        return nats_fail(s, err, rc, jerr, "reading stream info");
+    rc = js_GetConsumerInfo(&ci, s->js, JS_STREAM, JS_CONSUMER, NULL, &jerr);
+    if (rc != NATS_OK) {
+        jsStreamInfo_Destroy(si);
+        return nats_fail(s, err, rc, jerr, "reading consumer info");
+    }
+    memset(out, 0, sizeof *out);
+    out->articles = (int64_t)si->State.Msgs;
+    out->bytes = (int64_t)si->State.Bytes;
+    out->in_flight = ci->NumAckPending;
+    /* Not yet delivered, and delivered but given back (nak, back-off): both
+     * wait. The stream holds exactly the unsettled articles (work queue). */
+    out->backlog = out->articles - out->in_flight;
+    if (out->backlog < (int64_t)ci->NumPending)
+        out->backlog = (int64_t)ci->NumPending;
+    if (out->articles > 0)
+        out->oldest_unix_ms = si->State.FirstTime / 1000000;
+    /* Every delivery has a consumer sequence; a first delivery, a stream
+     * sequence (dense: duplicates take none). The rest are redeliveries. */
+    int64_t first = (int64_t)ci->Delivered.Stream;
+    int64_t all = (int64_t)ci->Delivered.Consumer;
+    out->redelivered = all > first ? all - first : 0;
+    jsConsumerInfo_Destroy(ci);
+    jsStreamInfo_Destroy(si);
+    return stream_msgs(s, JS_DEAD, &out->dead, NULL, err);
 }
 
 static int j_compact(nm_qstore *st, int64_t *freed, nm_error *err)
@@ -266,6 +418,10 @@ static void j_close(nm_qstore *st)
         if (s->held.keys && s->held.keys[i])
             natsMsg_Destroy(s->held.values[i]); /* unacked: redelivered after the ack wait */
     nm_u64map_clear(&s->held);
+    free(s->deferred);
+    drop_acks(s);
+    free(s->acks);
+    natsSubscription_Destroy(s->ack_sub);
     natsSubscription_Destroy(s->sub); /* the durable consumer stays for the other fronts */
     jsCtx_Destroy(s->js);
     natsConnection_Destroy(s->nc);
@@ -289,6 +445,7 @@ static const nm_qstore_ops js_ops = {
     .scan_oldest = j_scan_oldest,
     .counts = j_counts,
     .compact = j_compact,
+    .state = j_state,
     .dead_list = nm_js_dead_list,
     .unbury = nm_js_unbury,
     .dead_ids = nm_js_dead_ids,
@@ -330,7 +487,7 @@ static int ensure_stream(js_store *s, jsStreamConfig *want, nm_error *err)
     rc = js_AddStream(&si, s->js, want, NULL, &jerr);
     jsStreamInfo_Destroy(si);
     if (rc != NATS_OK)
-        return nats_fail(err, rc, jerr, "creating a stream");
+        return nats_fail(s, err, rc, jerr, "creating a stream");
     nm_log_info("JetStream stream created name=%s replicas=%lld", want->Name,
                 (long long)want->Replicas);
     return 0;
@@ -379,7 +536,7 @@ static int setup(js_store *s, const nm_qstore_js_config *cfg, int replicas, nm_e
     jsErrCode jerr = 0;
     natsStatus rc = js_PullSubscribe(&s->sub, s->js, JS_SUBJECT, JS_CONSUMER, NULL, &so, &jerr);
     if (rc != NATS_OK)
-        return nats_fail(err, rc, jerr, "subscribing to the consumer " JS_CONSUMER);
+        return nats_fail(s, err, rc, jerr, "subscribing to the consumer " JS_CONSUMER);
     return 0;
 }
 
@@ -418,6 +575,7 @@ nm_qstore *nm_qstore_js_open(const nm_qstore_js_config *cfg, nm_error *err)
     }
     js_store *s = nm_xcalloc(1, sizeof *s);
     s->base.ops = &js_ops;
+    s->ack_wait_ms = cfg->ack_wait_ms;
     if (rc == NATS_OK)
         rc = natsConnection_Connect(&s->nc, opts);
     natsOptions_Destroy(opts);
@@ -435,9 +593,24 @@ nm_qstore *nm_qstore_js_open(const nm_qstore_js_config *cfg, nm_error *err)
     jo.PublishAsync.ErrHandler = on_pub_error;
     jo.PublishAsync.ErrHandlerClosure = s;
     jo.PublishAsync.MaxPending = 4096;
+    jo.PublishAsync.StallWait = JS_WAIT_MS; /* a full window waits, bounded, then fails */
     rc = natsConnection_JetStream(&s->js, s->nc, &jo);
     if (rc != NATS_OK) {
-        nats_fail(err, rc, 0, "opening a JetStream context");
+        nats_fail(s, err, rc, 0, "opening a JetStream context");
+        j_close(&s->base);
+        return NULL;
+    }
+    natsInbox *inbox = NULL;
+    char sub_subject[160];
+    rc = natsInbox_Create(&inbox);
+    if (rc == NATS_OK) {
+        snprintf(s->ack_inbox, sizeof s->ack_inbox, "%s", (const char *)inbox);
+        snprintf(sub_subject, sizeof sub_subject, "%s.>", s->ack_inbox);
+        rc = natsConnection_SubscribeSync(&s->ack_sub, s->nc, sub_subject);
+    }
+    natsInbox_Destroy(inbox);
+    if (rc != NATS_OK) {
+        nats_fail(s, err, rc, 0, "subscribing to ack replies");
         j_close(&s->base);
         return NULL;
     }

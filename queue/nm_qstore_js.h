@@ -21,7 +21,8 @@
  * the producer after it); scan_ready is a pull fetch of at most what the
  * reactor can deliver now (reads_reserve); the stream sequence is both the
  * row's seq and its revision; attempts = deliveries - 1; extend is "in
- * progress"; remove is a synchronous ack; retry records the failure in
+ * progress"; remove is an ack confirmed by the server, the acks of one
+ * transaction sent together at commit and waited for; retry records the failure in
  * NEWSMILL_HISTORY and naks with the back-off as delay; bury publishes the
  * dead letter, then acks. Priorities are not kept (JetStream delivers in
  * stream order).

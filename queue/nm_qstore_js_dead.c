@@ -65,7 +65,7 @@ static int history_put(js_store *s, int64_t seq, const Newsmill__DeadLetter *h, 
     natsStatus rc = js_Publish(&pa, s->js, subj, buf, (int)len, NULL, &jerr);
     free(buf);
     jsPubAck_Destroy(pa);
-    return rc == NATS_OK ? 0 : nats_fail(err, rc, jerr, "recording a failure");
+    return rc == NATS_OK ? 0 : nats_fail(s, err, rc, jerr, "recording a failure");
 }
 
 static void history_drop(js_store *s, int64_t seq)
@@ -88,6 +88,8 @@ int nm_js_retry(nm_qstore *st, int64_t seq, int64_t rev, uint32_t attempts,
     js_store *s = jss(st);
     if (applied)
         *applied = false;
+    if (js_ready(s, err) != 0)
+        return -1; /* still held: given again after the ack wait */
     natsMsg *m = unhold(s, seq);
     if (!m)
         return 0;
@@ -154,6 +156,8 @@ int nm_js_bury(nm_qstore *st, int64_t seq, int64_t rev, uint32_t attempts,
     natsMsg *m = nm_u64map_get(&s->held, (uint64_t)seq);
     if (!m)
         return 0;
+    if (js_ready(s, err) != 0)
+        return -1; /* still held: given again after the ack wait */
     const uint8_t *art = (const uint8_t *)natsMsg_GetData(m);
     size_t art_len = (size_t)natsMsg_GetDataLength(m);
     Newsmill__Article *a = newsmill__article__unpack(NULL, art_len, art);
@@ -183,13 +187,13 @@ int nm_js_bury(nm_qstore *st, int64_t seq, int64_t rev, uint32_t attempts,
     jsPubAck_Destroy(pa);
     if (rc != NATS_OK) {
         newsmill__dead_letter__free_unpacked(h, NULL);
-        return nats_fail(err, rc, jerr, "publishing a dead letter");
+        return nats_fail(s, err, rc, jerr, "publishing a dead letter");
     }
     /* The letter is stored: now the article may leave the work queue. If
      * this ack is lost, the article comes back and is buried again (one
      * letter per id: the newer replaces it). */
     unhold(s, seq);
-    int arc = ack_sync(m, err);
+    int arc = ack_sync(s, m, err);
     natsMsg_Destroy(m);
     history_drop(s, seq);
     if (arc != 0) {
@@ -206,11 +210,13 @@ int nm_js_bury(nm_qstore *st, int64_t seq, int64_t rev, uint32_t attempts,
 static int dead_each(js_store *s, bool (*fn)(void *arg, natsMsg *m, uint64_t seq), void *arg,
                      nm_error *err)
 {
+    if (js_ready(s, err) != 0)
+        return -1;
     jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;
     natsStatus rc = js_GetStreamInfo(&si, s->js, JS_DEAD, NULL, &jerr);
     if (rc != NATS_OK)
-        return nats_fail(err, rc, jerr, "reading the dead letters");
+        return nats_fail(s, err, rc, jerr, "reading the dead letters");
     uint64_t first = si->State.FirstSeq, last = si->State.LastSeq, n = si->State.Msgs;
     jsStreamInfo_Destroy(si);
     if (n == 0)
@@ -221,7 +227,7 @@ static int dead_each(js_store *s, bool (*fn)(void *arg, natsMsg *m, uint64_t seq
         if (rc == NATS_NOT_FOUND)
             continue; /* replaced or requeued */
         if (rc != NATS_OK)
-            return nats_fail(err, rc, jerr, "reading a dead letter");
+            return nats_fail(s, err, rc, jerr, "reading a dead letter");
         bool go_on = fn(arg, m, seq);
         natsMsg_Destroy(m);
         if (!go_on)
@@ -308,6 +314,8 @@ int nm_js_unbury(nm_qstore *st, const char *id, int64_t now_unix_ms, bool *found
                  bool *inserted, nm_error *err)
 {
     js_store *s = jss(st);
+    if (js_ready(s, err) != 0)
+        return -1;
     *found = *inserted = false;
     natsMsg *m;
     if (last_dead(s, id, &m) != 0)
@@ -331,7 +339,7 @@ int nm_js_unbury(nm_qstore *st, const char *id, int64_t now_unix_ms, bool *found
     natsStatus rc = js_Publish(&pa, s->js, JS_SUBJECT, art, (int)art_len, &po, &jerr);
     int ret = 0;
     if (rc != NATS_OK) {
-        ret = nats_fail(err, rc, jerr, "requeueing a dead letter");
+        ret = nats_fail(s, err, rc, jerr, "requeueing a dead letter");
     } else {
         /* the history goes with it, as with the spool */
         l->attempts = 0;

@@ -97,9 +97,14 @@ static void *bind_router(void *ctx, const nm_queue_config *cfg, const char *endp
     return sock;
 }
 
+/* The store's figures: with a shared store (JetStream) every front reports
+ * the same values, labelled shared="<store>" so that the collector takes
+ * one of them instead of their sum (collector/nm_aggregate.h). */
 static void make_metrics(nm_queue *q)
 {
     nm_stats *s = q->stats;
+    bool shared = q->store->ops->caps.shared;
+    const char *lk = shared ? "shared" : NULL, *lv = shared ? q->store->ops->name : NULL;
     q->m.submitted = nm_stats_counter(s, "queue_articles_submitted_total",
                                       "Articles received in submit batches", NULL, NULL);
     q->m.accepted = nm_stats_counter(s, NM_METRIC_QUEUE_ARTICLES_ACCEPTED_TOTAL,
@@ -111,19 +116,22 @@ static void make_metrics(nm_queue *q)
     q->m.failed = nm_stats_counter(s, "queue_articles_failed_total",
                                    "Fail reports from workers", NULL, NULL);
     q->m.redelivered = nm_stats_counter(s, "queue_articles_redelivered_total",
-                                        "Articles put back after a lease expired or a worker left",
-                                        NULL, NULL);
+                                        shared ? "Deliveries beyond each article's first (the "
+                                                 "consumer's, all fronts)"
+                                               : "Articles put back after a lease expired or a "
+                                                 "worker left",
+                                        lk, lv);
     q->m.dead = nm_stats_counter(s, "queue_articles_dead_total",
                                  "Articles moved to the dead letters", NULL, NULL);
     q->m.backlog = nm_stats_gauge(s, NM_METRIC_QUEUE_BACKLOG_ARTICLES,
-                                  "Articles waiting for delivery", NULL, NULL);
+                                  "Articles waiting for delivery", lk, lv);
     q->m.in_flight = nm_stats_gauge(s, NM_METRIC_QUEUE_IN_FLIGHT_ARTICLES,
-                                    "Articles under lease", NULL, NULL);
+                                    "Articles under lease", lk, lv);
     q->m.oldest_age = nm_stats_gauge(s, NM_METRIC_QUEUE_OLDEST_BACKLOG_AGE_SECONDS,
-                                     "Age of the oldest waiting article", NULL, NULL);
+                                     "Age of the oldest waiting article", lk, lv);
     q->m.spool_bytes = nm_stats_gauge(s, "queue_spool_bytes", "Bytes used by the spool",
-                                      NULL, NULL);
-    q->m.dead_letters = nm_stats_gauge(s, NM_METRIC_QUEUE_DEAD_LETTERS, "Dead letters kept", NULL, NULL);
+                                      lk, lv);
+    q->m.dead_letters = nm_stats_gauge(s, NM_METRIC_QUEUE_DEAD_LETTERS, "Dead letters kept", lk, lv);
     q->m.workers = nm_stats_gauge(s, "queue_workers", "Workers connected", NULL, NULL);
     q->m.suspects = nm_stats_gauge(s, "queue_suspect_articles",
                                    "Articles redelivered in small groups because a worker died "
@@ -182,6 +190,8 @@ static void drain_disconnects(nm_queue *q, void *monitor, const char *what)
     }
 }
 
+static bool shared_state(nm_queue *q);
+
 static nm_qstore *open_store(const nm_queue_config *cfg, nm_error *err)
 {
     if (!cfg->store || !strcmp(cfg->store, "spool"))
@@ -222,7 +232,6 @@ nm_queue *nm_queue_new(void *zmq_ctx, const nm_queue_config *cfg, nm_error *err)
     q->cfg.instance = NULL;
     q->ctx = zmq_ctx;
     q->stats = nm_stats_new("queue", cfg->instance);
-    make_metrics(q);
     q->leases = nm_lease_table_new();
     q->suspects = nm_suspects_new();
     q->window = nm_xmalloc(NM_QUEUE_WINDOW * sizeof *q->window);
@@ -235,6 +244,9 @@ nm_queue *nm_queue_new(void *zmq_ctx, const nm_queue_config *cfg, nm_error *err)
     if (!q->store ||
         q->store->ops->counts(q->store, &q->n_articles, &q->n_dead, &q->spool_bytes, err) != 0)
         goto fail;
+    make_metrics(q);
+    if (q->store->ops->state) /* the cluster's figures from the first report on */
+        shared_state(q);
     Newsmill__DeadLetter **letters;
     size_t n_letters;
     if (q->store->ops->dead_list(q->store, NM_QUEUE_RECENT_DEAD, NULL, &letters, &n_letters, err) != 0)
@@ -362,6 +374,47 @@ static bool oldest_waiting(void *arg, int64_t seq, int64_t enqueued_unix_ms)
     return true;
 }
 
+/* A shared store's figures, from the store (every front reports the same).
+ * False when it cannot be read now: the last figures stay. */
+static bool shared_state(nm_queue *q)
+{
+    nm_qstore_state st;
+    nm_error err;
+    if (q->store->ops->state(q->store, &st, &err) != 0) {
+        q->storage_error = true;
+        nm_log_warn("reading the %s state: %s", q->store->ops->name, err.msg);
+        return false;
+    }
+    q->storage_error = false;
+    q->n_articles = st.articles;
+    q->n_dead = st.dead;
+    q->spool_bytes = st.bytes;
+    nm_metric_set(q->m.backlog, (double)st.backlog);
+    nm_metric_set(q->m.in_flight, (double)st.in_flight);
+    double age = st.backlog > 0 && st.oldest_unix_ms > 0
+                     ? (double)(nm_time_unix_ms() - st.oldest_unix_ms) / 1000.0
+                     : 0;
+    nm_metric_set(q->m.oldest_age, age > 0 ? age : 0);
+    double more = (double)st.redelivered - nm_metric_value(q->m.redelivered);
+    if (more > 0)
+        nm_metric_add(q->m.redelivered, more);
+    return true;
+}
+
+/* The spool's figures: counted here, the store's size read from it. */
+static void own_state(nm_queue *q)
+{
+    nm_error err;
+    if (q->store->ops->counts(q->store, NULL, NULL, &q->spool_bytes, &err) != 0)
+        nm_log_warn("reading spool size: %s", err.msg);
+    size_t in_flight = nm_lease_count(q->leases);
+    nm_metric_set(q->m.backlog, (double)(q->n_articles - (int64_t)in_flight));
+    nm_metric_set(q->m.in_flight, (double)in_flight);
+    nm_metric_set(q->m.oldest_age, 0);
+    if (q->store->ops->scan_oldest(q->store, in_flight + 1, oldest_waiting, q, &err) != 0)
+        nm_log_warn("reading oldest article: %s", err.msg);
+}
+
 static void send_stats(nm_queue *q)
 {
     nm_error err;
@@ -377,20 +430,14 @@ static void send_stats(nm_queue *q)
                         (long long)q->n_articles,
                         (long long)((nm_time_mono_ns() - t0) / NM_NS_PER_MS));
     }
-    if (q->store->ops->counts(q->store, q->store->ops->caps.shared ? &q->n_articles : NULL,
-                              q->store->ops->caps.shared ? &q->n_dead : NULL, &q->spool_bytes,
-                              &err) != 0)
-        nm_log_warn("reading spool size: %s", err.msg);
-    size_t in_flight = nm_lease_count(q->leases);
-    nm_metric_set(q->m.backlog, (double)(q->n_articles - (int64_t)in_flight));
-    nm_metric_set(q->m.in_flight, (double)in_flight);
+    if (q->store->ops->state)
+        shared_state(q);
+    else
+        own_state(q);
     nm_metric_set(q->m.spool_bytes, (double)q->spool_bytes);
     nm_metric_set(q->m.dead_letters, (double)q->n_dead);
     nm_metric_set(q->m.workers, (double)q->n_workers);
     nm_metric_set(q->m.suspects, (double)nm_suspects_count(q->suspects));
-    nm_metric_set(q->m.oldest_age, 0);
-    if (q->store->ops->scan_oldest(q->store, in_flight + 1, oldest_waiting, q, &err) != 0)
-        nm_log_warn("reading oldest article: %s", err.msg);
     for (nm_queue_worker *w = q->workers; w; w = w->next)
         nm_metric_set(w->in_flight_gauge, w->in_flight);
     /* full: at a limit now, or a submit was refused as full in the last 5 s */

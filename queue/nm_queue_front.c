@@ -297,7 +297,8 @@ static void finish_group(nm_queue *q, group *g)
         pending *p = &g->batches[i];
         size_t n = p->env->submit->n_articles;
         if (rc != 0 && p->n_valid > 0) {
-            nm_queue_count_rejected(q, "storage", p->n_valid);
+            nm_queue_count_rejected(q, g->txn_err.code == NM_ERR_BUSY ? "unavailable" : "storage",
+                                    p->n_valid);
             reply_error(q, &p->route, p->request_id, NM_ERR_IO, "storage",
                         "%s write failed: %s; nothing of this batch was accepted",
                         q->store->ops->name, g->txn_err.msg);

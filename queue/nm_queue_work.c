@@ -111,7 +111,8 @@ static void lose_lease(nm_queue *q, nm_lease *l, uint32_t group, const char *wha
     nm_queue_worker *w = l->owner;
     int64_t seq = l->seq;
     char reason[400];
-    nm_metric_add(q->m.redelivered, 1);
+    if (!q->store->ops->caps.shared) /* else the store counts them (nm_queue.c) */
+        nm_metric_add(q->m.redelivered, 1);
     if (group <= 1) {
         snprintf(reason, sizeof reason,
                  "worker died while processing it (%u times, delivered alone): worker %s %s",
@@ -227,6 +228,20 @@ static void ask_for_credit(nm_queue *q, const nm_route *route, nm_queue_worker *
                "unknown-worker", "unknown worker: announce credit (reset) first");
 }
 
+/* Answers a heartbeat that asks for it: the worker learns we are alive
+ * (nm_consumer.h, failover). */
+static void echo_heartbeat(nm_queue *q, const nm_route *route, const nm_queue_worker *w,
+                           uint64_t request_id)
+{
+    Newsmill__Heartbeat hb = NEWSMILL__HEARTBEAT__INIT;
+    hb.in_flight = w->in_flight;
+    Newsmill__Envelope env = NEWSMILL__ENVELOPE__INIT;
+    env.request_id = request_id;
+    env.body_case = NEWSMILL__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    nm_frame_send(q->back, route, &env, ZMQ_DONTWAIT, NULL);
+}
+
 static void on_credit(nm_queue *q, const nm_route *route, nm_queue_worker *w, uint64_t request_id,
                       const Newsmill__Credit *c)
 {
@@ -335,6 +350,8 @@ static void handle_back(nm_queue *q, const nm_route *route, Newsmill__Envelope *
             w->draining = true;
             w->credit = 0;
         }
+        if (env->request_id & NM_REQUEST_ECHO_BIT)
+            echo_heartbeat(q, route, w, env->request_id);
         break;
     case NEWSMILL__ENVELOPE__BODY_DONE:
         on_done(q, route, env->request_id, env->done);

@@ -29,14 +29,20 @@ int main(int argc, char **argv)
     const char *data_dir = "";
     const char *log_level = "info";
     int64_t credit = 256, batch = 128, flush_ms = 50, retry_ms = 2000, drain_ms = 5000;
-    int64_t busy_ms = 20, db_max = 0;
+    int64_t busy_ms = 20, db_max = 0, failover_ms = 5000;
     bool sync_normal = false;
     const char *results_dir = "";
     int64_t period_ms = 86400000, grace_ms = 15 * 60000, retention_ms = 0;
     bool shared = false;
     nm_curve_opts curve_opts = {0};
     const nm_opt opts[] = {
-        {"queue", 'q', NM_OPT_STRING, &queue, "ENDPOINT", "queue endpoint for workers", 0, 0},
+        {"queue", 'q', NM_OPT_STRING, &queue, "ENDPOINT[,...]",
+         "queue endpoint for workers; a list: the fronts of one JetStream cluster, the next "
+         "taken when one is silent for --failover-after",
+         0, 0},
+        {"failover-after", 0, NM_OPT_DURATION, &failover_ms, "DURATION",
+         "with several --queue endpoints: silence of the one in use before moving to the next",
+         500, 600000},
         {"stats", 0, NM_OPT_STRING, &stats, "ENDPOINT", "collector stats endpoint (\"\": none)",
          0, 0},
         {"db", 'd', NM_OPT_STRING, &db, "PATH",
@@ -118,6 +124,7 @@ int main(int argc, char **argv)
     }
     nm_worker_config cfg = {
         .queue_endpoint = queue,
+        .failover_ms = failover_ms,
         .stats_endpoint = stats,
         .db_path = db,
         .name = name,

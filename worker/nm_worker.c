@@ -56,7 +56,7 @@ typedef struct held {
 } held;
 
 typedef struct worker_metrics {
-    nm_metric *done, *stale, *bytes_in, *batches, *db_retries;
+    nm_metric *done, *stale, *bytes_in, *batches, *db_retries, *failovers;
     nm_metric *decode_s, *extract_s, *persist_s, *batch_articles, *submit_to_commit_s;
     nm_metric *in_flight, *rss, *rate;
 } worker_metrics;
@@ -107,6 +107,9 @@ static void metrics_init(nm_worker *w)
     m->db_retries = nm_stats_counter(s, NM_METRIC_WORKER_DB_RETRIES_TOTAL,
                                      "batches retried because the database was busy or full",
                                      NULL, NULL);
+    m->failovers = nm_stats_counter(s, "worker_queue_failovers_total",
+                                    "moves to the next queue of --queue's list after silence",
+                                    NULL, NULL);
     m->decode_s = nm_stats_histogram(s, NM_METRIC_WORKER_DECODE_SECONDS,
                                      "receiving, decoding and validating one delivery",
                                      NM_HIST_SECONDS);
@@ -152,6 +155,8 @@ static void publish_stats(nm_worker *w, int64_t now_ns)
     w->last_stats_ns = now_ns;
     nm_metric_set(w->m.in_flight, (double)w->n_held);
     nm_metric_set(w->m.rss, rss_bytes());
+    nm_metric_add(w->m.failovers, (double)nm_consumer_failovers(w->consumer) -
+                                      nm_metric_value(w->m.failovers));
     nm_stats_set_state(w->stats, state_name(w));
     w->next_stats_ns = now_ns + STATS_INTERVAL_NS;
     if (!w->pub)
@@ -475,9 +480,10 @@ int nm_worker_run(nm_worker *w, volatile sig_atomic_t *stop_requests, nm_error *
         now_ns = nm_time_mono_ns();
         if (*stop_requests >= 1 && !w->draining)
             start_drain(w, now_ns);
+        long timeout_ms = poll_timeout_ms(w, now_ns); /* first: the consumer may fail over */
         zmq_pollitem_t items[] = {{nm_consumer_socket(w->consumer), 0, ZMQ_POLLIN, 0},
                                   {NULL, nm_writer_fd(w->writer), ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 2, poll_timeout_ms(w, now_ns)) < 0 && zmq_errno() != EINTR)
+        if (zmq_poll(items, 2, timeout_ms) < 0 && zmq_errno() != EINTR)
             return nm_error_set(err, NM_ERR_ZMQ, "zmq_poll: %s", zmq_strerror(zmq_errno()));
         if (w->n_writing)
             written(w, nm_time_mono_ns());
@@ -599,6 +605,7 @@ nm_worker *nm_worker_new(const nm_worker_config *cfg, nm_error *err)
         .endpoint = cfg->queue_endpoint,
         .worker = nm_stats_instance(w->stats),
         .capacity = w->cfg.credit,
+        .failover_ms = cfg->failover_ms,
         .curve = cfg->curve,
     };
     w->consumer = nm_consumer_new(w->zmq_ctx, &ccfg, err);

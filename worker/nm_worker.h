@@ -47,7 +47,8 @@
 #include "nm_error.h"
 
 typedef struct nm_worker_config {
-    const char *queue_endpoint; /* queue back endpoint */
+    const char *queue_endpoint; /* queue back endpoint, or a list to fail over along */
+    int64_t failover_ms;        /* a list: silence before the next (0: 5 s) */
     const char *stats_endpoint; /* collector stats endpoint; NULL or "": no stats */
     const char *db_path;        /* results database (created if missing) */
     const char *name;           /* instance name; NULL or "": HOST:PID */

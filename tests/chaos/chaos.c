@@ -28,7 +28,13 @@
  *     runs with its default --max-attempts).
  * Exit 0 when they hold, 1 otherwise (with what broke), 2 on bad flags.
  *
- *   chaos [--kills N] [--seed S] [--workers N] [--keep]
+ *   chaos [--kills N] [--seed S] [--workers N] [--keep] [--nats]
+ *
+ * --nats: the same over a queue on NATS JetStream (chaos_nats.c): three
+ * nats-server nodes, two fronts, the collector and the workers (given both
+ * fronts) are all among the processes killed and frozen; producers are
+ * given both fronts. "Nothing left" and the dead letters are then read from
+ * the cluster (the stream's messages, `newsmill dead`) before the stop.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -82,6 +88,11 @@ static void start_member(member *m)
     m->stopped = false;
 }
 
+static void add_member_cb(fleet *f, const char *name, char **argv)
+{
+    add_member(f, name, argv);
+}
+
 static void build_fleet(fleet *f, int workers)
 {
     snprintf(f->front, sizeof f->front, "%s", nm_test_endpoint());
@@ -91,6 +102,12 @@ static void build_fleet(fleet *f, int workers)
     snprintf(f->http, sizeof f->http, "127.0.0.1:%d", nm_test_free_port());
     snprintf(f->spool, sizeof f->spool, "%s/queue.db", f->dir);
     snprintf(f->results, sizeof f->results, "%s/results.db", f->dir);
+    if (f->nats) {
+        chaos_nats_members(f, workers, add_member_cb);
+        for (int i = 0; i < f->n_members; i++)
+            start_member(&f->members[i]);
+        return;
+    }
 
     /* The fleet's short leases and timeouts (nm_test_fleet_queue_argv);
      * everything else (--max-attempts above all) is the queue's default. */
@@ -154,12 +171,14 @@ int main(int argc, char **argv)
 {
     nm_log_init("chaos");
     int64_t kills = 20, seed = 0, workers = 3;
-    bool keep_files = false;
+    bool keep_files = false, nats = false;
     nm_opt opts[] = {
         {"kills", 'k', NM_OPT_INT, &kills, "N", "faults to inject", 0, 100000},
         {"seed", 's', NM_OPT_INT, &seed, "S", "random seed (0: from the clock; printed)", 0, 0},
         {"workers", 'w', NM_OPT_INT, &workers, "N", "workers in the fleet", 1, MAX_WORKERS},
         {"keep", 0, NM_OPT_FLAG, &keep_files, NULL, "keep the fleet's directory (logs, databases) afterwards", 0, 0},
+        {"nats", 0, NM_OPT_FLAG, &nats, NULL,
+         "the queue on a 3-node NATS JetStream cluster with two fronts (nodes killed too)", 0, 0},
     };
     const nm_opts_program program = {
         "chaos", "[OPTIONS]",
@@ -170,6 +189,10 @@ int main(int argc, char **argv)
     int rc = nm_opts_run(&program, argc, argv, NULL);
     if (rc != 0)
         return rc == NM_OPTS_HELP ? 0 : 2;
+    if (nats && !chaos_nats_available()) {
+        printf("SKIP: nats-server missing (scripts/deps.txt)\n");
+        return 77;
+    }
     if (!seed)
         seed = (int64_t)(nm_time_unix_ms() ^ (getpid() << 16));
     rng_state = (uint64_t)seed | 1;
@@ -190,6 +213,7 @@ int main(int argc, char **argv)
     }
     fleet f = {0};
     f.dir = nm_test_tmpdir();
+    f.nats = nats;
     printf("chaos: fleet directory %s%s\n", f.dir, keep_files ? " (kept)" : "");
     build_fleet(&f, (int)workers);
 
@@ -201,6 +225,8 @@ int main(int argc, char **argv)
             _exit(chaos_run_producer(&f, p, rng_state));
     }
     nm_test_sleep_ms(1000);
+    if (f.nats && !chaos_nats_wait_accepted(&f, 60000))
+        printf("chaos: the cluster accepted nothing in 60 s; faults start anyway\n");
 
     int64_t t0 = nm_time_mono_ns();
     int n_kill9 = 0, n_stop = 0;
@@ -252,7 +278,10 @@ int main(int argc, char **argv)
      * machine. What the spool holds is checked again after the stop. */
     void *ctx = zmq_ctx_new();
     while (nm_time_mono_ns() - drain_t0 < 120 * NM_NS_PER_S) {
-        int64_t idle = chaos_queue_idle_report(&f, ctx);
+        /* JetStream: the stream itself, empty (a front just restarted
+         * reports nothing until it has read the cluster's state) */
+        int64_t idle = f.nats ? (chaos_nats_stream_msgs(&f, "NEWSMILL") == 0 ? nm_time_unix_ms() : 0)
+                              : chaos_queue_idle_report(&f, ctx);
         if (!idle) {
             idle_since = 0;
         } else if (!idle_since) {
@@ -270,18 +299,29 @@ int main(int argc, char **argv)
     double drain_s = (double)(nm_time_mono_ns() - drain_t0) / 1e9;
     /* Let the last done messages and poison failures settle, then stop. */
     nm_test_sleep_ms(1500);
-    stop_fleet(&f);
-
     int failures = 0;
-    long waiting = chaos_query_file(f.spool, "SELECT count(*) FROM articles");
-    long dead = chaos_query_file(f.spool, "SELECT count(*) FROM dead");
-    long dead_poison = chaos_query_file(f.spool, "SELECT count(*) FROM dead WHERE id LIKE 'poison-%'");
+    long waiting, dead, dead_poison, dead_innocent;
+    if (f.nats) { /* read from the cluster while it runs */
+        waiting = chaos_nats_stream_msgs(&f, "NEWSMILL");
+        dead = chaos_nats_dead(&f, &dead_poison, &dead_innocent);
+        if (dead < 0) {
+            printf("chaos: FAIL the fronts did not list the dead letters\n");
+            failures++;
+        }
+        stop_fleet(&f);
+    } else {
+        stop_fleet(&f);
+        waiting = chaos_query_file(f.spool, "SELECT count(*) FROM articles");
+        dead = chaos_query_file(f.spool, "SELECT count(*) FROM dead");
+        dead_poison = chaos_query_file(f.spool, "SELECT count(*) FROM dead WHERE id LIKE 'poison-%'");
+        dead_innocent = chaos_report_dead_not_poison(&f, true);
+    }
     long results_rows = chaos_query_file(f.results, "SELECT count(*) FROM articles");
     if (waiting != 0) {
-        printf("chaos: FAIL %ld articles left in the spool (backlog or in flight)\n", waiting);
+        printf("chaos: FAIL %ld articles left in the %s (backlog or in flight)\n", waiting,
+               f.nats ? "stream" : "spool");
         failures++;
     }
-    long dead_innocent = chaos_report_dead_not_poison(&f, true);
     if (dead_innocent != 0)
         failures++;
     if (dead_poison < rec.acked_poison) {
@@ -291,14 +331,14 @@ int main(int argc, char **argv)
     }
     content_report c;
     failures += chaos_check_results(&f, &rec, &c);
-    printf("{\"mode\":\"chaos\",\"seed\":%" PRId64 ",\"faults\":%" PRId64
+    printf("{\"mode\":\"chaos\",\"store\":\"%s\",\"seed\":%" PRId64 ",\"faults\":%" PRId64
            ",\"kill9\":%d,\"stop_cont\":%d,\"fault_seconds\":%.1f,\"accepted\":%ld,"
            "\"poison_accepted\":%ld,\"resubmissions_accepted\":%ld,\"stored\":%ld,"
            "\"results_rows\":%ld,\"content_checked\":%ld,\"content_ok\":%ld,\"missing\":%ld,"
            "\"stale\":%ld,\"wrong_content\":%ld,\"rows_mismatch\":%ld,\"unexpected_rows\":%ld,"
            "\"orphan_rows\":%ld,\"unindexed\":%ld,\"fts_ok\":%s,\"dead\":%ld,"
            "\"dead_not_poison\":%ld,\"left_in_spool\":%ld,\"drain_seconds\":%.1f,\"ok\":%s}\n",
-           seed, kills, n_kill9, n_stop, fault_s, rec.acked, rec.acked_poison, rec.resubmitted,
+           f.nats ? "jetstream" : "spool", seed, kills, n_kill9, n_stop, fault_s, rec.acked, rec.acked_poison, rec.resubmitted,
            got, results_rows, c.checked, c.ok, c.missing, c.stale, c.wrong, c.rows_mismatch,
            c.unexpected, c.tables.orphan_rows, c.tables.unindexed,
            c.tables.fts_ok ? "true" : "false", dead,

@@ -15,6 +15,7 @@
 #include "nm_test.h"
 
 #define MAX_WORKERS 8
+#define MAX_MEMBERS (MAX_WORKERS + 6) /* + queue(s), collector, nats nodes */
 #define PRODUCERS 2
 #define BATCH 20
 #define POISON_EVERY 97 /* one article in this many is poison */
@@ -31,11 +32,39 @@ typedef struct member {
 
 typedef struct fleet {
     const char *dir;
-    char front[64], back[64], stats[64], query[64], http[64];
+    /* front and back are lists with --nats (both fronts, for failover) */
+    char front[160], back[160], stats[64], query[64], http[64];
     char spool[512], results[512];
-    member members[MAX_WORKERS + 2];
+    member members[MAX_MEMBERS];
     int n_members;
+    bool nats;            /* --nats: the queue on a 3-node JetStream cluster */
+    char nats_urls[256];  /* the nodes' client URLs */
+    int nats_monitor[3];  /* their monitoring ports (/jsz) */
 } fleet;
+
+/* ---- the JetStream fleet (chaos_nats.c) --------------------------------- */
+
+/* True when nats-server is on the PATH. */
+bool chaos_nats_available(void);
+
+/* Adds the members of a --nats fleet to f (not started): nats-1..3
+ * (JetStream, full-mesh routes, store dirs under f->dir), two fronts
+ * (queue, queue-2) on them, the collector, and workers given both fronts.
+ * add(f, name, argv) adds one member. */
+void chaos_nats_members(fleet *f, int workers, void (*add)(fleet *f, const char *name, char **argv));
+
+/* Waits up to ms for a producer's first accepted article (a cluster just
+ * started elects its leaders, and its fronts make the streams, first: the
+ * faults start on a fleet that works). */
+bool chaos_nats_wait_accepted(const fleet *f, int ms);
+
+/* Messages in the JetStream stream `stream`, read from a live node's
+ * monitoring port; -1 when no node answers. */
+long chaos_nats_stream_msgs(const fleet *f, const char *stream);
+
+/* Dead letters listed by the fronts (`newsmill dead --json`): how many, how
+ * many are poison; those that are not are printed. -1 when no front answers. */
+long chaos_nats_dead(const fleet *f, long *poison, long *not_poison);
 
 /* ---- producers (chaos_producer.c) -------------------------------------- */
 

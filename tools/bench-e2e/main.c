@@ -343,7 +343,7 @@ int main(int argc, char **argv)
             *slash = '\0';
     }
     const char *corpus_dir = default_corpus, *bin_dir = default_bin, *tmp_root = "/tmp";
-    const char *worker_sync = "full";
+    const char *worker_sync = "full", *nats = "";
     int64_t n_articles = 50000, n_workers = 2, batch = 500, window = 8, credit = 256,
             worker_batch = 128, timeout_s = 600;
     bool keep = false;
@@ -363,6 +363,8 @@ int main(int argc, char **argv)
         {"timeout", 0, NM_OPT_INT, &timeout_s, "SECONDS", "give up after this long", 1, 86400},
         {"keep", 0, NM_OPT_FLAG, &keep, NULL, "keep the fleet's directory (logs, databases)", 0,
          0},
+        {"nats", 0, NM_OPT_STRING, &nats, "URLS",
+         "run the queue on this NATS JetStream cluster (--store jetstream)", 0, 0},
     };
     size_t n_opts = sizeof opts / sizeof *opts;
     nm_error err;
@@ -408,7 +410,9 @@ int main(int argc, char **argv)
     snprintf(log, sizeof log, "%s/queue.log", dir);
     char *qargv[] = {exe, "--front", front, "--back", back, "--stats", stats_ep, "--spool",
                      spool, "--durability", "full", "--log-level", "warn", NULL};
-    proc_start(&queue, "queue", log, qargv);
+    char *jargv[] = {exe, "--front", front, "--back", back, "--stats", stats_ep, "--store",
+                     "jetstream", "--nats", (char *)nats, "--log-level", "warn", NULL};
+    proc_start(&queue, "queue", log, *nats ? jargv : qargv);
     char credit_s[24], batch_s[24];
     snprintf(credit_s, sizeof credit_s, "%lld", (long long)credit);
     snprintf(batch_s, sizeof batch_s, "%lld", (long long)worker_batch);
@@ -422,8 +426,9 @@ int main(int argc, char **argv)
                          strcmp(worker_sync, "normal") == 0 ? "--sync-normal" : NULL, NULL};
         proc_start(&workers[i], name, log, wargv);
     }
-    /* workers create the database; wait until every worker is connected */
-    usleep(300 * 1000);
+    /* workers create the database; wait until every worker is connected
+     * (JetStream: and the front has made its streams) */
+    usleep(*nats ? 3000 * 1000 : 300 * 1000);
 
     nm_producer *p = nm_producer_new(ctx, front, &err);
     if (!p) {
@@ -571,12 +576,13 @@ int main(int argc, char **argv)
         printf("{\"mode\":\"e2e\",\"process\":\"%s\",\"peak_rss_bytes\":%lld,"
                "\"cpu_seconds\":%.2f}\n",
                workers[i].name, rss_workers[i], cpu_workers[i]);
-    printf("{\"mode\":\"e2e\",\"articles\":%lld,\"stored\":%lld,\"workers\":%lld,"
+    printf("{\"mode\":\"e2e\",\"store\":\"%s\",\"articles\":%lld,\"stored\":%lld,\"workers\":%lld,"
            "\"corpus_docs\":%zu,\"corpus_bytes\":%zu,\"seconds\":%.3f,\"articles_per_s\":%.0f,"
            "\"mb_per_s\":%.2f,\"submit_to_commit_p50_ms\":%.1f,\"submit_to_commit_p99_ms\":%.1f,"
            "\"worker_cpu_us_per_article\":%.0f,\"queue_cpu_us_per_article\":%.0f,"
            "\"sync\":\"%s\",\"ok\":%s}\n",
-           (long long)n_articles, (long long)stored, (long long)n_workers, c.n, c.bytes, seconds,
+           *nats ? "jetstream" : "spool", (long long)n_articles, (long long)stored,
+           (long long)n_workers, c.n, c.bytes, seconds,
            (double)stored / seconds,
            (double)c.bytes * ((double)n_articles / (double)c.n) / seconds / 1e6, p50 * 1e3,
            p99 * 1e3, stored ? cpu_all_workers / (double)stored * 1e6 : 0,

@@ -4,7 +4,12 @@
  * temporary directory, runs producer threads that keep several batches in
  * flight (nm_producer_send/recv) and consumer threads that ack every
  * delivery at once (nm_consumer), and prints JSON lines: one per second of
- * progress, then a summary with "mode":"queue". */
+ * progress, then a summary with "mode":"queue".
+ *
+ * --nats URLS: the queue runs --store jetstream on that cluster (the
+ * spool's figures are then not measured); --raw-nats: only the raw nats.c
+ * measurement on that cluster (nats_raw.c). scripts/bench queue --nats 3
+ * runs both and the spool in one invocation. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -27,6 +32,7 @@
 #include "nm_producer.h"
 #include "nm_spool.h"
 #include "nm_time.h"
+#include "nats_raw.h"
 
 typedef struct bench {
     int64_t articles, batch, producers, consumers, in_flight, body_bytes, capacity, backlog;
@@ -229,8 +235,9 @@ int main(int argc, char **argv)
     b.body_bytes = 600;
     b.capacity = 1000;
     b.durability = "full";
-    const char *dir_opt = "";
-    bool keep = false;
+    const char *dir_opt = "", *nats = "";
+    bool keep = false, raw_nats = false;
+    int64_t replicas = 3;
     const nm_opt opts[] = {
         {"articles", 'n', NM_OPT_INT, &b.articles, "N", "articles to push through", 1, 1e9},
         {"batch", 0, NM_OPT_INT, &b.batch, "N", "articles per submit batch", 1, 10000},
@@ -247,6 +254,12 @@ int main(int argc, char **argv)
         {"dir", 0, NM_OPT_STRING, &dir_opt, "DIR", "where the spool goes (default: a new temp dir)",
          0, 0},
         {"keep", 0, NM_OPT_FLAG, &keep, NULL, "keep the temp dir and the queue log", 0, 0},
+        {"nats", 0, NM_OPT_STRING, &nats, "URLS",
+         "run the queue on this NATS JetStream cluster (--store jetstream)", 0, 0},
+        {"raw-nats", 0, NM_OPT_FLAG, &raw_nats, NULL,
+         "only the raw nats.c measurement on --nats (publish, then fetch 200 + ack)", 0, 0},
+        {"replicas", 0, NM_OPT_INT, &replicas, "N", "replicas of the raw measurement's stream", 1,
+         5},
     };
     size_t n_opts = sizeof opts / sizeof opts[0];
     nm_error err;
@@ -258,6 +271,13 @@ int main(int argc, char **argv)
     int rc = nm_opts_run(&program, argc, argv, NULL);
     if (rc != 0)
         return rc == NM_OPTS_HELP ? 0 : 2;
+    if (raw_nats) {
+        if (!*nats) {
+            fprintf(stderr, "bench-queue: --raw-nats needs --nats URLS\n");
+            return 2;
+        }
+        return bench_nats_raw(nats, b.articles, b.body_bytes, (int)replicas);
+    }
 
     char dir[512];
     if (*dir_opt) {
@@ -295,11 +315,15 @@ int main(int argc, char **argv)
         }
         char dur[64];
         snprintf(dur, sizeof dur, "--durability=%s", b.durability);
-        execl(queue_bin, queue_bin, "--front", b.front, "--back", b.back, "--stats", stats,
-              "--spool", spool, dur, "--log-level=warn", (char *)NULL);
+        if (*nats)
+            execl(queue_bin, queue_bin, "--front", b.front, "--back", b.back, "--stats", stats,
+                  "--store", "jetstream", "--nats", nats, "--log-level=warn", (char *)NULL);
+        else
+            execl(queue_bin, queue_bin, "--front", b.front, "--back", b.back, "--stats", stats,
+                  "--spool", spool, dur, "--log-level=warn", (char *)NULL);
         _exit(127);
     }
-    usleep(300 * 1000);
+    usleep(*nats ? 3000 * 1000 : 300 * 1000); /* JetStream: streams made, leaders elected */
     int early;
     if (waitpid(queue, &early, WNOHANG) == queue) {
         fprintf(stderr, "bench-queue: the queue exited at start; its log: %s\n", log_path);
@@ -375,7 +399,9 @@ int main(int argc, char **argv)
     double load[1] = {0};
     getloadavg(load, 1);
     int64_t rows = -1;
-    nm_spool *s = nm_spool_open(spool, NM_SPOOL_NORMAL, &err);
+    nm_spool *s = *nats ? NULL : nm_spool_open(spool, NM_SPOOL_NORMAL, &err);
+    if (*nats)
+        rows = 0; /* the stream: drained when every article was consumed */
     int64_t live_bytes = 0;
     if (s) {
         nm_spool_count_articles(s, &rows, NULL);
@@ -390,7 +416,7 @@ int main(int argc, char **argv)
     double in_s = (double)(atomic_load(&b.last_ack_ns) - b.t0_ns) / 1e9;
     double out_s = (double)(atomic_load(&b.last_consumed_ns) - b.t0_ns) / 1e9;
     long long acked = atomic_load(&b.acked), consumed = atomic_load(&b.consumed);
-    printf("{\"mode\":\"queue\",\"articles\":%lld,\"batch\":%lld,\"producers\":%lld,"
+    printf("{\"mode\":\"queue\",\"store\":\"%s\",\"articles\":%lld,\"batch\":%lld,\"producers\":%lld,"
            "\"consumers\":%lld,\"backlog\":%lld,\"in_flight_batches\":%lld,\"body_bytes\":%lld,"
            "\"durability\":\"%s\",\"acked\":%lld,\"consumed\":%lld,"
            "\"in_per_s\":%.0f,\"out_per_s\":%.0f,\"submit_ack_p50_ms\":%.2f,"
@@ -399,7 +425,8 @@ int main(int argc, char **argv)
            "\"spool_wal_bytes_after\":%lld,\"spool_live_bytes_after\":%lld,"
            "\"queue_peak_rss_kb\":%ld,\"queue_cpu_s\":%.2f,\"queue_cpu_us_per_article\":%.1f,\"loadavg_1m\":%.1f,"
            "\"queue_exit\":%d,\"ok\":%s}\n",
-           (long long)b.articles, (long long)b.batch, (long long)b.producers,
+           *nats ? "jetstream" : "spool", (long long)b.articles, (long long)b.batch,
+           (long long)b.producers,
            (long long)b.consumers, (long long)b.backlog, (long long)b.in_flight, (long long)b.body_bytes, b.durability,
            acked, consumed, in_s > 0 ? (double)acked / in_s : 0,
            out_s > 0 ? (double)consumed / out_s : 0, percentile(b.latency_s, n_lat, 0.5) * 1e3,

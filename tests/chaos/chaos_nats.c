@@ -1,0 +1,168 @@
+/* chaos_nats: the chaos fleet with the queue on NATS JetStream (chaos
+ * --nats): three nats-server nodes, two fronts, and reading what the
+ * cluster holds at the end (see chaos.h). */
+#include <stdio.h>
+#include <sys/stat.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chaos.h"
+#include "nm_log.h"
+#include "nm_test.h"
+
+/* nats-server from PATH (scripts/deps.txt). */
+static const char *nats_server(void)
+{
+    static char path[512];
+    FILE *p = popen("command -v nats-server", "r");
+    if (!p || !fgets(path, sizeof path, p))
+        snprintf(path, sizeof path, "/usr/bin/nats-server");
+    if (p)
+        pclose(p);
+    path[strcspn(path, "\n")] = '\0';
+    return path;
+}
+
+bool chaos_nats_available(void)
+{
+    FILE *p = popen("command -v nats-server", "r");
+    char path[512] = "";
+    bool found = p && fgets(path, sizeof path, p) && path[0] == '/';
+    if (p)
+        pclose(p);
+    return found;
+}
+
+void chaos_nats_members(fleet *f, int workers, void (*add)(fleet *f, const char *name, char **argv))
+{
+    int client[3], route[3];
+    char routes[256] = "", dir[3][600], server[3][16], cport[3][16], mport[3][16], rurl[3][64];
+    for (int i = 0; i < 3; i++) {
+        client[i] = nm_test_free_port();
+        route[i] = nm_test_free_port();
+        f->nats_monitor[i] = nm_test_free_port();
+        snprintf(rurl[i], sizeof rurl[i], "nats://127.0.0.1:%d", route[i]);
+        size_t n = strlen(routes);
+        snprintf(routes + n, sizeof routes - n, "%snats://127.0.0.1:%d", i ? "," : "", route[i]);
+        n = strlen(f->nats_urls);
+        snprintf(f->nats_urls + n, sizeof f->nats_urls - n, "%snats://127.0.0.1:%d", i ? "," : "",
+                 client[i]);
+    }
+    for (int i = 0; i < 3; i++) {
+        snprintf(dir[i], sizeof dir[i], "%s/nats-%d", f->dir, i + 1);
+        snprintf(server[i], sizeof server[i], "n%d", i + 1);
+        snprintf(cport[i], sizeof cport[i], "%d", client[i]);
+        snprintf(mport[i], sizeof mport[i], "%d", f->nats_monitor[i]);
+        char name[16];
+        snprintf(name, sizeof name, "nats-%d", i + 1);
+        char *argv[] = {(char *)nats_server(), "-a", "127.0.0.1", "-p", cport[i], "-m", mport[i],
+                        "-js", "-sd", dir[i], "--server_name", server[i], "--cluster_name",
+                        "chaos", "--cluster", rurl[i], "--routes", routes, NULL};
+        add(f, name, argv);
+    }
+    char front[2][64], back[2][64];
+    for (int i = 0; i < 2; i++) {
+        snprintf(front[i], sizeof front[i], "%s", nm_test_endpoint());
+        snprintf(back[i], sizeof back[i], "%s", nm_test_endpoint());
+        char *argv[NM_TEST_FLEET_ARGV];
+        nm_test_fleet_queue_argv(argv, front[i], back[i], f->stats, f->spool,
+                                 (const char *[]){"--store", "jetstream", "--nats", f->nats_urls,
+                                                  "--retry-max", "1s", NULL});
+        add(f, i ? "queue-2" : "queue", argv);
+    }
+    snprintf(f->front, sizeof f->front, "%s,%s", front[0], front[1]);
+    snprintf(f->back, sizeof f->back, "%s,%s", back[0], back[1]);
+    add(f, "collector",
+        (char *[]){(char *)nm_test_bin("newsmill-collector"), "--stats-bind", f->stats,
+                   "--query-bind", f->query, "--http", f->http, NULL});
+    for (int i = 1; i <= workers; i++) {
+        char name[32], list[160];
+        snprintf(name, sizeof name, "worker-%d", i);
+        /* half start on each front, the other one their failover */
+        if (i % 2)
+            snprintf(list, sizeof list, "%s,%s", back[0], back[1]);
+        else
+            snprintf(list, sizeof list, "%s,%s", back[1], back[0]);
+        char *argv[NM_TEST_FLEET_ARGV];
+        nm_test_fleet_worker_argv(argv, list, f->stats, f->results, name);
+        int n = 0;
+        while (argv[n])
+            n++;
+        argv[n++] = "--failover-after";
+        argv[n++] = "2s";
+        argv[n] = NULL;
+        add(f, name, argv);
+    }
+}
+
+bool chaos_nats_wait_accepted(const fleet *f, int ms)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/accepted-0.txt", f->dir);
+    for (int waited = 0; waited < ms; waited += 100) {
+        struct stat st;
+        if (stat(path, &st) == 0 && st.st_size > 0)
+            return true;
+        nm_test_sleep_ms(100);
+    }
+    return false;
+}
+
+/* The first line a shell command prints, as a number; -1: none. */
+static long command_number(const char *cmd)
+{
+    FILE *p = popen(cmd, "r");
+    char line[128] = "";
+    long v = -1;
+    if (p && fgets(line, sizeof line, p) && line[0] >= '0' && line[0] <= '9')
+        v = strtol(line, NULL, 10);
+    if (p)
+        pclose(p);
+    return v;
+}
+
+long chaos_nats_stream_msgs(const fleet *f, const char *stream)
+{
+    for (int i = 0; i < 3; i++) {
+        char cmd[700];
+        snprintf(cmd, sizeof cmd,
+                 "curl -s --max-time 3 'http://127.0.0.1:%d/jsz?streams=true' | python3 -c '"
+                 "import json, sys\n"
+                 "v = json.load(sys.stdin)\n"
+                 "print([s[\"state\"][\"messages\"] for a in v[\"account_details\"] "
+                 "for s in a.get(\"stream_detail\", []) if s[\"name\"] == \"%s\"][0])' 2>/dev/null",
+                 f->nats_monitor[i], stream);
+        long v = command_number(cmd);
+        if (v >= 0)
+            return v;
+    }
+    return -1;
+}
+
+long chaos_nats_dead(const fleet *f, long *poison, long *not_poison)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd,
+             "'%s' dead --json --limit 100000 --timeout 5s --queue '%s' | python3 -c '"
+             "import json, sys\n"
+             "d = json.load(sys.stdin)[\"dead\"]\n"
+             "bad = [x for x in d if not x[\"id\"].startswith(\"poison-\")]\n"
+             "print(len(d), len(d) - len(bad), len(bad))\n"
+             "for x in bad[:10]:\n"
+             "    r = x[\"failures\"][-1][\"reason\"] if x[\"failures\"] else \"?\"\n"
+             "    print(\"chaos: FAIL dead letter that is not poison: %%s after %%d attempts, "
+             "last: %%s\" %% (x[\"id\"], x[\"attempts\"], r))' 2>/dev/null",
+             nm_test_bin("newsmill"), f->front);
+    FILE *p = popen(cmd, "r");
+    char line[1024];
+    long n = -1;
+    *poison = *not_poison = 0;
+    if (p && fgets(line, sizeof line, p) &&
+        sscanf(line, "%ld %ld %ld", &n, poison, not_poison) != 3)
+        n = -1;
+    while (p && fgets(line, sizeof line, p))
+        fputs(line, stdout);
+    if (p)
+        pclose(p);
+    return n;
+}
