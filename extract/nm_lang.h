@@ -6,7 +6,7 @@
  * language, else CLD2 (nm_cld2.h, 83 languages) on the text's first
  * NM_LANG_CLD2_BYTES bytes, else (CLD2 cannot tell) the stop words' guess. Measured on WikiANN, GermEval,
  * HTML pages, BBC and 28 languages of Debian's message catalogues in
- * docs/entities.md ("Language identification").
+ * docs/extraction.md ("Language identification"; scripts/eval-lang).
  *
  * Stop words: en de fr es it pt nl tr ru ar (ISO 639-1). Detection scores the
  * first 2,000 words of a text against stop-word profiles (data/stopwords/

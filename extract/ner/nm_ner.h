@@ -192,7 +192,9 @@ void nm_ner_tag_document_memo(const nm_ner_model *m, nm_ner_memo *memo,
 bool nm_ner_next_span(const uint8_t *labels, size_t n, size_t *pos, size_t *start,
                       size_t *end, nm_ner_type *type);
 
-/* Document-level consistency, after tagging a whole document: a span whose
+/* Document-level consistency, after tagging a whole document: an entity in
+ * capitals opening a sentence before a dash and text in small letters is a
+ * place (a dateline: "ABERDEEN — A wind farm"); a span whose
  * words with case all start with a small letter is no entity ("centro da
  * cidade"); a token string labelled as an entity more often with another type takes that type
  * ("Clinton" PER three times and ORG once: PER four times), and its repeats

@@ -2,7 +2,8 @@
  * nm_ner_consist: document-level label consistency (nm_ner_consistent, see
  * nm_ner.h).
  *
- * A span none of whose words starts with a capital, and some with a small
+ * Datelines first (an entity in capitals opening a sentence, then a dash and
+ * small letters: a place). A span none of whose words starts with a capital, and some with a small
  * letter ("centro da cidade"), is dropped first. The other spans of a
  * document go into an open-addressing table keyed by their
  * token strings (hash of the bytes of each token, in order), counting the
@@ -126,12 +127,83 @@ static void set_span(uint8_t *labels, size_t a, size_t b, int type)
         labels[k] = (uint8_t)(1 + 2 * type + (k > a));
 }
 
+/* The capital letters of a word in capitals ("ABERDEEN", "U.S."), 0 when it
+ * has a small letter or a digit. */
+static size_t caps_letters(const nm_ner_token *t)
+{
+    size_t letters = 0;
+    for (size_t i = 0; i < t->len; i++) {
+        unsigned char c = (unsigned char)t->text[i];
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+            return 0;
+        if (c >= 0x80) { /* accented letters and other scripts: by category */
+            utf8proc_int32_t cp;
+            utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)t->text + i,
+                                                  (utf8proc_ssize_t)(t->len - i), &cp);
+            if (k <= 0)
+                return 0;
+            utf8proc_category_t cat = utf8proc_category(cp);
+            if (cat == UTF8PROC_CATEGORY_LL)
+                return 0;
+            letters += cat == UTF8PROC_CATEGORY_LU;
+            i += (size_t)k - 1;
+        } else {
+            letters += c >= 'A' && c <= 'Z';
+        }
+    }
+    return letters;
+}
+
+static bool is_dash(const nm_ner_token *t)
+{
+    return (t->len == 1 && t->text[0] == '-') || (t->len == 2 && memcmp(t->text, "--", 2) == 0) ||
+           (t->len == 3 && (memcmp(t->text, "\xe2\x80\x94", 3) == 0 || memcmp(t->text, "\xe2\x80\x93", 3) == 0));
+}
+
+/* (D) datelines: an entity in capitals that opens a sentence, followed in
+ * that sentence by a dash and then text in small letters within three tokens ("ABERDEEN — A
+ * 40-turbine wind farm", "BRITAIN - Gilts struggled") is a place. Headline
+ * slugs ("RUGBY UNION - CAMPESE ...") are followed by capitals and are left,
+ * and so are acronyms of up to three letters and codes with digits ("FDP –
+ * ...", "MTV - ...", "BR-101 - ...": organisations more often than not). */
+static void datelines(const nm_ner_token *tokens, size_t n, const uint32_t *sent_ends, size_t n_sentences,
+                      uint8_t *labels)
+{
+    for (size_t s = 0; s <= n_sentences; s++) {
+        size_t a = s == 0 ? 0 : sent_ends[s - 1], end = s < n_sentences && sent_ends[s] < n ? sent_ends[s] : n;
+        if (a >= end || labels[a] == NM_NER_O || labels[a] == NM_NER_B_LOC || !(labels[a] & 1))
+            continue;
+        size_t b = a + 1;
+        while (b < end && labels[b] != NM_NER_O && !(labels[b] & 1))
+            b++; /* the span's I- tokens */
+        size_t letters = 0;
+        bool caps = true;
+        for (size_t k = a; k < b && caps; k++) {
+            size_t l = caps_letters(&tokens[k]);
+            caps = l > 0;
+            letters += l;
+        }
+        if (!caps || letters < 4 || b >= end || !is_dash(&tokens[b]))
+            continue;
+        for (size_t k = b + 1; k < end && k <= b + 3; k++) {
+            bool small = false;
+            for (size_t i = 0; i < tokens[k].len && !small; i++)
+                small = tokens[k].text[i] >= 'a' && tokens[k].text[i] <= 'z';
+            if (small) {
+                set_span(labels, a, b, NM_NER_LOC);
+                break;
+            }
+        }
+    }
+}
+
 void nm_ner_consistent(const nm_ner_token *tokens, size_t n, const uint32_t *sent_ends,
                        size_t n_sentences, uint8_t *labels, void *scratch)
 {
     /* the spans (after the largest table the scratch holds), then the
      * table sized by them */
     span *sp = (span *)((entry *)scratch + table_cap(2 * n));
+    datelines(tokens, n, sent_ends, n_sentences, labels);
     size_t n_spans = 0, pos = 0, a, b, longest = 0;
     nm_ner_type type;
     while (nm_ner_next_span(labels, n, &pos, &a, &b, &type)) {

@@ -1,6 +1,6 @@
 /* nm_ner_consistent: one type per string in a document, unlabelled
  * capitalised repeats filled in, surnames of people, no entity without a
- * capital, nothing else touched. */
+ * capital, datelines are places, nothing else touched. */
 #include <stdarg.h>
 #include <setjmp.h>
 #include <stddef.h>
@@ -92,6 +92,32 @@ static void surname_and_lower_case(void **state)
     assert_memory_equal(labels, want, sizeof want);
 }
 
+/* A dateline (an entity in capitals opening a sentence, a dash, text in
+ * small letters) is a place; a headline slug followed by capitals, an
+ * acronym of three letters, a dash in the next sentence are left. */
+static void datelines(void **state)
+{
+    (void)state;
+    const char *w[] = {"ABERDEEN", "\xe2\x80\x94", "A", "wind", "farm", ".",  /* ORG -> LOC */
+                       "RUGBY", "UNION", "-", "CAMPESE", "CALLED", ".",        /* slug: kept */
+                       "FDP", "-", "the", "party", ".",                        /* acronym: kept */
+                       "LE", "TEMPS", ".", "-", "Trade", "talks", ".",         /* dash later: kept */
+                       "CHICAGO", "-", "Stocks", "fell", "."};                  /* PER -> LOC */
+    uint32_t ends[] = {6, 12, 17, 20, 24, 29};
+    uint8_t labels[] = {BO, O, O, O, O, O,
+                        BO, IO, O, BP, O, O,
+                        BO, O, O, O, O,
+                        BO, IO, O, O, O, O, O,
+                        BP, O, O, O, O};
+    run(w, 29, ends, 6, labels);
+    uint8_t want[] = {BL, O, O, O, O, O,
+                      BO, IO, O, BP, O, O,
+                      BO, O, O, O, O,
+                      BO, IO, O, O, O, O, O,
+                      BL, O, O, O, O};
+    assert_memory_equal(labels, want, sizeof want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -99,6 +125,7 @@ int main(void)
         cmocka_unit_test(nothing_to_do),
         cmocka_unit_test(within_sentence_longest),
         cmocka_unit_test(surname_and_lower_case),
+        cmocka_unit_test(datelines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -314,7 +314,8 @@ static void samples_by_language(void **state)
 }
 
 /* The English samples: a company is not a person (issue 18's first
- * complaint), the people and places stay what they are. */
+ * complaint), the dateline is a place, the people and places stay what they
+ * are. */
 static void english_samples(void **state)
 {
     (void)state;
@@ -337,6 +338,9 @@ static void english_samples(void **state)
     t = entity_type(r, "Aberdeen City Council");
     assert_non_null(t);
     assert_string_equal(t, "organisation");
+    t = entity_type(r, "ABERDEEN"); /* the dateline: a place, not an organisation */
+    assert_non_null(t);
+    assert_string_equal(t, "place");
     nm_extract_result_free(&r);
     free(en);
     nm_extractor_destroy(&ex);
