@@ -26,16 +26,17 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    [ST_FIND_ARTICLE] = "SELECT article, revision FROM articles WHERE id = ?1",
+    [ST_FIND_ARTICLE] = "SELECT article, revision FROM article_rows WHERE id = ?1",
     [ST_DEL_FTS] = "INSERT INTO articles_fts (articles_fts, rowid, title, body)"
-                   " SELECT 'delete', article, title, body FROM articles WHERE article = ?1",
+                   " SELECT 'delete', article, title, nm_unzstd(body_zstd) FROM article_rows"
+                   " WHERE article = ?1",
     [ST_DEL_SECTIONS] = "DELETE FROM sections WHERE article = ?1",
     [ST_DEL_OUTLINE] = "DELETE FROM outline WHERE article = ?1",
     [ST_DEL_ARTICLE_ENTITIES] = "DELETE FROM article_entities WHERE article = ?1",
     [ST_DEL_ACRONYMS] = "DELETE FROM acronyms WHERE article = ?1",
-    [ST_DEL_ARTICLE] = "DELETE FROM articles WHERE article = ?1",
+    [ST_DEL_ARTICLE] = "DELETE FROM article_rows WHERE article = ?1",
     [ST_INS_ARTICLE] =
-        "INSERT INTO articles (id, source, url, published_unix_ms, modified_unix_ms,"
+        "INSERT INTO article_rows (id, source, url, published_unix_ms, modified_unix_ms,"
         " ingested_unix_ms, language, language_confidence, content_type, title, byline,"
         " n_bytes, n_chars, n_words, n_sentences, n_paragraphs, n_syllables,"
         " avg_sentence_words, flesch_reading_ease, flesch_kincaid_grade,"
@@ -131,7 +132,7 @@ static void fn_minhash_similarity(sqlite3_context *ctx, int argc, sqlite3_value 
     }
 }
 
-static int register_functions(sqlite3 *db, bool **inserting, nm_error *err)
+int nm_store_register_functions(sqlite3 *db, nm_error *err)
 {
     int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
     int rc = sqlite3_create_function(db, "hamming", 2, flags, NULL, fn_hamming, NULL, NULL);
@@ -139,15 +140,10 @@ static int register_functions(sqlite3 *db, bool **inserting, nm_error *err)
         rc = sqlite3_create_function(db, "minhash_similarity", 2, flags, NULL,
                                      fn_minhash_similarity, NULL, NULL);
     if (rc == SQLITE_OK)
-        rc = nm_store_register_pack_functions(db, inserting);
+        rc = nm_store_register_pack_functions(db);
     if (rc != SQLITE_OK)
         return nm_store_db_error(db, rc, err, "registering SQL functions");
     return 0;
-}
-
-int nm_store_register_functions(sqlite3 *db, nm_error *err)
-{
-    return register_functions(db, NULL, err);
 }
 
 /* ---- statements ------------------------------------------------------- */
@@ -384,7 +380,7 @@ nm_store *nm_store_open(const char *path, const nm_store_options *opts, nm_error
      * caller's timeout for the batches. */
     int busy_ms = opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : 5000;
     sqlite3_busy_timeout(s->db, busy_ms > 30000 ? busy_ms : 30000);
-    if (register_functions(s->db, &s->inserting, err) < 0)
+    if (nm_store_register_functions(s->db, err) < 0)
         goto fail;
     if (opts->read_only) {
         if (pragma_int(s->db, "PRAGMA user_version", &s->version, err) < 0)

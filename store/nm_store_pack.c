@@ -2,21 +2,21 @@
  * nm_store_pack: the packed columns of schema version 5 and the SQL
  * functions that read them (see "PACKED COLUMNS" in results_schema.sql).
  *
- *   articles.body_zstd          the body, one zstd frame (content size set)
- *   articles.sentences_packed   per sentence: zigzag(paragraph - previous
+ *   article_rows.body_zstd      the body, one zstd frame (content size set)
+ *   article_rows.sentences_packed  per sentence: zigzag(paragraph - previous
  *                               paragraph), zigzag(start - previous end),
  *                               end - start, n_words, summary_rank (0 none)
  *   article_entities.mentions_packed
  *                               per mention: idx, zigzag(start - previous
  *                               start), end - start, sentence + 1 (0 none)
- *   articles.keyphrases_packed  per keyphrase, best first: length and bytes
+ *   article_rows.keyphrases_packed  per keyphrase, best first: length and bytes
  *                               of the phrase, 0 if the stem is the phrase
  *                               else its length + 1 and bytes, the score (8
  *                               bytes, IEEE double little-endian), n_occurrences
  *
  * Every number is a LEB128 varint after a first byte PACK_FORMAT. The
- * generated columns body, summary, sentences_json, mentions_json and
- * keyphrases_json call nm_unzstd(), nm_summary(), nm_sentences_json(),
+ * views' columns articles.body, .summary, .sentences_json, .keyphrases_json
+ * and the views sentences and mentions call nm_unzstd(), nm_summary(), nm_sentences_json(),
  * nm_mentions_json() and nm_keyphrases_json(), which print exactly the JSON
  * that version 4 stored (the view keyphrases reads each score with
  * nm_keyphrase_score(), the exact double); the migration to version 5 packs
@@ -214,7 +214,6 @@ void nm_store_zstd_free(nm_store *s)
 /* Per connection: a decompression context and a buffer (the functions are
  * registered with it as user data; SQLite frees it with the connection). */
 typedef struct {
-    bool inserting; /* see nm_store_register_pack_functions */
     ZSTD_DCtx *dctx;
     ZSTD_CCtx *cctx;
     char *buf;
@@ -254,10 +253,6 @@ static int64_t unzstd(pack_ctx *c, const void *z, size_t len)
 static void fn_unzstd(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
-    if (((pack_ctx *)sqlite3_user_data(ctx))->inserting) {
-        sqlite3_result_null(ctx);
-        return;
-    }
     if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
         sqlite3_result_null(ctx);
         return;
@@ -334,10 +329,6 @@ static uint64_t *nums_for(sqlite3_value *v, uint64_t *stack, size_t *max)
 static void fn_sentences_json(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
-    if (((pack_ctx *)sqlite3_user_data(ctx))->inserting) {
-        sqlite3_result_null(ctx);
-        return;
-    }
     pack_ctx *c = sqlite3_user_data(ctx);
     uint64_t stack[STACK_NUMS];
     size_t max, n;
@@ -372,10 +363,6 @@ static void fn_sentences_json(sqlite3_context *ctx, int argc, sqlite3_value **ar
 static void fn_mentions_json(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
-    if (((pack_ctx *)sqlite3_user_data(ctx))->inserting) {
-        sqlite3_result_null(ctx);
-        return;
-    }
     pack_ctx *c = sqlite3_user_data(ctx);
     uint64_t stack[STACK_NUMS];
     size_t max, n;
@@ -410,10 +397,6 @@ static void fn_mentions_json(sqlite3_context *ctx, int argc, sqlite3_value **arg
 static void fn_summary(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
-    if (((pack_ctx *)sqlite3_user_data(ctx))->inserting) {
-        sqlite3_result_null(ctx);
-        return;
-    }
     pack_ctx *c = sqlite3_user_data(ctx);
     const char *body = (const char *)sqlite3_value_text(argv[0]);
     size_t body_len = (size_t)sqlite3_value_bytes(argv[0]);
@@ -563,10 +546,6 @@ static void fn_keyphrases_json(sqlite3_context *ctx, int argc, sqlite3_value **a
 {
     (void)argc;
     pack_ctx *c = sqlite3_user_data(ctx);
-    if (c->inserting) {
-        sqlite3_result_null(ctx);
-        return;
-    }
     const unsigned char *p, *end;
     nm_sbuf *j = &c->out;
     nm_sbuf_reset(j);
@@ -646,7 +625,7 @@ static void fn_pack_keyphrases_final(sqlite3_context *ctx)
     nm_sbuf_free(out);
 }
 
-int nm_store_register_pack_functions(sqlite3 *db, bool **inserting)
+int nm_store_register_pack_functions(sqlite3 *db)
 {
     static const struct {
         const char *name;
@@ -679,9 +658,5 @@ int nm_store_register_pack_functions(sqlite3 *db, bool **inserting)
     }
     int rc = sqlite3_create_function_v2(db, "nm_pack_keyphrases", 4, flags, NULL, NULL,
                                         fn_pack_keyphrases_step, fn_pack_keyphrases_final, NULL);
-    if (rc != SQLITE_OK)
-        return rc;
-    if (inserting)
-        *inserting = &c->inserting;
-    return SQLITE_OK;
+    return rc;
 }

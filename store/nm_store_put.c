@@ -252,10 +252,7 @@ static int insert_article_row(nm_store *s, const nm_extract_result *r, int64_t r
     sqlite3_bind_int64(st, 31, revision);
     nm_store_pack_keyphrases(&s->kp_packed, r);
     sqlite3_bind_blob(st, 32, s->kp_packed.data, (int)s->kp_packed.len, SQLITE_STATIC);
-    *s->inserting = true; /* see nm_store_register_pack_functions */
-    int rc = nm_store_step(s, st, err, "inserting article");
-    *s->inserting = false;
-    if (rc < 0)
+    if (nm_store_step(s, st, err, "inserting article") < 0)
         return -1;
     *article = sqlite3_last_insert_rowid(s->db);
     st = s->stmt[ST_INS_FTS];
@@ -378,10 +375,7 @@ static int insert_entities(nm_store *s, const nm_extract_result *r, int64_t arti
         sqlite3_bind_int64(st, 3, n_mentions);
         sqlite3_bind_double(st, 4, salience);
         sqlite3_bind_blob(st, 5, j->data, (int)j->len, SQLITE_STATIC);
-        *s->inserting = true; /* see nm_store_register_pack_functions */
-        int rc = nm_store_step(s, st, err, "inserting article entity");
-        *s->inserting = false;
-        if (rc < 0)
+        if (nm_store_step(s, st, err, "inserting article entity") < 0)
             return -1;
     }
     return 0;

@@ -110,45 +110,50 @@ ALTER TABLE articles ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
 -- @version 5
 -- Packed columns (see PACKED COLUMNS in results_schema.sql): the body
 -- zstd-compressed, sentences, mentions and keyphrases packed (keyphrases
--- become a view like sentences), the summary computed
--- from its sentences; generated columns of the old names give back the same
--- values, so the views and the full-text index (which reads articles.body)
--- stay as they are. The space the old columns took is free pages in the
--- file until a VACUUM.
+-- become a view like sentences), the summary computed from its sentences.
+-- The table articles becomes article_rows (stored columns only; RENAME keeps
+-- its indexes) and a view articles gives back version 4's columns, so the
+-- queries and the full-text index (content='articles', read by name) read as
+-- before. The space the old columns took is free pages in the file until a
+-- VACUUM.
 DROP VIEW sentences;
 DROP VIEW mentions;
 ALTER TABLE articles ADD COLUMN sentences_packed BLOB NOT NULL DEFAULT x'';
 ALTER TABLE articles ADD COLUMN body_zstd BLOB NOT NULL DEFAULT x'';
-UPDATE articles SET sentences_packed = nm_pack_sentences(sentences_json), body_zstd = nm_zstd(body);
+ALTER TABLE articles ADD COLUMN keyphrases_packed BLOB NOT NULL DEFAULT x'';
+UPDATE articles SET sentences_packed = nm_pack_sentences(sentences_json), body_zstd = nm_zstd(body),
+    keyphrases_packed = ifnull((
+        SELECT nm_pack_keyphrases(phrase, stem, score, n_occurrences)
+        FROM (SELECT * FROM keyphrases k WHERE k.article = articles.article ORDER BY k.rank)),
+        x'');
+DROP TABLE keyphrases;
 ALTER TABLE articles DROP COLUMN summary;
 ALTER TABLE articles DROP COLUMN sentences_json;
 ALTER TABLE articles DROP COLUMN body;
-ALTER TABLE articles ADD COLUMN body TEXT GENERATED ALWAYS AS (nm_unzstd(body_zstd)) VIRTUAL;
-ALTER TABLE articles ADD COLUMN sentences_json TEXT
-    GENERATED ALWAYS AS (nm_sentences_json(sentences_packed)) VIRTUAL;
-ALTER TABLE articles ADD COLUMN summary TEXT
-    GENERATED ALWAYS AS (nm_summary(body, sentences_packed)) VIRTUAL;
+ALTER TABLE articles RENAME TO article_rows;
 ALTER TABLE article_entities ADD COLUMN mentions_packed BLOB NOT NULL DEFAULT x'';
 UPDATE article_entities SET mentions_packed = nm_pack_mentions(mentions_json);
 ALTER TABLE article_entities DROP COLUMN mentions_json;
-ALTER TABLE article_entities ADD COLUMN mentions_json TEXT
-    GENERATED ALWAYS AS (nm_mentions_json(mentions_packed)) VIRTUAL;
-ALTER TABLE articles ADD COLUMN keyphrases_packed BLOB NOT NULL DEFAULT x'';
-UPDATE articles SET keyphrases_packed = ifnull((
-    SELECT nm_pack_keyphrases(phrase, stem, score, n_occurrences)
-    FROM (SELECT * FROM keyphrases k WHERE k.article = articles.article ORDER BY k.rank)), x'');
-DROP TABLE keyphrases;
-ALTER TABLE articles ADD COLUMN keyphrases_json TEXT
-    GENERATED ALWAYS AS (nm_keyphrases_json(keyphrases_packed)) VIRTUAL;
+CREATE VIEW articles AS
+    SELECT article, id, source, url, published_unix_ms, modified_unix_ms, ingested_unix_ms,
+           language, language_confidence, content_type, title, byline, n_bytes, n_chars,
+           n_words, n_sentences, n_paragraphs, n_syllables, avg_sentence_words,
+           flesch_reading_ease, flesch_kincaid_grade, fp_exact, simhash, sh0, sh1, sh2, sh3,
+           minhash, warnings, revision,
+           nm_unzstd(body_zstd) AS body,
+           nm_sentences_json(sentences_packed) AS sentences_json,
+           nm_summary(nm_unzstd(body_zstd), sentences_packed) AS summary,
+           nm_keyphrases_json(keyphrases_packed) AS keyphrases_json
+    FROM article_rows;
 CREATE VIEW sentences (article, idx, paragraph, start_byte, end_byte, n_words,
                        summary_rank) AS
     SELECT a.article, j.key, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3,
            j.value ->> 4
-    FROM articles a, json_each(a.sentences_json) j;
+    FROM article_rows a, json_each(nm_sentences_json(a.sentences_packed)) j;
 CREATE VIEW mentions (article, idx, entity, start_byte, end_byte, sentence) AS
     SELECT ae.article, j.value ->> 0, ae.entity, j.value ->> 1, j.value ->> 2, j.value ->> 3
-    FROM article_entities ae, json_each(ae.mentions_json) j;
+    FROM article_entities ae, json_each(nm_mentions_json(ae.mentions_packed)) j;
 CREATE VIEW keyphrases (article, rank, phrase, stem, score, n_occurrences) AS
     SELECT a.article, j.key + 1, j.value ->> 0, j.value ->> 1,
            nm_keyphrase_score(a.keyphrases_packed, j.key), j.value ->> 3
-    FROM articles a, json_each(a.keyphrases_json) j;
+    FROM article_rows a, json_each(nm_keyphrases_json(a.keyphrases_packed)) j;

@@ -90,8 +90,9 @@
 -- answer "unknown function nm_unzstd()" there. New files use 8 KB pages
 -- (articles rows pack better; files from before keep theirs).
 
--- One row per article.
-CREATE TABLE articles (
+-- One row per article: the stored columns (read it through the view
+-- articles, below, which adds the computed ones).
+CREATE TABLE article_rows (
     article INTEGER PRIMARY KEY,          -- internal key
     id TEXT NOT NULL UNIQUE,              -- producer's article id
     source TEXT,                          -- publisher or feed ("bbc")
@@ -123,23 +124,33 @@ CREATE TABLE articles (
     warnings TEXT,                        -- extraction warnings, one per line
     revision INTEGER NOT NULL DEFAULT 0,  -- the queue's revision of the body stored (see
                                           -- REVISIONS above); 0 = none known
-    sentences_packed BLOB NOT NULL DEFAULT x'', -- see PACKED COLUMNS
-    body_zstd BLOB NOT NULL DEFAULT x'',        -- the body, zstd-compressed
-    -- computed when read (PACKED COLUMNS), in the order the migration adds them:
-    body TEXT GENERATED ALWAYS AS (nm_unzstd(body_zstd)) VIRTUAL, -- clean text; every
-                                          -- offset indexes it
-    sentences_json TEXT GENERATED ALWAYS AS (nm_sentences_json(sentences_packed)) VIRTUAL,
-    summary TEXT GENERATED ALWAYS AS (nm_summary(body, sentences_packed)) VIRTUAL,
-    keyphrases_packed BLOB NOT NULL DEFAULT x'',  -- read through the view `keyphrases`
-    keyphrases_json TEXT GENERATED ALWAYS AS (nm_keyphrases_json(keyphrases_packed)) VIRTUAL
+    -- packed (PACKED COLUMNS), in the order the migration adds them:
+    sentences_packed BLOB NOT NULL DEFAULT x'',  -- read as articles.sentences_json
+    body_zstd BLOB NOT NULL DEFAULT x'',         -- the body, zstd-compressed
+    keyphrases_packed BLOB NOT NULL DEFAULT x''  -- read through the view `keyphrases`
 );
-CREATE INDEX articles_ingested ON articles (ingested_unix_ms);
-CREATE INDEX articles_published ON articles (published_unix_ms);
-CREATE INDEX articles_fp_exact ON articles (fp_exact);
-CREATE INDEX articles_sh0 ON articles (sh0);
-CREATE INDEX articles_sh1 ON articles (sh1);
-CREATE INDEX articles_sh2 ON articles (sh2);
-CREATE INDEX articles_sh3 ON articles (sh3);
+CREATE INDEX articles_ingested ON article_rows (ingested_unix_ms);
+CREATE INDEX articles_published ON article_rows (published_unix_ms);
+CREATE INDEX articles_fp_exact ON article_rows (fp_exact);
+CREATE INDEX articles_sh0 ON article_rows (sh0);
+CREATE INDEX articles_sh1 ON article_rows (sh1);
+CREATE INDEX articles_sh2 ON article_rows (sh2);
+CREATE INDEX articles_sh3 ON article_rows (sh3);
+
+-- Articles as version 4 stored them: every stored column but the packed
+-- ones, and the columns computed from those (PACKED COLUMNS). Read this;
+-- write article_rows.
+CREATE VIEW articles AS
+    SELECT article, id, source, url, published_unix_ms, modified_unix_ms, ingested_unix_ms,
+           language, language_confidence, content_type, title, byline, n_bytes, n_chars,
+           n_words, n_sentences, n_paragraphs, n_syllables, avg_sentence_words,
+           flesch_reading_ease, flesch_kincaid_grade, fp_exact, simhash, sh0, sh1, sh2, sh3,
+           minhash, warnings, revision,
+           nm_unzstd(body_zstd) AS body,  -- clean text; every offset indexes it
+           nm_sentences_json(sentences_packed) AS sentences_json,
+           nm_summary(nm_unzstd(body_zstd), sentences_packed) AS summary,
+           nm_keyphrases_json(keyphrases_packed) AS keyphrases_json
+    FROM article_rows;
 
 -- Full-text index over title and body, reading its text from articles
 -- (external content: the body is stored once). nm_store writes it in the
@@ -168,7 +179,7 @@ CREATE VIEW sentences (article, idx, paragraph, start_byte, end_byte, n_words,
                        summary_rank) AS
     SELECT a.article, j.key, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3,
            j.value ->> 4                  -- 1.. when part of the summary, else NULL
-    FROM articles a, json_each(a.sentences_json) j;
+    FROM article_rows a, json_each(nm_sentences_json(a.sentences_packed)) j;
 
 -- Sections: a heading and the paragraphs under it.
 CREATE TABLE sections (
@@ -210,20 +221,20 @@ CREATE TABLE article_entities (
     entity INTEGER NOT NULL,
     n_mentions INTEGER NOT NULL,
     salience REAL NOT NULL,               -- 0..1
-    mentions_packed BLOB NOT NULL DEFAULT x'', -- see PACKED COLUMNS
-    mentions_json TEXT GENERATED ALWAYS AS (nm_mentions_json(mentions_packed)) VIRTUAL,
+    mentions_packed BLOB NOT NULL DEFAULT x'', -- see PACKED COLUMNS; the view mentions
     PRIMARY KEY (article, entity)
 ) WITHOUT ROWID;
 CREATE INDEX article_entities_entity ON article_entities (entity, article);
 
--- Every mention: where it is and in which sentence. article_entities
--- .mentions_json holds [idx, start_byte, end_byte, sentence] per mention of
--- that entity; idx numbers the article's mentions in text order.
+-- Every mention: where it is and in which sentence. nm_mentions_json() of
+-- article_entities.mentions_packed gives [idx, start_byte, end_byte,
+-- sentence] per mention of that entity; idx numbers the article's mentions
+-- in text order.
 CREATE VIEW mentions (article, idx, entity, start_byte, end_byte, sentence) AS
     SELECT ae.article, j.value ->> 0, ae.entity,
            j.value ->> 1, j.value ->> 2,  -- the surface text ("Kalın")
            j.value ->> 3                  -- sentences.idx, or NULL
-    FROM article_entities ae, json_each(ae.mentions_json) j;
+    FROM article_entities ae, json_each(nm_mentions_json(ae.mentions_packed)) j;
 
 -- Acronyms with the expansion the article gives them.
 CREATE TABLE acronyms (
@@ -242,10 +253,10 @@ CREATE INDEX acronyms_short ON acronyms (short_form);
 
 -- Keyphrases, best first (rank 1 = best); scores compare within an article.
 -- Ten or so per article, only ever read per article: packed in
--- articles.keyphrases_packed (PACKED COLUMNS), unpacked here.
+-- article_rows.keyphrases_packed (PACKED COLUMNS), unpacked here.
 CREATE VIEW keyphrases (article, rank, phrase, stem, score, n_occurrences) AS
     SELECT a.article, j.key + 1, j.value ->> 0, j.value ->> 1,
            nm_keyphrase_score(a.keyphrases_packed, j.key), j.value ->> 3
-    FROM articles a, json_each(a.keyphrases_json) j;
+    FROM article_rows a, json_each(nm_keyphrases_json(a.keyphrases_packed)) j;
 
 PRAGMA user_version = 5;

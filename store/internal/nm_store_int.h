@@ -80,7 +80,6 @@ struct nm_store {
     nm_sbuf packed; /* sentences_packed / mentions_packed being built (nm_store_pack.c) */
     nm_sbuf kp_packed; /* keyphrases_packed */
     void *zctx;     /* ZSTD_CCtx for body_zstd, made on first use */
-    bool *inserting; /* the connection's flag (nm_store_register_pack_functions) */
     void *zbuf;     /* the compressed body */
     size_t zbuf_cap;
     char *wal_path;        /* PATH-wal */
@@ -125,12 +124,9 @@ void nm_store_zstd_free(nm_store *s);
 /* Registers the functions of the packed columns (nm_unzstd, nm_summary,
  * nm_sentences_json, nm_mentions_json, nm_keyphrases_json,
  * nm_keyphrase_score, and for the migration nm_zstd, nm_pack_sentences,
- * nm_pack_mentions, nm_pack_keyphrases); an SQLite result code. SQLite
- * computes every generated column of a row it inserts, VIRTUAL ones too,
- * although nothing needs them then (no index, CHECK or NOT NULL uses them:
- * keep it so); while *inserting (when asked for, the connection's flag) is
- * true the five JSON/text functions return NULL at once: the writer sets it
- * around its inserts, which spared ~200,000 instructions per article. */
-int nm_store_register_pack_functions(sqlite3 *db, bool **inserting);
+ * nm_pack_mentions, nm_pack_keyphrases); an SQLite result code. Only the
+ * views call the reading ones (the tables have no generated columns), so
+ * writing a row computes none of them. */
+int nm_store_register_pack_functions(sqlite3 *db);
 
 #endif

@@ -316,7 +316,7 @@ int main(int argc, char **argv)
         dead_poison = chaos_query_file(f.spool, "SELECT count(*) FROM dead WHERE id LIKE 'poison-%'");
         dead_innocent = chaos_report_dead_not_poison(&f, true);
     }
-    long results_rows = chaos_query_file(f.results, "SELECT count(*) FROM articles");
+    long results_rows = chaos_query_file(f.results, "SELECT count(*) FROM article_rows");
     if (waiting != 0) {
         printf("chaos: FAIL %ld articles left in the %s (backlog or in flight)\n", waiting,
                f.nats ? "stream" : "spool");

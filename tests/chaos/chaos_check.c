@@ -115,7 +115,7 @@ long chaos_count_stored(const fleet *f, const records *r)
     long found = -1;
     if (sqlite3_open_v2(f->results, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
         sqlite3_busy_timeout(db, 5000) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, "SELECT 1 FROM articles WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_prepare_v2(db, "SELECT 1 FROM article_rows WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
         found = 0;
         for (int p = 0; p < PRODUCERS; p++) {
             for (long n = 0; n < r->n[p]; n++) {

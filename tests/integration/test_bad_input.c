@@ -176,8 +176,8 @@ static long stored(const char *id)
     if (sqlite3_open_v2(M.results, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
         sqlite3_busy_timeout(db, 3000);
         sqlite3_stmt *st;
-        const char *sql = id ? "SELECT count(*) FROM articles WHERE id = ?"
-                             : "SELECT count(*) FROM articles WHERE id LIKE 'good-%'";
+        const char *sql = id ? "SELECT count(*) FROM article_rows WHERE id = ?"
+                             : "SELECT count(*) FROM article_rows WHERE id LIKE 'good-%'";
         if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
             if (id)
                 sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -481,7 +481,7 @@ static void row_disk_full(void)
         sqlite3 *h;
         if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
             sqlite3_busy_timeout(h, 2000);
-            ok = query_count(h, "SELECT count(*) FROM articles WHERE id LIKE 'full-%'") == 600;
+            ok = query_count(h, "SELECT count(*) FROM article_rows WHERE id LIKE 'full-%'") == 600;
         }
         sqlite3_close(h);
         if (!ok) {

@@ -504,7 +504,7 @@ static void curve_end_to_end(void **state)
     snprintf(intruder_db, sizeof intruder_db, "%s.db", nm_test_path("intruder"));
     char cmd[800];
     snprintf(cmd, sizeof cmd,
-             "test \"$(sqlite3 '%s' 'SELECT count(*) FROM articles' 2>/dev/null || echo 0)\" = 0",
+             "test \"$(sqlite3 '%s' 'SELECT count(*) FROM article_rows' 2>/dev/null || echo 0)\" = 0",
              intruder_db);
     bool intruder_empty = system(cmd) == 0;
     bool intruder_listed = collector_lists(ctx, f.via[LINK_QUERY], client, "intruder");

@@ -36,7 +36,7 @@ import json, subprocess, sys
 import pandas as pd
 nm, db, tmp = sys.argv[1:]
 ids = [r[0] for r in (l.split("|") for l in subprocess.run(
-    ["sqlite3", db, "select id from articles order by article"], capture_output=True, text=True,
+    ["sqlite3", db, "select id from article_rows order by article"], capture_output=True, text=True,
     check=True).stdout.split("\n")) if r[0]]
 recs = [json.loads(l) for l in open(tmp + "/all.jsonl", encoding="utf-8")]
 assert [r["id"] for r in recs] == ids, ([r["id"] for r in recs], ids)
@@ -72,14 +72,11 @@ sqlite3 "$db" ".backup '$tmp/big.db'"
 $py - "$tmp/big.db" <<'PY' || fail "growing the database"
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
-# body, summary, sentences_json, keyphrases_json are generated from packed columns by nm_store's
-# functions; an INSERT needs them named, not run: placeholders do
-for f, n in (("nm_unzstd", 1), ("nm_sentences_json", 1), ("nm_summary", 2), ("nm_keyphrases_json", 1)):
-    c.create_function(f, n, lambda *a: None, deterministic=True)
-cols = [r[1] for r in c.execute("PRAGMA table_info(articles)") if r[1] not in ("article",)]
+# the stored rows are article_rows (articles is a view of them)
+cols = [r[1] for r in c.execute("PRAGMA table_info(article_rows)") if r[1] not in ("article",)]
 for i in range(1, 50):
     sel = ", ".join("id || '-copy%d'" % i if x == "id" else x for x in cols)
-    c.execute("INSERT INTO articles (%s) SELECT %s FROM articles WHERE id NOT LIKE '%%-copy%%'" % (", ".join(cols), sel))
+    c.execute("INSERT INTO article_rows (%s) SELECT %s FROM article_rows WHERE id NOT LIKE '%%-copy%%'" % (", ".join(cols), sel))
 c.commit()
 PY
 # (under AddressSanitizer, freed memory waits in a quarantine: none here)

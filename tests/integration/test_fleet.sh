@@ -82,7 +82,7 @@ for _ in $(seq 600); do
     sleep 0.2
 done
 check "stats totals: committed $committed of $submitted" [ "${committed%.*}" = "$submitted" ]
-articles=$(sqlite3 "$var/results.db" 'select count(*) from articles')
+articles=$(sqlite3 "$var/results.db" 'select count(*) from article_rows')
 check "results.db holds $submitted articles (has $articles)" [ "$articles" = "$submitted" ]
 
 # 5. Queries answer.

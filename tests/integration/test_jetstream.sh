@@ -169,7 +169,7 @@ EOF
 stored() { # distinct ids over both results databases
     local n=0
     for w in 1 2 3; do
-        [ -f "$tmp/results-$w.db" ] && sqlite3 "$tmp/results-$w.db" "select id from articles" 2>/dev/null
+        [ -f "$tmp/results-$w.db" ] && sqlite3 "$tmp/results-$w.db" "select id from article_rows" 2>/dev/null
     done | sort -u | grep -c '^a' || true
 }
 wait_stored() { # wait_stored N: up to 60 s

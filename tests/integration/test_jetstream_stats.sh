@@ -99,7 +99,7 @@ wait_q 'row("front-A").get("in_flight") >= 20 and
 pids+=($!)
 wait_q 'metric("queue_articles_redelivered_total", shared="jetstream") >= 20' ||
     fail "redelivered >= 20 after the ack wait: $(q 'metric("queue_articles_redelivered_total", shared="jetstream")')"
-stored() { sqlite3 "$tmp/results-a.db" "select count(*) from articles" 2>/dev/null || echo 0; }
+stored() { sqlite3 "$tmp/results-a.db" "select count(*) from article_rows" 2>/dev/null || echo 0; }
 wait_stored() { for _ in $(seq 300); do [ "$(stored)" -ge "$1" ] && return 0; sleep 0.2; done; return 1; }
 wait_stored 300 || fail "all 300 stored by wa (got $(stored))"
 kill -KILL "$wb"

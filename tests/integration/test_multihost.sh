@@ -79,7 +79,7 @@ in_ns "$hub" "$NM_BIN_DIR/newsmill" submit --quiet --json --queue "tcp://127.0.0
 accepted=$(tail -n 1 "$tmp/submit.out" | sed -n 's/.*"accepted":\([0-9]*\).*/\1/p')
 [ "$accepted" = 400 ] || fail "accepted $accepted of 400"
 
-count() { [ -f "$1" ] && sqlite3 -cmd ".timeout 5000" "$1" "SELECT count(*) FROM articles;" 2>/dev/null || echo 0; }
+count() { [ -f "$1" ] && sqlite3 -cmd ".timeout 5000" "$1" "SELECT count(*) FROM article_rows;" 2>/dev/null || echo 0; }
 c1=0 c2=0
 for _ in $(seq 1 240); do
     c1=$(count "$tmp/h1/results.db"); c2=$(count "$tmp/h2/results.db")
@@ -89,7 +89,7 @@ done
 [ $((c1 + c2)) -eq 400 ] || fail "stored $c1 + $c2 of 400"
 [ "$c1" -gt 0 ] && [ "$c2" -gt 0 ] || fail "one host did nothing: h1=$c1 h2=$c2"
 distinct=$(sqlite3 "$tmp/h1/results.db" "ATTACH '$tmp/h2/results.db' AS h2;
-    SELECT count(*) FROM (SELECT id FROM main.articles UNION SELECT id FROM h2.articles);")
+    SELECT count(*) FROM (SELECT id FROM main.article_rows UNION SELECT id FROM h2.article_rows);")
 [ "$distinct" = 400 ] || fail "$distinct distinct ids across hosts, want 400 (an article stored twice?)"
 
 # The one collector has both hosts' workers and the queue, live.

@@ -47,8 +47,8 @@ count() {
     for f in "$res"/results-*.db; do
         [ -s "$f" ] || continue
         # (a file being created has no tables yet: 0)
-        rows=$((rows + $(sqlite3 -cmd '.timeout 3000' "$f" 'select count(*) from articles' 2>/dev/null || echo 0)))
-        sqlite3 -cmd '.timeout 3000' "$f" 'select id from articles' >>"$tmp/ids.txt" 2>/dev/null || true
+        rows=$((rows + $(sqlite3 -cmd '.timeout 3000' "$f" 'select count(*) from article_rows' 2>/dev/null || echo 0)))
+        sqlite3 -cmd '.timeout 3000' "$f" 'select id from article_rows' >>"$tmp/ids.txt" 2>/dev/null || true
     done
     echo "$rows $(sort -u "$tmp/ids.txt" | grep -c . || true)"
 }
@@ -78,7 +78,7 @@ grep -q '^ids-w1\.db$' "$tmp/files.out" || fail "no id index of slot w1"
 batch 0 19 again >"$tmp/again.jsonl"
 "$nm" submit --quiet --queue "$front" "$tmp/again.jsonl" >>"$tmp/submit.log" 2>&1 || fail "submit again"
 for _ in $(seq 100); do
-    again=$(for f in "$res"/results-*.db; do sqlite3 -cmd '.timeout 3000' "$f" "select count(*) from articles where title like '%again%'" 2>/dev/null || echo 0; done |
+    again=$(for f in "$res"/results-*.db; do sqlite3 -cmd '.timeout 3000' "$f" "select count(*) from article_rows where title like '%again%'" 2>/dev/null || echo 0; done |
         paste -sd+ | bc)
     [ "$again" = 20 ] && break
     sleep 0.1

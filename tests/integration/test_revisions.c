@@ -56,7 +56,7 @@ static char *stored_title(const char *db, const char *id)
         return NULL;
     sqlite3_busy_timeout(h, 2000);
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(h, "SELECT title FROM articles WHERE id = ?1", -1, &st, NULL) ==
+    if (sqlite3_prepare_v2(h, "SELECT title FROM article_rows WHERE id = ?1", -1, &st, NULL) ==
         SQLITE_OK) {
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW)

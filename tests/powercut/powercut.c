@@ -360,7 +360,7 @@ static int read_disk(const fleet *f, ledger *l, char *why, size_t why_size)
         if (!db)
             return -1;
         sqlite3_stmt *q = NULL;
-        if (!has_table(db, "articles")) {
+        if (!has_table(db, "article_rows")) {
             sqlite3_close(db);
             return 0;
         }

@@ -19,7 +19,7 @@ fleet_results() {
         fail "submit"
     want=$(( $(grep -c . "$NM_SOURCE_DIR/samples/briefs.jsonl") + $(ls "$NM_SOURCE_DIR/samples" | grep -cv '\.jsonl$') ))
     for _ in $(seq 300); do
-        n=$(sqlite3 "$var/results.db" 'select count(*) from articles' 2>/dev/null || echo 0)
+        n=$(sqlite3 "$var/results.db" 'select count(*) from article_rows' 2>/dev/null || echo 0)
         [ "$n" = "$want" ] && return 0
         sleep 0.1
     done

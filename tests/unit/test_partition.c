@@ -84,7 +84,7 @@ static int64_t rows_of(const char *path, const char *id, int64_t *ingested)
     assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(db,
-                                        "SELECT count(*), max(ingested_unix_ms) FROM articles"
+                                        "SELECT count(*), max(ingested_unix_ms) FROM article_rows"
                                         " WHERE id = ?1 OR ?1 IS NULL",
                                         -1, &st, NULL),
                      SQLITE_OK);

@@ -558,7 +558,7 @@ static char *everything(const char *path, const char *phrase)
     sqlite3 *db;
     assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     char ids[4096];
-    snprintf(ids, sizeof ids, "%s", query_col(db, "SELECT id FROM articles ORDER BY id"));
+    snprintf(ids, sizeof ids, "%s", query_col(db, "SELECT id FROM article_rows ORDER BY id"));
     sqlite3_close(db);
     nm_sbuf out = {0};
     for (char *id = strtok(ids, "|"); id; id = strtok(NULL, "|")) {
@@ -628,7 +628,8 @@ static void migrate_v4(void **state)
         " flesch_reading_ease, flesch_kincaid_grade, fp_exact, simhash, sh0, sh1, sh2, sh3,"
         " minhash, summary, sentences_json, warnings, body, revision FROM ref.articles;"
         "INSERT INTO article_entities (article, entity, n_mentions, salience, mentions_json)"
-        " SELECT article, entity, n_mentions, salience, mentions_json FROM ref.article_entities;"
+        " SELECT article, entity, n_mentions, salience, nm_mentions_json(mentions_packed)"
+        " FROM ref.article_entities;"
         "INSERT INTO sections SELECT * FROM ref.sections;"
         "INSERT INTO outline SELECT * FROM ref.outline;"
         "INSERT INTO acronyms SELECT * FROM ref.acronyms;"
@@ -652,13 +653,13 @@ static void migrate_v4(void **state)
                         "[[0,0,12,2],[0,16,33,3,2],[1,35,50,2,1]]");
     assert_string_equal(query_col(db, "SELECT summary FROM articles WHERE id = 'v4row'"),
                         "Ankara replied. São Paulo spoke.");
-    assert_string_equal(query_col(db, "SELECT mentions_json FROM article_entities"
-                                      " WHERE article = 100 ORDER BY entity"),
+    assert_string_equal(query_col(db, "SELECT nm_mentions_json(mentions_packed)"
+                                      " FROM article_entities WHERE article = 100 ORDER BY entity"),
                         "[[0,0,5,0]]|[[1,16,26,1],[2,35,41,null]]");
     assert_string_equal(query_col(db, "SELECT body FROM articles WHERE id = 'v4row'"),
                         "Hamas spoke. x. São Paulo spoke.\n\nAnkara replied.");
     assert_int_equal(query_int(s, "SELECT length(body_zstd) > 0 AND typeof(body_zstd) = 'blob'"
-                                  " FROM articles WHERE id = 'v4row'"), 1);
+                                  " FROM article_rows WHERE id = 'v4row'"), 1);
     /* the migrated shape is the new shape */
     char *migrated = schema_shape(db);
     char *created = schema_shape(nm_store_db(ref));
@@ -669,7 +670,7 @@ static void migrate_v4(void **state)
     put_one(s, r[0]);
     assert_int_equal(query_int(s, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH"
                                   " 'hosted'"), 1);
-    assert_int_equal(sqlite3_exec(db, "DELETE FROM articles WHERE id = 'v4row';"
+    assert_int_equal(sqlite3_exec(db, "DELETE FROM article_rows WHERE id = 'v4row';"
                                       "DELETE FROM article_entities WHERE article = 100;"
                                       "INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')",
                                   NULL, NULL, NULL), SQLITE_OK);

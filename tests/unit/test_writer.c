@@ -78,7 +78,7 @@ static int64_t count_articles(const char *name)
     sqlite3 *db;
     assert_int_equal(sqlite3_open(nm_test_path(name), &db), SQLITE_OK);
     sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM articles", -1, &st, NULL),
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM article_rows", -1, &st, NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     int64_t n = sqlite3_column_int64(st, 0);
