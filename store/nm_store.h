@@ -40,13 +40,14 @@
  * nm_store_register_functions() on any other):
  *   hamming(a, b)              number of differing bits of two 64-bit integers
  *   minhash_similarity(a, b)   estimated Jaccard similarity of two minhash blobs
- *   nm_unzstd, nm_summary, nm_sentences_json, nm_mentions_json
- *                              what the generated columns articles.body,
- *                              .summary, .sentences_json and
- *                              article_entities.mentions_json compute from
- *                              the packed columns (results_schema.sql)
- * The sqlite3 shell lacks them: the near-duplicate query, those columns,
- * the views over them and snippet() need nm_store.
+ *   nm_unzstd, nm_summary, nm_sentences_json, nm_mentions_json,
+ *   nm_keyphrases_json, nm_keyphrase_score
+ *                              what the views articles (body, summary,
+ *                              sentences_json, keyphrases_json), sentences,
+ *                              mentions and keyphrases compute from the
+ *                              packed columns of the tables (results_schema.sql)
+ * The sqlite3 shell lacks them: the near-duplicate query, those views and
+ * snippet() need nm_store; the tables (article_rows, ...) need nothing.
  *
  * Not thread-safe: one nm_store per thread.
  */

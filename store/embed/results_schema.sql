@@ -2,7 +2,7 @@
 --
 -- One SQLite file per host, written by every worker of that host (WAL mode,
 -- one transaction per batch of articles) and read by `newsmill query` and
--- anyone with the sqlite3 shell (but see PACKED COLUMNS). store/nm_store.c embeds this file (as
+-- anyone with the sqlite3 shell (but see TABLES AND VIEWS). store/nm_store.c embeds this file (as
 -- nm_embed_results_schema_sql) and runs it on a new, empty database.
 --
 -- VERSION: PRAGMA user_version (the last statement of this file) is the
@@ -21,8 +21,9 @@
 --      have the same tables, columns and indexes, and that rows survive.
 --
 -- CONVENTIONS
---   * articles.article is the internal integer key; every child table refers
---     to it (small rows, cheap joins). articles.id is the producer's id.
+--   * articles.article (article_rows.article) is the internal integer key;
+--     every child table refers to it (small rows, cheap joins). articles.id
+--     is the producer's id.
 --   * Persisting an article id again deletes the old row and every child row,
 --     then inserts afresh, in the same transaction: never duplicates (unless
 --     the stored revision is newer: see REVISIONS).
@@ -59,36 +60,45 @@
 -- mentions, the most numerous rows by far, and the worker's write cost is
 -- per row (a B-tree insert each, and a delete each when an article is
 -- replaced). They are only ever read per article, so each article stores its
--- sentences as one packed value (articles.sentences_packed, read as JSON
--- through the generated column sentences_json) and each (article, entity)
--- its mentions (article_entities.mentions_packed / mentions_json); the views
--- `sentences` and `mentions` unpack the JSON with json_each() into the rows
--- and columns a table would have. Query them like tables; they cannot be
--- written.
+-- sentences as one packed value (article_rows.sentences_packed, read as
+-- JSON through articles.sentences_json) and each (article, entity) its
+-- mentions (article_entities.mentions_packed); the views `sentences` and
+-- `mentions` unpack them with json_each() into the rows and columns a table
+-- would have. Query them like tables; they cannot be written.
 --
 -- WHY THE SUMMARY IS NOT A TABLE: the extractive summary is a choice of
 -- sentences: sentences.summary_rank (1, 2, ... in article order) marks them
--- and the generated column articles.summary joins their text for display.
+-- and the view's column articles.summary joins their text for display.
 --
 -- PACKED COLUMNS (version 5; a BBC article went from 7.7 KB to under 5 KB):
--- the body is stored once, as one zstd frame (articles.body_zstd, level 1:
--- 2.2 KB of news text -> 1.1 KB), and sentences and mentions as varints
--- (nm_store_pack.c has the format). VIRTUAL generated columns give back what
--- version 4 stored, byte for byte, computed when read:
+-- the body is stored once, as one zstd frame (article_rows.body_zstd, level
+-- 1: 2.2 KB of news text -> 1.1 KB), and sentences, mentions and keyphrases
+-- as varints (nm_store_pack.c has the format). Views give back what version
+-- 4 stored, byte for byte, computed when read:
 --   articles.body            nm_unzstd(body_zstd)
 --   articles.sentences_json  nm_sentences_json(sentences_packed)
 --   articles.summary         nm_summary(body, sentences_packed)
---   article_entities.mentions_json  nm_mentions_json(mentions_packed)
 --   articles.keyphrases_json nm_keyphrases_json(keyphrases_packed)
---                            (the view keyphrases reads each score, the exact
---                            double, with nm_keyphrase_score())
--- so every query of docs/queries.md reads as before. The functions are
--- nm_store's (registered on its connections, hence `newsmill query`,
--- `newsmill export`, the API, and nm_store_register_functions() for any
--- other): the plain sqlite3 shell reads every other column, counts, joins
--- and runs MATCH and bm25(), but those columns, the views and snippet()
--- answer "unknown function nm_unzstd()" there. New files use 8 KB pages
--- (articles rows pack better; files from before keep theirs).
+--   mentions (view)          nm_mentions_json(article_entities.mentions_packed)
+--   keyphrases (view)        each score, the exact double, with
+--                            nm_keyphrase_score()
+-- so every query of docs/queries.md reads as before. New files use 8 KB
+-- pages (article rows pack better; files from before keep theirs).
+--
+-- TABLES AND VIEWS: tables hold only stored data; every computed column is
+-- in a view. article_rows is the table of articles, articles the view that
+-- reads it (every stored column but the packed ones, plus the computed
+-- ones); article_entities, entities, sections, outline, acronyms are
+-- tables; sentences, mentions, keyphrases are views. Write the tables; read
+-- either. The functions are nm_store's (registered on its connections,
+-- hence `newsmill query`, `newsmill export`, the API, and
+-- nm_store_register_functions() for any other). The plain sqlite3 shell
+-- lacks them: it cannot prepare a statement that names a view ("no such
+-- function: nm_unzstd"), nor snippet(), but it runs PRAGMA integrity_check,
+-- VACUUM, .backup, reads and updates every table, and runs MATCH and
+-- bm25(). (Version 5 first had these as generated columns of the tables:
+-- the shell could then neither check, vacuum nor update a file, and SQLite
+-- computed every one of them on each insert.)
 
 -- One row per article: the stored columns (read it through the view
 -- articles, below, which adds the computed ones).
@@ -152,12 +162,14 @@ CREATE VIEW articles AS
            nm_keyphrases_json(keyphrases_packed) AS keyphrases_json
     FROM article_rows;
 
--- Full-text index over title and body, reading its text from articles
--- (external content: the body is stored once). nm_store writes it in the
--- same transaction as the article, with plain statements and no triggers: a
--- trigger makes FTS5 flush its in-memory index at every statement, which
--- made writing 2-3x slower. Whoever changes articles.title/body by hand
--- must do the same, or rebuild the index afterwards:
+-- Full-text index over title and body, reading its text from the view
+-- articles by name (external content: the body is stored once; snippet(),
+-- 'delete' and 'rebuild' read through the view, so they need nm_store's
+-- functions). nm_store writes it in the same transaction as the article,
+-- with plain statements and no triggers: a trigger makes FTS5 flush its
+-- in-memory index at every statement, which made writing 2-3x slower.
+-- Whoever changes article_rows.title/body_zstd by hand must do the same, or
+-- rebuild the index afterwards (with the functions):
 --   INSERT INTO articles_fts (articles_fts) VALUES ('rebuild');
 -- Search: SELECT a.id FROM articles_fts JOIN articles a ON a.article = articles_fts.rowid
 --         WHERE articles_fts MATCH 'ceasefire' ORDER BY rank;

@@ -531,7 +531,7 @@ static void migrate_v1(void **state)
 }
 
 /* A v4 row as v4 code wrote it (JSON columns, stored summary and body):
- * after the migration the generated columns give back the same bytes. */
+ * after the migration the views give back the same bytes. */
 static const char v4_row[] =
     "INSERT INTO articles (article, id, source, ingested_unix_ms, language, language_confidence,"
     " content_type, title, n_bytes, n_chars, n_words, n_sentences, n_paragraphs, n_syllables,"
