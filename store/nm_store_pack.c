@@ -15,8 +15,8 @@
  *                               bytes, IEEE double little-endian), n_occurrences
  *
  * Every number is a LEB128 varint after a first byte PACK_FORMAT. The
- * views' columns articles.body, .summary, .sentences_json, .keyphrases_json
- * and the views sentences and mentions call nm_unzstd(), nm_summary(), nm_sentences_json(),
+ * views (articles.body, .summary, .sentences_json, .keyphrases_json, and
+ * sentences, mentions) call nm_unzstd(), nm_summary(), nm_sentences_json(),
  * nm_mentions_json() and nm_keyphrases_json(), which print exactly the JSON
  * that version 4 stored (the view keyphrases reads each score with
  * nm_keyphrase_score(), the exact double); the migration to version 5 packs

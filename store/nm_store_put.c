@@ -163,7 +163,7 @@ static int delete_article(nm_store *s, int64_t article, nm_error *err)
     return 0;
 }
 
-/* Fills s->packed with articles.sentences_packed (nm_store_pack.c). */
+/* Fills s->packed with article_rows.sentences_packed (nm_store_pack.c). */
 static void build_sentences(nm_store *s, const nm_extract_result *r)
 {
     if (r->n_sentences > s->ranks_cap) {
