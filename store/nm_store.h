@@ -45,8 +45,9 @@
  *                              .summary, .sentences_json and
  *                              article_entities.mentions_json compute from
  *                              the packed columns (results_schema.sql)
- * The sqlite3 shell lacks them: the near-duplicate query, those columns,
- * the views over them and snippet() need nm_store.
+ * The sqlite3 shell has them with the extension newsmill_results.so loaded
+ * (store/ext/, docs/queries.md); without, the near-duplicate query, those
+ * columns, the views over them, snippet(), integrity_check and VACUUM fail.
  *
  * Not thread-safe: one nm_store per thread.
  */

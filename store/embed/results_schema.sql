@@ -85,10 +85,10 @@
 -- so every query of docs/queries.md reads as before. The functions are
 -- nm_store's (registered on its connections, hence `newsmill query`,
 -- `newsmill export`, the API, and nm_store_register_functions() for any
--- other): the plain sqlite3 shell reads every other column, counts, joins
--- and runs MATCH and bm25(), but those columns, the views and snippet()
--- answer "unknown function nm_unzstd()" there. New files use 8 KB pages
--- (articles rows pack better; files from before keep theirs).
+-- other) and by the SQLite extension newsmill_results.so (store/ext/): the
+-- sqlite3 shell needs `-cmd '.load PATH'` for those columns, the views,
+-- snippet(), PRAGMA integrity_check and VACUUM (docs/queries.md). New files
+-- use 8 KB pages (articles rows pack better; files from before keep theirs).
 
 -- One row per article.
 CREATE TABLE articles (
