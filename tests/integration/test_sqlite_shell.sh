@@ -23,8 +23,18 @@ fleet_results
 fleet_stop
 db=$tmp/results.db
 sqlite3 "$var/results.db" ".backup '$db'" || fail "sqlite3 .backup"
+# A sanitizer build's extension (NM_SANITIZE) needs the ASan runtime loaded
+# first into the uninstrumented shell (the shell's own leaks are not ours).
+asan=$(ldd "$ext" | awk '/libasan/ {print $3}')
+shell() {
+    if [ -n "$asan" ]; then
+        LD_PRELOAD=$asan ASAN_OPTIONS=detect_leaks=0 sqlite3 "$@"
+    else
+        sqlite3 "$@"
+    fi
+}
 # The path without .so, as the docs give it: the shell adds the suffix.
-with() { sqlite3 -bail -cmd ".load ${ext%.so}" "$db" "$@"; }
+with() { shell -bail -cmd ".load ${ext%.so}" "$db" "$@"; }
 snippet="SELECT snippet(articles_fts, -1, '[', ']', '...', 8) FROM articles_fts WHERE articles_fts MATCH 'Aberdeen'"
 
 [ "$(sqlite3 "$db" "SELECT count(*) FROM articles WHERE id LIKE '%wind-farm-wire%'")" = 1 ] ||
