@@ -229,11 +229,18 @@ nm_spool *nm_spool_open(const char *path, nm_spool_durability durability, nm_err
     sqlite3_extended_result_codes(s->db, 1);
     /* Exclusive: one queue per spool (a second one cannot open it), and no
      * file lock calls or shared-memory index per transaction. */
+    /* secure_delete off: Debian's SQLite zeroes every deleted row and freed
+     * page by default (SQLITE_SECURE_DELETE), and every article here is
+     * deleted once delivered: the zeroing was 21% of the queue's
+     * instructions (callgrind, 5,000 articles of 2 KB through bench-queue:
+     * 123 K -> 97 K per article). The rows it leaves in free pages are the
+     * articles results.db keeps anyway; durability is the WAL's, unchanged. */
     if (exec(s, "PRAGMA locking_mode=EXCLUSIVE", err) != 0 ||
         exec(s, "PRAGMA journal_mode=WAL", err) != 0 ||
         exec(s, "PRAGMA journal_size_limit=67108864", err) != 0 ||
         exec(s, cache_size_sql, err) != 0 ||
-        exec(s, "PRAGMA synchronous=FULL", err) != 0 || ensure_schema(s, err) != 0) {
+        exec(s, "PRAGMA synchronous=FULL", err) != 0 ||
+        exec(s, "PRAGMA secure_delete=OFF", err) != 0 || ensure_schema(s, err) != 0) {
         nm_error_prefix(err, "opening spool %s", path);
         nm_spool_close(&s);
         return NULL;

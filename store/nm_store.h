@@ -46,8 +46,9 @@
  *                              sentences_json, keyphrases_json), sentences,
  *                              mentions and keyphrases compute from the
  *                              packed columns of the tables (results_schema.sql)
- * The sqlite3 shell lacks them: the near-duplicate query, those views and
- * snippet() need nm_store; the tables (article_rows, ...) need nothing.
+ * The sqlite3 shell has them with the extension newsmill_results.so loaded
+ * (store/ext/, docs/queries.md); without, the tables (article_rows, ...)
+ * and PRAGMA integrity_check, VACUUM work, the views and snippet() do not.
  *
  * Not thread-safe: one nm_store per thread.
  */

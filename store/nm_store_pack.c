@@ -23,6 +23,8 @@
  * with nm_zstd(), nm_pack_sentences(), nm_pack_mentions() and the aggregate
  * nm_pack_keyphrases().
  */
+#include "nm_store_sqlite.h" /* first: nm_store's SQLite or the extension's */
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -92,13 +92,14 @@
 -- tables; sentences, mentions, keyphrases are views. Write the tables; read
 -- either. The functions are nm_store's (registered on its connections,
 -- hence `newsmill query`, `newsmill export`, the API, and
--- nm_store_register_functions() for any other). The plain sqlite3 shell
--- lacks them: it cannot prepare a statement that names a view ("no such
--- function: nm_unzstd"), nor snippet(), but it runs PRAGMA integrity_check,
--- VACUUM, .backup, reads and updates every table, and runs MATCH and
--- bm25(). (Version 5 first had these as generated columns of the tables:
--- the shell could then neither check, vacuum nor update a file, and SQLite
--- computed every one of them on each insert.)
+-- nm_store_register_functions() for any other) and the SQLite extension
+-- newsmill_results.so (store/ext/; the sqlite3 shell: `-cmd '.load PATH'`,
+-- docs/queries.md). Without it the shell cannot prepare a statement that
+-- names a view ("no such function: nm_unzstd"), nor snippet(), but it runs
+-- PRAGMA integrity_check, VACUUM, .backup, reads and updates every table,
+-- and runs MATCH and bm25(). (Version 5 first had these as generated
+-- columns of the tables: the shell could then neither check, vacuum nor
+-- update a file, and SQLite computed every one of them on each insert.)
 
 -- One row per article: the stored columns (read it through the view
 -- articles, below, which adds the computed ones).

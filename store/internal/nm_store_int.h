@@ -129,4 +129,10 @@ void nm_store_zstd_free(nm_store *s);
  * writing a row computes none of them. */
 int nm_store_register_pack_functions(sqlite3 *db);
 
+/* Registers every SQL function of a results connection: hamming(),
+ * minhash_similarity() (nm_store_sql.c) and the pack functions above; an
+ * SQLite result code. nm_store_register_functions() and the extension
+ * newsmill_results.so (store/ext/) both call it. */
+int nm_store_register_sql_functions(sqlite3 *db);
+
 #endif

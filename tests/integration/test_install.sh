@@ -77,7 +77,8 @@ for f in /usr/bin/newsmill /usr/bin/newsmill-queue /usr/bin/newsmill-worker /usr
          /usr/lib/python3/dist-packages/newsmill/__init__.py /usr/lib/python3/dist-packages/newsmill/client.py \
          /usr/lib/python3/dist-packages/newsmill/results.py /usr/lib/python3/dist-packages/newsmill/newsmill_pb2.py \
          /usr/lib/systemd/system/newsmill-queue.service /usr/lib/systemd/system/newsmill-worker@.service \
-         /usr/lib/systemd/system/newsmill-collector.service /usr/lib/systemd/system/newsmill-serve.service; do
+         /usr/lib/systemd/system/newsmill-collector.service /usr/lib/systemd/system/newsmill-serve.service \
+         /usr/lib/newsmill/newsmill_results.so; do
     [ -f "$f" ] || fail "$f not installed"
 done
 getent passwd newsmill >/dev/null || fail "no newsmill user"
@@ -224,6 +225,11 @@ done
 out=$(env -i PATH=$sys_path setpriv --reuid=newsmill --regid=newsmill --init-groups \
     $nm query --db /var/lib/newsmill/results.db search Aberdeen 2>&1) || fail "query failed: $out"
 grep -q 'wind-farm-wire' <<<"$out" || fail "query does not find the wind farm article: $out"
+# The sqlite3 shell with the installed extension (docs/operating.md), on a copy.
+sqlite3 /var/lib/newsmill/results.db ".backup '$tmp/copy.db'" || fail "sqlite3 .backup failed"
+out=$(sqlite3 -cmd '.load /usr/lib/newsmill/newsmill_results' "$tmp/copy.db" 'PRAGMA integrity_check' \
+    "SELECT instr(body, '40-turbine wind farm') > 0 FROM articles WHERE id LIKE '%wind-farm-wire%'" 2>&1)
+[ "$out" = "$(printf 'ok\n1')" ] || fail "sqlite3 with /usr/lib/newsmill/newsmill_results: $out; ids: $(sqlite3 "$tmp/copy.db" "SELECT id FROM articles")"
 # The read side, as newsmill-serve.service runs it.
 as_service serve newsmill-serve.service ""
 found=""
