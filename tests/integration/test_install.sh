@@ -229,7 +229,7 @@ grep -q 'wind-farm-wire' <<<"$out" || fail "query does not find the wind farm ar
 sqlite3 /var/lib/newsmill/results.db ".backup '$tmp/copy.db'" || fail "sqlite3 .backup failed"
 out=$(sqlite3 -cmd '.load /usr/lib/newsmill/newsmill_results' "$tmp/copy.db" 'PRAGMA integrity_check' \
     "SELECT instr(body, '40-turbine wind farm') > 0 FROM articles WHERE id LIKE '%wind-farm-wire%'" 2>&1)
-[ "$out" = "$(printf 'ok\n1')" ] || fail "sqlite3 with /usr/lib/newsmill/newsmill_results: $out; ids: $(sqlite3 "$tmp/copy.db" "SELECT id FROM articles")"
+[ "$out" = "$(printf 'ok\n1')" ] || fail "sqlite3 with /usr/lib/newsmill/newsmill_results: $out; ids: $(sqlite3 "$tmp/copy.db" "SELECT id FROM article_rows")"
 # The read side, as newsmill-serve.service runs it.
 as_service serve newsmill-serve.service ""
 found=""

@@ -51,7 +51,7 @@ except ValueError:
 print(eval(sys.argv[1]))' "$@"
 }
 connections() { curl -s "http://127.0.0.1:${mport[$1]}/varz" | json 'v["connections"]' 2>/dev/null || echo 0; }
-free_port() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { $py "$NM_SOURCE_DIR/tests/support/free_port.py"; }
 wait_port() { # wait_port PORT: up to 10 s
     for _ in $(seq 200); do
         (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0

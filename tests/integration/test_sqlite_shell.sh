@@ -37,7 +37,7 @@ shell() {
 with() { shell -bail -cmd ".load ${ext%.so}" "$db" "$@"; }
 snippet="SELECT snippet(articles_fts, -1, '[', ']', '...', 8) FROM articles_fts WHERE articles_fts MATCH 'Aberdeen'"
 
-[ "$(sqlite3 "$db" "SELECT count(*) FROM articles WHERE id LIKE '%wind-farm-wire%'")" = 1 ] ||
+[ "$(sqlite3 "$db" "SELECT count(*) FROM article_rows WHERE id LIKE '%wind-farm-wire%'")" = 1 ] ||
     fail "no wind-farm-wire article to read"
 # Without the extension: the tables check, the views and snippet() fail
 # with an error (exit status 1, not a signal).

@@ -124,17 +124,49 @@ void nm_test_skip_program(const char *why)
     exit(NM_TEST_SKIP);
 }
 
+/* The lowest port the kernel hands out by itself (bind to port 0, and the
+ * source port of every outgoing connection); 32768 if unreadable. */
+static int ephemeral_low(void)
+{
+    int low = 32768, high;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f) {
+        if (fscanf(f, "%d %d", &low, &high) != 2)
+            low = 32768;
+        fclose(f);
+    }
+    return low;
+}
+
+/* A port below the ephemeral range, so no outgoing connection of a running
+ * test (ZeroMQ, NATS, HTTP) takes it between this check and the bind of the
+ * process it is meant for, which is what a port found by binding to port 0
+ * suffered (test_queue_flow failed to bind its stats socket in CI). Random,
+ * so that tests running in parallel rarely try the same one. */
 int nm_test_free_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0)
-        fail_msg("no free port: %s", strerror(errno));
-    close(fd);
-    return ntohs(a.sin_port);
+    static unsigned seed;
+    if (!seed)
+        seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+    int low = 10000, high = ephemeral_low() - 1;
+    if (high <= low + 1000)
+        high = low + 1000;
+    for (int attempt = 0; attempt < 1000; attempt++) {
+        int port = low + (int)(rand_r(&seed) % (unsigned)(high - low + 1));
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0)
+            fail_msg("no free port: socket: %s", strerror(errno));
+        int one = 1; /* as ZeroMQ binds: a port in TIME_WAIT is usable */
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+        close(fd);
+        if (ok)
+            return port;
+    }
+    fail_msg("no free port in %d-%d", low, high);
+    return -1;
 }
 
 const char *nm_test_endpoint(void)

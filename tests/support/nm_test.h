@@ -57,7 +57,8 @@ _Noreturn void nm_test_skip_case(const char *test_case, const char *why);
 _Noreturn void nm_test_skip_program(const char *why);
 void nm_test_skip_part(const char *what, const char *why);
 
-/* A TCP port on 127.0.0.1 that was free a moment ago. */
+/* A TCP port on 127.0.0.1 that was free a moment ago, below the kernel's
+ * ephemeral range (so no outgoing connection takes it meanwhile). */
 int nm_test_free_port(void);
 
 /* "tcp://127.0.0.1:<free port>" in a static rotating buffer. */

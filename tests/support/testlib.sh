@@ -3,7 +3,8 @@
 # It gives a private $tmp (removed at exit), $pids (background processes to
 # kill at exit), fail MESSAGE (prints the message and the tail of every log
 # and output file in $tmp, then exits 1) and free_port (a TCP port on
-# 127.0.0.1 that was free a moment ago).
+# 127.0.0.1 that was free a moment ago, below the ephemeral range:
+# free_port.py).
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
@@ -19,4 +20,4 @@ fail() {
     done
     exit 1
 }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/free_port.py"; }
