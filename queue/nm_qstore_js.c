@@ -540,6 +540,23 @@ static int setup(js_store *s, const nm_qstore_js_config *cfg, int replicas, nm_e
     return 0;
 }
 
+/* The client library's connection events (its thread), one line each: an
+ * operator sees a front lose and find the cluster. */
+static void on_disconnected(natsConnection *nc, void *closure)
+{
+    (void)nc;
+    (void)closure;
+    nm_log_warn("NATS connection lost: reconnecting to any node of --nats");
+}
+
+static void on_reconnected(natsConnection *nc, void *closure)
+{
+    (void)closure;
+    char url[256] = "";
+    natsConnection_GetConnectedUrl(nc, url, sizeof url);
+    nm_log_info("NATS reconnected url=%s", url);
+}
+
 nm_qstore *nm_qstore_js_open(const nm_qstore_js_config *cfg, nm_error *err)
 {
     char *urls = nm_xstrdup(cfg->urls ? cfg->urls : "");
@@ -564,6 +581,10 @@ nm_qstore *nm_qstore_js_open(const nm_qstore_js_config *cfg, nm_error *err)
         rc = natsOptions_SetMaxReconnect(opts, -1); /* reconnect for ever, to any node */
     if (rc == NATS_OK)
         rc = natsOptions_SetReconnectWait(opts, 250);
+    if (rc == NATS_OK)
+        rc = natsOptions_SetDisconnectedCB(opts, on_disconnected, NULL);
+    if (rc == NATS_OK)
+        rc = natsOptions_SetReconnectedCB(opts, on_reconnected, NULL);
     if (rc == NATS_OK && cfg->user && *cfg->user)
         rc = natsOptions_SetUserInfo(opts, cfg->user, cfg->password ? cfg->password : "");
     if (rc == NATS_OK && cfg->token && *cfg->token)

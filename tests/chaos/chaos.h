@@ -55,12 +55,25 @@ void chaos_nats_members(fleet *f, int workers, void (*add)(fleet *f, const char 
 
 /* Waits up to ms for a producer's first accepted article (a cluster just
  * started elects its leaders, and its fronts make the streams, first: the
- * faults start on a fleet that works). */
-bool chaos_nats_wait_accepted(const fleet *f, int ms);
+ * faults start on a fleet that works), restarting members that exited
+ * meanwhile with restart_dead(f) (a front gives up on a cluster that does
+ * not answer yet). */
+bool chaos_nats_wait_accepted(fleet *f, int ms, void (*restart_dead)(fleet *f));
 
-/* Messages in the JetStream stream `stream`, read from a live node's
- * monitoring port; -1 when no node answers. */
-long chaos_nats_stream_msgs(const fleet *f, const char *stream);
+/* True when every node answers /healthz with 200: JetStream has its meta
+ * leader and every stream and consumer on the node is current. */
+bool chaos_nats_healthy(const fleet *f);
+
+/* Waits up to ms for chaos_nats_healthy(); false if it never was. */
+bool chaos_nats_wait_healthy(const fleet *f, int ms);
+
+/* What the cluster still has to deliver: the consumer's pending and
+ * unacknowledged messages, as the consumer's leader counts them (-1 when no
+ * node leads it, during an election). Also the messages the stream's leader
+ * holds (*stream_msgs, -1 if none leads): more than the first when
+ * nats-server 2.9 kept acknowledged messages of the work queue after leader
+ * changes (seen under kill -9; each replica then counts its own). */
+long chaos_nats_left(const fleet *f, long *stream_msgs);
 
 /* Dead letters listed by the fronts (`newsmill dead --json`): how many, how
  * many are poison; those that are not are printed. -1 when no front answers. */

@@ -9,6 +9,7 @@
 #include "chaos.h"
 #include "nm_log.h"
 #include "nm_test.h"
+#include "nm_time.h"
 
 /* nats-server from PATH (scripts/deps.txt). */
 static const char *nats_server(void)
@@ -22,6 +23,8 @@ static const char *nats_server(void)
     path[strcspn(path, "\n")] = '\0';
     return path;
 }
+
+static long command_number(const char *cmd);
 
 bool chaos_nats_available(void)
 {
@@ -95,7 +98,7 @@ void chaos_nats_members(fleet *f, int workers, void (*add)(fleet *f, const char 
     }
 }
 
-bool chaos_nats_wait_accepted(const fleet *f, int ms)
+bool chaos_nats_wait_accepted(fleet *f, int ms, void (*restart_dead)(fleet *f))
 {
     char path[600];
     snprintf(path, sizeof path, "%s/accepted-0.txt", f->dir);
@@ -103,9 +106,35 @@ bool chaos_nats_wait_accepted(const fleet *f, int ms)
         struct stat st;
         if (stat(path, &st) == 0 && st.st_size > 0)
             return true;
+        if (waited % 1000 == 0)
+            restart_dead(f); /* a front that gave up on a cluster still forming */
         nm_test_sleep_ms(100);
     }
     return false;
+}
+
+bool chaos_nats_healthy(const fleet *f)
+{
+    for (int i = 0; i < 3; i++) {
+        char cmd[200];
+        snprintf(cmd, sizeof cmd,
+                 "curl -s -o /dev/null -w '%%{http_code}' --max-time 2 http://127.0.0.1:%d/healthz",
+                 f->nats_monitor[i]);
+        if (command_number(cmd) != 200)
+            return false;
+    }
+    return true;
+}
+
+bool chaos_nats_wait_healthy(const fleet *f, int ms)
+{
+    int64_t deadline = nm_time_mono_ns() + (int64_t)ms * NM_NS_PER_MS;
+    while (!chaos_nats_healthy(f)) {
+        if (nm_time_mono_ns() > deadline)
+            return false;
+        nm_test_sleep_ms(200);
+    }
+    return true;
 }
 
 /* The first line a shell command prints, as a number; -1: none. */
@@ -121,22 +150,44 @@ static long command_number(const char *cmd)
     return v;
 }
 
-long chaos_nats_stream_msgs(const fleet *f, const char *stream)
+long chaos_nats_left(const fleet *f, long *stream_msgs)
 {
-    for (int i = 0; i < 3; i++) {
-        char cmd[700];
-        snprintf(cmd, sizeof cmd,
-                 "curl -s --max-time 3 'http://127.0.0.1:%d/jsz?streams=true' | python3 -c '"
-                 "import json, sys\n"
-                 "v = json.load(sys.stdin)\n"
-                 "print([s[\"state\"][\"messages\"] for a in v[\"account_details\"] "
-                 "for s in a.get(\"stream_detail\", []) if s[\"name\"] == \"%s\"][0])' 2>/dev/null",
-                 f->nats_monitor[i], stream);
-        long v = command_number(cmd);
-        if (v >= 0)
-            return v;
-    }
-    return -1;
+    char cmd[1600];
+    snprintf(cmd, sizeof cmd,
+             "python3 -c '\n"
+             "import json, sys, urllib.request\n"
+             "def get(port, path):\n"
+             "    with urllib.request.urlopen(\"http://127.0.0.1:%%d%%s\" %% (port, path), timeout=3) as r:\n"
+             "        return json.load(r)\n"
+             "left = msgs = -1\n"
+             "for port in sys.argv[1:]:\n"
+             "    try:\n"
+             "        me = get(int(port), \"/varz\")[\"server_name\"]\n"
+             "        js = get(int(port), \"/jsz?streams=true&consumers=true\")\n"
+             "    except Exception:\n"
+             "        continue\n"
+             "    for a in js.get(\"account_details\", []):\n"
+             "        for s in a.get(\"stream_detail\", []):\n"
+             "            if s[\"name\"] != \"NEWSMILL\":\n"
+             "                continue\n"
+             "            if s.get(\"cluster\", {}).get(\"leader\") == me:\n"
+             "                msgs = s[\"state\"][\"messages\"]\n"
+             "            for c in s.get(\"consumer_detail\") or []:\n"
+             "                if c.get(\"cluster\", {}).get(\"leader\") == me:\n"
+             "                    left = c[\"num_pending\"] + c[\"num_ack_pending\"]\n"
+             "print(left, msgs)\n"
+             "' %d %d %d 2>/dev/null",
+             f->nats_monitor[0], f->nats_monitor[1], f->nats_monitor[2]);
+    FILE *p = popen(cmd, "r");
+    long left = -1, msgs = -1;
+    char line[128];
+    if (p && fgets(line, sizeof line, p) && sscanf(line, "%ld %ld", &left, &msgs) != 2)
+        left = msgs = -1;
+    if (p)
+        pclose(p);
+    if (stream_msgs)
+        *stream_msgs = msgs;
+    return left;
 }
 
 long chaos_nats_dead(const fleet *f, long *poison, long *not_poison)
