@@ -385,11 +385,12 @@ static int j_state(nm_qstore *st, nm_qstore_state *out, nm_error *err)
     out->articles = (int64_t)si->State.Msgs;
     out->bytes = (int64_t)si->State.Bytes;
     out->in_flight = ci->NumAckPending;
-    /* Not yet delivered, and delivered but given back (nak, back-off): both
-     * wait. The stream holds exactly the unsettled articles (work queue). */
-    out->backlog = out->articles - out->in_flight;
-    if (out->backlog < (int64_t)ci->NumPending)
-        out->backlog = (int64_t)ci->NumPending;
+    /* What the consumer has still to deliver. Not the stream's messages
+     * less those in flight: nats-server 2.9.10 was seen to keep acked
+     * messages of the work queue after leader changes (below the ack floor,
+     * never delivered again; docs/guarantees.md), and an idle fleet would
+     * show them as a backlog for ever. */
+    out->backlog = (int64_t)ci->NumPending;
     if (out->articles > 0)
         out->oldest_unix_ms = si->State.FirstTime / 1000000;
     /* Every delivery has a consumer sequence; a first delivery, a stream

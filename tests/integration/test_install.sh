@@ -227,7 +227,11 @@ out=$(env -i PATH=$sys_path setpriv --reuid=newsmill --regid=newsmill --init-gro
 grep -q 'wind-farm-wire' <<<"$out" || fail "query does not find the wind farm article: $out"
 # The sqlite3 shell with the installed extension (docs/operating.md), on a copy.
 sqlite3 /var/lib/newsmill/results.db ".backup '$tmp/copy.db'" || fail "sqlite3 .backup failed"
-out=$(sqlite3 -cmd '.load /usr/lib/newsmill/newsmill_results' "$tmp/copy.db" 'PRAGMA integrity_check' \
+# A sanitizer build installed an instrumented extension: the ASan runtime
+# goes first into the uninstrumented shell (as in test_sqlite_shell).
+asan=$(ldd /usr/lib/newsmill/newsmill_results.so | awk '/libasan/ {print $3}')
+out=$(LD_PRELOAD=$asan ASAN_OPTIONS=detect_leaks=0 \
+    sqlite3 -cmd '.load /usr/lib/newsmill/newsmill_results' "$tmp/copy.db" 'PRAGMA integrity_check' \
     "SELECT instr(body, '40-turbine wind farm') > 0 FROM articles WHERE id LIKE '%wind-farm-wire%'" 2>&1)
 [ "$out" = "$(printf 'ok\n1')" ] || fail "sqlite3 with /usr/lib/newsmill/newsmill_results: $out; ids: $(sqlite3 "$tmp/copy.db" "SELECT id FROM article_rows")"
 # The read side, as newsmill-serve.service runs it.
