@@ -4,11 +4,14 @@
  * Starts a fresh fleet in a temporary directory (newsmill-queue and W
  * newsmill-worker processes, full durability), submits the corpus through
  * nm_producer with several batches in flight (repeated until N articles,
- * each repeat under new ids), waits until the results database holds all N,
+ * each repeat under new ids), waits until the results database (with
+ * --partitions: the time partitions of worker --results-dir) holds all N,
  * then stops the fleet. The bench binds the stats endpoint itself (a tiny
  * collector) to read the workers' per-stage histograms.
  *
  * Output, one JSON object per line:
+ *   {"mode":"e2e","window":K,"stored":S,...}     with --report-every N: the rate of
+ *                                                each N articles stored
  *   {"mode":"e2e","stage":"submit",...}          producer side: all acked
  *   {"mode":"e2e","stage":"decode"|"extract"|"persist",...}   worker CPU time per stage
  *   {"mode":"e2e","process":"queue"|"worker1",...,"peak_rss_bytes":...}
@@ -317,6 +320,61 @@ static void build_article(Newsmill__Article *a, const corpus *c, size_t i, char 
     a->source = "bench";
 }
 
+static int64_t db_count(const char *db);
+
+/* Articles in every partition of dir (results-*.db: not the id index). */
+static int64_t dir_count(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int64_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (strncmp(e->d_name, "results-", 8) != 0 || len < 3 ||
+            strcmp(e->d_name + len - 3, ".db") != 0)
+            continue;
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        n += db_count(path);
+    }
+    closedir(d);
+    return n;
+}
+
+/* One window line each time the stored count passes a multiple of every:
+ * the rate over that window (sampled, so within a sample period). */
+typedef struct windows {
+    int64_t every, next, last_ns, last_stored, sampled_ns;
+    int index;
+} windows;
+
+static int64_t stored_now(const char *db, const char *parts)
+{
+    return *parts ? dir_count(parts) : db_count(db);
+}
+
+static void windows_sample(windows *w, const char *db, const char *parts)
+{
+    int64_t now = nm_time_mono_ns();
+    if (w->every <= 0 || now - w->sampled_ns < NM_NS_PER_S)
+        return;
+    w->sampled_ns = now;
+    int64_t stored = stored_now(db, parts);
+    if (stored < w->next)
+        return;
+    while (stored >= w->next) /* a sample may pass several: one line for them */
+        w->next += w->every;
+    double s = (double)(now - w->last_ns) / 1e9;
+    printf("{\"mode\":\"e2e\",\"window\":%d,\"stored\":%lld,\"seconds\":%.1f,"
+           "\"articles_per_s\":%.0f}\n",
+           ++w->index, (long long)stored, s, (double)(stored - w->last_stored) / s);
+    fflush(stdout);
+    w->last_ns = now;
+    w->last_stored = stored;
+}
+
 static int64_t db_count(const char *db)
 {
     if (access(db, F_OK) != 0)
@@ -345,7 +403,8 @@ int main(int argc, char **argv)
     const char *corpus_dir = default_corpus, *bin_dir = default_bin, *tmp_root = "/tmp";
     const char *worker_sync = "full", *nats = "";
     int64_t n_articles = 50000, n_workers = 2, batch = 500, window = 8, credit = 256,
-            worker_batch = 128, timeout_s = 600;
+            worker_batch = 128, timeout_s = 600, report_every = 0;
+    bool partitions = false;
     bool keep = false;
     const nm_opt opts[] = {
         {"corpus", 0, NM_OPT_STRING, &corpus_dir, "DIR", "articles (*.txt, *.html, recursively)",
@@ -365,6 +424,10 @@ int main(int argc, char **argv)
          0},
         {"nats", 0, NM_OPT_STRING, &nats, "URLS",
          "run the queue on this NATS JetStream cluster (--store jetstream)", 0, 0},
+        {"partitions", 0, NM_OPT_FLAG, &partitions, NULL,
+         "workers write time partitions (worker --results-dir) instead of one file", 0, 0},
+        {"report-every", 0, NM_OPT_INT, &report_every, "N",
+         "a line with the rate of each N articles stored (0: none)", 0, 1e9},
     };
     size_t n_opts = sizeof opts / sizeof *opts;
     nm_error err;
@@ -395,6 +458,9 @@ int main(int argc, char **argv)
     snprintf(back, sizeof back, "tcp://127.0.0.1:%d", free_port());
     snprintf(spool, sizeof spool, "%s/queue.db", dir);
     snprintf(db, sizeof db, "%s/results.db", dir);
+    char parts[PATH_MAX] = "";
+    if (partitions)
+        snprintf(parts, sizeof parts, "%s/results", dir);
 
     void *ctx = zmq_ctx_new();
     void *pull = zmq_socket(ctx, ZMQ_PULL);
@@ -421,7 +487,8 @@ int main(int argc, char **argv)
         snprintf(wexe, sizeof wexe, "%s/newsmill-worker", bin_dir);
         snprintf(name, sizeof name, "worker%lld", (long long)i + 1);
         snprintf(log, sizeof log, "%s/%s.log", dir, name);
-        char *wargv[] = {wexe, "--queue", back, "--stats", stats_ep, "--db", db, "--name", name,
+        char *wargv[] = {wexe, "--queue", back, "--stats", stats_ep, partitions ? "--results-dir" : "--db",
+                         partitions ? parts : db, "--name", name,
                          "--credit", credit_s, "--batch", batch_s, "--log-level", "warn",
                          strcmp(worker_sync, "normal") == 0 ? "--sync-normal" : NULL, NULL};
         proc_start(&workers[i], name, log, wargv);
@@ -442,6 +509,7 @@ int main(int argc, char **argv)
     char (*ids)[PATH_MAX] = nm_xcalloc((size_t)batch, sizeof *ids);
     stats_view view = {0};
     int64_t t0 = nm_time_mono_ns(), deadline = t0 + timeout_s * NM_NS_PER_S;
+    windows win = {.every = report_every, .next = report_every, .last_ns = t0, .sampled_ns = t0};
     int64_t acked_ns = 0;
     bool failed = false;
     while (acked < (size_t)n_articles && !failed) {
@@ -465,6 +533,7 @@ int main(int argc, char **argv)
         Newsmill__SubmitAck *ack = NULL;
         int r = nm_producer_recv(p, 100, &req, &ack, &err);
         stats_take(&view, pull);
+        windows_sample(&win, db, parts);
         if (nm_time_mono_ns() > deadline) {
             fprintf(stderr, "bench-e2e: timed out submitting\n");
             failed = true;
@@ -505,8 +574,9 @@ int main(int argc, char **argv)
     acked_ns = nm_time_mono_ns();
     /* wait until everything is committed */
     int64_t stored = 0;
-    while (!failed && (stored = db_count(db)) < n_articles) {
+    while (!failed && (stored = stored_now(db, parts)) < n_articles) {
         stats_take(&view, pull);
+        windows_sample(&win, db, parts);
         if (nm_time_mono_ns() > deadline) {
             fprintf(stderr, "bench-e2e: timed out with %lld of %lld articles stored\n",
                     (long long)stored, (long long)n_articles);
@@ -519,9 +589,11 @@ int main(int argc, char **argv)
                 failed = true;
                 keep = true;
             }
-        usleep(20 * 1000);
+        usleep(partitions ? 200 * 1000 : 20 * 1000); /* counting a directory costs more */
     }
     int64_t done_ns = nm_time_mono_ns();
+    win.sampled_ns = 0;
+    windows_sample(&win, db, parts); /* the last window */
     double seconds = (double)(done_ns - t0) / 1e9;
 
     /* final stats reports (every second), and peak memory before stopping */
