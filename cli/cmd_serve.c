@@ -14,6 +14,7 @@
 #include "nm_httpd.h"
 #include "nm_log.h"
 #include "nm_opts.h"
+#include "nm_store.h"
 
 static volatile sig_atomic_t stop;
 
@@ -63,6 +64,8 @@ int nm_cmd_serve(int argc, char **argv)
         fprintf(stderr, "newsmill serve: %s\n", err.msg);
         return NM_EXIT_USAGE;
     }
+    if (nm_store_configure_threads(&err) != 0)
+        nm_log_warn("%s", err.msg); /* slower, still correct */
     nm_api_options ao = {dir ? NULL : db, dir, (unsigned)readers, top_cache_ms};
     nm_api *api = nm_api_new(&ao, &err);
     if (!api) {

@@ -98,6 +98,18 @@ int nm_store_register_functions(sqlite3 *db, nm_error *err)
     return 0;
 }
 
+int nm_store_configure_threads(nm_error *err)
+{
+    int rc = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+    if (rc != SQLITE_OK)
+        return nm_error_set(err, NM_ERR_INVALID,
+                            "configuring SQLite for threads: %s (after a database was opened?)",
+                            sqlite3_errstr(rc));
+    return 0;
+}
+
 /* ---- statements ------------------------------------------------------- */
 
 /* Steps a statement that returns no row (or whose rows are not wanted) and

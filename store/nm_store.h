@@ -166,6 +166,14 @@ int64_t nm_store_count_articles(nm_store *store, nm_error *err);
  * packed columns on a connection opened elsewhere. Returns 0 or -1 with err. */
 int nm_store_register_functions(sqlite3 *db, nm_error *err);
 
+/* For a process whose threads each use their own connections, one thread
+ * at a time (newsmill serve's readers): turns off SQLite's memory
+ * statistics, whose global mutex every allocation of every thread takes,
+ * and its per-connection mutexes (SQLITE_CONFIG_MULTITHREAD). Call it
+ * before the process opens any database; later it changes nothing and
+ * returns -1 with err. */
+int nm_store_configure_threads(nm_error *err);
+
 /* True for the classes that mean "the database cannot be written now"
  * (NM_ERR_BUSY, NM_ERR_DISK_FULL, NM_ERR_IO) rather than "this article":
  * retry later with the same articles. */
