@@ -14,10 +14,13 @@
  * Errors: -1 with NM_ERR_IO (NM_ERR_DISK_FULL for ENOSPC) and the path in
  * the message. A file system that cannot fsync a directory (EINVAL) counts
  * as success: there is nothing more to do there.
+ *
+ * Also here: reading a whole file into memory (the tools' corpora).
  */
 #ifndef NM_FS_H
 #define NM_FS_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "nm_error.h"
@@ -32,5 +35,9 @@ int nm_fs_sync_parent(const char *path, nm_error *err);
  * as they are), fsyncing the parent of every directory it creates, so the
  * whole new chain survives a power cut. */
 int nm_fs_mkdir_parents(const char *path, mode_t mode, nm_error *err);
+
+/* The whole of path, NUL-terminated (caller frees), its length in *len;
+ * NULL with errno set when it cannot be opened or read. */
+char *nm_fs_read_file(const char *path, size_t *len);
 
 #endif

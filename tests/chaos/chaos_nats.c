@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "chaos.h"
 #include "nm_log.h"
@@ -28,12 +29,7 @@ static long command_number(const char *cmd);
 
 bool chaos_nats_available(void)
 {
-    FILE *p = popen("command -v nats-server", "r");
-    char path[512] = "";
-    bool found = p && fgets(path, sizeof path, p) && path[0] == '/';
-    if (p)
-        pclose(p);
-    return found;
+    return access(nats_server(), X_OK) == 0;
 }
 
 void chaos_nats_members(fleet *f, int workers, void (*add)(fleet *f, const char *name, char **argv))

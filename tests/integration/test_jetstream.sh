@@ -52,28 +52,11 @@ print(eval(sys.argv[1]))' "$@"
 }
 connections() { curl -s "http://127.0.0.1:${mport[$1]}/varz" | json 'v["connections"]' 2>/dev/null || echo 0; }
 free_port() { $py "$NM_SOURCE_DIR/tests/support/free_port.py"; }
-wait_port() { # wait_port PORT: up to 10 s
-    for _ in $(seq 200); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.05
-    done
-    return 1
-}
+. "$NM_SOURCE_DIR/tests/support/natslib.sh"
 
 # The cluster: three nodes, full-mesh routes.
-for i in 1 2 3; do cport[$i]=$(free_port); rport[$i]=$(free_port); mport[$i]=$(free_port); done
-routes=nats://127.0.0.1:${rport[1]},nats://127.0.0.1:${rport[2]},nats://127.0.0.1:${rport[3]}
-urls=nats://127.0.0.1:${cport[1]},nats://127.0.0.1:${cport[2]},nats://127.0.0.1:${cport[3]}
-start_node() { # start_node I
-    local i=$1
-    mkdir -p "$tmp/n$i"
-    nats-server -a 127.0.0.1 -p "${cport[$i]}" -m "${mport[$i]}" -js -sd "$tmp/n$i" --server_name "n$i" \
-        --cluster_name nmtest --cluster "nats://127.0.0.1:${rport[$i]}" --routes "$routes" \
-        >>"$tmp/n$i.log" 2>&1 &
-    npid[$i]=$!
-}
-for i in 1 2 3; do start_node $i; done
-for i in 1 2 3; do wait_port "${cport[$i]}" || { cat "$tmp/n$i.log"; echo "nats-server n$i did not start"; exit 1; }; done
+nats_cluster || exit 1
+urls=$nats_urls
 
 # 1. A URL that does not answer.
 dead_url=nats://127.0.0.1:$(free_port)
@@ -91,7 +74,7 @@ lone=$(free_port)
 mkdir -p "$tmp/lone"
 nats-server -a 127.0.0.1 -p "$lone" -js -sd "$tmp/lone" >>"$tmp/lone.log" 2>&1 &
 npid[lone]=$!
-wait_port "$lone" || { cat "$tmp/lone.log"; echo "lone nats-server did not start"; exit 1; }
+nats_wait_port "$lone" || { cat "$tmp/lone.log"; echo "lone nats-server did not start"; exit 1; }
 made=$($py - "$lone" <<'EOF'
 import json, socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
@@ -123,7 +106,7 @@ mkdir -p "$tmp/locked"
 nats-server -a 127.0.0.1 -p "$locked" -js -sd "$tmp/locked" --user nm --pass s3cret \
     >>"$tmp/locked.log" 2>&1 &
 npid[locked]=$!
-wait_port "$locked" || { cat "$tmp/locked.log"; echo "locked nats-server did not start"; exit 1; }
+nats_wait_port "$locked" || { cat "$tmp/locked.log"; echo "locked nats-server did not start"; exit 1; }
 out=$(timeout 30 "$NM_BIN_DIR/newsmill-queue" --store jetstream --nats "nats://127.0.0.1:$locked" \
     --front "tcp://127.0.0.1:$(free_port)" --back "tcp://127.0.0.1:$(free_port)" --stats "" 2>&1)
 rc=$?
@@ -135,7 +118,7 @@ lfront=tcp://127.0.0.1:$(free_port)
     --nats "nats://127.0.0.1:$locked" --front "$lfront" --back "tcp://127.0.0.1:$(free_port)" \
     --stats "" >>"$tmp/locked-queue.log" 2>&1 &
 lpid=$!
-check "with user and password from --config: the front starts" wait_port "${lfront##*:}"
+check "with user and password from --config: the front starts" nats_wait_port "${lfront##*:}"
 kill -TERM "$lpid"; wait "$lpid" 2>/dev/null
 kill -KILL "${npid[locked]}"; wait "${npid[locked]}" 2>/dev/null; unset 'npid[locked]'
 
@@ -149,7 +132,7 @@ back2=tcp://127.0.0.1:$(free_port)
     --stats "" --lease 3s --worker-timeout 3s --max-attempts 2 --retry-base 100ms \
     >>"$tmp/queue.log" 2>&1 &
 pids+=($!)
-wait_port "${front##*:}" || { cat "$tmp/queue.log"; echo "queue did not start"; exit 1; }
+nats_wait_port "${front##*:}" || { cat "$tmp/queue.log"; echo "queue did not start"; exit 1; }
 check "streams created with 3 replicas: $(grep 'stream created' "$tmp/queue.log" | head -1)" \
     grep -q 'stream created name=NEWSMILL replicas=3' "$tmp/queue.log"
 for w in 1 2; do
@@ -211,8 +194,7 @@ n_parts=0
 for part in "$tmp"/part-*; do
     n_parts=$((n_parts + 1))
     if [ $n_parts -eq 8 ]; then
-        kill -KILL "${npid[$victim]}"
-        wait "${npid[$victim]}" 2>/dev/null
+        nats_kill "$victim"
         killed=1
     fi
     for try in 1 2 3 4 5 6 7 8 9 10; do
@@ -228,8 +210,8 @@ check "every batch acked after the kill ($acked of 2000)" [ $acked -eq 2000 ]
 check "every acked article stored (got $(stored) of $acked)" wait_stored "$acked"
 others=$(($(connections $((victim % 3 + 1))) + $(connections $(((victim + 1) % 3 + 1)))))
 check "the front reconnected to another node ($others connections there)" [ "$others" -gt 0 ]
-start_node "$victim"
-check "n$victim restarts" wait_port "${cport[$victim]}"
+nats_start "$victim"
+check "n$victim restarts" nats_wait_port "${cport[$victim]}"
 
 # 4. A poison article: its body is only a title (no text): each delivery fails.
 printf '%s\n' '{"id":"poison","source":"js","content_type":"html","body":"<html></html>"}' >"$tmp/poison.jsonl"
@@ -260,7 +242,7 @@ check "the dead letter says why: $("$nm" dead --queue "$front" 2>&1 | head -5)" 
     --stats "" --lease 3s --worker-timeout 3s --max-attempts 2 --retry-base 100ms \
     >>"$tmp/queue2.log" 2>&1 &
 pids+=($!)
-wait_port "${front2##*:}" || { cat "$tmp/queue2.log"; echo "second front did not start"; exit 1; }
+nats_wait_port "${front2##*:}" || { cat "$tmp/queue2.log"; echo "second front did not start"; exit 1; }
 silent=tcp://127.0.0.1:$(free_port)
 articles 2000 2050 >"$tmp/load3.jsonl"
 for try in 1 2 3; do

@@ -32,6 +32,7 @@
 #include <zmq.h>
 
 #include "nm_alloc.h"
+#include "nm_fs.h"
 #include "nm_frame.h"
 #include "nm_opts.h"
 #include "nm_producer.h"
@@ -54,21 +55,6 @@ typedef struct corpus {
     size_t n, cap;
     size_t bytes;
 } corpus;
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = nm_xmalloc((size_t)(size > 0 ? size : 0) + 1);
-    *len = fread(buf, 1, (size_t)(size > 0 ? size : 0), f);
-    buf[*len] = '\0';
-    fclose(f);
-    return buf;
-}
 
 static int cmp_doc(const void *a, const void *b)
 {
@@ -103,7 +89,7 @@ static void load_dir(corpus *c, const char *root, const char *rel)
         if (!txt && !html)
             continue;
         size_t len;
-        char *body = read_file(full, &len);
+        char *body = nm_fs_read_file(full, &len);
         if (!body || len == 0) {
             free(body);
             continue;
@@ -320,7 +306,18 @@ static void build_article(Newsmill__Article *a, const corpus *c, size_t i, char 
     a->source = "bench";
 }
 
-static int64_t db_count(const char *db);
+static int64_t db_count(const char *db)
+{
+    if (access(db, F_OK) != 0)
+        return 0;
+    nm_store_options ro = {.read_only = true};
+    nm_store *s = nm_store_open(db, &ro, NULL);
+    if (!s)
+        return 0;
+    int64_t n = nm_store_count_articles(s, NULL);
+    nm_store_close(&s);
+    return n;
+}
 
 /* Articles in every partition of dir (results-*.db: not the id index). */
 static int64_t dir_count(const char *dir)
@@ -375,18 +372,6 @@ static void windows_sample(windows *w, const char *db, const char *parts)
     w->last_stored = stored;
 }
 
-static int64_t db_count(const char *db)
-{
-    if (access(db, F_OK) != 0)
-        return 0;
-    nm_store_options ro = {.read_only = true};
-    nm_store *s = nm_store_open(db, &ro, NULL);
-    if (!s)
-        return 0;
-    int64_t n = nm_store_count_articles(s, NULL);
-    nm_store_close(&s);
-    return n;
-}
 
 int main(int argc, char **argv)
 {

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "nm_alloc.h"
+#include "nm_fs.h"
 #include "nm_arena.h"
 #include "nm_doc.h"
 #include "nm_html.h"
@@ -35,29 +36,6 @@ static int64_t cpu_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = nm_xmalloc(cap);
-    for (;;) {
-        if (n + 1 == cap) {
-            cap *= 2;
-            buf = nm_xrealloc(buf, cap);
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        if (got == 0)
-            break;
-        n += got;
-    }
-    fclose(f);
-    buf[n] = '\0';
-    *len = n;
-    return buf;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -112,7 +90,7 @@ static char *doc_text(const nm_doc *doc, size_t *len)
 static char *gold_json(const char *path, size_t *len)
 {
     size_t n;
-    char *raw = read_file(path, &n);
+    char *raw = nm_fs_read_file(path, &n);
     if (!raw)
         return NULL;
     json_object *root = json_tokener_parse(raw);
@@ -133,7 +111,7 @@ static char *gold_json(const char *path, size_t *len)
 static char *gold_cleaneval(const char *path, size_t *len)
 {
     size_t n;
-    char *raw = read_file(path, &n);
+    char *raw = nm_fs_read_file(path, &n);
     if (!raw)
         return NULL;
     char *out = nm_xmalloc(n + 1), *o = out;
@@ -255,7 +233,7 @@ static int run(const eval_cfg *cfg)
             continue;
         size_t hlen = 0, glen = 0;
         snprintf(path, sizeof path, "%s/%s.html", sub_in, ids[i]);
-        char *html = read_file(path, &hlen);
+        char *html = nm_fs_read_file(path, &hlen);
         if (cfg->cleaneval)
             snprintf(path, sizeof path, "%s/%s.txt", sub_gold, ids[i]);
         else

@@ -33,6 +33,7 @@
 #include <time.h>
 
 #include "nm_alloc.h"
+#include "nm_fs.h"
 #include "nm_cld2.h"
 #include "nm_error.h"
 #include "nm_lang.h"
@@ -61,27 +62,6 @@ static void add(texts *t, const char *set, const char *gold, char *s, size_t len
     snprintf(x->gold, sizeof x->gold, "%s", gold);
     x->s = s;
     x->len = len;
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = nm_xmalloc(cap);
-    for (;;) {
-        if (n + 1 == cap)
-            buf = nm_xrealloc(buf, cap *= 2);
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        if (got == 0)
-            break;
-        n += got;
-    }
-    fclose(f);
-    buf[n] = '\0';
-    *len = n;
-    return buf;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -136,7 +116,7 @@ static size_t add_conll(texts *t, const char *path, bool germeval, const char *s
                         int group)
 {
     size_t len;
-    char *raw = read_file(path, &len);
+    char *raw = nm_fs_read_file(path, &len);
     if (!raw)
         return 0;
     nm_sbuf para = {0}, sent = {0};
@@ -214,7 +194,7 @@ static size_t add_html(texts *t, const char *dir)
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         size_t len;
-        char *raw = read_file(path, &len);
+        char *raw = nm_fs_read_file(path, &len);
         json_object *root = raw ? json_tokener_parse(raw) : NULL, *body;
         free(raw);
         if (root && json_object_object_get_ex(root, "articleBody", &body) &&
@@ -246,7 +226,7 @@ static size_t add_bbc(texts *t, const char *dir)
             char path[4096];
             snprintf(path, sizeof path, "%s/%s", sub, files[j]);
             size_t len;
-            char *s = read_file(path, &len);
+            char *s = nm_fs_read_file(path, &len);
             if (s) {
                 add(t, "bbc", "en", s, len);
                 added++;
@@ -330,7 +310,7 @@ static size_t add_locale_lang(texts *t, const char *locale_dir, const char *lang
         char path[4096];
         snprintf(path, sizeof path, "%s/%s/LC_MESSAGES/%s.mo", locale_dir, lang, mo_packages[p]);
         size_t len;
-        unsigned char *mo = (unsigned char *)read_file(path, &len);
+        unsigned char *mo = (unsigned char *)nm_fs_read_file(path, &len);
         if (!mo)
             continue;
         uint32_t magic = len >= 20 ? mo_u32(mo, false) : 0;
