@@ -90,6 +90,12 @@ typedef struct nm_qstore_ops {
                       void (*fn)(void *arg, int64_t seq), void *arg, size_t *n_seen,
                       nm_error *err);
     int (*fetch)(nm_qstore *s, int64_t seq, nm_qstore_row *row, bool *found, nm_error *err);
+    /* A store that receives rows on its own (JetStream: deliveries of the
+     * pull requests scan_ready sent) gives a descriptor that becomes
+     * readable when scan_ready has more to return; wake_clear makes it
+     * unreadable again. NULL both: scan when the caller thinks it useful. */
+    int (*wake_fd)(const nm_qstore *s);
+    void (*wake_clear)(nm_qstore *s);
     int (*scan_oldest)(nm_qstore *s, size_t limit,
                        bool (*fn)(void *arg, int64_t seq, int64_t enqueued_unix_ms), void *arg,
                        nm_error *err);

@@ -59,7 +59,7 @@ static void flush_deferred(js_store *s)
             continue;
         }
         nm_error e;
-        if (js_ready(s, &e) == 0 && ack_sync(s, m, &e) == 0) {
+        if (js_ready(s, &e) == 0 && js_ack_sync(s, m, &e) == 0) {
             natsMsg_Destroy(unhold(s, (int64_t)d.seq));
             continue;
         }
@@ -115,7 +115,7 @@ static int j_put(nm_qstore *st, const char *id, int32_t priority, int64_t now_un
     return 0;
 }
 
-/* ---- acks of done, pipelined ---- */
+/* ---- acks of done: sent at commit (nm_qstore_js_pull.c) ---- */
 
 static void drop_acks(js_store *s)
 {
@@ -124,52 +124,10 @@ static void drop_acks(js_store *s)
     s->n_acks = 0;
 }
 
-/* Sends every ack of the transaction with a reply subject of this round,
- * then waits (JS_WAIT_MS at most) until JetStream confirmed each: what
- * natsMsg_AckSync does for one, for all at once. */
-static int flush_acks(js_store *s, nm_error *err)
-{
-    if (s->n_acks == 0)
-        return 0;
-    s->ack_round++;
-    char prefix[160];
-    int plen = snprintf(prefix, sizeof prefix, "%s.%llu.", s->ack_inbox,
-                        (unsigned long long)s->ack_round);
-    natsStatus st = NATS_OK;
-    for (size_t i = 0; i < s->n_acks && st == NATS_OK; i++) {
-        char reply[200];
-        snprintf(reply, sizeof reply, "%s%zu", prefix, i);
-        st = natsConnection_PublishRequestString(s->nc, natsMsg_GetReply(s->acks[i]), reply,
-                                                 "+ACK");
-    }
-    size_t confirmed = 0;
-    int64_t deadline = nm_time_mono_ns() + (int64_t)JS_WAIT_MS * 1000000;
-    while (st == NATS_OK && confirmed < s->n_acks) {
-        int64_t left_ms = (deadline - nm_time_mono_ns()) / 1000000;
-        natsMsg *r = NULL;
-        st = natsSubscription_NextMsg(&r, s->ack_sub, left_ms > 0 ? left_ms : 1);
-        if (st != NATS_OK)
-            break;
-        if (!strncmp(natsMsg_GetSubject(r), prefix, (size_t)plen)) { /* else a late one */
-            if (natsMsg_IsNoResponders(r))
-                st = NATS_NO_RESPONDERS;
-            else
-                confirmed++;
-        }
-        natsMsg_Destroy(r);
-    }
-    size_t n = s->n_acks;
-    drop_acks(s);
-    if (confirmed < n)
-        return nats_fail(s, err, st == NATS_OK ? NATS_TIMEOUT : st, 0, "acknowledging");
-    return 0;
-}
-
 static int j_commit(nm_qstore *st, nm_error *err)
 {
     js_store *s = jss(st);
-    if (flush_acks(s, err) != 0)
-        return -1;
+    js_acks_send(s);
     if (!s->txn_publishing)
         return 0;
     s->txn_publishing = false;
@@ -200,61 +158,6 @@ static void j_rollback(nm_qstore *st)
 
 /* ---- fetching and settling ---- */
 
-static void hold(js_store *s, natsMsg *m, uint64_t seq)
-{
-    natsMsg *old = nm_u64map_get(&s->held, seq);
-    if (old)
-        natsMsg_Destroy(old); /* redelivered: the newest delivery is the one to ack */
-    nm_u64map_put(&s->held, seq, m);
-}
-
-static int j_scan_ready(nm_qstore *st, int64_t now_unix_ms, size_t limit,
-                        void (*fn)(void *arg, int64_t seq), void *arg, size_t *n_seen,
-                        nm_error *err)
-{
-    (void)now_unix_ms;
-    js_store *s = jss(st);
-    *n_seen = 0;
-    if (s->n_deferred)
-        flush_deferred(s);
-    if (limit == 0 || js_ready(s, NULL) != 0)
-        return 0; /* unreachable: nothing to deliver, quietly (stats say why) */
-    jsFetchRequest fr;
-    jsFetchRequest_Init(&fr);
-    fr.Batch = limit > 256 ? 256 : (int)limit;
-    fr.NoWait = true;
-    /* ns: the server holds a request that got fewer than Batch until it
-     * expires, and the reactor waits that long (what it sends to a request
-     * already expired waits out the ack wait) */
-    fr.Expires = (int64_t)JS_FETCH_WAIT_MS * 1000000;
-    natsMsgList list = {0};
-    natsStatus rc = natsSubscription_FetchRequest(&list, s->sub, &fr);
-    if (rc == NATS_TIMEOUT || rc == NATS_NOT_FOUND) {
-        natsMsgList_Destroy(&list);
-        return 0; /* nothing ready */
-    }
-    if (rc != NATS_OK) {
-        natsMsgList_Destroy(&list);
-        return nats_fail(s, err, rc, 0, "fetching articles");
-    }
-    for (int i = 0; i < list.Count; i++) {
-        natsMsg *m = list.Msgs[i];
-        jsMsgMetaData *meta = NULL;
-        if (natsMsg_GetMetaData(&meta, m) != NATS_OK) {
-            natsMsg_Destroy(m);
-            continue;
-        }
-        uint64_t seq = meta->Sequence.Stream;
-        jsMsgMetaData_Destroy(meta);
-        hold(s, m, seq);
-        list.Msgs[i] = NULL;
-        fn(arg, (int64_t)seq);
-        (*n_seen)++;
-    }
-    natsMsgList_Destroy(&list);
-    return 0;
-}
-
 static int j_fetch(nm_qstore *st, int64_t seq, nm_qstore_row *row, bool *found, nm_error *err)
 {
     js_store *s = jss(st);
@@ -262,10 +165,10 @@ static int j_fetch(nm_qstore *st, int64_t seq, nm_qstore_row *row, bool *found, 
     *found = m != NULL;
     if (!m)
         return 0;
-    jsMsgMetaData *meta = NULL;
-    natsStatus rc = natsMsg_GetMetaData(&meta, m);
-    if (rc != NATS_OK)
-        return nats_fail(s, err, rc, 0, "reading a message's metadata");
+    js_meta meta;
+    if (js_meta_parse(m, &meta) != 0)
+        return nm_error_set(err, NM_ERR_IO, "JetStream: seq %lld has no ack subject",
+                            (long long)seq);
     size_t len = (size_t)natsMsg_GetDataLength(m);
     if (len > row->article_cap || !row->article) {
         free(row->article);
@@ -276,9 +179,8 @@ static int j_fetch(nm_qstore *st, int64_t seq, nm_qstore_row *row, bool *found, 
     row->article_len = len;
     row->seq = seq;
     row->rev = seq;
-    row->enqueued_unix_ms = meta->Timestamp / 1000000;
-    row->attempts = meta->NumDelivered > 0 ? (uint32_t)(meta->NumDelivered - 1) : 0;
-    jsMsgMetaData_Destroy(meta);
+    row->enqueued_unix_ms = meta.timestamp_ns / 1000000;
+    row->attempts = meta.delivered > 0 ? (uint32_t)(meta.delivered - 1) : 0;
     return 0;
 }
 
@@ -286,7 +188,7 @@ static void j_extend(nm_qstore *st, int64_t seq)
 {
     js_store *s = jss(st);
     natsMsg *m = nm_u64map_get(&s->held, (uint64_t)seq);
-    if (m && js_ready(s, NULL) == 0 && natsMsg_InProgress(m, NULL) != NATS_OK)
+    if (m && js_ready(s, NULL) == 0 && js_in_progress(s, m) != NATS_OK)
         nm_log_warn("JetStream: in-progress for seq %lld failed: %s", (long long)seq,
                     nats_GetLastError(NULL));
 }
@@ -313,7 +215,7 @@ static int j_remove(nm_qstore *st, int64_t seq, int64_t rev, bool *removed, nm_e
         s->cap_acks = s->cap_acks ? 2 * s->cap_acks : 256;
         s->acks = nm_xrealloc(s->acks, s->cap_acks * sizeof *s->acks);
     }
-    s->acks[s->n_acks++] = m; /* sent and confirmed at commit */
+    s->acks[s->n_acks++] = m; /* sent at commit, confirmed later */
     *removed = true;
     return 0;
 }
@@ -366,6 +268,7 @@ static int j_counts(nm_qstore *st, int64_t *n_articles, int64_t *n_dead, int64_t
 static int j_state(nm_qstore *st, nm_qstore_state *out, nm_error *err)
 {
     js_store *s = jss(st);
+    js_acks_check(s);
     if (s->n_deferred)
         flush_deferred(s);
     if (js_ready(s, err) != 0)
@@ -422,8 +325,9 @@ static void j_close(nm_qstore *st)
     free(s->deferred);
     drop_acks(s);
     free(s->acks);
+    js_acks_close(s);
+    js_pull_close(s);
     natsSubscription_Destroy(s->ack_sub);
-    natsSubscription_Destroy(s->sub); /* the durable consumer stays for the other fronts */
     jsCtx_Destroy(s->js);
     natsConnection_Destroy(s->nc);
     free(s);
@@ -441,7 +345,9 @@ static const nm_qstore_ops js_ops = {
     .retry = nm_js_retry,
     .bury = nm_js_bury,
     .extend = j_extend,
-    .scan_ready = j_scan_ready,
+    .scan_ready = nm_js_scan_ready,
+    .wake_fd = nm_js_wake_fd,
+    .wake_clear = nm_js_wake_clear,
     .fetch = j_fetch,
     .scan_oldest = j_scan_oldest,
     .counts = j_counts,
@@ -516,6 +422,52 @@ static int ensure_named_stream(js_store *s, const char *name, const char *subjec
     return ensure_stream(s, &sc, err);
 }
 
+/* Checks the durable consumer every front shares, or creates it. */
+static int ensure_consumer(js_store *s, const nm_qstore_js_config *cfg, nm_error *err)
+{
+    int64_t ack_wait_ns = cfg->ack_wait_ms * 1000000;
+    jsConsumerInfo *ci = NULL;
+    jsErrCode jerr = 0;
+    natsStatus rc = js_GetConsumerInfo(&ci, s->js, JS_STREAM, JS_CONSUMER, NULL, &jerr);
+    if (rc == NATS_OK) {
+        const jsConsumerConfig *have = ci->Config;
+        char why[200] = "";
+        if (have->AckPolicy != js_AckExplicit)
+            snprintf(why, sizeof why, "its acks are not explicit");
+        else if (!have->FilterSubject || strcmp(have->FilterSubject, JS_SUBJECT) != 0)
+            snprintf(why, sizeof why, "it does not filter \"%s\"", JS_SUBJECT);
+        else if (have->AckWait != ack_wait_ns)
+            snprintf(why, sizeof why,
+                     "its ack wait is %lld ms, this front's %lld ms (the same --lease and "
+                     "--worker-timeout on every front)",
+                     (long long)(have->AckWait / 1000000), (long long)cfg->ack_wait_ms);
+        else if (have->MaxAckPending != JS_MAX_ACK_PENDING)
+            snprintf(why, sizeof why, "its max ack pending is %lld, newsmill's %d",
+                     (long long)have->MaxAckPending, JS_MAX_ACK_PENDING);
+        jsConsumerInfo_Destroy(ci);
+        if (*why)
+            return nm_error_set(err, NM_ERR_INVALID,
+                                "JetStream consumer %s of stream %s exists with other settings: "
+                                "%s; refusing to change it (delete the consumer, or use the "
+                                "settings it has)",
+                                JS_CONSUMER, JS_STREAM, why);
+        return 0;
+    }
+    jsConsumerConfig cc;
+    jsConsumerConfig_Init(&cc);
+    cc.Durable = JS_CONSUMER;
+    cc.AckPolicy = js_AckExplicit;
+    cc.AckWait = ack_wait_ns;
+    cc.MaxDeliver = -1; /* the fronts bury after --max-attempts */
+    cc.MaxAckPending = JS_MAX_ACK_PENDING;
+    cc.FilterSubject = JS_SUBJECT;
+    rc = js_AddConsumer(&ci, s->js, JS_STREAM, &cc, NULL, &jerr);
+    jsConsumerInfo_Destroy(ci);
+    if (rc != NATS_OK)
+        return nats_fail(s, err, rc, jerr, "creating the consumer " JS_CONSUMER);
+    return 0;
+}
+
 static int setup(js_store *s, const nm_qstore_js_config *cfg, int replicas, nm_error *err)
 {
     /* The articles (work queue); dead letters and failure histories (one
@@ -526,19 +478,7 @@ static int setup(js_store *s, const nm_qstore_js_config *cfg, int replicas, nm_e
                             JS_HISTORY_MAX_AGE_NS, replicas, err) != 0)
         return -1;
 
-    jsSubOptions so;
-    jsSubOptions_Init(&so);
-    so.Stream = JS_STREAM;
-    so.Config.AckPolicy = js_AckExplicit;
-    so.Config.AckWait = cfg->ack_wait_ms * 1000000;
-    so.Config.MaxDeliver = -1; /* the fronts bury after --max-attempts */
-    so.Config.MaxAckPending = -1;
-    so.ManualAck = true;
-    jsErrCode jerr = 0;
-    natsStatus rc = js_PullSubscribe(&s->sub, s->js, JS_SUBJECT, JS_CONSUMER, NULL, &so, &jerr);
-    if (rc != NATS_OK)
-        return nats_fail(s, err, rc, jerr, "subscribing to the consumer " JS_CONSUMER);
-    return 0;
+    return ensure_consumer(s, cfg, err);
 }
 
 /* The client library's connection events (its thread), one line each: an
@@ -633,6 +573,10 @@ nm_qstore *nm_qstore_js_open(const nm_qstore_js_config *cfg, nm_error *err)
     natsInbox_Destroy(inbox);
     if (rc != NATS_OK) {
         nats_fail(s, err, rc, 0, "subscribing to ack replies");
+        j_close(&s->base);
+        return NULL;
+    }
+    if (js_pull_open(s, err) != 0) {
         j_close(&s->base);
         return NULL;
     }

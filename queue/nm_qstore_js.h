@@ -15,11 +15,15 @@
  *   NEWSMILL_HISTORY  newsmill.history.<seq>, one message per subject: the
  *                     failures so far of the article at stream sequence seq.
  * and one durable pull consumer "newsmill" on NEWSMILL that every front
- * shares (explicit acks, ack wait = lease + worker timeout).
+ * shares (explicit acks, ack wait = lease + worker timeout, max ack pending
+ * JS_MAX_ACK_PENDING), refused with the reason when present with others.
  *
  * The mapping: commit waits for every publish ack (the submit is acked to
- * the producer after it); scan_ready is a pull fetch of at most what the
- * reactor can deliver now (reads_reserve); the stream sequence is both the
+ * the producer after it); scan_ready hands out what was delivered and sends
+ * a pull request for what the reactor can deliver now (reads_reserve), less
+ * what live requests may still bring, without waiting: deliveries arrive
+ * on the library's thread and wake the reactor (wake_fd; see
+ * nm_qstore_js_pull.c for why not a blocking fetch); the stream sequence is both the
  * row's seq and its revision; attempts = deliveries - 1; extend is "in
  * progress"; remove is an ack confirmed by the server, the acks of one
  * transaction sent together at commit and waited for; retry records the failure in

@@ -98,7 +98,7 @@ int nm_js_retry(nm_qstore *st, int64_t seq, int64_t rev, uint32_t attempts,
     int rc = history_put(s, seq, h, err);
     newsmill__dead_letter__free_unpacked(h, NULL);
     int64_t delay_ms = not_before_unix_ms - nm_time_unix_ms();
-    natsStatus ns = natsMsg_NakWithDelay(m, delay_ms > 0 ? delay_ms : 0, NULL);
+    natsStatus ns = js_nak(s, m, delay_ms > 0 ? delay_ms : 0);
     natsMsg_Destroy(m);
     if (ns != NATS_OK)
         nm_log_warn("JetStream: nak of seq %lld failed (%s): redelivered after the ack wait",
@@ -193,7 +193,7 @@ int nm_js_bury(nm_qstore *st, int64_t seq, int64_t rev, uint32_t attempts,
      * this ack is lost, the article comes back and is buried again (one
      * letter per id: the newer replaces it). */
     unhold(s, seq);
-    int arc = ack_sync(s, m, err);
+    int arc = js_ack_sync(s, m, err);
     natsMsg_Destroy(m);
     history_drop(s, seq);
     if (arc != 0) {

@@ -473,11 +473,18 @@ int nm_queue_run(nm_queue *q, volatile sig_atomic_t *stop, nm_error *err)
         if (q->n_workers && housekeeping < wake)
             wake = housekeeping;
         long timeout_ms = wake <= now ? 0 : (long)((wake - now + NM_NS_PER_MS - 1) / NM_NS_PER_MS);
-        zmq_pollitem_t items[] = {{q->front, 0, ZMQ_POLLIN, 0},
-                                  {q->back, 0, ZMQ_POLLIN, 0},
-                                  {q->front_monitor, 0, ZMQ_POLLIN, 0},
-                                  {q->back_monitor, 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, q->front_monitor ? 4 : 2, timeout_ms) < 0) {
+        zmq_pollitem_t items[5] = {{q->front, 0, ZMQ_POLLIN, 0}, {q->back, 0, ZMQ_POLLIN, 0}};
+        int n_items = 2, monitors = -1, store_wake = -1;
+        if (q->front_monitor) {
+            monitors = n_items;
+            items[n_items++] = (zmq_pollitem_t){q->front_monitor, 0, ZMQ_POLLIN, 0};
+            items[n_items++] = (zmq_pollitem_t){q->back_monitor, 0, ZMQ_POLLIN, 0};
+        }
+        if (q->store->ops->wake_fd) {
+            store_wake = n_items;
+            items[n_items++] = (zmq_pollitem_t){NULL, q->store->ops->wake_fd(q->store), ZMQ_POLLIN, 0};
+        }
+        if (zmq_poll(items, n_items, timeout_ms) < 0) {
             if (zmq_errno() == EINTR)
                 continue;
             return nm_error_set(err, NM_ERR_ZMQ, "polling: %s", zmq_strerror(zmq_errno()));
@@ -486,10 +493,14 @@ int nm_queue_run(nm_queue *q, volatile sig_atomic_t *stop, nm_error *err)
             nm_queue_front_drain(q);
         if (items[1].revents & ZMQ_POLLIN)
             nm_queue_back_drain(q);
-        if (items[2].revents & ZMQ_POLLIN)
+        if (monitors >= 0 && (items[monitors].revents & ZMQ_POLLIN))
             drain_disconnects(q, q->front_monitor, "front");
-        if (items[3].revents & ZMQ_POLLIN)
+        if (monitors >= 0 && (items[monitors + 1].revents & ZMQ_POLLIN))
             drain_disconnects(q, q->back_monitor, "back");
+        if (store_wake >= 0 && (items[store_wake].revents & ZMQ_POLLIN)) {
+            q->store->ops->wake_clear(q->store);
+            q->win_dirty = true; /* the store has rows to hand out */
+        }
         now = nm_time_mono_ns();
         nm_queue_expire(q, now);
         nm_queue_settle(q);

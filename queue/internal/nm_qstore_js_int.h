@@ -8,6 +8,7 @@
 #define NM_QSTORE_JS_INT_H
 
 #include <nats/nats.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -35,8 +36,24 @@
 /* After a request timed out (no quorum, a node hung): requests fail at once
  * for this long, so the reactor goes on answering workers. */
 #define JS_COOLDOWN_MS 1000
-/* Longest a fetch waits for a full batch (the reactor waits with it). */
-#define JS_FETCH_WAIT_MS 200
+/* Pull requests (nm_qstore_js_pull.c): each expires after JS_PULL_EXPIRES_MS
+ * (a consumer leader that died takes its requests with it: they are sent
+ * again within this), its successor is sent JS_PULL_RENEW_MS before, at
+ * most JS_PULL_REQUESTS are live, and each asks for JS_PULL_MIN_BATCH at
+ * least (unless none is live) and JS_PULL_MAX_BATCH at most. */
+#define JS_PULL_EXPIRES_MS 1000
+#define JS_PULL_RENEW_MS 250
+#define JS_PULL_REQUESTS 8
+#define JS_PULL_MIN_BATCH 64
+#define JS_PULL_MAX_BATCH 4096
+/* The consumer's bound on messages delivered and not acknowledged, by all
+ * fronts together. The workers' credit is the real bound (a front asks for
+ * no more than its workers can take); this one only stops a runaway, and
+ * must be above every fleet's credit (nats-server's default, 1,000, held
+ * the fleet to 1,000 in flight). */
+#define JS_MAX_ACK_PENDING 65536
+/* Sends of one ack before it is reported as not confirmed. */
+#define JS_ACK_TRIES 3
 
 /* A done whose ack could not be sent (NATS unreachable): sent when NATS is
  * back, or dropped once the ack wait is over (JetStream redelivered it). */
@@ -45,11 +62,24 @@ typedef struct {
     int64_t give_up_ns;
 } js_deferred_ack;
 
+/* An ack sent and not confirmed yet. */
+typedef struct {
+    uint64_t id;
+    int64_t deadline_ns; /* monotonic: sent again then, or given up */
+    int tries;
+} js_sent_ack;
+
+/* A pull request this front sent (reactor only). */
+typedef struct {
+    uint64_t id; /* the last token of its reply subject */
+    int64_t batch, got;
+    int64_t expires_ns; /* monotonic */
+} js_pull_request;
+
 typedef struct {
     nm_qstore base;
     natsConnection *nc;
     jsCtx *js;
-    natsSubscription *sub;
     nm_u64map held; /* stream seq -> natsMsg* fetched and not settled */
     atomic_int pub_failures; /* async publishes that failed since begin */
     char pub_error[200];     /* the first one's reason (set under pub_failures 0 -> 1) */
@@ -58,13 +88,34 @@ typedef struct {
     int64_t cooldown_until_ns; /* requests fail at once until then (monotonic) */
     js_deferred_ack *deferred; /* acks waiting for NATS to come back */
     size_t n_deferred, cap_deferred;
-    /* Acks of one transaction's removes, sent together at commit with a
-     * reply each, and waited for (synchronous, but pipelined). */
+    /* Acks of one transaction's removes, sent together at commit, each
+     * with a reply subject ack_inbox.<id>; confirmations are read without
+     * waiting (js_acks_check). */
     natsMsg **acks;
     size_t n_acks, cap_acks;
-    natsSubscription *ack_sub; /* ack_inbox.> */
+    natsSubscription *ack_sub; /* ack_inbox.*, read by the reactor */
     char ack_inbox[128];
-    uint64_t ack_round;
+    uint64_t next_ack_id;
+    nm_u64map unconfirmed; /* ack id -> natsMsg* sent, not confirmed yet */
+    js_sent_ack *sent;     /* the ids in the order sent */
+    size_t sent_head, n_sent, cap_sent;
+    /* Pulling (nm_qstore_js_pull.c). The library's thread appends to
+     * `arrived` under pull_mu and writes a byte to wake_pipe; the reactor
+     * moves them to `ready` and hands them out. */
+    bool pull_open;
+    natsSubscription *pull_sub; /* pull_inbox.*, with a callback */
+    char pull_inbox[128];
+    char next_subject[160];
+    pthread_mutex_t pull_mu;
+    natsMsg **arrived; /* under pull_mu */
+    size_t n_arrived, cap_arrived;
+    bool wake_pending; /* under pull_mu: a byte is in the pipe */
+    int wake_pipe[2];
+    natsMsg **ready; /* delivered to this front, not handed out yet */
+    size_t n_ready, cap_ready;
+    js_pull_request requests[JS_PULL_REQUESTS];
+    size_t n_requests;
+    uint64_t next_request;
 } js_store;
 
 /* The store behind the interface. */
@@ -107,13 +158,44 @@ static inline natsMsg *unhold(js_store *s, int64_t seq)
     return nm_u64map_del(&s->held, (uint64_t)seq);
 }
 
+/* ---- nm_qstore_js_pull.c: taking messages, and settling them by their
+ * ack subject ---- */
+
+/* What a delivery's ack subject says about it. */
+typedef struct {
+    uint64_t stream_seq;
+    uint64_t delivered; /* 1 on the first delivery */
+    int64_t timestamp_ns; /* when the stream stored it */
+} js_meta;
+
+/* 0, or -1 when m has no JetStream ack subject. */
+int js_meta_parse(natsMsg *m, js_meta *out);
 /* Acknowledges m and waits for the server to confirm. */
-static inline int ack_sync(js_store *s, natsMsg *m, nm_error *err)
-{
-    jsErrCode jerr = 0;
-    natsStatus rc = natsMsg_AckSync(m, NULL, &jerr);
-    return rc == NATS_OK ? 0 : nats_fail(s, err, rc, jerr, "acknowledging");
-}
+int js_ack_sync(js_store *s, natsMsg *m, nm_error *err);
+/* Negative acknowledgement: delivered again after delay_ms (0: at once). */
+natsStatus js_nak(js_store *s, natsMsg *m, int64_t delay_ms);
+/* "In progress": the ack wait starts again. */
+natsStatus js_in_progress(js_store *s, natsMsg *m);
+/* Sends s->acks (a transaction's removes; the messages move to
+ * s->unconfirmed). An ack the server has not confirmed after JS_WAIT_MS is
+ * sent again, up to JS_ACK_TRIES times, then logged: the article comes
+ * back after the ack wait and is stored again (the same version: an
+ * idempotent replace). js_acks_check reads confirmations without waiting
+ * and does the resends; js_acks_close waits up to JS_WAIT_MS for the last
+ * ones (an orderly stop leaves none behind). */
+void js_acks_send(js_store *s);
+void js_acks_check(js_store *s);
+void js_acks_close(js_store *s);
+/* Subscribes to this front's deliveries and makes the wake pipe; -1 with
+ * err. js_pull_close unsubscribes and gives back (nak) what was never
+ * handed out; it accepts a store whose js_pull_open failed or never ran. */
+int js_pull_open(js_store *s, nm_error *err);
+void js_pull_close(js_store *s);
+/* The nm_qstore_ops scan_ready, wake_fd and wake_clear. */
+int nm_js_scan_ready(nm_qstore *st, int64_t now_unix_ms, size_t limit,
+                     void (*fn)(void *arg, int64_t seq), void *arg, size_t *n_seen, nm_error *err);
+int nm_js_wake_fd(const nm_qstore *st);
+void nm_js_wake_clear(nm_qstore *st);
 
 /* ---- nm_qstore_js_dead.c: the nm_qstore_ops on failures and dead letters
  * (retry, bury, dead_list, dead_ids, unbury; see nm_qstore.h) ---- */

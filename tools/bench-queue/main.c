@@ -236,7 +236,7 @@ int main(int argc, char **argv)
     b.capacity = 1000;
     b.durability = "full";
     const char *dir_opt = "", *nats = "";
-    bool keep = false, raw_nats = false;
+    bool keep = false, raw_nats = false, phased = false;
     int64_t replicas = 3;
     const nm_opt opts[] = {
         {"articles", 'n', NM_OPT_INT, &b.articles, "N", "articles to push through", 1, 1e9},
@@ -249,6 +249,10 @@ int main(int argc, char **argv)
         {"capacity", 0, NM_OPT_INT, &b.capacity, "N", "credit per consumer", 1, 100000},
         {"backlog", 0, NM_OPT_INT, &b.backlog, "N",
          "articles submitted before the consumers start (a backlog to drain)", 0, 1e9},
+        {"phased", 0, NM_OPT_FLAG, &phased, NULL,
+         "submit every article first, then start the consumers: in and out measured apart, "
+         "as --raw-nats measures them",
+         0, 0},
         {"durability", 0, NM_OPT_STRING, &b.durability, "MODE", "queue --durability (full|normal)",
          0, 0},
         {"dir", 0, NM_OPT_STRING, &dir_opt, "DIR", "where the spool goes (default: a new temp dir)",
@@ -277,6 +281,11 @@ int main(int argc, char **argv)
             return 2;
         }
         return bench_nats_raw(nats, b.articles, b.body_bytes, (int)replicas);
+    }
+    double preload_in_per_s = 0;
+    if (phased) {
+        b.backlog = b.articles;
+        b.articles = 0;
     }
 
     char dir[512];
@@ -346,6 +355,7 @@ int main(int argc, char **argv)
         for (int i = 0; i < b.producers; i++)
             pthread_join(threads[i], NULL);
         double took = (double)(nm_time_mono_ns() - b.t0_ns) / 1e9;
+        preload_in_per_s = (double)atomic_load(&b.acked) / took;
         printf("{\"mode\":\"queue-preload\",\"articles\":%lld,\"acked\":%lld,\"seconds\":%.1f,"
                "\"in_per_s\":%.0f,\"queue_rss_kb\":%ld}\n",
                (long long)b.backlog, (long long)atomic_load(&b.acked), took,
@@ -428,7 +438,7 @@ int main(int argc, char **argv)
            *nats ? "jetstream" : "spool", (long long)b.articles, (long long)b.batch,
            (long long)b.producers,
            (long long)b.consumers, (long long)b.backlog, (long long)b.in_flight, (long long)b.body_bytes, b.durability,
-           acked, consumed, in_s > 0 ? (double)acked / in_s : 0,
+           acked, consumed, phased ? preload_in_per_s : in_s > 0 ? (double)acked / in_s : 0,
            out_s > 0 ? (double)consumed / out_s : 0, percentile(b.latency_s, n_lat, 0.5) * 1e3,
            percentile(b.latency_s, n_lat, 0.99) * 1e3,
            n_lat ? b.latency_s[n_lat - 1] * 1e3 : 0.0, (long long)rows,
