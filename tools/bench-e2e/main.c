@@ -391,6 +391,7 @@ int main(int argc, char **argv)
             worker_batch = 128, timeout_s = 600, report_every = 0;
     bool partitions = false;
     bool keep = false;
+    const char *partition_period = "", *partition_grace = "";
     const nm_opt opts[] = {
         {"corpus", 0, NM_OPT_STRING, &corpus_dir, "DIR", "articles (*.txt, *.html, recursively)",
          0, 0},
@@ -411,6 +412,10 @@ int main(int argc, char **argv)
          "run the queue on this NATS JetStream cluster (--store jetstream)", 0, 0},
         {"partitions", 0, NM_OPT_FLAG, &partitions, NULL,
          "workers write time partitions (worker --results-dir) instead of one file", 0, 0},
+        {"partition-period", 0, NM_OPT_STRING, &partition_period, "DURATION",
+         "with --partitions: worker --partition-period (\"\": the worker's default)", 0, 0},
+        {"partition-grace", 0, NM_OPT_STRING, &partition_grace, "DURATION",
+         "with --partitions: worker --partition-grace (\"\": the worker's default)", 0, 0},
         {"report-every", 0, NM_OPT_INT, &report_every, "N",
          "a line with the rate of each N articles stored (0: none)", 0, 1e9},
     };
@@ -472,10 +477,22 @@ int main(int argc, char **argv)
         snprintf(wexe, sizeof wexe, "%s/newsmill-worker", bin_dir);
         snprintf(name, sizeof name, "worker%lld", (long long)i + 1);
         snprintf(log, sizeof log, "%s/%s.log", dir, name);
-        char *wargv[] = {wexe, "--queue", back, "--stats", stats_ep, partitions ? "--results-dir" : "--db",
-                         partitions ? parts : db, "--name", name,
-                         "--credit", credit_s, "--batch", batch_s, "--log-level", "warn",
-                         strcmp(worker_sync, "normal") == 0 ? "--sync-normal" : NULL, NULL};
+        char *wargv[24] = {wexe, "--queue", back, "--stats", stats_ep,
+                           partitions ? "--results-dir" : "--db", partitions ? parts : db,
+                           "--name", name, "--credit", credit_s, "--batch", batch_s,
+                           "--log-level", "warn"};
+        int wargc = 15;
+        if (strcmp(worker_sync, "normal") == 0)
+            wargv[wargc++] = "--sync-normal";
+        if (partitions && *partition_period) {
+            wargv[wargc++] = "--partition-period";
+            wargv[wargc++] = (char *)partition_period;
+        }
+        if (partitions && *partition_grace) {
+            wargv[wargc++] = "--partition-grace";
+            wargv[wargc++] = (char *)partition_grace;
+        }
+        wargv[wargc] = NULL;
         proc_start(&workers[i], name, log, wargv);
     }
     /* workers create the database; wait until every worker is connected
