@@ -141,19 +141,7 @@ static int arg_time(call *c, const char *name, int64_t *unix_ms)
     *unix_ms = 0;
     if (!v || !*v)
         return 0;
-    nm_error e;
-    int64_t ms;
-    if (nm_time_parse(v, unix_ms, &e) == 0 && *unix_ms >= 0)
-        return 0;
-    if (nm_duration_parse_ms(v, &ms, &e) == 0 && ms > 0) {
-        int64_t now = nm_time_unix_ms();
-        *unix_ms = ms < now ? now - ms : 1;
-        return 0;
-    }
-    return nm_error_set(&c->err, NM_ERR_INVALID,
-                        "%s: neither a time (ISO 8601, Unix seconds) nor a duration (1h, 7d):"
-                        " '%.40s'",
-                        name, v);
+    return nm_time_parse_point(name, v, unix_ms, &c->err);
 }
 
 /* limit, offset, since, until. */

@@ -96,22 +96,6 @@ static int export_one(void *ctx, const char *id)
     return 0;
 }
 
-/* A time (ISO 8601, Unix seconds or ms) or a duration back from now. */
-static int parse_time(const char *flag, const char *text, int64_t *unix_ms, nm_error *err)
-{
-    int64_t ms;
-    if (nm_time_parse(text, unix_ms, err) == 0)
-        return 0;
-    if (nm_duration_parse_ms(text, &ms, err) == 0 && ms > 0) {
-        *unix_ms = nm_time_unix_ms() - ms;
-        return 0;
-    }
-    return nm_error_set(err, NM_ERR_INVALID,
-                        "%s: neither a time (ISO 8601, Unix seconds) nor a duration (1h, 7d):"
-                        " '%s'",
-                        flag, text);
-}
-
 int nm_cmd_export(int argc, char **argv)
 {
     const char *db = "./var/results.db", *dir = NULL, *format = "jsonl", *since = NULL,
@@ -147,11 +131,11 @@ int nm_cmd_export(int argc, char **argv)
         return NM_EXIT_USAGE;
     }
     x.csv = !strcmp(format, "csv");
-    if (since && parse_time("--since", since, &page.since_unix_ms, &x.err) != 0) {
+    if (since && nm_time_parse_point("--since", since, &page.since_unix_ms, &x.err) != 0) {
         fprintf(stderr, "newsmill export: %s\n", x.err.msg);
         return NM_EXIT_USAGE;
     }
-    if (until && parse_time("--until", until, &page.until_unix_ms, &x.err) != 0) {
+    if (until && nm_time_parse_point("--until", until, &page.until_unix_ms, &x.err) != 0) {
         fprintf(stderr, "newsmill export: %s\n", x.err.msg);
         return NM_EXIT_USAGE;
     }

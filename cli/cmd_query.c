@@ -20,7 +20,8 @@
 
 typedef struct query_opts {
     const char *db, *dir;
-    int64_t limit, offset, since_ms, max_distance;
+    const char *since, *until; /* NULL: no bound */
+    int64_t limit, offset, max_distance;
     double min_similarity;
     bool json;
 } query_opts;
@@ -203,9 +204,7 @@ static int q_top(query_ctx *q, int argc, char **argv, nm_error *err)
     if (!type)
         return nm_error_set(err, NM_ERR_INVALID,
                             "top needs one of people, orgs, places, groups, other");
-    nm_store_query_page page = q->page;
-    page.since_unix_ms = q->o.since_ms ? nm_time_unix_ms() - q->o.since_ms : 0;
-    json_object *rows = nm_store_query_top(q->store, type, &page, err);
+    json_object *rows = nm_store_query_top(q->store, type, &q->page, err);
     if (!rows)
         return -1;
     static const column cols[] = {{"name", "NAME", 40},
@@ -267,8 +266,13 @@ int nm_cmd_query(int argc, char **argv)
         {"limit", 'n', NM_OPT_INT, &o.limit, "N", "at most N rows", 1, NM_STORE_QUERY_MAX_LIMIT},
         {"offset", 0, NM_OPT_INT, &o.offset, "N", "skip the first N rows (the next page)", 0,
          1000000},
-        {"since", 0, NM_OPT_DURATION, &o.since_ms, "DURATION",
-         "top: only articles ingested this recently (0: all)", 0, 0},
+        {"since", 0, NM_OPT_STRING, &o.since, "TIME",
+         "only articles since TIME (ISO 8601, Unix seconds, or a duration back from now: 1h, "
+         "7d): published then for search, ingested then for the others; partitions outside "
+         "[--since, --until) are not read",
+         0, 0},
+        {"until", 0, NM_OPT_STRING, &o.until, "TIME", "only articles before TIME (as --since)", 0,
+         0},
         {"max-distance", 0, NM_OPT_INT, &o.max_distance, "BITS",
          "dups: near when SimHashes differ in at most BITS bits ...", 0, 64},
         {"min-similarity", 0, NM_OPT_DOUBLE, &o.min_similarity, "X",
@@ -306,6 +310,11 @@ int nm_cmd_query(int argc, char **argv)
         return NM_EXIT_USAGE;
     }
     query_ctx q = {.o = o, .page = {.limit = o.limit, .offset = o.offset}};
+    if ((o.since && nm_time_parse_point("--since", o.since, &q.page.since_unix_ms, &err) != 0) ||
+        (o.until && nm_time_parse_point("--until", o.until, &q.page.until_unix_ms, &err) != 0)) {
+        fprintf(stderr, "newsmill query: %s\n", err.msg);
+        return NM_EXIT_USAGE;
+    }
     int code = NM_EXIT_OK;
     if (!(q.store = nm_store_query_open(o.db, o.dir, &err))) {
         fprintf(stderr, "newsmill query: %s\n", err.msg);

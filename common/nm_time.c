@@ -147,3 +147,19 @@ int nm_duration_parse_ms(const char *text, int64_t *ms, nm_error *err)
     *ms = (int64_t)(v * scale + 0.5);
     return 0;
 }
+
+int nm_time_parse_point(const char *what, const char *text, int64_t *unix_ms, nm_error *err)
+{
+    int64_t ms;
+    if (nm_time_parse(text, unix_ms, NULL) == 0 && *unix_ms >= 0)
+        return 0;
+    if (nm_duration_parse_ms(text, &ms, NULL) == 0 && ms > 0) {
+        int64_t now = nm_time_unix_ms();
+        *unix_ms = ms < now ? now - ms : 1;
+        return 0;
+    }
+    return nm_error_set(err, NM_ERR_INVALID,
+                        "%s: neither a time (ISO 8601, Unix seconds) nor a duration (1h, 7d):"
+                        " '%.40s'",
+                        what, text);
+}

@@ -36,4 +36,10 @@ int nm_time_parse(const char *text, int64_t *unix_ms, nm_error *err);
  * milliseconds. Returns 0, or -1 with NM_ERR_INVALID. */
 int nm_duration_parse_ms(const char *text, int64_t *ms, nm_error *err);
 
+/* A point in time as users give it (--since, ?since=): a time as
+ * nm_time_parse reads it, or a duration back from now ("1h", "7d").
+ * Returns 0, or -1 with NM_ERR_INVALID naming what (the flag or parameter)
+ * and quoting text. */
+int nm_time_parse_point(const char *what, const char *text, int64_t *unix_ms, nm_error *err);
+
 #endif

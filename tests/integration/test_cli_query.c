@@ -242,6 +242,27 @@ static void top(void **state)
     assert_non_null(strstr(out, "Aberdeen"));
     assert_non_null(strstr(out, "Ankara"));
     free(out);
+    /* a window that holds none of them: ingested now, not an hour ago or
+     * before, nor after 2099 */
+    out = run(&code, "query --db %s --json top places --until 1h", nm_test_path("results.db"));
+    assert_int_equal(code, 0);
+    assert_null(strstr(out, "Ankara"));
+    free(out);
+    out = run(&code, "query --dir %s --json entity Ankara --since 2099-01-01", nm_test_tmpdir());
+    assert_int_equal(code, 0);
+    assert_string_equal(ids_of(out), "");
+    free(out);
+    out = run(&code, "query --dir %s --json entity Ankara --since 1h --until 2099-01-01T00:00:00Z",
+              nm_test_tmpdir());
+    assert_int_equal(code, 0);
+    assert_string_not_equal(ids_of(out), "");
+    free(out);
+    out = run(&code, "query --db %s top places --since yesterday", nm_test_path("results.db"));
+    assert_int_equal(code, 2);
+    free(out);
+    char *err = last_stderr();
+    assert_non_null(strstr(err, "--since"));
+    free(err);
     out = run(&code, "query --db %s top unicorns", nm_test_path("results.db"));
     assert_int_equal(code, 2);
     free(out);
