@@ -8,6 +8,7 @@
 # sees the processes of every host.
 set -euo pipefail
 : "${NM_BIN_DIR:?}"
+. "$(dirname "$0")/../support/netnslib.sh"
 for p in newsmill-queue newsmill-worker newsmill-collector newsmill; do
     [ -x "$NM_BIN_DIR/$p" ] || { echo "SKIP: $p is not built"; exit 77; }
 done
@@ -22,10 +23,7 @@ if ! ip netns add "$hub" 2>/dev/null; then
 fi
 tmp=$(mktemp -d)
 cleanup() {
-    for ns in "$hub" "$h1" "$h2"; do
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
-        ip netns del "$ns" 2>/dev/null || true
-    done
+    netns_remove "$hub" "$h1" "$h2"
     rm -rf "$tmp"
 }
 trap cleanup EXIT
