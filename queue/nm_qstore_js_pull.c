@@ -190,8 +190,10 @@ int nm_js_scan_ready(nm_qstore *st, int64_t now_unix_ms, size_t limit,
         fn(arg, (int64_t)meta.stream_seq);
         (*n_seen)++;
     }
-    memmove(s->ready, s->ready + i, (s->n_ready - i) * sizeof *s->ready);
-    s->n_ready -= i;
+    if (i > 0) {
+        memmove(s->ready, s->ready + i, (s->n_ready - i) * sizeof *s->ready);
+        s->n_ready -= i;
+    }
     if (*n_seen < limit && js_ready(s, NULL) == 0) {
         /* Ask for the rest: what the workers can take now, less what the
          * live requests may still bring. */
