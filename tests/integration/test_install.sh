@@ -180,7 +180,7 @@ cp "$tmp/worker.conf.good" /etc/newsmill/worker.conf
 mkdir -p /var/lib/newsmill/readonly && chmod 0755 /var/lib/newsmill/readonly
 set +e
 (cd /var/lib/newsmill && env -i PATH=$sys_path setpriv --reuid=newsmill --regid=newsmill --init-groups \
-    sh -c "exec $(exec_line newsmill-worker@.service ro) --db /var/lib/newsmill/readonly/new/results.db") \
+    sh -c "exec $(exec_line newsmill-worker@.service ro) --results-dir /var/lib/newsmill/readonly/new") \
     >"$tmp/readonly.log" 2>&1
 rc=$?
 set -e
@@ -220,13 +220,23 @@ $nm stats --collector "tcp://127.0.0.1:$query" >"$tmp/stats.out" 2>&1 || fail "n
 for w in 1 2; do
     grep -q "$(hostname):worker-$w" "$tmp/stats.out" || fail "stats do not show $(hostname):worker-$w"
 done
-[ "$(stat -c %U /var/lib/newsmill/results.db)" = newsmill ] || fail "results.db not owned by newsmill"
+# The package's workers write daily partitions, one file per worker.
+parts=(/var/lib/newsmill/results/results-*-w[0-9]*.db)
+for f in "${parts[@]}"; do
+    [ -f "$f" ] || fail "no partition $f: $(ls -la /var/lib/newsmill/results 2>&1)"
+    [ "$(stat -c %U "$f")" = newsmill ] || fail "$f not owned by newsmill"
+done
 [ "$(stat -c %U /var/lib/newsmill/queue.db)" = newsmill ] || fail "queue.db not owned by newsmill"
 out=$(env -i PATH=$sys_path setpriv --reuid=newsmill --regid=newsmill --init-groups \
-    $nm query --db /var/lib/newsmill/results.db search Aberdeen 2>&1) || fail "query failed: $out"
+    $nm query --dir /var/lib/newsmill/results search Aberdeen 2>&1) || fail "query failed: $out"
 grep -q 'wind-farm-wire' <<<"$out" || fail "query does not find the wind farm article: $out"
-# The sqlite3 shell with the installed extension (docs/operating.md), on a copy.
-sqlite3 /var/lib/newsmill/results.db ".backup '$tmp/copy.db'" || fail "sqlite3 .backup failed"
+# The sqlite3 shell with the installed extension (docs/operating.md), on a
+# copy of the partition that holds the wind farm article.
+for f in "${parts[@]}"; do
+    [ "$(sqlite3 "$f" "SELECT count(*) FROM article_rows WHERE id LIKE '%wind-farm-wire%'")" = 1 ] && wind=$f
+done
+[ -n "${wind:-}" ] || fail "no partition holds the wind farm article"
+sqlite3 "$wind" ".backup '$tmp/copy.db'" || fail "sqlite3 .backup failed"
 # A sanitizer build installed an instrumented extension: the ASan runtime
 # goes first into the uninstrumented shell (as in test_sqlite_shell).
 asan=$(ldd /usr/lib/newsmill/newsmill_results.so | awk '/libasan/ {print $3}')
@@ -266,7 +276,7 @@ started=()
 # Remove keeps the state; purge deletes it.
 dpkg_wait -r newsmill || fail "dpkg -r failed"
 [ ! -e /usr/bin/newsmill-worker ] || fail "dpkg -r left /usr/bin/newsmill-worker"
-[ -f /var/lib/newsmill/results.db ] || fail "dpkg -r deleted /var/lib/newsmill/results.db"
+[ -f "${parts[0]}" ] || fail "dpkg -r deleted ${parts[0]}"
 [ -f /etc/newsmill/worker.conf ] || fail "dpkg -r deleted the conffiles"
 dpkg_wait --purge newsmill || fail "dpkg --purge failed"
 installed=0
