@@ -14,6 +14,7 @@
 #include "nm_alloc.h"
 #include "nm_log.h"
 #include "nm_opts.h"
+#include "nm_partition.h"
 #include "nm_store_query.h"
 #include "nm_time.h"
 
@@ -98,10 +99,11 @@ static int export_one(void *ctx, const char *id)
 
 int nm_cmd_export(int argc, char **argv)
 {
-    const char *db = "./var/results.db", *dir = NULL, *format = "jsonl", *since = NULL,
+    const char *db = "", *dir = NULL, *format = "jsonl", *since = NULL,
                *until = NULL, *query = NULL;
     const nm_opt opts[] = {
-        {"db", 0, NM_OPT_STRING, &db, "FILE", "results database", 0, 0},
+        {"db", 0, NM_OPT_STRING, &db, "FILE",
+         "results database (\"\" and no --dir: " NM_RESULTS_DIR_DEFAULT " when it is a directory, else " NM_RESULTS_DB_DEFAULT ")", 0, 0},
         {"dir", 0, NM_OPT_STRING, &dir, "DIR[,DIR...]",
          "every results*.db in each DIR instead (one per host, or time partitions)",
          0, 0},

@@ -27,7 +27,7 @@ static void print_removed(void *ctx, const char *path, int64_t bytes)
 
 int nm_cmd_prune(int argc, char **argv)
 {
-    const char *dir = "./var/results";
+    const char *dir = NM_RESULTS_DIR_DEFAULT;
     int64_t older_ms = 0;
     const nm_opt opts[] = {
         {"dir", 0, NM_OPT_STRING, &dir, "DIR[,DIR...]",

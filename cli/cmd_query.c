@@ -12,11 +12,11 @@
 #include "cli.h"
 #include "nm_alloc.h"
 #include "nm_opts.h"
+#include "nm_partition.h"
 #include "nm_store_query.h"
 #include "nm_time.h"
 #include "nm_utf8.h"
 
-#define QUERY_DB_DEFAULT "./var/results.db"
 
 typedef struct query_opts {
     const char *db, *dir;
@@ -257,9 +257,10 @@ static const struct {
 
 int nm_cmd_query(int argc, char **argv)
 {
-    query_opts o = {.db = QUERY_DB_DEFAULT, .limit = 10, .max_distance = 3, .min_similarity = 0.5};
+    query_opts o = {.db = "", .limit = 10, .max_distance = 3, .min_similarity = 0.5};
     const nm_opt opts[] = {
-        {"db", 0, NM_OPT_STRING, &o.db, "FILE", "results database", 0, 0},
+        {"db", 0, NM_OPT_STRING, &o.db, "FILE",
+         "results database (\"\" and no --dir: " NM_RESULTS_DIR_DEFAULT " when it is a directory, else " NM_RESULTS_DB_DEFAULT ")", 0, 0},
         {"dir", 0, NM_OPT_STRING, &o.dir, "DIR[,DIR...]",
          "every results*.db in each DIR instead (one per host, or time partitions)",
          0, 0},

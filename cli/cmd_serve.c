@@ -14,6 +14,7 @@
 #include "nm_httpd.h"
 #include "nm_log.h"
 #include "nm_opts.h"
+#include "nm_partition.h"
 #include "nm_store.h"
 
 static volatile sig_atomic_t stop;
@@ -26,11 +27,12 @@ static void on_signal(int sig)
 
 int nm_cmd_serve(int argc, char **argv)
 {
-    const char *db = "./var/results.db", *dir = NULL, *listen = "127.0.0.1:9190";
+    const char *db = "", *dir = NULL, *listen = "127.0.0.1:9190";
     const char *token_file = NULL;
     int64_t readers = 4, top_cache_ms = 2000;
     const nm_opt opts[] = {
-        {"db", 0, NM_OPT_STRING, &db, "FILE", "results database", 0, 0},
+        {"db", 0, NM_OPT_STRING, &db, "FILE",
+         "results database (\"\" and no --dir: " NM_RESULTS_DIR_DEFAULT " when it is a directory, else " NM_RESULTS_DB_DEFAULT ")", 0, 0},
         {"dir", 0, NM_OPT_STRING, &dir, "DIR[,DIR...]",
          "every results*.db in each DIR instead (one per host, or time partitions)",
          0, 0},

@@ -177,7 +177,14 @@ nm_store_query *nm_store_query_open_dirs(const char *const *dirs, size_t n_dirs,
 
 nm_store_query *nm_store_query_open(const char *db_path, const char *dir, nm_error *err)
 {
-    if (dir) { /* DIR or DIR,DIR,... */
+    if ((!dir || !*dir) && (!db_path || !*db_path)) { /* the defaults (nm_partition.h) */
+        struct stat st;
+        if (stat(NM_RESULTS_DIR_DEFAULT, &st) == 0 && S_ISDIR(st.st_mode))
+            dir = NM_RESULTS_DIR_DEFAULT;
+        else
+            db_path = NM_RESULTS_DB_DEFAULT;
+    }
+    if (dir && *dir) { /* DIR or DIR,DIR,... */
         char *copy = nm_xstrdup(dir), *save = NULL;
         const char *dirs[64];
         size_t n = 0;

@@ -52,9 +52,12 @@ enum {
     NM_STORE_QUERY_STRICT = 1u << 0,
 };
 
-/* Opens the database at db_path, or when dir is not NULL every results*.db
- * in dir, or in each of "DIR,DIR,..." (at most 64; as nm_store_query_open_dirs). NULL with err (NM_ERR_NOT_FOUND
- * naming what is missing) on failure. Caller owns. */
+/* Opens the database at db_path, or when dir is not NULL or empty every
+ * results*.db in dir, or in each of "DIR,DIR,..." (at most 64; as
+ * nm_store_query_open_dirs). Neither given (NULL or ""): the defaults of
+ * nm_partition.h, NM_RESULTS_DIR_DEFAULT when it is a directory, else
+ * NM_RESULTS_DB_DEFAULT. NULL with err (NM_ERR_NOT_FOUND naming what is
+ * missing) on failure. Caller owns. */
 nm_store_query *nm_store_query_open(const char *db_path, const char *dir, nm_error *err);
 
 /* Opens every results*.db of each of dirs[0..n_dirs) (the partitions of

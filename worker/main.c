@@ -8,6 +8,7 @@
 #include "nm_fault.h"
 #include "nm_log.h"
 #include "nm_opts.h"
+#include "nm_partition.h"
 #include "nm_protocol.h"
 #include "nm_worker.h"
 
@@ -24,14 +25,14 @@ int main(int argc, char **argv)
 {
     const char *queue = NM_QUEUE_BACK_ENDPOINT_DEFAULT;
     const char *stats = NM_COLLECTOR_STATS_ENDPOINT_DEFAULT;
-    const char *db = "./var/results.db";
+    const char *db = "";
     const char *name = "";
     const char *data_dir = "";
     const char *log_level = "info";
     int64_t credit = 256, batch = 128, flush_ms = 50, retry_ms = 2000, drain_ms = 5000;
     int64_t busy_ms = 20, db_max = 0, failover_ms = 5000;
     bool sync_normal = false;
-    const char *results_dir = "";
+    const char *results_dir = NM_RESULTS_DIR_DEFAULT;
     int64_t period_ms = 86400000, grace_ms = 15 * 60000, retention_ms = 0;
     bool shared = false;
     nm_curve_opts curve_opts = {0};
@@ -46,21 +47,22 @@ int main(int argc, char **argv)
         {"stats", 0, NM_OPT_STRING, &stats, "ENDPOINT", "collector stats endpoint (\"\": none)",
          0, 0},
         {"db", 'd', NM_OPT_STRING, &db, "PATH",
-         "results database (created if missing), when --results-dir is not given", 0, 0},
+         "one results database (created if missing) instead of time partitions (\"\": "
+         "partitions in --results-dir)", 0, 0},
         {"results-dir", 0, NM_OPT_STRING, &results_dir, "DIR",
-         "time partitions: one results file per period of ingestion time in DIR, instead of "
-         "--db (\"\": --db)", 0, 0},
+         "time partitions: one results file per period of ingestion time in DIR (unless --db "
+         "is given)", 0, 0},
         {"partition-period", 0, NM_OPT_DURATION, &period_ms, "DURATION",
-         "with --results-dir: the period of one file (periods start at multiples of it since "
+         "partitions: the period of one file (periods start at multiples of it since "
          "1970 UTC)", 1000, 366LL * 86400000},
         {"partition-grace", 0, NM_OPT_DURATION, &grace_ms, "DURATION",
-         "with --results-dir: the previous period's file stays open this long after its end",
+         "partitions: the previous period's file stays open this long after its end",
          1, 366LL * 86400000},
         {"partition-shared", 0, NM_OPT_FLAG, &shared, NULL,
-         "with --results-dir: the host's workers share one file per period, instead of one "
+         "partitions: the host's workers share one file per period, instead of one "
          "file each per period (which has no lock waits)", 0, 0},
         {"retention", 0, NM_OPT_DURATION, &retention_ms, "DURATION",
-         "with --results-dir: remove closed partitions that ended longer ago than this, hourly "
+         "partitions: remove closed partitions that ended longer ago than this, hourly "
          "(0: keep all)", 0, 100LL * 366 * 86400000},
         {"credit", 'c', NM_OPT_INT, &credit, "N", "most articles held at once (queue credit)", 1,
          100000},
@@ -104,6 +106,12 @@ int main(int argc, char **argv)
         return 2;
     }
     nm_log_set_level(level);
+    if (*db)
+        results_dir = ""; /* one file, as asked */
+    else if (!*results_dir) {
+        fprintf(stderr, "newsmill-worker: where do results go? give --db FILE or --results-dir DIR\n");
+        return 2;
+    }
     if (nm_fault_init(&err) != 0) {
         fprintf(stderr, "newsmill-worker: %s\n", err.msg);
         return 2;

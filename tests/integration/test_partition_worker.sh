@@ -6,6 +6,8 @@
 # a restarted worker takes its slot again; `newsmill prune` removes the
 # closed partitions older than --older-than and says so, never one a worker
 # has open; a worker with --retention prunes on its own; query reads them all.
+# With no --db, a worker writes partitions in ./var/results and query reads
+# them there.
 set -euo pipefail
 : "${NM_BIN_DIR:?}"
 for p in newsmill-queue newsmill-worker newsmill; do
@@ -141,4 +143,27 @@ first_new=$(grep -a "newsmill-worker\[${wpid[2]}\].*results database created" "$
 grep -aq "partition removed path=$first_new" "$tmp/worker-2.log" ||
     fail "the worker with --retention did not remove $first_new, made after it started, on its schedule"
 [ ! -e "$first_new" ] || fail "$first_new still there"
+
+# The defaults: a worker given no --db writes partitions in ./var/results,
+# and query given no --db/--dir reads them (a ./var/results.db beside them
+# is not what it reads).
+mkdir -p "$tmp/bare/var"
+(cd "$tmp/bare" && exec "$NM_BIN_DIR/newsmill-worker" --queue "$back" --stats "" --name bare \
+    >>"$tmp/worker-bare.log" 2>&1) &
+bare=$!
+pids+=($bare)
+kill -TERM "${wpid[2]}" 2>/dev/null || true
+wait "${wpid[2]}" 2>/dev/null || true
+batch 300 304 bare >"$tmp/bare.jsonl"
+"$nm" submit --quiet --queue "$front" "$tmp/bare.jsonl" >>"$tmp/submit.log" 2>&1 || fail "submit bare"
+for _ in $(seq 100); do
+    out=$(cd "$tmp/bare" && "$nm" query --json -n 100 search bare 2>/dev/null || true)
+    [ "$(grep -o '"id":"gen-3' <<<"$out" | wc -l)" = 5 ] && break
+    sleep 0.1
+done
+[ "$(grep -o '"id":"gen-3' <<<"$out" | wc -l)" = 5 ] ||
+    fail "a bare worker's articles found by a bare query: $out; $(ls -la "$tmp/bare/var" "$tmp/bare/var/results" 2>&1)"
+ls "$tmp/bare/var/results"/results-*-w1.db >/dev/null 2>&1 ||
+    fail "no partition in ./var/results: $(ls -la "$tmp/bare/var" 2>&1)"
+[ ! -e "$tmp/bare/var/results.db" ] || fail "a bare worker wrote ./var/results.db"
 echo "partitions: $n_files files over 3 periods, 60 articles once each, 20 replaced across partitions; prune and --retention ok"
