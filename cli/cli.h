@@ -19,6 +19,13 @@ enum {
     NM_EXIT_PARTIAL = 4,     /* done, but some items were rejected */
 };
 
+/* The help of the read side's --db and --dir (query, export, serve); the
+ * defaults are nm_partition.h's. */
+#define NM_CLI_DB_HELP                                                                       \
+    "results database (\"\" and no --dir: " NM_RESULTS_DIR_DEFAULT " when it is a directory, " \
+    "else " NM_RESULTS_DB_DEFAULT ")"
+#define NM_CLI_DIR_HELP "every results*.db in each DIR instead (one per host, or time partitions)"
+
 int nm_cmd_version(int argc, char **argv);
 int nm_cmd_keygen(int argc, char **argv);
 int nm_cmd_extract(int argc, char **argv);

@@ -102,11 +102,9 @@ int nm_cmd_export(int argc, char **argv)
     const char *db = "", *dir = NULL, *format = "jsonl", *since = NULL,
                *until = NULL, *query = NULL;
     const nm_opt opts[] = {
-        {"db", 0, NM_OPT_STRING, &db, "FILE",
-         "results database (\"\" and no --dir: " NM_RESULTS_DIR_DEFAULT " when it is a directory, else " NM_RESULTS_DB_DEFAULT ")", 0, 0},
+        {"db", 0, NM_OPT_STRING, &db, "FILE", NM_CLI_DB_HELP, 0, 0},
         {"dir", 0, NM_OPT_STRING, &dir, "DIR[,DIR...]",
-         "every results*.db in each DIR instead (one per host, or time partitions)",
-         0, 0},
+         NM_CLI_DIR_HELP, 0, 0},
         {"format", 'f', NM_OPT_STRING, &format, "FORMAT",
          "jsonl (the whole extraction) or csv (article columns + entities)", 0, 0},
         {"since", 0, NM_OPT_STRING, &since, "TIME",

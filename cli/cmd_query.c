@@ -17,7 +17,6 @@
 #include "nm_time.h"
 #include "nm_utf8.h"
 
-
 typedef struct query_opts {
     const char *db, *dir;
     const char *since, *until; /* NULL: no bound */
@@ -259,11 +258,9 @@ int nm_cmd_query(int argc, char **argv)
 {
     query_opts o = {.db = "", .limit = 10, .max_distance = 3, .min_similarity = 0.5};
     const nm_opt opts[] = {
-        {"db", 0, NM_OPT_STRING, &o.db, "FILE",
-         "results database (\"\" and no --dir: " NM_RESULTS_DIR_DEFAULT " when it is a directory, else " NM_RESULTS_DB_DEFAULT ")", 0, 0},
+        {"db", 0, NM_OPT_STRING, &o.db, "FILE", NM_CLI_DB_HELP, 0, 0},
         {"dir", 0, NM_OPT_STRING, &o.dir, "DIR[,DIR...]",
-         "every results*.db in each DIR instead (one per host, or time partitions)",
-         0, 0},
+         NM_CLI_DIR_HELP, 0, 0},
         {"limit", 'n', NM_OPT_INT, &o.limit, "N", "at most N rows", 1, NM_STORE_QUERY_MAX_LIMIT},
         {"offset", 0, NM_OPT_INT, &o.offset, "N", "skip the first N rows (the next page)", 0,
          1000000},

@@ -31,11 +31,9 @@ int nm_cmd_serve(int argc, char **argv)
     const char *token_file = NULL;
     int64_t readers = 4, top_cache_ms = 2000;
     const nm_opt opts[] = {
-        {"db", 0, NM_OPT_STRING, &db, "FILE",
-         "results database (\"\" and no --dir: " NM_RESULTS_DIR_DEFAULT " when it is a directory, else " NM_RESULTS_DB_DEFAULT ")", 0, 0},
+        {"db", 0, NM_OPT_STRING, &db, "FILE", NM_CLI_DB_HELP, 0, 0},
         {"dir", 0, NM_OPT_STRING, &dir, "DIR[,DIR...]",
-         "every results*.db in each DIR instead (one per host, or time partitions)",
-         0, 0},
+         NM_CLI_DIR_HELP, 0, 0},
         {"listen", 0, NM_OPT_STRING, &listen, "HOST:PORT",
          "HTTP address (not loopback: needs --token-file)", 0, 0},
         {"token-file", 0, NM_OPT_STRING, &token_file, "FILE",

@@ -131,12 +131,16 @@ static void send_request(js_store *s, int64_t batch, int64_t now_ns)
  * no messages, 408 expired, 409 and the like). */
 static void take_arrived(js_store *s)
 {
+    /* the two lists trade places: neither is allocated again per turn */
     pthread_mutex_lock(&s->pull_mu);
     natsMsg **got = s->arrived;
-    size_t n = s->n_arrived;
-    s->arrived = NULL;
-    s->n_arrived = s->cap_arrived = 0;
+    size_t n = s->n_arrived, cap = s->cap_arrived;
+    s->arrived = s->taken;
+    s->cap_arrived = s->cap_taken;
+    s->n_arrived = 0;
     pthread_mutex_unlock(&s->pull_mu);
+    s->taken = got;
+    s->cap_taken = cap;
     for (size_t i = 0; i < n; i++) {
         natsMsg *m = got[i];
         const char *status = NULL;
@@ -156,7 +160,6 @@ static void take_arrived(js_store *s)
         }
         s->ready[s->n_ready++] = m;
     }
-    free(got);
 }
 
 static void hold(js_store *s, natsMsg *m, uint64_t seq)
@@ -198,10 +201,11 @@ int nm_js_scan_ready(nm_qstore *st, int64_t now_unix_ms, size_t limit,
         /* Ask for the rest: what the workers can take now, less what the
          * live requests may still bring. */
         int64_t now = nm_time_mono_ns();
-        int64_t want = (int64_t)(limit - *n_seen) - outstanding(s, now);
+        int64_t coming = outstanding(s, now);
+        int64_t want = (int64_t)(limit - *n_seen) - coming;
         /* not a request per returned credit: a batch worth the round trip,
          * or whatever is wanted when nothing is asked for */
-        if (want >= JS_PULL_MIN_BATCH || (want > 0 && outstanding(s, now) == 0))
+        if (want >= JS_PULL_MIN_BATCH || (want > 0 && coming == 0))
             send_request(s, want > JS_PULL_MAX_BATCH ? JS_PULL_MAX_BATCH : want, now);
     }
     return 0;
@@ -398,6 +402,8 @@ void js_pull_close(js_store *s)
     if (s->n_ready && s->nc)
         natsConnection_FlushTimeout(s->nc, 500);
     free(s->ready);
+    free(s->arrived);
+    free(s->taken);
     close(s->wake_pipe[0]);
     close(s->wake_pipe[1]);
     pthread_mutex_destroy(&s->pull_mu);

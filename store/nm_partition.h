@@ -53,14 +53,6 @@
 #ifndef NM_PARTITION_H
 #define NM_PARTITION_H
 
-/* Where results go when no path is given: a worker writes time partitions
- * in NM_RESULTS_DIR_DEFAULT (--db FILE: one file instead); a reader reads
- * that directory when it exists, else the one file NM_RESULTS_DB_DEFAULT
- * (what a worker given --db ./var/results.db writes, as scripts/fleet
- * does). Relative to the working directory. */
-#define NM_RESULTS_DIR_DEFAULT "./var/results"
-#define NM_RESULTS_DB_DEFAULT "./var/results.db"
-
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -68,6 +60,14 @@
 #include "nm_error.h"
 #include "nm_article.h"
 #include "nm_store.h"
+
+/* Where results go when no path is given: a worker writes time partitions
+ * in NM_RESULTS_DIR_DEFAULT (--db FILE: one file instead); a reader reads
+ * that directory when it exists, else the one file NM_RESULTS_DB_DEFAULT
+ * (what a worker given --db ./var/results.db writes, as scripts/fleet
+ * does). Relative to the working directory. */
+#define NM_RESULTS_DIR_DEFAULT "./var/results"
+#define NM_RESULTS_DB_DEFAULT "./var/results.db"
 
 /* ---- names -------------------------------------------------------------- */
 

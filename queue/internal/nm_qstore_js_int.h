@@ -93,7 +93,7 @@ typedef struct {
      * waiting (js_acks_check). */
     natsMsg **acks;
     size_t n_acks, cap_acks;
-    natsSubscription *ack_sub; /* ack_inbox.*, read by the reactor */
+    natsSubscription *ack_sub; /* ack_inbox.>, read by the reactor */
     char ack_inbox[128];
     uint64_t next_ack_id;
     nm_u64map unconfirmed; /* ack id -> natsMsg* sent, not confirmed yet */
@@ -109,6 +109,8 @@ typedef struct {
     pthread_mutex_t pull_mu;
     natsMsg **arrived; /* under pull_mu */
     size_t n_arrived, cap_arrived;
+    natsMsg **taken; /* the reactor's: the last `arrived`, emptied, reused */
+    size_t cap_taken;
     bool wake_pending; /* under pull_mu: a byte is in the pipe */
     int wake_pipe[2];
     natsMsg **ready; /* delivered to this front, not handed out yet */

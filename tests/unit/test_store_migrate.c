@@ -17,6 +17,19 @@ static void exec_file(sqlite3 *db, const char *path)
     free(sql);
 }
 
+/* A new file at path made with tests/data/results_schema_v<version>.sql,
+ * as that version's code made it. */
+static sqlite3 *open_old_schema(const char *path, int version)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char schema[1024];
+    snprintf(schema, sizeof schema, "%s/tests/data/results_schema_v%d.sql", nm_test_source_dir(),
+             version);
+    exec_file(db, schema);
+    return db;
+}
+
 /* Table -> sorted column names, index and trigger names: the shape of a schema. */
 static char *schema_shape(sqlite3 *db)
 {
@@ -30,12 +43,7 @@ static void migrate_v1(void **state)
 {
     (void)state;
     const char *path = nm_test_path("v1.db");
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    char v1_schema[1024];
-    snprintf(v1_schema, sizeof v1_schema, "%s/tests/data/results_schema_v1.sql",
-             nm_test_source_dir());
-    exec_file(db, v1_schema);
+    sqlite3 *db = open_old_schema(path, 1);
     /* a v1 worker's rows; simhash 0xAAAABBBBCCCCDDDD as signed */
     const char *rows =
         "INSERT INTO articles (id, source, ingested_unix_ms, language, language_confidence,"
@@ -179,12 +187,7 @@ static void migrate_v4(void **state)
 
     /* the same articles in a v4 file, as v4 stored them */
     const char *path = nm_test_path("v4.db");
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    char v4_schema[1024];
-    snprintf(v4_schema, sizeof v4_schema, "%s/tests/data/results_schema_v4.sql",
-             nm_test_source_dir());
-    exec_file(db, v4_schema);
+    sqlite3 *db = open_old_schema(path, 4);
     assert_int_equal(nm_store_register_functions(db, NULL), 0);
     char sql[4096];
     snprintf(sql, sizeof sql, "ATTACH '%s' AS ref", nm_test_path("v5ref.db"));

@@ -32,9 +32,10 @@
 #include <zmq.h>
 
 #include "nm_alloc.h"
-#include "nm_fs.h"
 #include "nm_frame.h"
+#include "nm_fs.h"
 #include "nm_opts.h"
+#include "nm_partition.h"
 #include "nm_producer.h"
 #include "nm_protocol.h"
 #include "nm_stats.h"
@@ -319,7 +320,7 @@ static int64_t db_count(const char *db)
     return n;
 }
 
-/* Articles in every partition of dir (results-*.db: not the id index). */
+/* Articles in every partition of dir (not the id index). */
 static int64_t dir_count(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -327,10 +328,9 @@ static int64_t dir_count(const char *dir)
         return 0;
     int64_t n = 0;
     struct dirent *e;
+    nm_partition_name name;
     while ((e = readdir(d))) {
-        size_t len = strlen(e->d_name);
-        if (strncmp(e->d_name, "results-", 8) != 0 || len < 3 ||
-            strcmp(e->d_name + len - 3, ".db") != 0)
+        if (!nm_partition_parse(e->d_name, &name))
             continue;
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
@@ -371,7 +371,6 @@ static void windows_sample(windows *w, const char *db, const char *parts)
     w->last_ns = now;
     w->last_stored = stored;
 }
-
 
 int main(int argc, char **argv)
 {

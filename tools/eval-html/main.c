@@ -19,9 +19,9 @@
 #include <time.h>
 
 #include "nm_alloc.h"
-#include "nm_fs.h"
 #include "nm_arena.h"
 #include "nm_doc.h"
+#include "nm_fs.h"
 #include "nm_html.h"
 #include "nm_error.h"
 #include "nm_opts.h"

@@ -33,9 +33,9 @@
 #include <time.h>
 
 #include "nm_alloc.h"
-#include "nm_fs.h"
 #include "nm_cld2.h"
 #include "nm_error.h"
+#include "nm_fs.h"
 #include "nm_lang.h"
 #include "nm_opts.h"
 #include "nm_sbuf.h"
