@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "nm_conll.h"
@@ -100,11 +101,49 @@ static void reader(void **state)
     assert_int_equal(err.code, NM_ERR_IO);
 }
 
+/* FILE,FILE,...: read as one corpus; a sentence ends with its file; an
+ * error names the file and its own line. */
+static void reader_list(void **state)
+{
+    (void)state;
+    const char a[] = "de:Berlin\tB-LOC\nde:liegt\tO", b[] = "fr:Paris\tB-LOC\n\nfr:Lyon\tB-LOC\n";
+    nm_test_write_file(nm_test_path("a.txt"), a, strlen(a)); /* no newline at the end */
+    nm_test_write_file(nm_test_path("b.txt"), b, strlen(b));
+    char list[4096];
+    snprintf(list, sizeof list, "%s,%s,%s", nm_test_path("a.txt"), nm_test_path("b.txt"),
+             nm_test_path("a.txt"));
+    nm_conll_corpus *c;
+    nm_error err;
+    assert_int_equal(nm_conll_load(list, &c, &err), 0);
+    assert_int_equal(c->format, NM_CONLL_WIKIANN);
+    assert_int_equal(c->n_tokens, 6);
+    assert_int_equal(c->n_sentences, 4);
+    assert_int_equal(c->sent_start[1], 2); /* "liegt" does not run into "Paris" */
+    assert_memory_equal(c->tokens[2].text, "Paris", 5);
+    assert_memory_equal(c->tokens[5].text, "liegt", 5);
+    nm_conll_free(&c);
+
+    const char bad[] = "fr:Nice\tB-LOC\n\nfr:Nice\tB-MISC\n";
+    nm_test_write_file(nm_test_path("bad-wikiann.txt"), bad, strlen(bad));
+    snprintf(list, sizeof list, "%s,%s", nm_test_path("a.txt"), nm_test_path("bad-wikiann.txt"));
+    assert_int_equal(nm_conll_load(list, &c, &err), -1);
+    assert_int_equal(err.code, NM_ERR_MALFORMED);
+    assert_non_null(strstr(err.msg, "bad-wikiann.txt line 3:"));
+    snprintf(list, sizeof list, "%s,", nm_test_path("a.txt"));
+    assert_int_equal(nm_conll_load(list, &c, &err), -1);
+    assert_non_null(strstr(err.msg, "empty file name"));
+    snprintf(list, sizeof list, "%s,%s", nm_test_path("a.txt"), nm_test_path("absent.txt"));
+    assert_int_equal(nm_conll_load(list, &c, &err), -1);
+    assert_int_equal(err.code, NM_ERR_IO);
+    assert_non_null(strstr(err.msg, "absent.txt"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(conlleval_rules),
         cmocka_unit_test(reader),
+        cmocka_unit_test(reader_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

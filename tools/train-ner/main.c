@@ -56,7 +56,7 @@ int main(int argc, char **argv)
     const char *lang = "en";
     int64_t epochs = 12, seed = 1, bits = 17;
     const nm_opt opts[] = {
-        {"train", 0, NM_OPT_STRING, &train, "FILE", "training corpus (CoNLL: WORD ... TAG)", 0, 0},
+        {"train", 0, NM_OPT_STRING, &train, "FILE", "training corpus (CoNLL: WORD ... TAG); FILE,FILE,... trains on several as one", 0, 0},
         {"dev", 0, NM_OPT_STRING, &dev, "FILE", "corpus scored after each epoch (never trained on)", 0, 0},
         {"gazetteer", 0, NM_OPT_STRING, &gazetteer, "FILE", "word lists stored in the model ('' = none)", 0, 0},
         {"lang", 0, NM_OPT_STRING, &lang, "L", "language of the corpus (ISO 639-1), stored in the model", 0, 0},

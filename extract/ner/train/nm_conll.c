@@ -2,6 +2,7 @@
 #include "nm_conll.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,75 @@ static char *read_all(const char *path, size_t *len, nm_error *err)
     buf[n] = '\0';
     *len = n;
     return buf;
+}
+
+/* The files of a list read as one text, each followed by a blank line (a
+ * sentence never runs from one file into the next); where each file starts,
+ * to name the file and its own line in an error. */
+typedef struct joined {
+    char *text;
+    size_t len;
+    size_t n_files;
+    char **paths;        /* n_files, owned */
+    size_t *first_line;  /* n_files: the joined text's line where each starts */
+} joined;
+
+static void joined_free(joined *j)
+{
+    for (size_t i = 0; i < j->n_files; i++)
+        free(j->paths[i]);
+    free(j->paths);
+    free(j->first_line);
+    free(j->text);
+}
+
+static size_t count_lines(const char *p, size_t len)
+{
+    size_t n = 0;
+    for (const char *e = p + len; (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++)
+        n++;
+    return n;
+}
+
+static int read_list(const char *list, joined *j, nm_error *err)
+{
+    *j = (joined){0};
+    size_t cap = 0, line = 1;
+    for (const char *p = list;;) {
+        const char *comma = strchr(p, ',');
+        size_t plen = comma ? (size_t)(comma - p) : strlen(p);
+        char *path = nm_xstrndup(p, plen);
+        size_t len;
+        char *text = plen ? read_all(path, &len, err) : NULL;
+        if (!text) {
+            if (!plen)
+                nm_error_set(err, NM_ERR_INVALID, "corpus list '%s': an empty file name", list);
+            free(path);
+            joined_free(j);
+            return -1;
+        }
+        j->paths = nm_xrealloc(j->paths, (j->n_files + 1) * sizeof *j->paths);
+        j->first_line = nm_xrealloc(j->first_line, (j->n_files + 1) * sizeof *j->first_line);
+        j->paths[j->n_files] = path;
+        j->first_line[j->n_files++] = line;
+        if (j->len + len + 3 > cap) {
+            cap = (j->len + len + 3) * 2;
+            j->text = nm_xrealloc(j->text, cap);
+        }
+        memcpy(j->text + j->len, text, len);
+        j->len += len;
+        bool ended = len && text[len - 1] == '\n';
+        line += count_lines(text, len) + (ended ? 1 : 2);
+        j->text[j->len++] = '\n';
+        if (!ended)
+            j->text[j->len++] = '\n';
+        free(text);
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    j->text[j->len] = '\0';
+    return 0;
 }
 
 /* Which of the three line formats a corpus uses, from its first token line:
@@ -115,10 +185,11 @@ static const char *const expected[] = {
 int nm_conll_load(const char *path, nm_conll_corpus **out, nm_error *err)
 {
     *out = NULL;
-    size_t len;
-    char *text = read_all(path, &len, err);
-    if (!text)
+    joined files;
+    if (read_list(path, &files, err) != 0)
         return -1;
+    char *text = files.text;
+    size_t len = files.len;
     vec toks = {.size = sizeof(nm_ner_token)}, labs = {.size = 1};
     vec sents = {.size = sizeof(size_t)}, docs = {.size = sizeof(size_t)};
     size_t sent_open = 0; /* tokens in the current sentence */
@@ -192,8 +263,12 @@ int nm_conll_load(const char *path, nm_conll_corpus **out, nm_error *err)
                   (format == NM_CONLL_WIKIANN && label >= NM_NER_B_MISC);
         }
         if (bad) {
+            size_t f = files.n_files - 1;
+            while (f > 0 && files.first_line[f] > line_no)
+                f--;
             rc = nm_error_set(err, NM_ERR_MALFORMED, "corpus %s line %zu: expected %s, got '%.60s'",
-                              path, line_no, expected[format], line);
+                              files.paths[f], line_no - files.first_line[f] + 1, expected[format],
+                              line);
             break;
         }
         nm_ner_token *t = vec_push(&toks);
@@ -212,7 +287,7 @@ int nm_conll_load(const char *path, nm_conll_corpus **out, nm_error *err)
         free(labs.p);
         free(sents.p);
         free(docs.p);
-        free(text);
+        joined_free(&files);
         return rc;
     }
     *(size_t *)vec_push(&sents) = toks.n;
@@ -230,6 +305,8 @@ int nm_conll_load(const char *path, nm_conll_corpus **out, nm_error *err)
     c->n_docs = docs.n - 1;
     c->doc_start = docs.p;
     c->text = text;
+    files.text = NULL; /* the corpus's now */
+    joined_free(&files);
     *out = c;
     return 0;
 }

@@ -43,7 +43,9 @@ typedef struct nm_conll_corpus {
     char *text;            /* owned storage of every token */
 } nm_conll_corpus;
 
-/* Reads a corpus. On success *out is the caller's (nm_conll_free). Fails
+/* Reads a corpus: one file, or several separated by commas, read as one
+ * (in order, every file in the same format; an error names the file and
+ * its own line). On success *out is the caller's (nm_conll_free). Fails
  * with NM_ERR_IO (unreadable) or NM_ERR_MALFORMED (unknown tag, with the
  * line number). */
 int nm_conll_load(const char *path, nm_conll_corpus **out, nm_error *err);
