@@ -192,6 +192,13 @@ static void drain_disconnects(nm_queue *q, void *monitor, const char *what)
 
 static bool shared_state(nm_queue *q);
 
+/* A store that does not answer now (no quorum, a request timed out), as
+ * opposed to one that refused or failed. */
+static bool store_unavailable(const nm_error *err)
+{
+    return err->code == NM_ERR_BUSY || err->code == NM_ERR_TIMEOUT;
+}
+
 static nm_qstore *open_store(const nm_queue_config *cfg, nm_error *err)
 {
     if (!cfg->store || !strcmp(cfg->store, "spool"))
@@ -241,19 +248,33 @@ nm_queue *nm_queue_new(void *zmq_ctx, const nm_queue_config *cfg, nm_error *err)
     q->cfg.store = q->store ? q->store->ops->name : NULL; /* static: not copied */
     q->cfg.nats_urls = q->cfg.nats_user = q->cfg.nats_password = NULL; /* used only to open */
     q->cfg.nats_token = q->cfg.nats_ca = NULL;
-    if (!q->store ||
-        q->store->ops->counts(q->store, &q->n_articles, &q->n_dead, &q->spool_bytes, err) != 0)
+    if (!q->store)
         goto fail;
+    /* A shared store can be between leaders as a front starts (a node
+     * restarting, an election under load): a front then starts without its
+     * figures and recent dead letters, as it goes on when the cluster stops
+     * answering later; the figures come with the next state read. A spool
+     * that cannot be read stops the start. */
+    bool shared = q->store->ops->state != NULL;
+    if (q->store->ops->counts(q->store, &q->n_articles, &q->n_dead, &q->spool_bytes, err) != 0) {
+        if (!shared || !store_unavailable(err))
+            goto fail;
+        nm_log_warn("starting without the %s figures: %s", q->store->ops->name, err->msg);
+    }
     make_metrics(q);
-    if (q->store->ops->state) /* the cluster's figures from the first report on */
+    if (shared) /* the cluster's figures from the first report on */
         shared_state(q);
     Newsmill__DeadLetter **letters;
     size_t n_letters;
-    if (q->store->ops->dead_list(q->store, NM_QUEUE_RECENT_DEAD, NULL, &letters, &n_letters, err) != 0)
+    if (q->store->ops->dead_list(q->store, NM_QUEUE_RECENT_DEAD, NULL, &letters, &n_letters, err) == 0) {
+        for (size_t i = n_letters; i-- > 0;)
+            nm_queue_remember_dead(q, letters[i]);
+        free(letters);
+    } else if (!shared || !store_unavailable(err)) {
         goto fail;
-    for (size_t i = n_letters; i-- > 0;)
-        nm_queue_remember_dead(q, letters[i]);
-    free(letters);
+    } else {
+        nm_log_warn("starting without the recent dead letters: %s", err->msg);
+    }
 
     q->front = bind_router(zmq_ctx, cfg, cfg->front_endpoint, "front", err);
     if (!q->front)
