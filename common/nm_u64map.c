@@ -24,6 +24,14 @@ void nm_u64map_clear(nm_u64map *map)
     map->cap = map->n = 0;
 }
 
+void nm_u64map_clear_with(nm_u64map *map, void (*free_value)(void *value))
+{
+    for (size_t i = 0; i < map->cap; i++)
+        if (map->keys[i])
+            free_value(map->values[i]);
+    nm_u64map_clear(map);
+}
+
 void *nm_u64map_get(const nm_u64map *map, uint64_t key)
 {
     if (!map->cap || !key)

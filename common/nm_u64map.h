@@ -23,6 +23,10 @@ typedef struct nm_u64map {
 /* A zeroed nm_u64map is an empty map; nm_u64map_clear frees its memory. */
 void nm_u64map_clear(nm_u64map *map);
 
+/* nm_u64map_clear after free_value(value) on every value (the map owned
+ * them). */
+void nm_u64map_clear_with(nm_u64map *map, void (*free_value)(void *value));
+
 /* Value of key, or NULL. */
 void *nm_u64map_get(const nm_u64map *map, uint64_t key);
 

@@ -314,14 +314,10 @@ static int j_compact(nm_qstore *st, int64_t *freed, nm_error *err)
     return 0;
 }
 
-/* Calls fn on every dead letter, newest first, until it returns false. */
 static void j_close(nm_qstore *st)
 {
     js_store *s = jss(st);
-    for (size_t i = 0; i < s->held.cap; i++)
-        if (s->held.keys && s->held.keys[i])
-            natsMsg_Destroy(s->held.values[i]); /* unacked: redelivered after the ack wait */
-    nm_u64map_clear(&s->held);
+    nm_u64map_clear_with(&s->held, js_msg_destroy); /* unacked: redelivered after the ack wait */
     free(s->deferred);
     drop_acks(s);
     free(s->acks);

@@ -349,10 +349,7 @@ void js_acks_close(js_store *s)
 {
     if (s->ack_sub && s->unconfirmed.n > 0 && js_ready(s, NULL) == 0)
         read_confirmations(s, JS_WAIT_MS);
-    for (size_t i = 0; i < s->unconfirmed.cap; i++)
-        if (s->unconfirmed.keys && s->unconfirmed.keys[i])
-            natsMsg_Destroy(s->unconfirmed.values[i]);
-    nm_u64map_clear(&s->unconfirmed);
+    nm_u64map_clear_with(&s->unconfirmed, js_msg_destroy);
     free(s->sent);
 }
 

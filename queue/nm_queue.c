@@ -192,11 +192,15 @@ static void drain_disconnects(nm_queue *q, void *monitor, const char *what)
 
 static bool shared_state(nm_queue *q);
 
-/* A store that does not answer now (no quorum, a request timed out), as
- * opposed to one that refused or failed. */
-static bool store_unavailable(const nm_error *err)
+/* Whether a front may start although a read of its store failed: only
+ * when the store is shared (a cluster) and does not answer now (no quorum,
+ * a request timed out) rather than refused or failed. Logged. */
+static bool start_without(const nm_queue *q, const nm_error *err, const char *what)
 {
-    return err->code == NM_ERR_BUSY || err->code == NM_ERR_TIMEOUT;
+    if (!q->store->ops->state || (err->code != NM_ERR_BUSY && err->code != NM_ERR_TIMEOUT))
+        return false;
+    nm_log_warn("starting without %s of the %s store: %s", what, q->store->ops->name, err->msg);
+    return true;
 }
 
 static nm_qstore *open_store(const nm_queue_config *cfg, nm_error *err)
@@ -255,14 +259,11 @@ nm_queue *nm_queue_new(void *zmq_ctx, const nm_queue_config *cfg, nm_error *err)
      * figures and recent dead letters, as it goes on when the cluster stops
      * answering later; the figures come with the next state read. A spool
      * that cannot be read stops the start. */
-    bool shared = q->store->ops->state != NULL;
-    if (q->store->ops->counts(q->store, &q->n_articles, &q->n_dead, &q->spool_bytes, err) != 0) {
-        if (!shared || !store_unavailable(err))
-            goto fail;
-        nm_log_warn("starting without the %s figures: %s", q->store->ops->name, err->msg);
-    }
+    if (q->store->ops->counts(q->store, &q->n_articles, &q->n_dead, &q->spool_bytes, err) != 0 &&
+        !start_without(q, err, "the figures"))
+        goto fail;
     make_metrics(q);
-    if (shared) /* the cluster's figures from the first report on */
+    if (q->store->ops->state) /* the cluster's figures from the first report on */
         shared_state(q);
     Newsmill__DeadLetter **letters;
     size_t n_letters;
@@ -270,10 +271,8 @@ nm_queue *nm_queue_new(void *zmq_ctx, const nm_queue_config *cfg, nm_error *err)
         for (size_t i = n_letters; i-- > 0;)
             nm_queue_remember_dead(q, letters[i]);
         free(letters);
-    } else if (!shared || !store_unavailable(err)) {
+    } else if (!start_without(q, err, "the recent dead letters")) {
         goto fail;
-    } else {
-        nm_log_warn("starting without the recent dead letters: %s", err->msg);
     }
 
     q->front = bind_router(zmq_ctx, cfg, cfg->front_endpoint, "front", err);

@@ -25,10 +25,7 @@ void nm_suspects_destroy(nm_suspects **suspects)
     if (!suspects || !*suspects)
         return;
     nm_suspects *s = *suspects;
-    for (size_t i = 0; i < s->by_seq.cap; i++)
-        if (s->by_seq.keys[i])
-            free(s->by_seq.values[i]);
-    nm_u64map_clear(&s->by_seq);
+    nm_u64map_clear_with(&s->by_seq, free);
     free(s);
     *suspects = NULL;
 }

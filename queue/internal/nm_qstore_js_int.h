@@ -154,6 +154,12 @@ static inline int nats_fail(js_store *s, nm_error *err, natsStatus st, jsErrCode
                         last && *last ? ": " : "", last ? last : "", (int)jerr);
 }
 
+/* natsMsg_Destroy for a map of messages (nm_u64map_clear_with). */
+static inline void js_msg_destroy(void *m)
+{
+    natsMsg_Destroy(m);
+}
+
 /* Takes seq out of the held messages; NULL when not held. */
 static inline natsMsg *unhold(js_store *s, int64_t seq)
 {

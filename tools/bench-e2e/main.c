@@ -480,7 +480,9 @@ int main(int argc, char **argv)
                            partitions ? "--results-dir" : "--db", partitions ? parts : db,
                            "--name", name, "--credit", credit_s, "--batch", batch_s,
                            "--log-level", "warn"};
-        int wargc = 15;
+        int wargc = 0;
+        while (wargv[wargc])
+            wargc++;
         if (strcmp(worker_sync, "normal") == 0)
             wargv[wargc++] = "--sync-normal";
         if (partitions && *partition_period) {

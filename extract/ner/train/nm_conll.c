@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nm_alloc.h"
+#include "nm_fs.h"
 
 typedef struct vec {
     void *p;
@@ -23,51 +24,26 @@ static void *vec_push(vec *v)
     return (char *)v->p + v->n++ * v->size;
 }
 
-static char *read_all(const char *path, size_t *len, nm_error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        nm_error_set(err, NM_ERR_IO, "corpus %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0, got;
-    char *buf = nm_xmalloc(cap + 1);
-    while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            cap *= 2;
-            buf = nm_xrealloc(buf, cap + 1);
-        }
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        nm_error_set(err, NM_ERR_IO, "corpus %s: read error", path);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
 /* The files of a list read as one text, each followed by a blank line (a
  * sentence never runs from one file into the next); where each file starts,
  * to name the file and its own line in an error. */
+typedef struct {
+    char *path;
+    size_t first_line; /* the joined text's line where the file starts */
+} list_file;
+
 typedef struct joined {
     char *text;
     size_t len;
+    list_file *files;
     size_t n_files;
-    char **paths;        /* n_files, owned */
-    size_t *first_line;  /* n_files: the joined text's line where each starts */
 } joined;
 
 static void joined_free(joined *j)
 {
     for (size_t i = 0; i < j->n_files; i++)
-        free(j->paths[i]);
-    free(j->paths);
-    free(j->first_line);
+        free(j->files[i].path);
+    free(j->files);
     free(j->text);
 }
 
@@ -86,20 +62,22 @@ static int read_list(const char *list, joined *j, nm_error *err)
     for (const char *p = list;;) {
         const char *comma = strchr(p, ',');
         size_t plen = comma ? (size_t)(comma - p) : strlen(p);
+        if (!plen) {
+            nm_error_set(err, NM_ERR_INVALID, "corpus list '%s': an empty file name", list);
+            joined_free(j);
+            return -1;
+        }
         char *path = nm_xstrndup(p, plen);
         size_t len;
-        char *text = plen ? read_all(path, &len, err) : NULL;
+        char *text = nm_fs_read_file(path, &len);
         if (!text) {
-            if (!plen)
-                nm_error_set(err, NM_ERR_INVALID, "corpus list '%s': an empty file name", list);
+            nm_error_set(err, NM_ERR_IO, "corpus %s: %s", path, strerror(errno));
             free(path);
             joined_free(j);
             return -1;
         }
-        j->paths = nm_xrealloc(j->paths, (j->n_files + 1) * sizeof *j->paths);
-        j->first_line = nm_xrealloc(j->first_line, (j->n_files + 1) * sizeof *j->first_line);
-        j->paths[j->n_files] = path;
-        j->first_line[j->n_files++] = line;
+        j->files = nm_xrealloc(j->files, (j->n_files + 1) * sizeof *j->files);
+        j->files[j->n_files++] = (list_file){path, line};
         if (j->len + len + 3 > cap) {
             cap = (j->len + len + 3) * 2;
             j->text = nm_xrealloc(j->text, cap);
@@ -263,12 +241,11 @@ int nm_conll_load(const char *path, nm_conll_corpus **out, nm_error *err)
                   (format == NM_CONLL_WIKIANN && label >= NM_NER_B_MISC);
         }
         if (bad) {
-            size_t f = files.n_files - 1;
-            while (f > 0 && files.first_line[f] > line_no)
+            const list_file *f = &files.files[files.n_files - 1];
+            while (f > files.files && f->first_line > line_no)
                 f--;
             rc = nm_error_set(err, NM_ERR_MALFORMED, "corpus %s line %zu: expected %s, got '%.60s'",
-                              files.paths[f], line_no - files.first_line[f] + 1, expected[format],
-                              line);
+                              f->path, line_no - f->first_line + 1, expected[format], line);
             break;
         }
         nm_ner_token *t = vec_push(&toks);
