@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "nm_alloc.h"
+#include "nm_hash.h"
 #include "nm_log.h"
 #include "nm_qstore_js_int.h"
 #include "nm_time.h"
@@ -84,14 +85,6 @@ static int j_begin(nm_qstore *st, bool durable, nm_error *err)
 }
 
 /* FNV-1a, 64 bits: tells bodies of one id apart in the message id. */
-static uint64_t body_hash(const uint8_t *p, size_t len)
-{
-    uint64_t h = 14695981039346656037ULL;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ p[i]) * 1099511628211ULL;
-    return h;
-}
-
 static int j_put(nm_qstore *st, const char *id, int32_t priority, int64_t now_unix_ms,
                  const uint8_t *article, size_t len, bool *inserted, nm_error *err)
 {
@@ -105,7 +98,7 @@ static int j_put(nm_qstore *st, const char *id, int32_t priority, int64_t now_un
      * of the id is a new message (the newest revision wins in the results,
      * as with the spool). */
     char msg_id[600];
-    snprintf(msg_id, sizeof msg_id, "%s#%016llx", id, (unsigned long long)body_hash(article, len));
+    snprintf(msg_id, sizeof msg_id, "%s#%016llx", id, (unsigned long long)nm_hash_bytes(article, len));
     po.MsgId = msg_id;
     natsStatus rc = js_PublishAsync(s->js, JS_SUBJECT, article, (int)len, &po);
     if (rc != NATS_OK)
