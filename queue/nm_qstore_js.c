@@ -84,7 +84,6 @@ static int j_begin(nm_qstore *st, bool durable, nm_error *err)
     return 0;
 }
 
-/* FNV-1a, 64 bits: tells bodies of one id apart in the message id. */
 static int j_put(nm_qstore *st, const char *id, int32_t priority, int64_t now_unix_ms,
                  const uint8_t *article, size_t len, bool *inserted, nm_error *err)
 {
@@ -98,7 +97,8 @@ static int j_put(nm_qstore *st, const char *id, int32_t priority, int64_t now_un
      * of the id is a new message (the newest revision wins in the results,
      * as with the spool). */
     char msg_id[600];
-    snprintf(msg_id, sizeof msg_id, "%s#%016llx", id, (unsigned long long)nm_hash_bytes(article, len));
+    snprintf(msg_id, sizeof msg_id, "%s#%016llx", id,
+             (unsigned long long)nm_hash_bytes(article, len));
     po.MsgId = msg_id;
     natsStatus rc = js_PublishAsync(s->js, JS_SUBJECT, article, (int)len, &po);
     if (rc != NATS_OK)
