@@ -28,8 +28,10 @@
  * progress"; remove is an ack confirmed by the server, the acks of one
  * transaction sent together at commit and waited for; retry records the failure in
  * NEWSMILL_HISTORY and naks with the back-off as delay; bury publishes the
- * dead letter, then acks. Priorities are not kept (JetStream delivers in
- * stream order).
+ * dead letter, then acks; unbury publishes the article again with its
+ * history in a header (nm_qstore_js_dead.c). A history that cannot be read
+ * fails the retry or bury (the delivery stays held). Priorities are not
+ * kept (JetStream delivers in stream order).
  *
  * Durability differs from the spool: see docs/guarantees.md.
  */

@@ -1,7 +1,14 @@
 /* nm_qstore_js_dead: the JetStream queue store's failures (see
  * nm_qstore_js.h): the failure history of each article (stream
  * NEWSMILL_HISTORY), burying into the dead letters (NEWSMILL_DEAD, one per
- * id), listing them and requeueing one. */
+ * id), listing them and requeueing one.
+ *
+ * A requeued article carries its history in a header of its own message
+ * (HISTORY_HEADER), so that the two are stored in one publish: writing the
+ * history to NEWSMILL_HISTORY after the publish lost it whenever that
+ * stream did not answer at that moment (a node restarting). Its first
+ * failure after the requeue reads the header and writes the whole history
+ * to the stream. */
 #include <nats/nats.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,24 +22,64 @@
 
 /* ---- failure histories ---- */
 
+#define HISTORY_HEADER "Newsmill-History" /* hex of a packed DeadLetter */
+
+static const char hex_digits[] = "0123456789abcdef";
+
 static void history_subject(char *buf, size_t size, int64_t seq)
 {
     snprintf(buf, size, "newsmill.history.%lld", (long long)seq);
 }
 
-/* The failures recorded for seq so far (an empty letter when none). */
-static Newsmill__DeadLetter *history_get(js_store *s, int64_t seq)
+static int hex_value(char c)
+{
+    const char *p = c ? strchr(hex_digits, c) : NULL;
+    return p ? (int)(p - hex_digits) : -1;
+}
+
+/* The history a requeued delivery carries in its header, or NULL. */
+static Newsmill__DeadLetter *history_from_header(natsMsg *m)
+{
+    const char *hex = NULL;
+    if (!m || natsMsgHeader_Get(m, HISTORY_HEADER, &hex) != NATS_OK || !hex)
+        return NULL;
+    size_t n = strlen(hex) / 2;
+    uint8_t *buf = nm_xmalloc(n + 1);
+    for (size_t i = 0; i < n; i++) {
+        int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            free(buf);
+            return NULL;
+        }
+        buf[i] = (uint8_t)(hi << 4 | lo);
+    }
+    Newsmill__DeadLetter *h = newsmill__dead_letter__unpack(NULL, n, buf);
+    free(buf);
+    return h;
+}
+
+/* The failures recorded for seq so far: NEWSMILL_HISTORY's, else those the
+ * delivery m carries (a requeued article), else none (an empty letter).
+ * NULL with err when NEWSMILL_HISTORY does not answer: a history is never
+ * silently started again. */
+static Newsmill__DeadLetter *history_get(js_store *s, int64_t seq, natsMsg *m, nm_error *err)
 {
     char subj[64];
     history_subject(subj, sizeof subj, seq);
-    natsMsg *m = NULL;
+    natsMsg *hm = NULL;
     jsErrCode jerr = 0;
     Newsmill__DeadLetter *h = NULL;
-    if (js_GetLastMsg(&m, s->js, JS_HISTORY, subj, NULL, &jerr) == NATS_OK) {
-        h = newsmill__dead_letter__unpack(NULL, (size_t)natsMsg_GetDataLength(m),
-                                          (const uint8_t *)natsMsg_GetData(m));
-        natsMsg_Destroy(m);
+    natsStatus rc = js_GetLastMsg(&hm, s->js, JS_HISTORY, subj, NULL, &jerr);
+    if (rc == NATS_OK) {
+        h = newsmill__dead_letter__unpack(NULL, (size_t)natsMsg_GetDataLength(hm),
+                                          (const uint8_t *)natsMsg_GetData(hm));
+        natsMsg_Destroy(hm);
+    } else if (rc != NATS_NOT_FOUND && jerr != JSNoMessageFoundErr) {
+        nats_fail(s, err, rc, jerr, "reading a failure history");
+        return NULL;
     }
+    if (!h)
+        h = history_from_header(m);
     if (!h) {
         h = nm_xmalloc(sizeof *h);
         newsmill__dead_letter__init(h);
@@ -90,10 +137,13 @@ int nm_js_retry(nm_qstore *st, int64_t seq, int64_t rev, uint32_t attempts,
         *applied = false;
     if (js_ready(s, err) != 0)
         return -1; /* still held: given again after the ack wait */
-    natsMsg *m = unhold(s, seq);
+    natsMsg *m = nm_u64map_get(&s->held, (uint64_t)seq);
     if (!m)
         return 0;
-    Newsmill__DeadLetter *h = history_get(s, seq);
+    Newsmill__DeadLetter *h = history_get(s, seq, m, err);
+    if (!h)
+        return -1; /* still held: given again after the ack wait */
+    unhold(s, seq);
     history_append(h, rec);
     int rc = history_put(s, seq, h, err);
     newsmill__dead_letter__free_unpacked(h, NULL);
@@ -114,11 +164,10 @@ int nm_js_retry(nm_qstore *st, int64_t seq, int64_t rev, uint32_t attempts,
 
 static void dead_subject(char *buf, size_t size, const char *id)
 {
-    static const char hex[] = "0123456789abcdef";
     size_t n = (size_t)snprintf(buf, size, "newsmill.dead.");
     for (const unsigned char *p = (const unsigned char *)id; *p && n + 3 < size; p++) {
-        buf[n++] = hex[*p >> 4];
-        buf[n++] = hex[*p & 15];
+        buf[n++] = hex_digits[*p >> 4];
+        buf[n++] = hex_digits[*p & 15];
     }
     buf[n] = '\0';
 }
@@ -158,10 +207,12 @@ int nm_js_bury(nm_qstore *st, int64_t seq, int64_t rev, uint32_t attempts,
         return 0;
     if (js_ready(s, err) != 0)
         return -1; /* still held: given again after the ack wait */
+    Newsmill__DeadLetter *h = history_get(s, seq, m, err);
+    if (!h)
+        return -1; /* still held: given again after the ack wait */
     const uint8_t *art = (const uint8_t *)natsMsg_GetData(m);
     size_t art_len = (size_t)natsMsg_GetDataLength(m);
     Newsmill__Article *a = newsmill__article__unpack(NULL, art_len, art);
-    Newsmill__DeadLetter *h = history_get(s, seq);
     history_append(h, rec);
     h->id = nm_xstrdup(a && a->id ? a->id : "");
     h->source = nm_xstrdup(a && a->source ? a->source : "");
@@ -334,17 +385,32 @@ int nm_js_unbury(nm_qstore *st, const char *id, int64_t now_unix_ms, bool *found
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MsgId = msg_id;
+    /* the history goes with it, as with the spool: in its header */
+    l->attempts = 0;
+    size_t hl = newsmill__dead_letter__get_packed_size(l);
+    uint8_t *packed = nm_xmalloc(hl + 1);
+    newsmill__dead_letter__pack(l, packed);
+    char *hex = nm_xmalloc(2 * hl + 1);
+    for (size_t i = 0; i < hl; i++) {
+        hex[2 * i] = hex_digits[packed[i] >> 4];
+        hex[2 * i + 1] = hex_digits[packed[i] & 15];
+    }
+    hex[2 * hl] = '\0';
+    free(packed);
+    natsMsg *msg = NULL;
     jsPubAck *pa = NULL;
     jsErrCode jerr = 0;
-    natsStatus rc = js_Publish(&pa, s->js, JS_SUBJECT, art, (int)art_len, &po, &jerr);
+    natsStatus rc = natsMsg_Create(&msg, JS_SUBJECT, NULL, (const char *)art, (int)art_len);
+    if (rc == NATS_OK)
+        rc = natsMsgHeader_Set(msg, HISTORY_HEADER, hex);
+    if (rc == NATS_OK)
+        rc = js_PublishMsg(&pa, s->js, msg, &po, &jerr);
+    natsMsg_Destroy(msg);
+    free(hex);
     int ret = 0;
     if (rc != NATS_OK) {
         ret = nats_fail(s, err, rc, jerr, "requeueing a dead letter");
     } else {
-        /* the history goes with it, as with the spool */
-        l->attempts = 0;
-        if (history_put(s, (int64_t)pa->Sequence, l, NULL) != 0)
-            nm_log_warn("JetStream: history of requeued %s not kept", id);
         char subj[600];
         dead_subject(subj, sizeof subj, id);
         jsOptions o;
