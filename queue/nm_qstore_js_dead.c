@@ -37,6 +37,22 @@ static int hex_value(char c)
     return p ? (int)(p - hex_digits) : -1;
 }
 
+/* HISTORY_HEADER's value for h (caller frees). */
+static char *history_header(const Newsmill__DeadLetter *h)
+{
+    size_t n = newsmill__dead_letter__get_packed_size(h);
+    uint8_t *packed = nm_xmalloc(n + 1);
+    newsmill__dead_letter__pack(h, packed);
+    char *hex = nm_xmalloc(2 * n + 1);
+    for (size_t i = 0; i < n; i++) {
+        hex[2 * i] = hex_digits[packed[i] >> 4];
+        hex[2 * i + 1] = hex_digits[packed[i] & 15];
+    }
+    hex[2 * n] = '\0';
+    free(packed);
+    return hex;
+}
+
 /* The history a requeued delivery carries in its header, or NULL. */
 static Newsmill__DeadLetter *history_from_header(natsMsg *m)
 {
@@ -387,16 +403,7 @@ int nm_js_unbury(nm_qstore *st, const char *id, int64_t now_unix_ms, bool *found
     po.MsgId = msg_id;
     /* the history goes with it, as with the spool: in its header */
     l->attempts = 0;
-    size_t hl = newsmill__dead_letter__get_packed_size(l);
-    uint8_t *packed = nm_xmalloc(hl + 1);
-    newsmill__dead_letter__pack(l, packed);
-    char *hex = nm_xmalloc(2 * hl + 1);
-    for (size_t i = 0; i < hl; i++) {
-        hex[2 * i] = hex_digits[packed[i] >> 4];
-        hex[2 * i + 1] = hex_digits[packed[i] & 15];
-    }
-    hex[2 * hl] = '\0';
-    free(packed);
+    char *hex = history_header(l);
     natsMsg *msg = NULL;
     jsPubAck *pa = NULL;
     jsErrCode jerr = 0;
