@@ -10,6 +10,7 @@
  * failure after the requeue reads the header and writes the whole history
  * to the stream. */
 #include <nats/nats.h>
+#include <sodium/utils.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,17 +25,9 @@
 
 #define HISTORY_HEADER "Newsmill-History" /* hex of a packed DeadLetter */
 
-static const char hex_digits[] = "0123456789abcdef";
-
 static void history_subject(char *buf, size_t size, int64_t seq)
 {
     snprintf(buf, size, "newsmill.history.%lld", (long long)seq);
-}
-
-static int hex_value(char c)
-{
-    const char *p = c ? strchr(hex_digits, c) : NULL;
-    return p ? (int)(p - hex_digits) : -1;
 }
 
 /* HISTORY_HEADER's value for h (caller frees). */
@@ -44,11 +37,7 @@ static char *history_header(const Newsmill__DeadLetter *h)
     uint8_t *packed = nm_xmalloc(n + 1);
     newsmill__dead_letter__pack(h, packed);
     char *hex = nm_xmalloc(2 * n + 1);
-    for (size_t i = 0; i < n; i++) {
-        hex[2 * i] = hex_digits[packed[i] >> 4];
-        hex[2 * i + 1] = hex_digits[packed[i] & 15];
-    }
-    hex[2 * n] = '\0';
+    sodium_bin2hex(hex, 2 * n + 1, packed, n);
     free(packed);
     return hex;
 }
@@ -59,17 +48,11 @@ static Newsmill__DeadLetter *history_from_header(natsMsg *m)
     const char *hex = NULL;
     if (!m || natsMsgHeader_Get(m, HISTORY_HEADER, &hex) != NATS_OK || !hex)
         return NULL;
-    size_t n = strlen(hex) / 2;
-    uint8_t *buf = nm_xmalloc(n + 1);
-    for (size_t i = 0; i < n; i++) {
-        int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            free(buf);
-            return NULL;
-        }
-        buf[i] = (uint8_t)(hi << 4 | lo);
-    }
-    Newsmill__DeadLetter *h = newsmill__dead_letter__unpack(NULL, n, buf);
+    size_t hex_len = strlen(hex), n = 0;
+    uint8_t *buf = nm_xmalloc(hex_len / 2 + 1);
+    Newsmill__DeadLetter *h = NULL;
+    if (sodium_hex2bin(buf, hex_len / 2 + 1, hex, hex_len, NULL, &n, NULL) == 0)
+        h = newsmill__dead_letter__unpack(NULL, n, buf);
     free(buf);
     return h;
 }
@@ -178,14 +161,13 @@ int nm_js_retry(nm_qstore *st, int64_t seq, int64_t rev, uint32_t attempts,
 
 /* ---- dead letters ---- */
 
+/* newsmill.dead.<hex of id>, the id cut to what fits in size. */
 static void dead_subject(char *buf, size_t size, const char *id)
 {
-    size_t n = (size_t)snprintf(buf, size, "newsmill.dead.");
-    for (const unsigned char *p = (const unsigned char *)id; *p && n + 3 < size; p++) {
-        buf[n++] = hex_digits[*p >> 4];
-        buf[n++] = hex_digits[*p & 15];
-    }
-    buf[n] = '\0';
+    size_t n = (size_t)snprintf(buf, size, "newsmill.dead."), id_len = strlen(id);
+    if (id_len > (size - n - 1) / 2)
+        id_len = (size - n - 1) / 2;
+    sodium_bin2hex(buf + n, size - n, (const unsigned char *)id, id_len);
 }
 
 /* Dead-letter message: u32 (big-endian) length of the packed DeadLetter,
