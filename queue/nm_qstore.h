@@ -37,6 +37,10 @@
 #include "newsmill.pb-c.h"
 #include "nm_error.h"
 
+/* The longest article id the queue accepts (the front refuses a longer
+ * one): a store that builds names from ids sizes them by it. */
+#define NM_QSTORE_ID_MAX_BYTES 1024
+
 /* One article row as read for delivery. The blob is in a buffer the row owns
  * and reuses: free it with nm_qstore_row_clear(). */
 typedef struct nm_qstore_row {

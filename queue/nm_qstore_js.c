@@ -96,7 +96,7 @@ static int j_put(nm_qstore *st, const char *id, int32_t priority, int64_t now_un
      * same article within the duplicate window is stored once; a newer body
      * of the id is a new message (the newest revision wins in the results,
      * as with the spool). */
-    char msg_id[600];
+    char msg_id[NM_QSTORE_ID_MAX_BYTES + 32];
     snprintf(msg_id, sizeof msg_id, "%s#%016llx", id,
              (unsigned long long)nm_hash_bytes(article, len));
     po.MsgId = msg_id;

@@ -161,7 +161,10 @@ int nm_js_retry(nm_qstore *st, int64_t seq, int64_t rev, uint32_t attempts,
 
 /* ---- dead letters ---- */
 
-/* newsmill.dead.<hex of id>, the id cut to what fits in size. */
+/* newsmill.dead.<hex of id>: DEAD_SUBJECT_SIZE holds the longest id whole
+ * (an id cut short would share its subject with another). */
+#define DEAD_SUBJECT_SIZE (sizeof "newsmill.dead." + 2 * NM_QSTORE_ID_MAX_BYTES)
+
 static void dead_subject(char *buf, size_t size, const char *id)
 {
     size_t n = (size_t)snprintf(buf, size, "newsmill.dead."), id_len = strlen(id);
@@ -227,7 +230,7 @@ int nm_js_bury(nm_qstore *st, int64_t seq, int64_t rev, uint32_t attempts,
     buf[3] = (uint8_t)dl;
     newsmill__dead_letter__pack(h, buf + 4);
     memcpy(buf + 4 + dl, art, art_len);
-    char subj[600];
+    char subj[DEAD_SUBJECT_SIZE];
     dead_subject(subj, sizeof subj, h->id);
     jsPubAck *pa = NULL;
     jsErrCode jerr = 0;
@@ -306,7 +309,7 @@ static bool collect_letter(void *arg, natsMsg *m, uint64_t seq)
 
 static int last_dead(js_store *s, const char *id, natsMsg **m)
 {
-    char subj[600];
+    char subj[DEAD_SUBJECT_SIZE];
     dead_subject(subj, sizeof subj, id);
     jsErrCode jerr = 0;
     *m = NULL;
@@ -378,7 +381,7 @@ int nm_js_unbury(nm_qstore *st, const char *id, int64_t now_unix_ms, bool *found
     }
     /* A new message id: the article's own may still be in the duplicate
      * window, which would drop this copy. */
-    char msg_id[700];
+    char msg_id[NM_QSTORE_ID_MAX_BYTES + 64];
     snprintf(msg_id, sizeof msg_id, "%s#requeued-%lld", id, (long long)now_unix_ms);
     jsPubOptions po;
     jsPubOptions_Init(&po);
@@ -400,7 +403,7 @@ int nm_js_unbury(nm_qstore *st, const char *id, int64_t now_unix_ms, bool *found
     if (rc != NATS_OK) {
         ret = nats_fail(s, err, rc, jerr, "requeueing a dead letter");
     } else {
-        char subj[600];
+        char subj[DEAD_SUBJECT_SIZE];
         dead_subject(subj, sizeof subj, id);
         jsOptions o;
         jsOptions_Init(&o);

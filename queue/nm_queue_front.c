@@ -17,7 +17,6 @@
 /* One group commit holds at most this much. */
 #define GROUP_MAX_BATCHES 512
 #define GROUP_MAX_ARTICLES 50000
-#define ID_MAX_BYTES 1024
 
 typedef struct pending {
     nm_route route;
@@ -98,8 +97,8 @@ static const char *invalid_article(const nm_queue *q, const Newsmill__Article *a
                                    size_t size)
 {
     size_t bad;
-    if (a->id && strlen(a->id) > ID_MAX_BYTES) {
-        snprintf(msg, size, "id longer than %d bytes", ID_MAX_BYTES);
+    if (a->id && strlen(a->id) > NM_QSTORE_ID_MAX_BYTES) {
+        snprintf(msg, size, "id longer than %d bytes", NM_QSTORE_ID_MAX_BYTES);
         return "bad-id";
     }
     if (a->id && !nm_utf8_valid(a->id, strlen(a->id), &bad)) {

@@ -177,6 +177,19 @@ out=$("$nm" submit --json --batch 50 --queue "$front" - <"$tmp/load1.jsonl" 2>&1
 check "resend accepted: $(tail -n 1 <<<"$out")" [ "$(json 'v["accepted"]' <<<"$out")" = 500 ]
 check "resend not stored again (stream last seq $before, then $(last_seq))" [ "$(last_seq)" = "$before" ]
 
+# Two articles whose ids (1,001 bytes, under the 1,024 the front accepts)
+# differ only at the end are two messages: the message id holds the whole id.
+$py - >"$tmp/long-ids.jsonl" <<'EOF'
+import json
+for end in "12":
+    print(json.dumps({"id": "a" + "x" * 999 + end, "source": "js", "content_type": "text",
+                      "body": "Long id %s\n\nThe Tigris Basin Network met in Mosul on Monday." % end}))
+EOF
+had=$(stored)
+out=$("$nm" submit --json --queue "$front" - <"$tmp/long-ids.jsonl" 2>&1)
+check "two long ids accepted: $(tail -n 1 <<<"$out")" [ "$(json 'v["accepted"]' <<<"$out")" = 2 ]
+check "both long ids stored (had $had, got $(stored))" wait_stored $((had + 2))
+
 # 3. kill -9 of the front's node under load (found by its monitoring port). Batches go one by one so that the
 # producer keeps going while the node dies; a batch refused is sent again
 # (the article id is the message id: no copy twice in the stream).
