@@ -4,6 +4,7 @@
 #   nats_cluster            starts n1..n3 and waits for their client ports
 #   nats_start I            (re)starts node I on its ports and store dir
 #   nats_kill I             kill -9 of node I
+#   nats_wait_healthy I     waits until node I answers /healthz with 200
 # and sets $nats_urls (nats://127.0.0.1:P1,...), cport[I], mport[I]
 # (monitoring), npid[I]. nats_cleanup kills what is left (call it at exit).
 declare -A npid
@@ -12,6 +13,14 @@ nats_wait_port() { # nats_wait_port PORT: up to 10 s
     for _ in $(seq 200); do
         (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
         sleep 0.05
+    done
+    return 1
+}
+nats_wait_healthy() { # nats_wait_healthy I: up to 30 s (JetStream current on node I)
+    for _ in $(seq 300); do
+        [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
+            "http://127.0.0.1:${mport[$1]}/healthz")" = 200 ] && return 0
+        sleep 0.1
     done
     return 1
 }
