@@ -322,14 +322,26 @@ static void on_ack(submit_run *r, batch *b, const Newsmill__SubmitAck *ack)
         batch_json(r, b, ack, NULL);
 }
 
+/* A refusal that passes (storage unavailable, backlog full, busy: a
+ * JetStream cluster electing a leader refuses for seconds) is ridden out for
+ * --retries x --timeout from the first send, the time a silent queue gets,
+ * backing off 0.25 s, doubling up to 2 s. */
+static bool retry_refused(submit_run *r, batch *b)
+{
+    int64_t budget_ns = r->o.retries * r->o.timeout_ms * NM_NS_PER_MS;
+    if (b->attempts > MAX_RETRIES || nm_time_mono_ns() - b->first_sent_ns >= budget_ns)
+        return false;
+    int doublings = b->attempts - 1 < 3 ? b->attempts - 1 : 3;
+    push_waiting(r, b, (int64_t)250 << doublings);
+    return true;
+}
+
 /* The queue answered a batch with an ErrorReply. */
 static void on_refused(submit_run *r, batch *b, const nm_error *err)
 {
     if ((err->code == NM_ERR_FULL || err->code == NM_ERR_IO || err->code == NM_ERR_BUSY) &&
-        b->attempts <= r->o.retries) {
-        push_waiting(r, b, 250 * b->attempts); /* back off, then try again */
+        retry_refused(r, b))
         return;
-    }
     if (err->code == NM_ERR_TOO_LARGE && b->n > 1) { /* split and try the halves */
         size_t half = b->n / 2;
         Newsmill__Article **second = nm_xmalloc((b->n - half) * sizeof *second);
@@ -550,8 +562,10 @@ int nm_cmd_submit(int argc, char **argv)
          MAX_IN_FLIGHT},
         {"timeout", 't', NM_OPT_DURATION, &o.timeout_ms, "DURATION",
          "wait this long for each ack before resending", 1, 3600000},
-        {"retries", 0, NM_OPT_INT, &o.retries, "N", "resends of a batch before giving up", 0,
-         MAX_RETRIES},
+        {"retries", 0, NM_OPT_INT, &o.retries, "N",
+         "resends of a batch before giving up; a batch refused for a passing reason "
+         "(storage unavailable, backlog full) is sent again for up to N x --timeout",
+         0, MAX_RETRIES},
         {"flush", 0, NM_OPT_DURATION, &o.flush_ms, "DURATION",
          "send a partial batch when a stream is quiet this long", 0, 60000},
         {"source", 0, NM_OPT_STRING, &o.source, "NAME", "source name of file articles", 0, 0},

@@ -148,6 +148,36 @@ start_queue
 out=$("$nm" submit --queue "$front" "$tmp/lone.txt" 2>"$tmp/err")
 check "after restart: accepted ($out $(cat "$tmp/err"))" grep -q '^accepted 1 article ' <<<"$out"
 
+# 8. A refusal that passes (backlog full) is ridden out for --retries x
+# --timeout: a queue of at most 2 articles, full, and no worker; with
+# --retries 0 the third is refused at once (exit 3); with the default
+# retries it is sent again until a worker, started 1 s later, has made room.
+front2=tcp://127.0.0.1:$(free_port)
+back2=tcp://127.0.0.1:$(free_port)
+"$NM_BIN_DIR/newsmill-queue" --front "$front2" --back "$back2" --stats "" --max-backlog 2 \
+    --spool "$tmp/full.db" >>"$tmp/queue-full.log" 2>&1 &
+q2pid=$!
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/${front2##*:}") 2>/dev/null && break; sleep 0.05; done
+for i in 1 2; do printf 'Full %s\n\nKalın in Ankara, day %s.\n' $i $i >"$tmp/full-$i.txt"; done
+printf 'Third\n\nSão Paulo waits for room.\n' >"$tmp/full-3.txt"
+out=$("$nm" submit --json --queue "$front2" "$tmp/full-1.txt" "$tmp/full-2.txt" 2>&1)
+check "full queue: 2 accepted: $(tail -n 1 <<<"$out")" [ "$(tail -n 1 <<<"$out" | json_field accepted)" = 2 ]
+out=$("$nm" submit --json --retries 0 --queue "$front2" "$tmp/full-3.txt" 2>&1)
+rc=$?
+check "full queue, --retries 0: refused (exit $rc): $(tail -n 1 <<<"$out")" \
+    [ "$(tail -n 1 <<<"$out" | json_field accepted)" = 0 ]
+(sleep 1; exec "$NM_BIN_DIR/newsmill-worker" --queue "$back2" --stats "" --db "$tmp/full-results.db" \
+    >>"$tmp/worker-full.log" 2>&1) &
+wpid=$!
+out=$("$nm" submit --json --timeout 3s --queue "$front2" "$tmp/full-3.txt" 2>&1)
+rc=$?
+check "full queue: the third accepted once room was made (exit $rc): $(tail -n 1 <<<"$out")" \
+    [ "$rc:$(tail -n 1 <<<"$out" | json_field accepted)" = 0:1 ]
+attempts=$(grep '"type":"batch"' <<<"$out" | json_field attempts)
+check "full queue: after several attempts ($attempts)" [ "${attempts:-0}" -ge 2 ]
+kill -TERM "$wpid" "$q2pid" 2>/dev/null
+wait "$wpid" "$q2pid" 2>/dev/null
+
 if [ $fails -gt 0 ]; then
     echo "--- queue log"; tail -n 20 "$tmp/queue.log"
     echo "$fails check(s) failed"
