@@ -144,11 +144,10 @@ static void type_rows(const nm_ner_model *m, const wtype *t, uint32_t *out)
 /* The group sums of a type whose rows are r (type_rows). */
 static void type_sums(const nm_ner_model *m, wtype *t, const uint32_t *r)
 {
-    static const uint8_t len[TYPE_GROUPS] = {13, 3, 1, 3, 1}; /* rows per group */
     for (int g = 0; g < TYPE_GROUPS; g++) {
         memset(t->sum[g], 0, sizeof t->sum[g]);
-        sum_rows(t->sum[g], m, r, len[g]);
-        r += len[g];
+        sum_rows(t->sum[g], m, r, nm_ner_group_len[g]);
+        r += nm_ner_group_len[g];
     }
     t->ready = 1;
 }

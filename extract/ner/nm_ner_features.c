@@ -469,7 +469,7 @@ static const uint8_t group_list[NM_NER_GROUPS][NM_NER_GROUP_MAX] = {
     [NM_NER_G_POS] = {T_BIAS, T_CAP, T_FIRST_LOWER, T_HEAD_LOWER, T_DOC, T_CAP_TRI,
                       T_SSHAPE_TRI, T_BI_M1, T_BI_P1},
 };
-static const uint8_t group_len[NM_NER_GROUPS] = {13, 3, 1, 3, 1, 9};
+const uint8_t nm_ner_group_len[NM_NER_GROUPS] = {13, 3, 1, 3, 1, 9};
 
 static inline uint32_t row_of(unsigned t, uint64_t v, unsigned bits)
 {
@@ -568,7 +568,7 @@ void nm_ner_pos_rows_window(const nm_ner_tokinfo *w, const nm_ner_tokinfo *m1,
 /* Rows of a group, each in its template's place r[t]. */
 static void place(int group, const uint32_t *out, uint32_t *r)
 {
-    for (size_t j = 0; j < group_len[group]; j++)
+    for (size_t j = 0; j < nm_ner_group_len[group]; j++)
         r[group_list[group][j]] = out[j];
 }
 

@@ -124,6 +124,9 @@ enum {
 };
 #define NM_NER_GROUP_MAX 13
 
+/* The number of rows of each group (NM_NER_G_POS: NM_NER_POS_ROWS). */
+extern const uint8_t nm_ner_group_len[NM_NER_GROUPS];
+
 /* The rows of group g (not NM_NER_G_POS) into out (at most
  * NM_NER_GROUP_MAX, in a fixed order per group); returns how many. w is
  * the token (SELF) or the neighbour the group reads. */
