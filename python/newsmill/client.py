@@ -16,7 +16,10 @@ Guarantees: submit() returns one ArticleAck per article, in order, and only
 what the queue acknowledged as durable is `accepted`; a batch whose reply does
 not come in `timeout` seconds is sent again (the queue keys articles by id, so
 a resend does not duplicate), up to `retries` times, then NewsmillTimeout is
-raised. A protocol error reply raises NewsmillError.
+raised. A refusal that passes (storage unavailable, queue full: a JetStream
+cluster electing a leader refuses for seconds) is sent again, backing off
+0.25 s doubling to 2 s, for up to `retries` x `timeout` from the first send,
+as `newsmill submit` does. Any other error reply raises NewsmillError.
 """
 
 import glob
@@ -177,7 +180,8 @@ class Client:
     """A connection to a newsmill queue (submit, dead letters) and collector (stats).
 
     timeout: seconds to wait for each reply; retries: resends of a batch after
-    a timeout; window: batches in flight at once.
+    a timeout (and a refusal that passes is sent again for up to retries x
+    timeout); window: batches in flight at once.
     """
 
     def __init__(self, endpoint=DEFAULT_QUEUE, collector=DEFAULT_COLLECTOR,
@@ -258,20 +262,27 @@ class Client:
         batches = [arts[i:i + batch] for i in range(0, len(arts), batch)]
         results = [None] * len(batches)
         pending = {}  # request_id -> (batch number, tries, deadline)
+        refused = []  # (not before, batch number, tries): refusals to send again
+        first_sent = {}  # batch number -> when it was first sent
         next_batch = 0
         sock = self._socket(self.endpoint)
 
         def send(n, tries):
             request_id = next(self._ids)
             self._send(sock, request_id, "submit", pb.SubmitBatch(articles=batches[n]))
+            first_sent.setdefault(n, time.monotonic())
             pending[request_id] = (n, tries, time.monotonic() + self.timeout)
 
-        while next_batch < len(batches) or pending:
-            while next_batch < len(batches) and len(pending) < self.window:
+        while next_batch < len(batches) or pending or refused:
+            now = time.monotonic()
+            for due in [r for r in refused if r[0] <= now]:
+                refused.remove(due)
+                send(due[1], due[2])
+            while next_batch < len(batches) and len(pending) + len(refused) < self.window:
                 send(next_batch, 0)
                 next_batch += 1
-            wait = min(d for _, _, d in pending.values()) - time.monotonic()
-            env = self._recv(sock, max(0.0, wait))
+            wake = [d for _, _, d in pending.values()] + [r[0] for r in refused]
+            env = self._recv(sock, max(0.0, min(wake) - time.monotonic()))
             if env is not None:
                 entry = pending.pop(env.request_id, None)
                 if entry is None:
@@ -279,9 +290,10 @@ class Client:
                 n, tries, _ = entry
                 kind = env.WhichOneof("body")
                 if kind == "error":
-                    if env.error.code in (pb.ERROR_QUEUE_FULL, pb.ERROR_STORAGE) and tries < self.retries:
-                        time.sleep(0.2 * (tries + 1))
-                        send(n, tries + 1)
+                    budget = self.retries * self.timeout
+                    if (env.error.code in (pb.ERROR_QUEUE_FULL, pb.ERROR_STORAGE)
+                            and time.monotonic() - first_sent[n] < budget):
+                        refused.append((time.monotonic() + 0.25 * 2 ** min(tries, 3), n, tries + 1))
                         continue
                     raise NewsmillError(env.error.code, env.error.message)
                 if kind != "submit_ack":

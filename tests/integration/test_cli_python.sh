@@ -28,13 +28,19 @@ pids+=($!)
 "$NM_BIN_DIR/newsmill-queue" --front "$front" --back "$back" --stats "$stats" \
     --spool "$tmp/queue.db" >"$tmp/queue.log" 2>&1 &
 pids+=($!)
+# A queue that holds one article, for the refusal that passes (queue full)
+full_front=tcp://127.0.0.1:$(free_port) full_back=tcp://127.0.0.1:$(free_port)
+"$NM_BIN_DIR/newsmill-queue" --front "$full_front" --back "$full_back" --stats "" --max-backlog 1 \
+    --spool "$tmp/full.db" >"$tmp/queue-full.log" 2>&1 &
+pids+=($!)
 
 export NEWSMILL_PYTHON_DIR=$NM_BUILD_DIR/python
-PYTHONPATH=$NM_SOURCE_DIR/python $py - "$front" "$query" "$down" "$NM_SOURCE_DIR/samples" <<'EOF'
-import sys, time
+PYTHONPATH=$NM_SOURCE_DIR/python $py - "$front" "$query" "$down" "$NM_SOURCE_DIR/samples" \
+    "$full_front" "$full_back" "$NM_BIN_DIR/newsmill-worker" "$tmp" <<'EOF'
+import subprocess, sys, time
 import newsmill
 
-front, query, down, samples = sys.argv[1:]
+front, query, down, samples, full_front, full_back, worker, tmp = sys.argv[1:]
 c = newsmill.Client(front, collector=query, timeout=5)
 
 # dicts, with every field the JSON-lines format has
@@ -79,6 +85,26 @@ try:
     raise SystemExit("submit to a dead endpoint did not raise")
 except newsmill.NewsmillTimeout as e:
     assert time.monotonic() - t0 < 3, time.monotonic() - t0
+# a full queue: refused at once with retries=0; with retries, sent again
+# until a worker, started 1 s later, has made room
+f = newsmill.Client(full_front, timeout=2, retries=0)
+assert f.submit([{"id": "full-1", "body": "One\n\nKalın in Ankara."}])[0].accepted
+try:
+    f.submit([{"id": "full-2", "body": "Two\n\nSão Paulo."}])
+    raise SystemExit("a submit to a full queue with retries=0 did not raise")
+except newsmill.NewsmillError as e:
+    assert "full" in str(e), e
+f.retries = 3
+w = subprocess.Popen(["sh", "-c", 'sleep 1; exec "$0" --queue "$1" --stats "" --db "$2"',
+                      worker, full_back, tmp + "/full-results.db"],
+                     stderr=open(tmp + "/worker-full.log", "w"))
+try:
+    acks = f.submit([{"id": "full-2", "body": "Two\n\nSão Paulo."}])
+    assert acks[0].accepted, acks
+finally:
+    w.terminate()
+    w.wait()
+f.close()
 print("python client: all checks passed")
 EOF
 rc=$?
