@@ -33,7 +33,8 @@ typedef struct batch {
     size_t n;
     size_t number;                  /* 1, 2, ... in order of creation */
     uint64_t rids[MAX_RETRIES + 2]; /* request id of every attempt (late acks count) */
-    int attempts;
+    int attempts; /* sends, all reasons */
+    int silences; /* sends not answered in --timeout, or not sent: --retries bounds them */
     int64_t first_sent_ns, deadline_ns, not_before_ns;
 } batch;
 
@@ -223,6 +224,7 @@ static int send_batch(submit_run *r, batch *b, nm_error *err)
         b->first_sent_ns = now;
     if (nm_producer_send(r->producer, b->articles, b->n, &rid, err) != 0) {
         b->attempts++; /* the queue was not reachable for a whole timeout */
+        b->silences++;
         return -1;
     }
     now = nm_time_mono_ns();
@@ -348,7 +350,7 @@ static void on_refused(submit_run *r, batch *b, const nm_error *err)
         memcpy(second, b->articles + half, (b->n - half) * sizeof *second);
         batch *b2 = batch_new(r, second, b->n - half);
         b->n = half;
-        b->attempts = 0;
+        b->attempts = b->silences = 0;
         push_waiting(r, b, 0);
         push_waiting(r, b2, 0);
         return;
@@ -376,6 +378,13 @@ static void fail_over(submit_run *r)
         fprintf(stderr, "newsmill submit: moving to the next queue endpoint: %s\n", err.msg);
 }
 
+/* True when b may not be sent again after a silence: --retries silences
+ * (refusals ridden out before do not count), or no room for another send. */
+static bool out_of_retries(const submit_run *r, const batch *b)
+{
+    return b->silences > r->o.retries || b->attempts > MAX_RETRIES;
+}
+
 /* Sends b; when the queue cannot be reached, tries again later (up to
  * --retries), then gives up: the queue is unavailable. */
 static void dispatch(submit_run *r, batch *b)
@@ -389,7 +398,7 @@ static void dispatch(submit_run *r, batch *b)
         on_refused(r, b, &err);
         return;
     }
-    if (err.code != NM_ERR_TIMEOUT || b->attempts > r->o.retries)
+    if (err.code != NM_ERR_TIMEOUT || out_of_retries(r, b))
         mark_unavailable(r, &err);
     push_waiting(r, b, 0);
 }
@@ -407,7 +416,8 @@ static void check_deadlines(submit_run *r)
         r->in_flight[i] = r->in_flight[--r->n_in_flight];
         nm_error err;
         fail_over(r);
-        if (b->attempts > r->o.retries) {
+        b->silences++;
+        if (out_of_retries(r, b)) {
             nm_error_set(&err, NM_ERR_TIMEOUT,
                          "no acknowledgement from the queue at %s after %d attempt(s) of %lld ms",
                          r->o.queue, b->attempts, (long long)r->o.timeout_ms);

@@ -264,6 +264,7 @@ class Client:
         pending = {}  # request_id -> (batch number, tries, deadline)
         refused = []  # (not before, batch number, tries): refusals to send again
         first_sent = {}  # batch number -> when it was first sent
+        refusals = {}  # batch number -> refusals so far (the back-off)
         next_batch = 0
         sock = self._socket(self.endpoint)
 
@@ -293,7 +294,10 @@ class Client:
                     budget = self.retries * self.timeout
                     if (env.error.code in (pb.ERROR_QUEUE_FULL, pb.ERROR_STORAGE)
                             and time.monotonic() - first_sent[n] < budget):
-                        refused.append((time.monotonic() + 0.25 * 2 ** min(tries, 3), n, tries + 1))
+                        # tries counts timeouts only: a refusal is an answer
+                        refusals[n] = refusals.get(n, 0) + 1
+                        backoff = 0.25 * 2 ** min(refusals[n] - 1, 3)
+                        refused.append((time.monotonic() + backoff, n, tries))
                         continue
                     raise NewsmillError(env.error.code, env.error.message)
                 if kind != "submit_ack":
