@@ -18,7 +18,8 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-free_port() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+export NM_PORTS_TAKEN=$tmp/ports-taken
+free_port() { $py "$NM_SOURCE_DIR/tests/support/free_port.py"; }
 front=tcp://127.0.0.1:$(free_port) back=tcp://127.0.0.1:$(free_port)
 stats=tcp://127.0.0.1:$(free_port) query=tcp://127.0.0.1:$(free_port) down=tcp://127.0.0.1:$(free_port)
 

@@ -20,9 +20,8 @@ check() { # check DESCRIPTION COMMAND...
     local what=$1; shift
     "$@" || fail "$what"
 }
-free_port() {
-    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+export NM_PORTS_TAKEN=$tmp/ports-taken
+free_port() { /usr/bin/python3 "$NM_SOURCE_DIR/tests/support/free_port.py"; }
 json_field() { # json_field FIELD < line
     /usr/bin/python3 -c 'import json,sys; v=json.loads(sys.stdin.read()); print(json.dumps(v.get(sys.argv[1])) if not isinstance(v.get(sys.argv[1]), str) else v[sys.argv[1]])' "$1"
 }

@@ -3,9 +3,10 @@
 # It gives a private $tmp (removed at exit), $pids (background processes to
 # kill at exit), fail MESSAGE (prints the message and the tail of every log
 # and output file in $tmp, then exits 1) and free_port (a TCP port on
-# 127.0.0.1 that was free a moment ago, below the ephemeral range:
-# free_port.py).
+# 127.0.0.1 that was free a moment ago, below the ephemeral range, and
+# not handed out before in this test: free_port.py).
 tmp=$(mktemp -d)
+export NM_PORTS_TAKEN=$tmp/ports-taken
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
