@@ -138,11 +138,24 @@ static int ephemeral_low(void)
     return low;
 }
 
+/* True when port was handed out by this process before (remembers 256). */
+static bool handed_out(int port)
+{
+    static int given[256];
+    static size_t n_given;
+    for (size_t i = 0; i < n_given && i < 256; i++)
+        if (given[i] == port)
+            return true;
+    given[n_given++ % 256] = port;
+    return false;
+}
+
 /* A port below the ephemeral range, so no outgoing connection of a running
  * test (ZeroMQ, NATS, HTTP) takes it between this check and the bind of the
  * process it is meant for, which is what a port found by binding to port 0
  * suffered (test_queue_flow failed to bind its stats socket in CI). Random,
- * so that tests running in parallel rarely try the same one. */
+ * so that tests running in parallel rarely try the same one, and never one
+ * this test was given before (two asked for in a row may both be unbound). */
 int nm_test_free_port(void)
 {
     static unsigned seed;
@@ -153,6 +166,8 @@ int nm_test_free_port(void)
         high = low + 1000;
     for (int attempt = 0; attempt < 1000; attempt++) {
         int port = low + (int)(rand_r(&seed) % (unsigned)(high - low + 1));
+        if (handed_out(port))
+            continue;
         int fd = socket(AF_INET, SOCK_STREAM, 0);
         if (fd < 0)
             fail_msg("no free port: socket: %s", strerror(errno));
