@@ -138,8 +138,9 @@ static int ephemeral_low(void)
     return low;
 }
 
-/* True when port was handed out by this process before (remembers 256). */
-static bool handed_out(int port)
+/* True when this process tried port before (remembers the last 256 tried),
+ * free or not: a port once handed out is not handed out again. */
+static bool tried_before(int port)
 {
     static int given[256];
     static size_t n_given;
@@ -166,7 +167,7 @@ int nm_test_free_port(void)
         high = low + 1000;
     for (int attempt = 0; attempt < 1000; attempt++) {
         int port = low + (int)(rand_r(&seed) % (unsigned)(high - low + 1));
-        if (handed_out(port))
+        if (tried_before(port))
             continue;
         int fd = socket(AF_INET, SOCK_STREAM, 0);
         if (fd < 0)
