@@ -18,8 +18,7 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-export NM_PORTS_TAKEN=$tmp/ports-taken
-free_port() { $py "$NM_SOURCE_DIR/tests/support/free_port.py"; }
+. "$NM_SOURCE_DIR/tests/support/free_port.sh"
 front=tcp://127.0.0.1:$(free_port) back=tcp://127.0.0.1:$(free_port)
 stats=tcp://127.0.0.1:$(free_port) query=tcp://127.0.0.1:$(free_port) down=tcp://127.0.0.1:$(free_port)
 

@@ -20,8 +20,7 @@ check() { # check DESCRIPTION COMMAND...
     local what=$1; shift
     "$@" || fail "$what"
 }
-export NM_PORTS_TAKEN=$tmp/ports-taken
-free_port() { /usr/bin/python3 "$NM_SOURCE_DIR/tests/support/free_port.py"; }
+. "$NM_SOURCE_DIR/tests/support/free_port.sh"
 json_field() { # json_field FIELD < line
     /usr/bin/python3 -c 'import json,sys; v=json.loads(sys.stdin.read()); print(json.dumps(v.get(sys.argv[1])) if not isinstance(v.get(sys.argv[1]), str) else v[sys.argv[1]])' "$1"
 }

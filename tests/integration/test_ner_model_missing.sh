@@ -12,7 +12,8 @@ pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; for f in "$tmp"/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }; done; exit 1; }
-port=$(/usr/bin/python3 "$NM_SOURCE_DIR/tests/support/free_port.py")
+. "$NM_SOURCE_DIR/tests/support/free_port.sh"
+port=$(free_port)
 
 # must_refuse NAME PATTERN [FILE]: the worker exits 1 within 10 s, log names
 # FILE (default ner-model.bin) and matches PATTERN

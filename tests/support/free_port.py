@@ -4,7 +4,7 @@ ephemeral range (the source ports of outgoing connections), so that no
 connection of a test running meanwhile takes it before the process it is
 meant for binds it (nm_test_free_port() in nm_test.c does the same).
 
-With $NM_PORTS_TAKEN set (a file; testlib.sh sets it in the test's $tmp),
+With $NM_PORTS_TAKEN set (a file; free_port.sh sets it in the test's $tmp),
 never a port handed out before to the same test: two ports asked for in a
 row are distinct even before either is bound (binding to port 0 was seen
 to hand the same port twice: test_cli_python's queue and collector)."""

@@ -4,9 +4,8 @@
 # kill at exit), fail MESSAGE (prints the message and the tail of every log
 # and output file in $tmp, then exits 1) and free_port (a TCP port on
 # 127.0.0.1 that was free a moment ago, below the ephemeral range, and
-# not handed out before in this test: free_port.py).
+# not handed out before in this test: free_port.sh).
 tmp=$(mktemp -d)
-export NM_PORTS_TAKEN=$tmp/ports-taken
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -21,4 +20,4 @@ fail() {
     done
     exit 1
 }
-free_port() { /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/free_port.py"; }
+. "$(dirname "${BASH_SOURCE[0]}")/free_port.sh"
