@@ -51,8 +51,7 @@ except ValueError:
 print(eval(sys.argv[1]))' "$@"
 }
 connections() { curl -s "http://127.0.0.1:${mport[$1]}/varz" | json 'v["connections"]' 2>/dev/null || echo 0; }
-export NM_PORTS_TAKEN=$tmp/ports-taken
-free_port() { $py "$NM_SOURCE_DIR/tests/support/free_port.py"; }
+. "$NM_SOURCE_DIR/tests/support/free_port.sh"
 . "$NM_SOURCE_DIR/tests/support/natslib.sh"
 
 # The cluster: three nodes, full-mesh routes.
