@@ -7,12 +7,17 @@ export NM_ROOT
 nm_say() { printf '%s\n' "$*" >&2; }
 nm_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# Installs the packages of scripts/deps.txt that are not installed yet
-# (apt-get update once, only when something is missing). Uses sudo when not root.
+# Installs the packages of scripts/deps.txt that are not installed yet.
 nm_install_deps() {
-    local pkgs missing=() p
-    pkgs=$(sed -e 's/#.*//' "$NM_ROOT/scripts/deps.txt" | tr -s ' \t' '\n' | grep -v '^$')
-    for p in $pkgs; do
+    # shellcheck disable=SC2046 # one package per word
+    nm_install_packages $(sed -e 's/#.*//' "$NM_ROOT/scripts/deps.txt" | tr -s ' \t' '\n' | grep -v '^$')
+}
+
+# nm_install_packages PKG...: installs those not installed yet (apt-get
+# update once, only when something is missing). Uses sudo when not root.
+nm_install_packages() {
+    local missing=() p
+    for p in "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
