@@ -128,7 +128,8 @@ def main():
     ap.add_argument("--wikiann", default=os.path.join(root, "..", "shared", "eval", "wikiann"),
                     help="WikiANN directory (LANG/train.txt), for the names (default: %(default)s)")
     ap.add_argument("--gazetteer", default=os.path.join(root, "data", "ner-gazetteer.txt"),
-                    help="gazetteer whose places, nationalities and given names are names (default: %(default)s)")
+                    help="gazetteer whose places, nationalities and given names are names "
+                    "(default: %(default)s)")
     args = ap.parse_args()
     if not os.path.isfile(os.path.join(args.wikiann, "de", "train.txt")):
         sys.exit("ner-prose: no WikiANN training sets under %s (--wikiann DIR)" % args.wikiann)
