@@ -95,7 +95,7 @@ wait_count 60 # (an id is in two files from the new row's commit to the old row'
 
 # a restarted worker takes its slot again (whichever it had: the two start
 # together, and the first to get going takes w1)
-slot=$(grep -a 'results in partitions' "$tmp/worker-1.log" | sed -n 's/.* slot=\(w[12]\).*/\1/p')
+slot=$(sed -n 's/.*results in partitions.* slot=\(w[12]\).*/\1/p' "$tmp/worker-1.log")
 [ -n "$slot" ] || fail "worker 1 logged no slot"
 kill -TERM "${wpid[1]}"
 wait "${wpid[1]}" 2>/dev/null || true
