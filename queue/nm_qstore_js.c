@@ -372,12 +372,21 @@ static int ensure_stream(js_store *s, jsStreamConfig *want, nm_error *err)
             snprintf(why, sizeof why, "subjects are not exactly \"%s\"", want->Subjects[0]);
             bad = 1;
         }
+        long long replicas = (long long)have->Replicas;
         jsStreamInfo_Destroy(si);
         if (bad)
             return nm_error_set(err, NM_ERR_INVALID,
                                 "JetStream stream %s exists with other settings: %s; refusing to "
                                 "change it (delete it or use another cluster)",
                                 want->Name, why);
+        /* Also reached when a create timed out on this side but was done on
+         * the cluster's: the retry finds it. The line gives what it has. */
+        if (replicas < want->Replicas)
+            nm_log_warn("JetStream stream found name=%s replicas=%lld (fewer than the %lld "
+                        "asked: it keeps the replicas it was made with)",
+                        want->Name, replicas, (long long)want->Replicas);
+        else
+            nm_log_info("JetStream stream found name=%s replicas=%lld", want->Name, replicas);
         return 0;
     }
     rc = js_AddStream(&si, s->js, want, NULL, &jerr);

@@ -296,12 +296,14 @@ nm_queue *nm_queue_new(void *zmq_ctx, const nm_queue_config *cfg, nm_error *err)
         if (!q->pub)
             goto fail;
     }
-    nm_log_info("queue started front=%s back=%s stats=%s store=%s spool=%s durability=%s "
-                "backlog=%lld dead=%lld",
+    /* spool and durability are the SQLite store's: not named for JetStream */
+    char store_detail[600] = "";
+    if (!strcmp(q->store->ops->name, "spool"))
+        snprintf(store_detail, sizeof store_detail, " spool=%s durability=%s", cfg->spool_path,
+                 cfg->durability == NM_SPOOL_FULL ? "full" : "normal");
+    nm_log_info("queue started front=%s back=%s stats=%s store=%s%s backlog=%lld dead=%lld",
                 cfg->front_endpoint, cfg->back_endpoint, cfg->stats_endpoint,
-                q->store->ops->name, cfg->spool_path,
-                cfg->durability == NM_SPOOL_FULL ? "full" : "normal", (long long)q->n_articles,
-                (long long)q->n_dead);
+                q->store->ops->name, store_detail, (long long)q->n_articles, (long long)q->n_dead);
     return q;
 fail:
     nm_queue_destroy(&q);
