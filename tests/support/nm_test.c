@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -198,10 +199,16 @@ void nm_proc_start(nm_proc *proc, const char *name, char *const argv[])
     snprintf(proc->name, sizeof proc->name, "%s", name);
     snprintf(proc->log_path, sizeof proc->log_path, "%s/%s.log", nm_test_tmpdir(), name);
     fflush(NULL);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0)
         fail_msg("fork: %s", strerror(errno));
     if (pid == 0) {
+        /* Dies with the test: a failed test (or ctest's timeout) must not
+         * leave its queue and workers running; the check after the prctl
+         * covers a parent gone before it. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(127);
         int fd = open(proc->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
             dup2(fd, 1);

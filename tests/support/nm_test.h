@@ -90,7 +90,9 @@ typedef struct nm_proc {
 } nm_proc;
 
 /* Starts argv (NULL-terminated; argv[0] a path) with stdout and stderr
- * appended to tmpdir/<name>.log. Fails the test if fork/exec fails. */
+ * appended to tmpdir/<name>.log. Fails the test if fork/exec fails. The
+ * child is killed (SIGKILL) when the test process ends, however it ends:
+ * a failed test leaves no process running. */
 void nm_proc_start(nm_proc *proc, const char *name, char *const argv[]);
 
 /* Sends sig (no-op if not running). */
