@@ -9,7 +9,8 @@
  * --nats URLS: the queue runs --store jetstream on that cluster (the
  * spool's figures are then not measured); --raw-nats: only the raw nats.c
  * measurement on that cluster (nats_raw.c). scripts/bench queue --nats 3
- * runs both and the spool in one invocation. */
+ * runs both and the spool in one invocation. --raw-spool: only the spool's
+ * storage, in this process, without the queue (spool_raw.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -33,6 +34,7 @@
 #include "nm_spool.h"
 #include "nm_time.h"
 #include "nats_raw.h"
+#include "spool_raw.h"
 
 typedef struct bench {
     int64_t articles, batch, producers, consumers, in_flight, body_bytes, capacity, backlog;
@@ -221,6 +223,36 @@ static int64_t file_size(const char *path)
     return stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
 }
 
+/* The run's directory: dir_opt (created if missing), else a new temp dir. */
+static int open_dir(const char *dir_opt, char *dir, size_t size)
+{
+    if (*dir_opt) {
+        snprintf(dir, size, "%s", dir_opt);
+        mkdir(dir, 0755);
+        return 0;
+    }
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, size, "%s/bench-queue-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        fprintf(stderr, "bench-queue: mkdtemp: %s\n", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Removes a temp dir open_dir made, unless --keep. */
+static void close_dir(const char *dir, const char *dir_opt, bool keep)
+{
+    if (!keep && !*dir_opt) {
+        char cmd[700];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "bench-queue: could not remove %s\n", dir);
+    } else {
+        fprintf(stderr, "bench-queue: kept %s\n", dir);
+    }
+}
+
 int main(int argc, char **argv)
 {
     nm_log_init("bench-queue");
@@ -236,7 +268,7 @@ int main(int argc, char **argv)
     b.capacity = 1000;
     b.durability = "full";
     const char *dir_opt = "", *nats = "";
-    bool keep = false, raw_nats = false, phased = false;
+    bool keep = false, raw_nats = false, phased = false, raw_spool = false, raw_batched = false;
     int64_t replicas = 3;
     const nm_opt opts[] = {
         {"articles", 'n', NM_OPT_INT, &b.articles, "N", "articles to push through", 1, 1e9},
@@ -264,6 +296,12 @@ int main(int argc, char **argv)
          "only the raw nats.c measurement on --nats (publish, then fetch 200 + ack)", 0, 0},
         {"replicas", 0, NM_OPT_INT, &replicas, "N", "replicas of the raw measurement's stream", 1,
          5},
+        {"raw-spool", 0, NM_OPT_FLAG, &raw_spool, NULL,
+         "only the spool's storage in this process: each --batch put, read and removed "
+         "(no queue, no sockets)",
+         0, 0},
+        {"raw-batched", 0, NM_OPT_FLAG, &raw_batched, NULL,
+         "with --raw-spool: one row per batch instead of the spool's row per article", 0, 0},
     };
     size_t n_opts = sizeof opts / sizeof opts[0];
     nm_error err;
@@ -283,23 +321,20 @@ int main(int argc, char **argv)
         return bench_nats_raw(nats, b.articles, b.body_bytes, (int)replicas);
     }
     double preload_in_per_s = 0;
+    char dir[512];
+    if (open_dir(dir_opt, dir, sizeof dir) != 0)
+        return 1;
+    if (raw_spool) {
+        int raw_rc = bench_spool_raw(dir, b.articles, b.batch, b.body_bytes, b.durability,
+                                     raw_batched);
+        close_dir(dir, dir_opt, keep);
+        return raw_rc;
+    }
     if (phased) {
         b.backlog = b.articles;
         b.articles = 0;
     }
 
-    char dir[512];
-    if (*dir_opt) {
-        snprintf(dir, sizeof dir, "%s", dir_opt);
-        mkdir(dir, 0755);
-    } else {
-        const char *tmp = getenv("TMPDIR");
-        snprintf(dir, sizeof dir, "%s/bench-queue-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        if (!mkdtemp(dir)) {
-            fprintf(stderr, "bench-queue: mkdtemp: %s\n", strerror(errno));
-            return 1;
-        }
-    }
     char exe[PATH_MAX], queue_bin[PATH_MAX + 32], spool[600], log_path[600];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe[n > 0 ? n : 0] = '\0';
@@ -452,13 +487,6 @@ int main(int argc, char **argv)
     free(threads);
     free(pargs);
     free(b.latency_s);
-    if (!keep && !*dir_opt) {
-        char cmd[700];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "bench-queue: could not remove %s\n", dir);
-    } else {
-        fprintf(stderr, "bench-queue: kept %s\n", dir);
-    }
+    close_dir(dir, dir_opt, keep);
     return acked == b.articles && (b.consumers == 0 || consumed >= goal) ? 0 : 1;
 }
