@@ -149,27 +149,15 @@ static Newsmill__Metric *copy_metric(const Newsmill__Metric *m)
     return c;
 }
 
-/* Kind digit, name, then "\x1f" key "\x1e" value per label in key order:
- * a counter and a gauge of one name are different series. Caller frees. */
+/* Kind digit, then the series (nm_report_series_key): a counter and a
+ * gauge of one name are different series. Caller frees. */
 static char *metric_key(const Newsmill__Metric *m)
 {
-    size_t order[NM_REPORT_MAX_LABELS];
-    size_t n = m->n_labels < NM_REPORT_MAX_LABELS ? m->n_labels : NM_REPORT_MAX_LABELS;
-    for (size_t i = 0; i < n; i++) {
-        size_t j = i;
-        while (j > 0 && strcmp(m->labels[order[j - 1]]->key, m->labels[i]->key) > 0) {
-            order[j] = order[j - 1];
-            j--;
-        }
-        order[j] = i;
-    }
-    size_t len = strlen(m->name) + 2;
-    for (size_t i = 0; i < n; i++)
-        len += strlen(m->labels[i]->key) + strlen(m->labels[i]->value) + 2;
+    char *series = nm_report_series_key(m);
+    size_t len = strlen(series) + 2;
     char *key = nm_xmalloc(len);
-    char *p = key + sprintf(key, "%d%s", (int)m->kind % 10, m->name);
-    for (size_t i = 0; i < n; i++)
-        p += sprintf(p, "\x1f%s\x1e%s", m->labels[order[i]]->key, m->labels[order[i]]->value);
+    snprintf(key, len, "%d%s", (int)m->kind % 10, series);
+    free(series);
     return key;
 }
 

@@ -3,8 +3,11 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "nm_alloc.h"
 #include "nm_utf8.h"
 
 static bool valid_name(const char *s, bool label)
@@ -76,6 +79,69 @@ static int validate_metric(const Newsmill__Metric *m, nm_error *err)
     }
 }
 
+char *nm_report_series_key(const Newsmill__Metric *m)
+{
+    size_t order[NM_REPORT_MAX_LABELS];
+    size_t n = m->n_labels < NM_REPORT_MAX_LABELS ? m->n_labels : NM_REPORT_MAX_LABELS;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = i;
+        while (j > 0 && strcmp(m->labels[order[j - 1]]->key, m->labels[i]->key) > 0) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+    }
+    size_t len = strlen(m->name) + 1;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(m->labels[i]->key) + strlen(m->labels[i]->value) + 2;
+    char *key = nm_xmalloc(len);
+    char *p = key + sprintf(key, "%s", m->name);
+    for (size_t i = 0; i < n; i++)
+        p += sprintf(p, "\x1f%s\x1e%s", m->labels[order[i]]->key, m->labels[order[i]]->value);
+    return key;
+}
+
+typedef struct series {
+    char *key;
+    size_t name_len;
+    int kind;
+} series;
+
+static int series_cmp(const void *a, const void *b)
+{
+    return strcmp(((const series *)a)->key, ((const series *)b)->key);
+}
+
+/* Each series once, each name of one kind: sorted by key, a name's series
+ * are adjacent (the separator sorts before every name character). Two
+ * copies of a counter would be summed, and a name that changes kind from
+ * copy to copy would make the fleet's totals go down (fuzz_aggregate). */
+static int check_series(const Newsmill__StatsReport *r, nm_error *err)
+{
+    if (r->n_metrics < 2)
+        return 0;
+    series *all = nm_xmalloc(r->n_metrics * sizeof *all);
+    for (size_t i = 0; i < r->n_metrics; i++)
+        all[i] = (series){nm_report_series_key(r->metrics[i]), strlen(r->metrics[i]->name),
+                          (int)r->metrics[i]->kind};
+    qsort(all, r->n_metrics, sizeof *all, series_cmp);
+    int rc = 0;
+    for (size_t i = 1; i < r->n_metrics && rc == 0; i++) {
+        const series *a = &all[i - 1], *b = &all[i];
+        bool same_name = a->name_len == b->name_len && !memcmp(a->key, b->key, a->name_len);
+        if (!strcmp(a->key, b->key))
+            rc = nm_error_set(err, NM_ERR_INVALID, "metric %.*s: the same series twice",
+                              (int)a->name_len, a->key);
+        else if (same_name && a->kind != b->kind)
+            rc = nm_error_set(err, NM_ERR_INVALID, "metric %.*s: of two kinds", (int)a->name_len,
+                              a->key);
+    }
+    for (size_t i = 0; i < r->n_metrics; i++)
+        free(all[i].key);
+    free(all);
+    return rc;
+}
+
 int nm_report_check(const Newsmill__StatsReport *r, nm_error *err)
 {
     if (!*r->role || !*r->instance)
@@ -89,6 +155,8 @@ int nm_report_check(const Newsmill__StatsReport *r, nm_error *err)
     for (size_t i = 0; i < r->n_metrics; i++)
         if (validate_metric(r->metrics[i], err) != 0)
             return nm_error_prefix(err, "instance %.64s", r->instance);
+    if (check_series(r, err) != 0)
+        return nm_error_prefix(err, "instance %.64s", r->instance);
     return 0;
 }
 

@@ -11,7 +11,8 @@
  * metric, and label values and help are UTF-8 within limits; counter and
  * gauge values are finite, counters not negative; a histogram has 1..64
  * strictly ascending finite bounds, len(bounds)+1 counts adding up to its
- * count, and a finite sum; the kind is counter, gauge or histogram; at most
+ * count, and a finite sum; the kind is counter, gauge or histogram; a series
+ * (name and label set) appears once, and a name has one kind; at most
  * NM_REPORT_MAX_METRICS metrics and NM_REPORT_MAX_DEAD dead letters.
  * These guarantee that what the collector renders (Prometheus text, JSON)
  * is well-formed whatever was sent.
@@ -32,5 +33,9 @@
 /* Returns 0 when r follows the rules above, else -1 with err
  * (NM_ERR_INVALID) naming the first rule broken. Reads r only. */
 int nm_report_check(const Newsmill__StatsReport *r, nm_error *err);
+
+/* The series of m as a string: its name, then "\x1f" key "\x1e" value per
+ * label in key order (the first NM_REPORT_MAX_LABELS). Caller frees. */
+char *nm_report_series_key(const Newsmill__Metric *m);
 
 #endif

@@ -467,19 +467,52 @@ static void malformed_reports_counted(void **state)
     assert_int_equal(nm_agg_ingest(agg, r, T0, &err), -1);
     assert_int_equal(err.code, NM_ERR_INVALID);
     nm_stats_report_free(&r);
+    /* the same series twice (its copies would be summed), and one name as
+     * two kinds (a later report changing the copies' kinds made the fleet's
+     * total go down: fuzz_aggregate); one name with two label sets is fine */
+    Newsmill__Label worker_a = NEWSMILL__LABEL__INIT, worker_b = NEWSMILL__LABEL__INIT;
+    worker_a.key = worker_b.key = "reason";
+    worker_a.value = "empty";
+    worker_b.value = "invalid";
+    Newsmill__Label *la[] = {&worker_a}, *lb[] = {&worker_b};
+    Newsmill__Metric m1 = NEWSMILL__METRIC__INIT, m2 = NEWSMILL__METRIC__INIT;
+    m1.name = m2.name = "worker_articles_failed_total";
+    m1.kind = m2.kind = NEWSMILL__METRIC_KIND__METRIC_COUNTER;
+    m1.value = m2.value = 3;
+    m1.labels = la;
+    m2.labels = la;
+    m1.n_labels = m2.n_labels = 1;
+    Newsmill__Metric *pair[] = {&m1, &m2};
+    Newsmill__StatsReport twice = NEWSMILL__STATS_REPORT__INIT;
+    twice.role = "worker";
+    twice.instance = "w2";
+    twice.host = "h";
+    twice.state = "running";
+    twice.started_unix_ms = T0;
+    twice.seq = 1;
+    twice.metrics = pair;
+    twice.n_metrics = 2;
+    assert_int_equal(nm_agg_ingest(agg, &twice, T0, &err), -1);
+    assert_non_null(strstr(err.msg, "the same series twice"));
+    m2.labels = lb;
+    m2.kind = NEWSMILL__METRIC_KIND__METRIC_GAUGE;
+    assert_int_equal(nm_agg_ingest(agg, &twice, T0, &err), -1);
+    assert_non_null(strstr(err.msg, "of two kinds"));
+    m2.kind = NEWSMILL__METRIC_KIND__METRIC_COUNTER;
+    assert_int_equal(nm_agg_ingest(agg, &twice, T0, &err), 0);
     nm_agg_reject(agg, "multipart");
 
-    assert_int_equal(nm_agg_received(agg), 1);
-    assert_int_equal(nm_agg_rejected(agg), 10);
+    assert_int_equal(nm_agg_received(agg), 2);
+    assert_int_equal(nm_agg_rejected(agg), 12);
     assert_true(rejected(self, "malformed") == 1);
     assert_true(rejected(self, "empty") == 1);
     assert_true(rejected(self, "bad-version") == 1);
     assert_true(rejected(self, "unknown-type") == 1);
-    assert_true(rejected(self, "invalid") == 5);
+    assert_true(rejected(self, "invalid") == 7);
     assert_true(rejected(self, "multipart") == 1);
     Newsmill__StatsSnapshot *s = nm_agg_snapshot(agg, T0 + 10);
-    assert_int_equal(s->reports_rejected, 10);
-    assert_true(s->done == 1); /* the one good report only */
+    assert_int_equal(s->reports_rejected, 12);
+    assert_true(s->done == 1); /* the one good report's (w2 failed, it did none) */
     nm_agg_snapshot_free(&s);
     nm_stats_destroy(&w.stats);
     nm_agg_destroy(&agg);
