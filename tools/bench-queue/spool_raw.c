@@ -122,11 +122,18 @@ static int run_batched(const char *path, int64_t n, int64_t batch, uint8_t *body
         return r;
     }
     sqlite3_stmt *ins = NULL, *get = NULL, *del = NULL;
-    sqlite3_prepare_v2(db, "INSERT INTO batches (enqueued_unix_ms, articles) VALUES (?1, ?2)", -1,
-                       &ins, NULL);
-    sqlite3_prepare_v2(db, "SELECT seq, articles FROM batches ORDER BY seq LIMIT 1", -1, &get,
-                       NULL);
-    sqlite3_prepare_v2(db, "DELETE FROM batches WHERE seq = ?1", -1, &del, NULL);
+    if (sqlite3_prepare_v2(db, "INSERT INTO batches (enqueued_unix_ms, articles) VALUES (?1, ?2)",
+                           -1, &ins, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "SELECT seq, articles FROM batches ORDER BY seq LIMIT 1", -1, &get,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "DELETE FROM batches WHERE seq = ?1", -1, &del, NULL) !=
+            SQLITE_OK) {
+        int r = sql_fail(db, "prepare");
+        sqlite3_finalize(ins);
+        sqlite3_finalize(get);
+        sqlite3_close(db);
+        return r;
+    }
     size_t cap = (size_t)(batch * body_bytes);
     uint8_t *blob = nm_xmalloc(cap), *copy = nm_xmalloc(cap);
     int rc = 0;
@@ -145,7 +152,10 @@ static int run_batched(const char *path, int64_t n, int64_t batch, uint8_t *body
         sqlite3_reset(ins);
         rc |= sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK;
         for (int pass = 0; pass < 2 && rc == 0; pass++) { /* read to deliver, read to delete */
-            rc |= sqlite3_step(get) != SQLITE_ROW;
+            if (sqlite3_step(get) != SQLITE_ROW) {
+                rc = 1;
+                break;
+            }
             int64_t seq = sqlite3_column_int64(get, 0);
             memcpy(copy, sqlite3_column_blob(get, 1), (size_t)sqlite3_column_bytes(get, 1));
             sqlite3_reset(get);
