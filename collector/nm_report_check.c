@@ -51,6 +51,13 @@ static int validate_metric(const Newsmill__Metric *m, nm_error *err)
     switch (m->kind) {
     case NEWSMILL__METRIC_KIND__METRIC_COUNTER:
     case NEWSMILL__METRIC_KIND__METRIC_GAUGE:
+        /* a histogram's fields on a counter were added up as buckets when
+         * the counter was retired (fuzz_aggregate) */
+        if (m->n_bucket_bounds || m->n_bucket_counts || m->count || m->sum != 0)
+            return nm_error_set(err, NM_ERR_INVALID, "metric %s: a histogram's fields on a %s",
+                                m->name,
+                                m->kind == NEWSMILL__METRIC_KIND__METRIC_COUNTER ? "counter"
+                                                                                 : "gauge");
         if (!isfinite(m->value))
             return nm_error_set(err, NM_ERR_INVALID, "metric %s: value not finite", m->name);
         if (m->kind == NEWSMILL__METRIC_KIND__METRIC_COUNTER && m->value < 0)

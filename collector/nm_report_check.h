@@ -9,7 +9,8 @@
  * "process_" (the collector derives those families itself); label names
  * match [a-zA-Z_][a-zA-Z0-9_]* without a leading "__", are unique within a
  * metric, and label values and help are UTF-8 within limits; counter and
- * gauge values are finite, counters not negative; a histogram has 1..64
+ * gauge values are finite, counters not negative, and neither has a
+ * histogram's fields (bounds, counts, count, sum); a histogram has 1..64
  * strictly ascending finite bounds, len(bounds)+1 counts adding up to its
  * count, and a finite sum; the kind is counter, gauge or histogram; a series
  * (name and label set) appears once, and a name has one kind; at most

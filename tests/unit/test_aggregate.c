@@ -500,18 +500,25 @@ static void malformed_reports_counted(void **state)
     assert_non_null(strstr(err.msg, "of two kinds"));
     m2.kind = NEWSMILL__METRIC_KIND__METRIC_COUNTER;
     assert_int_equal(nm_agg_ingest(agg, &twice, T0, &err), 0);
+    /* a counter with a histogram's buckets (read past their end when the
+     * counter was retired: fuzz_aggregate) */
+    uint64_t buckets[] = {1, 2};
+    m1.bucket_counts = buckets;
+    m1.n_bucket_counts = 2;
+    assert_int_equal(nm_agg_ingest(agg, &twice, T0, &err), -1);
+    assert_non_null(strstr(err.msg, "a histogram's fields on a counter"));
     nm_agg_reject(agg, "multipart");
 
     assert_int_equal(nm_agg_received(agg), 2);
-    assert_int_equal(nm_agg_rejected(agg), 12);
+    assert_int_equal(nm_agg_rejected(agg), 13);
     assert_true(rejected(self, "malformed") == 1);
     assert_true(rejected(self, "empty") == 1);
     assert_true(rejected(self, "bad-version") == 1);
     assert_true(rejected(self, "unknown-type") == 1);
-    assert_true(rejected(self, "invalid") == 7);
+    assert_true(rejected(self, "invalid") == 8);
     assert_true(rejected(self, "multipart") == 1);
     Newsmill__StatsSnapshot *s = nm_agg_snapshot(agg, T0 + 10);
-    assert_int_equal(s->reports_rejected, 12);
+    assert_int_equal(s->reports_rejected, 13);
     assert_true(s->done == 1); /* the one good report's (w2 failed, it did none) */
     nm_agg_snapshot_free(&s);
     nm_stats_destroy(&w.stats);
