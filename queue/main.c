@@ -63,9 +63,10 @@ int main(int argc, char **argv)
          "largest message accepted; larger, up to twice this: ERROR_TOO_LARGE; larger still: "
          "refused unread and the connection closed", 1024, 4e9},
         {"recv-buffer", 0, NM_OPT_BYTES, &cfg.recv_buffer_bytes, "SIZE",
-         "received messages one connection may have waiting in the queue's memory; the sockets' "
-         "receive high-water mark is SIZE / (2 x --max-frame-bytes), at least 1; past it the queue "
-         "stops reading that connection",
+         "received messages one connection may have waiting in the queue's memory; the front's "
+         "receive high-water mark is SIZE / (2 x --max-frame-bytes), the back's SIZE / "
+         "min(2 x --max-frame-bytes, 16M) (workers' messages are small), at least 1; past it the "
+         "queue stops reading that connection",
          0, 1e15},
         {"max-spool-bytes", 0, NM_OPT_BYTES, &cfg.max_spool_bytes, "SIZE",
          "refuse submits (ERROR_QUEUE_FULL) once the spool is this big; 0 = no limit", 0, 1e15},

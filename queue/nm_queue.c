@@ -43,27 +43,32 @@ void nm_queue_config_defaults(nm_queue_config *cfg)
     cfg->stats_interval_ms = 1000;
 }
 
-int64_t nm_queue_read_limit(const nm_queue_config *cfg)
+int64_t nm_queue_read_limit(const nm_queue_config *cfg, bool back)
 {
-    return 2 * (cfg->max_frame_bytes > 0 ? cfg->max_frame_bytes : 1);
+    int64_t limit = 2 * (cfg->max_frame_bytes > 0 ? cfg->max_frame_bytes : 1);
+    return back && limit > NM_QUEUE_BACK_FRAME_MAX ? NM_QUEUE_BACK_FRAME_MAX : limit;
 }
 
-int nm_queue_recv_hwm(const nm_queue_config *cfg)
+int nm_queue_recv_hwm(const nm_queue_config *cfg, bool back)
 {
-    int64_t hwm = cfg->recv_buffer_bytes / nm_queue_read_limit(cfg);
+    int64_t hwm = cfg->recv_buffer_bytes / nm_queue_read_limit(cfg, back);
     return hwm < 1 ? 1 : hwm > INT_MAX ? INT_MAX : (int)hwm;
 }
 
 int64_t nm_queue_memory_bound(const nm_queue_config *cfg, int connections)
 {
-    int64_t per_connection = ((int64_t)nm_queue_recv_hwm(cfg) + 1) * nm_queue_read_limit(cfg);
+    int64_t per_connection =
+        ((int64_t)nm_queue_recv_hwm(cfg, false) + 1) * nm_queue_read_limit(cfg, false);
     return connections * per_connection + NM_QUEUE_GROUP_MAX_BYTES + cfg->max_frame_bytes +
            NM_SPOOL_CACHE_BYTES;
 }
 
-static void *bind_router(void *ctx, const nm_queue_config *cfg, const char *endpoint,
-                         const char *what, nm_error *err)
+/* A ROUTER bound at endpoint: the front (producers) or the back (workers,
+ * back true), whose messages are small (nm_queue_read_limit). */
+static void *bind_router(void *ctx, const nm_queue_config *cfg, const char *endpoint, bool back,
+                         nm_error *err)
 {
+    const char *what = back ? "back" : "front";
     void *sock = zmq_socket(ctx, ZMQ_ROUTER);
     if (!sock) {
         nm_error_set(err, NM_ERR_ZMQ, "%s socket: %s", what, zmq_strerror(zmq_errno()));
@@ -71,8 +76,8 @@ static void *bind_router(void *ctx, const nm_queue_config *cfg, const char *endp
     }
     /* Outgoing: deliveries are bounded by the workers' credit, replies by
      * the requests received. Incoming: bounded per connection (nm_queue.h). */
-    int linger = 0, mandatory = 1, sndhwm = 200000, rcvhwm = nm_queue_recv_hwm(cfg);
-    int64_t max_msg = nm_queue_read_limit(cfg);
+    int linger = 0, mandatory = 1, sndhwm = 200000, rcvhwm = nm_queue_recv_hwm(cfg, back);
+    int64_t max_msg = nm_queue_read_limit(cfg, back);
     zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &mandatory, sizeof mandatory);
     zmq_setsockopt(sock, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm);
@@ -275,10 +280,10 @@ nm_queue *nm_queue_new(void *zmq_ctx, const nm_queue_config *cfg, nm_error *err)
         goto fail;
     }
 
-    q->front = bind_router(zmq_ctx, cfg, cfg->front_endpoint, "front", err);
+    q->front = bind_router(zmq_ctx, cfg, cfg->front_endpoint, false, err);
     if (!q->front)
         goto fail;
-    q->back = bind_router(zmq_ctx, cfg, cfg->back_endpoint, "back", err);
+    q->back = bind_router(zmq_ctx, cfg, cfg->back_endpoint, true, err);
     if (!q->back)
         goto fail;
     /* libzmq allows one monitor per socket: with CURVE the authenticator's

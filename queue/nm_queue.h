@@ -42,6 +42,7 @@
 #define NM_QUEUE_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "nm_error.h"
@@ -88,18 +89,29 @@ typedef struct nm_queue nm_queue;
 /* Fills cfg with the defaults (the ones --help shows). */
 void nm_queue_config_defaults(nm_queue_config *cfg);
 
-/* The largest frame libzmq reads for cfg (ZMQ_MAXMSGSIZE): twice
- * max_frame_bytes, so a batch somewhat over the limit is still answered. */
-int64_t nm_queue_read_limit(const nm_queue_config *cfg);
+/* The largest message a worker sends on the back socket: a Done or
+ * ExtendLease of the most leases a worker may hold (100,000, about 1 MB),
+ * a Fail with its short reason, credit and heartbeats. */
+#define NM_QUEUE_BACK_FRAME_MAX ((int64_t)16 << 20)
 
-/* The receive high-water mark of both sockets, in messages, for cfg. */
-int nm_queue_recv_hwm(const nm_queue_config *cfg);
+/* The largest frame libzmq reads for cfg (ZMQ_MAXMSGSIZE) on the front:
+ * twice max_frame_bytes, so a batch somewhat over the limit is still
+ * answered; on the back (back true) no more than NM_QUEUE_BACK_FRAME_MAX. */
+int64_t nm_queue_read_limit(const nm_queue_config *cfg, bool back);
+
+/* The receive high-water mark of the front or back socket, in messages:
+ * recv_buffer_bytes over its read limit. Workers' messages are small, so
+ * the back keeps dozens waiting where the front keeps 2 with the defaults
+ * (a back mark of 2 held each worker's acks to one reactor turn apiece:
+ * 30% more queue CPU an article in bench-queue). */
+int nm_queue_recv_hwm(const nm_queue_config *cfg, bool back);
 
 /* MEMORY BOUND: what received messages may make the queue hold beyond its
  * resting size, with `connections` producers and workers connected:
  *   per connection  (recv_hwm + 1) x read limit: messages waiting in
  *                   libzmq, and the one being read (a larger one is refused
- *                   at its header: the connection is closed, nothing read)
+ *                   at its header: the connection is closed, nothing read);
+ *                   the front's figure, the larger, for every connection
  *   the group       NM_QUEUE_GROUP_MAX_BYTES + max_frame_bytes of decoded
  *                   batches awaiting their commit
  *   the spool       its page cache (NM_SPOOL_CACHE_BYTES)
