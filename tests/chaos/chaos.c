@@ -291,6 +291,12 @@ int main(int argc, char **argv)
     for (int p = 0; p < PRODUCERS; p++)
         waitpid(producers[p], NULL, 0);
     restart_dead(&f);
+    /* The last fault may have hit a node: the checks below read the
+     * cluster, so they wait for all three nodes and an elected leader, as
+     * the fault loop does before a node is hit (reading sooner, the dead
+     * letters' request timed out during the election). */
+    if (f.nats && !chaos_nats_wait_healthy(&f, 60000))
+        printf("chaos: the cluster not healthy 60 s after the faults (checked below)\n");
 
     records rec;
     chaos_load_records(&f, &rec);
@@ -337,7 +343,9 @@ int main(int argc, char **argv)
     if (f.nats) { /* read from the cluster while it runs */
         for (int i = 0; (waiting = chaos_nats_left(&f, &stream_msgs)) < 0 && i < 20; i++)
             nm_test_sleep_ms(500); /* a leader being elected */
-        dead = chaos_nats_dead(&f, &dead_poison, &dead_innocent);
+        for (int i = 0; (dead = chaos_nats_dead(&f, &dead_poison, &dead_innocent)) < 0 && i < 5;
+             i++)
+            nm_test_sleep_ms(1000); /* a leader being elected */
         if (dead < 0) {
             printf("chaos: FAIL the fronts did not list the dead letters\n");
             failures++;
