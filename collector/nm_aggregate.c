@@ -149,18 +149,6 @@ static Newsmill__Metric *copy_metric(const Newsmill__Metric *m)
     return c;
 }
 
-/* Kind digit, then the series (nm_report_series_key): a counter and a
- * gauge of one name are different series. Caller frees. */
-static char *metric_key(const Newsmill__Metric *m)
-{
-    char *series = nm_report_series_key(m);
-    size_t len = strlen(series) + 2;
-    char *key = nm_xmalloc(len);
-    snprintf(key, len, "%d%s", (int)m->kind % 10, series);
-    free(series);
-    return key;
-}
-
 /* Sum of the values of every series of name and kind in r. */
 static double report_sum(const Newsmill__StatsReport *r, const char *name,
                          Newsmill__MetricKind kind)
@@ -238,7 +226,7 @@ static void retire(nm_agg *agg, const Newsmill__StatsReport *r, int sign)
         const Newsmill__Metric *m = r->metrics[i];
         if (m->kind == NEWSMILL__METRIC_KIND__METRIC_GAUGE || is_shared(m))
             continue;
-        char *key = metric_key(m);
+        char *key = nm_report_series_key(m, true);
         retired *e = NULL;
         for (size_t j = 0; j < agg->n_retired && !e; j++)
             if (!strcmp(agg->retired[j].key, key))
@@ -482,7 +470,7 @@ static total *compute_totals(nm_agg *agg, nm_arena *arena, size_t *n_out)
             continue;
         const Newsmill__StatsReport *r = agg->procs[i]->report;
         for (size_t j = 0; j < r->n_metrics; j++) {
-            char *key = metric_key(r->metrics[j]);
+            char *key = nm_report_series_key(r->metrics[j], true);
             all[k++] = (total){nm_arena_strndup(arena, key, strlen(key)), r->metrics[j]};
             free(key);
         }

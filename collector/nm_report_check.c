@@ -86,7 +86,7 @@ static int validate_metric(const Newsmill__Metric *m, nm_error *err)
     }
 }
 
-char *nm_report_series_key(const Newsmill__Metric *m)
+char *nm_report_series_key(const Newsmill__Metric *m, bool with_kind)
 {
     size_t order[NM_REPORT_MAX_LABELS];
     size_t n = m->n_labels < NM_REPORT_MAX_LABELS ? m->n_labels : NM_REPORT_MAX_LABELS;
@@ -98,11 +98,14 @@ char *nm_report_series_key(const Newsmill__Metric *m)
         }
         order[j] = i;
     }
-    size_t len = strlen(m->name) + 1;
+    size_t len = strlen(m->name) + 2;
     for (size_t i = 0; i < n; i++)
         len += strlen(m->labels[i]->key) + strlen(m->labels[i]->value) + 2;
     char *key = nm_xmalloc(len);
-    char *p = key + sprintf(key, "%s", m->name);
+    char *p = key;
+    if (with_kind)
+        p += sprintf(p, "%d", (int)m->kind % 10);
+    p += sprintf(p, "%s", m->name);
     for (size_t i = 0; i < n; i++)
         p += sprintf(p, "\x1f%s\x1e%s", m->labels[order[i]]->key, m->labels[order[i]]->value);
     return key;
@@ -129,7 +132,7 @@ static int check_series(const Newsmill__StatsReport *r, nm_error *err)
         return 0;
     series *all = nm_xmalloc(r->n_metrics * sizeof *all);
     for (size_t i = 0; i < r->n_metrics; i++)
-        all[i] = (series){nm_report_series_key(r->metrics[i]), strlen(r->metrics[i]->name),
+        all[i] = (series){nm_report_series_key(r->metrics[i], false), strlen(r->metrics[i]->name),
                           (int)r->metrics[i]->kind};
     qsort(all, r->n_metrics, sizeof *all, series_cmp);
     int rc = 0;

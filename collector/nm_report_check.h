@@ -21,6 +21,8 @@
 #ifndef NM_REPORT_CHECK_H
 #define NM_REPORT_CHECK_H
 
+#include <stdbool.h>
+
 #include "newsmill.pb-c.h"
 #include "nm_error.h"
 
@@ -36,7 +38,9 @@
 int nm_report_check(const Newsmill__StatsReport *r, nm_error *err);
 
 /* The series of m as a string: its name, then "\x1f" key "\x1e" value per
- * label in key order (the first NM_REPORT_MAX_LABELS). Caller frees. */
-char *nm_report_series_key(const Newsmill__Metric *m);
+ * label in key order (the first NM_REPORT_MAX_LABELS); with_kind puts the
+ * kind's digit first (a counter and a gauge of one name as two series).
+ * Caller frees. */
+char *nm_report_series_key(const Newsmill__Metric *m, bool with_kind);
 
 #endif

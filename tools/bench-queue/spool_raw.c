@@ -151,22 +151,20 @@ static int run_batched(const char *path, int64_t n, int64_t batch, uint8_t *body
         rc |= sqlite3_step(ins) != SQLITE_DONE;
         sqlite3_reset(ins);
         rc |= sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK;
-        for (int pass = 0; pass < 2 && rc == 0; pass++) { /* read to deliver, read to delete */
-            if (sqlite3_step(get) != SQLITE_ROW) {
-                rc = 1;
-                break;
-            }
+        /* read to deliver, then removed by its seq, as the spool removes
+         * by (seq, rev) without reading the row again */
+        if (rc == 0 && sqlite3_step(get) != SQLITE_ROW)
+            rc = 1;
+        if (rc == 0) {
             int64_t seq = sqlite3_column_int64(get, 0);
             memcpy(copy, sqlite3_column_blob(get, 1), (size_t)sqlite3_column_bytes(get, 1));
             sqlite3_reset(get);
-            if (pass == 1) {
-                sqlite3_exec(db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
-                rc |= sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK;
-                sqlite3_bind_int64(del, 1, seq);
-                rc |= sqlite3_step(del) != SQLITE_DONE;
-                sqlite3_reset(del);
-                rc |= sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK;
-            }
+            sqlite3_exec(db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+            rc |= sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK;
+            sqlite3_bind_int64(del, 1, seq);
+            rc |= sqlite3_step(del) != SQLITE_DONE;
+            sqlite3_reset(del);
+            rc |= sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK;
         }
     }
     if (rc != 0)
